@@ -1,0 +1,223 @@
+package helper
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Remote identifies an Azure DevOps organisation behind a git request.
+type Remote struct {
+	Host    string // lower-cased host[:port] as git sent it
+	Org     string // organisation name, lower-cased
+	Account string // user@domain from the URL user name, "" if none
+}
+
+// RemoteOptions configures which hosts besides Azure DevOps's own count.
+type RemoteOptions struct {
+	// ExtraHost is the host[:port] of a configured non-Azure service
+	// (emulator, proxy). Its org is the first path segment, as for
+	// dev.azure.com. It must match the request's host exactly, port
+	// included; "" means none.
+	ExtraHost string
+}
+
+const (
+	devAzureHost = "dev.azure.com"
+	vsSuffix     = ".visualstudio.com"
+	maxOrgLen    = 50
+	maxAccount   = 256
+)
+
+// vsServiceLabels are single labels under visualstudio.com that name
+// Microsoft services rather than organisations. A request for one of them
+// is not a repository we could hold a PAT for.
+var vsServiceLabels = map[string]bool{
+	"app": true, "vssps": true, "vsrm": true, "vsaex": true, "aex": true,
+	"status": true, "www": true, "login": true, "marketplace": true,
+	"feeds": true, "pkgs": true, "almsearch": true, "extmgmt": true, "vstmr": true,
+}
+
+// ParseRemote returns ok=false (and nil error) when the request is not for
+// us: git should ask the next helper. It returns an error when the request
+// IS for an Azure DevOps host but unusable (plain http, bad org, no org
+// available).
+//
+// Hosts are compared as exact ASCII strings, never by suffix alone and
+// never after Unicode case folding: folding would let a host such as
+// "\u212Aontoso.visualstudio.com" (Kelvin sign) pass for "kontoso".
+func ParseRemote(req *Request, opts RemoteOptions) (r Remote, ok bool, err error) {
+	if req == nil || req.Host == "" || !isASCIIPrintable(req.Host) {
+		return Remote{}, false, nil
+	}
+	host := asciiLower(req.Host)
+	extra := asciiLower(opts.ExtraHost)
+
+	var vsOrg string
+	switch {
+	case host == devAzureHost || host == devAzureHost+":443":
+	case extra != "" && host == extra:
+	default:
+		vsOrg = visualStudioOrg(host)
+		if vsOrg == "" {
+			return Remote{}, false, nil
+		}
+	}
+
+	if !strings.EqualFold(req.Protocol, "https") {
+		if strings.EqualFold(req.Protocol, "http") {
+			return Remote{}, false, fmt.Errorf("refusing plain http to %s: use https", host)
+		}
+		return Remote{}, false, fmt.Errorf("refusing protocol %q to %s: use https", req.Protocol, host)
+	}
+
+	r = Remote{Host: host}
+	user := req.Username
+	if strings.Contains(user, "@") {
+		if !validAccount(user) {
+			return Remote{}, false, fmt.Errorf("the user name for %s is not a usable account (expected user@domain)", host)
+		}
+		r.Account = user
+		user = ""
+	}
+
+	if vsOrg != "" {
+		// On the legacy hosts the org is the host itself; the path starts
+		// with a project or collection and a plain user name is whatever
+		// the user typed, so neither says anything about the org.
+		r.Org = vsOrg
+		return r, true, nil
+	}
+
+	// The path wins over the user name: Azure DevOps routes the request by
+	// the path, so that is the org the PAT must be for. The user name in a
+	// web-UI clone URL is only a copy of it, and a URL edited to point at
+	// another org often keeps the old user name.
+	if req.Path != "" {
+		org, err := orgFromPath(req.Path)
+		if err != nil {
+			return Remote{}, false, fmt.Errorf("cannot tell the organisation for %s: %v", host, err)
+		}
+		r.Org = org
+		return r, true, nil
+	}
+	if user != "" && validOrg(user) {
+		r.Org = asciiLower(user)
+		return r, true, nil
+	}
+	return Remote{}, false, fmt.Errorf(
+		"cannot tell the organisation for %s: set credential.https://%s.useHttpPath=true (git-credential-azdo configure does it)",
+		host, host)
+}
+
+// visualStudioOrg returns the org of an {org}.visualstudio.com[:443] host,
+// or "" if host is not one.
+func visualStudioOrg(host string) string {
+	host = strings.TrimSuffix(host, ":443")
+	label, found := strings.CutSuffix(host, vsSuffix)
+	if !found || !validOrg(label) || vsServiceLabels[label] {
+		return ""
+	}
+	// Punycode labels decode to Unicode, which an org name never is; such a
+	// host can only be a look-alike.
+	if strings.HasPrefix(label, "xn--") {
+		return ""
+	}
+	return label
+}
+
+// orgFromPath takes the first path segment as the org. The segment is
+// percent-decoded before it is checked, so that an encoded "..%2f" or
+// "%2e%2e" is judged by what a server would see, and can never become an
+// org name or a storage key.
+func orgFromPath(path string) (string, error) {
+	path = strings.TrimLeft(path, "/")
+	seg, _, _ := strings.Cut(path, "/")
+	if seg == "" {
+		return "", fmt.Errorf("the path has no organisation segment")
+	}
+	dec, ok := percentDecodeStrict(seg)
+	if !ok {
+		return "", fmt.Errorf("the path's first segment has a malformed percent escape")
+	}
+	if !validOrg(dec) {
+		return "", fmt.Errorf("the path's first segment is not a valid organisation name (letters, digits and inner hyphens, at most %d)", maxOrgLen)
+	}
+	return asciiLower(dec), nil
+}
+
+// percentDecodeStrict decodes %XX escapes and fails on a malformed one,
+// since an org that only makes sense after guessing is no org.
+func percentDecodeStrict(s string) (string, bool) {
+	if !strings.Contains(s, "%") {
+		return s, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+2 >= len(s) {
+			return "", false
+		}
+		hi, lo := unhex(s[i+1]), unhex(s[i+2])
+		if hi < 0 || lo < 0 {
+			return "", false
+		}
+		b.WriteByte(byte(hi<<4 | lo))
+		i += 2
+	}
+	return b.String(), true
+}
+
+// validOrg reports whether s is an Azure DevOps organisation name: ASCII
+// letters, digits and hyphens, 1 to 50 long, no hyphen at either end.
+// Everything a path or key could be abused with ('/', '.', '%', spaces,
+// non-ASCII) falls outside this set.
+func validOrg(s string) bool {
+	if len(s) == 0 || len(s) > maxOrgLen || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validAccount accepts user@domain with printable ASCII, one '@' and no
+// spaces: enough to pass on as a sign-in hint without carrying anything
+// that could confuse a log line or a key.
+func validAccount(s string) bool {
+	if len(s) > maxAccount || !isASCIIPrintable(s) || strings.ContainsAny(s, " /\\") {
+		return false
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && domain != "" && !strings.Contains(domain, "@")
+}
+
+func isASCIIPrintable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
