@@ -1,0 +1,427 @@
+// Package keyringtest runs a real, private Secret Service (a D-Bus session bus
+// plus gnome-keyring-daemon) for tests, so keyring code is tested against the
+// implementation users run rather than a mock, without touching the
+// developer's own keyring.
+package keyringtest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dbus "github.com/godbus/dbus/v5"
+)
+
+// EnvNoSecretService is set to "1" by Main when no Secret Service could be
+// provided; keyring tests then skip (see Require). Setting it beforehand
+// (outside CI) opts out of starting one.
+const EnvNoSecretService = "AZDO_NO_SECRET_SERVICE"
+
+// envReason carries the reason to skipping tests (possibly in child processes).
+const envReason = "AZDO_NO_SECRET_SERVICE_REASON"
+
+// ErrMissing is returned by Start when dbus-daemon or gnome-keyring-daemon is
+// not installed (as opposed to installed but failing).
+var ErrMissing = errors.New("keyringtest: dbus-daemon or gnome-keyring-daemon not installed (Debian: apt-get install dbus gnome-keyring)")
+
+// Password unlocks the throwaway login keyring.
+const Password = "keyringtest-password"
+
+const (
+	secretsName     = "org.freedesktop.secrets"
+	secretsPath     = dbus.ObjectPath("/org/freedesktop/secrets")
+	loginCollection = dbus.ObjectPath("/org/freedesktop/secrets/collection/login")
+	startTimeout    = 15 * time.Second
+)
+
+// Session is a running private bus and keyring.
+type Session struct {
+	// Env lists the KEY=VALUE entries Start set in this process's
+	// environment (also handy for child processes' exec.Cmd.Env).
+	Env []string
+	// Dir holds the throwaway HOME and runtime directory.
+	Dir string
+	// BusAddress is the private bus's D-Bus address.
+	BusAddress string
+
+	bus, keyring *exec.Cmd
+	logs         *bytes.Buffer // both daemons' stderr, for error messages
+	saved        map[string]*string
+	sockDir      string // set when the socket had to go to a shorter path
+	stopOnce     sync.Once
+}
+
+// current is the session started by Main (or the latest Start), for Require.
+var current struct {
+	sync.Mutex
+	s *Session
+}
+
+// Start launches a private D-Bus session bus and an unlocked gnome-keyring
+// (secrets component only) with a throwaway HOME in dir, and points this
+// process's environment at them. Call Stop to kill both and restore the
+// environment.
+func Start(dir string) (*Session, error) {
+	if err := supported(); err != nil {
+		return nil, err
+	}
+	for _, bin := range []string{"dbus-daemon", "gnome-keyring-daemon"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMissing, err)
+		}
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{Dir: dir, logs: &bytes.Buffer{}, saved: map[string]*string{}}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Stop()
+		}
+	}()
+
+	home := filepath.Join(dir, "home")
+	run := filepath.Join(dir, "run")
+	for _, d := range []string{home, run, filepath.Join(home, ".local", "share"), filepath.Join(home, ".config"), filepath.Join(home, ".cache")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	// A unix socket path must fit in sun_path (108 bytes with the NUL);
+	// test temp dirs can be longer.
+	sock := filepath.Join(dir, "bus")
+	if len(sock) > 100 {
+		if s.sockDir, err = os.MkdirTemp("", "kt"); err != nil {
+			return nil, err
+		}
+		sock = filepath.Join(s.sockDir, "bus")
+	}
+
+	env := map[string]string{
+		"HOME":            home,
+		"XDG_RUNTIME_DIR": run,
+		"XDG_DATA_HOME":   filepath.Join(home, ".local", "share"),
+		"XDG_CONFIG_HOME": filepath.Join(home, ".config"),
+		"XDG_CACHE_HOME":  filepath.Join(home, ".cache"),
+	}
+
+	// The bus prints its address on stdout once it listens.
+	s.bus = exec.Command("dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1",
+		"--address=unix:path="+sock)
+	s.bus.Env = mergeEnv(os.Environ(), env)
+	s.bus.Stderr = &lockedWriter{w: s.logs}
+	setProcAttr(s.bus)
+	out, err := s.bus.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.bus.Start(); err != nil {
+		return nil, fmt.Errorf("keyringtest: starting dbus-daemon: %w", err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		addr <- strings.TrimSpace(line)
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case s.BusAddress = <-addr:
+	case <-time.After(startTimeout):
+	}
+	if s.BusAddress == "" {
+		return nil, fmt.Errorf("keyringtest: dbus-daemon printed no address: %s", s.logText())
+	}
+	env["DBUS_SESSION_BUS_ADDRESS"] = s.BusAddress
+
+	// --unlock reads the login keyring's password from stdin and creates
+	// that keyring, unlocked, if it does not exist yet. --foreground keeps
+	// the daemon our child so Stop can kill it.
+	s.keyring = exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
+	s.keyring.Env = mergeEnv(os.Environ(), env)
+	s.keyring.Stdin = strings.NewReader(Password)
+	s.keyring.Stdout = &lockedWriter{w: s.logs}
+	s.keyring.Stderr = &lockedWriter{w: s.logs}
+	setProcAttr(s.keyring)
+	if err := s.keyring.Start(); err != nil {
+		return nil, fmt.Errorf("keyringtest: starting gnome-keyring-daemon: %w", err)
+	}
+	if err := s.waitReady(); err != nil {
+		return nil, err
+	}
+
+	for _, k := range sortedKeys(env) {
+		if old, had := os.LookupEnv(k); had {
+			s.saved[k] = &old
+		} else {
+			s.saved[k] = nil
+		}
+		if err := os.Setenv(k, env[k]); err != nil {
+			return nil, err
+		}
+		s.Env = append(s.Env, k+"="+env[k])
+	}
+	current.Lock()
+	current.s = s
+	current.Unlock()
+	ok = true
+	return s, nil
+}
+
+// waitReady polls (bounded) until the keyring owns org.freedesktop.secrets
+// and its login collection exists and is unlocked, so that the first test
+// does not race the daemon's start.
+func (s *Session) waitReady() error {
+	deadline := time.Now().Add(startTimeout)
+	var last error
+	for time.Now().Before(deadline) {
+		if s.keyring.ProcessState != nil {
+			break
+		}
+		last = s.checkReady()
+		if last == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("keyringtest: Secret Service not ready within %s: %v; daemon output: %s", startTimeout, last, s.logText())
+}
+
+func (s *Session) checkReady() error {
+	conn, err := s.connect()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var owned bool
+	if err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, secretsName).Store(&owned); err != nil {
+		return err
+	}
+	if !owned {
+		return errors.New(secretsName + " has no owner yet")
+	}
+	locked, err := conn.Object(secretsName, loginCollection).GetProperty("org.freedesktop.Secret.Collection.Locked")
+	if err != nil {
+		return fmt.Errorf("login collection: %w", err)
+	}
+	if l, _ := locked.Value().(bool); l {
+		return errors.New("login collection is locked")
+	}
+	return nil
+}
+
+// connect opens a private connection to the session's bus (never godbus's
+// shared one, which belongs to the code under test).
+func (s *Session) connect() (*dbus.Conn, error) {
+	return dbus.Connect(s.BusAddress)
+}
+
+// Lock locks the login collection, as a screen locker or timeout would, for
+// tests of locked-keyring behaviour.
+func (s *Session) Lock() error {
+	conn, err := s.connect()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var locked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	err = conn.Object(secretsName, secretsPath).Call("org.freedesktop.Secret.Service.Lock", 0,
+		[]dbus.ObjectPath{loginCollection}).Store(&locked, &prompt)
+	if err != nil {
+		return fmt.Errorf("keyringtest: Lock: %w", err)
+	}
+	if len(locked) != 1 || prompt != "/" {
+		return fmt.Errorf("keyringtest: Lock: locked %v, prompt %s", locked, prompt)
+	}
+	return nil
+}
+
+// Unlock unlocks the login collection again without a prompt, through
+// gnome-keyring's own (non-standard) master-password method.
+func (s *Session) Unlock() error {
+	conn, err := s.connect()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var out dbus.Variant
+	var session dbus.ObjectPath
+	if err := conn.Object(secretsName, secretsPath).Call("org.freedesktop.Secret.Service.OpenSession", 0,
+		"plain", dbus.MakeVariant("")).Store(&out, &session); err != nil {
+		return fmt.Errorf("keyringtest: Unlock: %w", err)
+	}
+	secret := struct {
+		Session     dbus.ObjectPath
+		Parameters  []byte
+		Value       []byte
+		ContentType string
+	}{session, []byte{}, []byte(Password), "text/plain"}
+	err = conn.Object(secretsName, secretsPath).Call("org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface.UnlockWithMasterPassword", 0,
+		loginCollection, secret).Err
+	if err != nil {
+		return fmt.Errorf("keyringtest: Unlock: %w", err)
+	}
+	return s.checkReady()
+}
+
+// Stop kills the keyring and the bus (their whole process groups) and
+// restores the environment Start changed. It is safe to call twice.
+func (s *Session) Stop() {
+	s.stopOnce.Do(func() {
+		for _, c := range []*exec.Cmd{s.keyring, s.bus} {
+			if c != nil && c.Process != nil {
+				killGroup(c)
+				_ = c.Wait()
+			}
+		}
+		for k, v := range s.saved {
+			if v == nil {
+				_ = os.Unsetenv(k)
+			} else {
+				_ = os.Setenv(k, *v)
+			}
+		}
+		if s.sockDir != "" {
+			_ = os.RemoveAll(s.sockDir)
+		}
+		current.Lock()
+		if current.s == s {
+			current.s = nil
+		}
+		current.Unlock()
+	})
+}
+
+func (s *Session) logText() string {
+	if s.logs == nil {
+		return ""
+	}
+	lw := lockedWriter{w: s.logs}
+	return strings.TrimSpace(lw.String())
+}
+
+// Main is for TestMain: it starts a session in a temporary directory, runs
+// the tests, stops the session and exits. Without dbus-daemon or
+// gnome-keyring-daemon it fails when CI is true (CI must not silently skip
+// keyring tests) and otherwise prints a notice and runs the tests with
+// AZDO_NO_SECRET_SERVICE=1, so that Require skips the keyring tests.
+// A session that is installed but fails to start is always an error.
+func Main(m *testing.M) {
+	if isCI() {
+		_ = os.Unsetenv(EnvNoSecretService)
+	} else if os.Getenv(EnvNoSecretService) == "1" {
+		if os.Getenv(envReason) == "" {
+			_ = os.Setenv(envReason, EnvNoSecretService+"=1 was set")
+		}
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "keyringtest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "keyringtest:", err)
+		os.Exit(1)
+	}
+	s, err := Start(dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		if errors.Is(err, ErrMissing) && !isCI() {
+			fmt.Fprintf(os.Stderr, "keyringtest: %v; tests needing a Secret Service will be skipped\n", err)
+			_ = os.Setenv(EnvNoSecretService, "1")
+			_ = os.Setenv(envReason, err.Error())
+			os.Exit(m.Run())
+		}
+		fmt.Fprintf(os.Stderr, "keyringtest: %v\n", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	s.Stop()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Require skips t when no Secret Service session is available, with the
+// reason; in CI it fails t instead, because a skipped keyring test there
+// would hide a broken setup.
+func Require(t testing.TB) {
+	t.Helper()
+	current.Lock()
+	s := current.s
+	current.Unlock()
+	if s != nil {
+		return
+	}
+	reason := os.Getenv(envReason)
+	if reason == "" {
+		reason = "no Secret Service session (use keyringtest.Main in TestMain)"
+	}
+	if isCI() {
+		t.Fatalf("keyringtest: %s (CI=true: keyring tests must run)", reason)
+	}
+	t.Skipf("keyringtest: %s", reason)
+}
+
+// Current returns the session started by Main, or nil.
+func Current() *Session {
+	current.Lock()
+	defer current.Unlock()
+	return current.s
+}
+
+func isCI() bool {
+	v, _ := strconv.ParseBool(os.Getenv("CI"))
+	return v
+}
+
+func mergeEnv(base []string, set map[string]string) []string {
+	out := make([]string, 0, len(base)+len(set))
+	for _, kv := range base {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ok := set[k]; !ok {
+			out = append(out, kv)
+		}
+	}
+	for _, k := range sortedKeys(set) {
+		out = append(out, k+"="+set[k])
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// lockedWriter lets both daemons' output goroutines share one buffer.
+type lockedWriter struct {
+	w *bytes.Buffer
+}
+
+var logMu sync.Mutex
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	logMu.Lock()
+	defer logMu.Unlock()
+	return l.w.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	logMu.Lock()
+	defer logMu.Unlock()
+	return l.w.String()
+}

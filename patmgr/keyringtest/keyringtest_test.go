@@ -1,0 +1,167 @@
+package keyringtest
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	dbus "github.com/godbus/dbus/v5"
+	"github.com/zalando/go-keyring"
+)
+
+// envMainChild makes TestMain behave like a package using Main, for the
+// tests of Main itself (run in a child process).
+const envMainChild = "KEYRINGTEST_MAIN_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envMainChild) == "1" {
+		Main(m)
+		return
+	}
+	// The other tests start their own sessions to exercise Start and Stop.
+	os.Exit(m.Run())
+}
+
+func requireTools(t *testing.T) {
+	t.Helper()
+	for _, bin := range []string{"dbus-daemon", "gnome-keyring-daemon"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			if isCI() {
+				t.Fatalf("%s not installed (CI=true)", bin)
+			}
+			t.Skipf("%s not installed", bin)
+		}
+	}
+}
+
+func TestStartGoKeyringStop(t *testing.T) {
+	requireTools(t)
+	oldHome, hadHome := os.LookupEnv("HOME")
+
+	// t.TempDir paths are long: this also covers the short socket path.
+	s, err := Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); got != s.BusAddress {
+		t.Errorf("DBUS_SESSION_BUS_ADDRESS = %q, want %q", got, s.BusAddress)
+	}
+	if !strings.HasPrefix(os.Getenv("HOME"), s.Dir) {
+		t.Errorf("HOME %q is not inside %q", os.Getenv("HOME"), s.Dir)
+	}
+	if len(s.Env) == 0 || Current() != s {
+		t.Errorf("Env %v, Current %p, want session %p", s.Env, Current(), s)
+	}
+	// The session must be usable by go-keyring right away (no race with
+	// the daemon's start-up, collection present and unlocked).
+	if err := keyring.Set("keyringtest", "alice", "s3cret"); err != nil {
+		t.Fatalf("go-keyring Set right after Start: %v", err)
+	}
+	if v, err := keyring.Get("keyringtest", "alice"); err != nil || v != "s3cret" {
+		t.Fatalf("go-keyring Get = %q, %v", v, err)
+	}
+
+	pids := []int{s.bus.Process.Pid, s.keyring.Process.Pid}
+	s.Stop()
+	s.Stop() // idempotent
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Errorf("process %d still alive after Stop", pid)
+		}
+	}
+	if h, ok := os.LookupEnv("HOME"); ok != hadHome || h != oldHome {
+		t.Errorf("HOME not restored: %q, want %q", h, oldHome)
+	}
+	if Current() != nil {
+		t.Error("Current() still set after Stop")
+	}
+
+	// A second session is independent: fresh HOME, empty keyring; godbus's
+	// shared connection notices the old bus is gone and reconnects.
+	s2, err := Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Stop()
+	if _, err := keyring.Get("keyringtest", "alice"); !errors.Is(err, keyring.ErrNotFound) {
+		t.Fatalf("second session sees first session's secret: %v", err)
+	}
+}
+
+func TestLockUnlock(t *testing.T) {
+	requireTools(t)
+	s, err := Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	lockedProp := func() bool {
+		conn, err := dbus.Connect(s.BusAddress)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		v, err := conn.Object(secretsName, loginCollection).GetProperty("org.freedesktop.Secret.Collection.Locked")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Value().(bool)
+	}
+	if lockedProp() {
+		t.Fatal("locked right after Start")
+	}
+	if err := s.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	if !lockedProp() {
+		t.Fatal("not locked after Lock")
+	}
+	if err := s.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if lockedProp() {
+		t.Fatal("still locked after Unlock")
+	}
+}
+
+// runMainChild runs TestRequireInChild in a child whose TestMain calls Main,
+// with PATH emptied so that dbus-daemon and gnome-keyring-daemon are missing.
+func runMainChild(t *testing.T, ci string) (string, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRequireInChild$", "-test.v")
+	cmd.Env = append(os.Environ(), envMainChild+"=1", "PATH="+t.TempDir(), "CI="+ci)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestMainMissingToolsOutsideCI(t *testing.T) {
+	out, err := runMainChild(t, "")
+	if err != nil {
+		t.Fatalf("child failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "will be skipped") || !strings.Contains(out, "--- SKIP: TestRequireInChild") {
+		t.Fatalf("want a notice and a skipped test, got:\n%s", out)
+	}
+}
+
+func TestMainMissingToolsInCI(t *testing.T) {
+	out, err := runMainChild(t, "true")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("want exit status 1, got %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "not installed") {
+		t.Fatalf("want the reason in the output, got:\n%s", out)
+	}
+}
+
+// TestRequireInChild only does something in the children above.
+func TestRequireInChild(t *testing.T) {
+	if os.Getenv(envMainChild) != "1" {
+		t.Skip("run by TestMainMissingTools*")
+	}
+	Require(t)
+	t.Fatal("Require did not skip without a Secret Service")
+}

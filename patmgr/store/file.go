@@ -1,0 +1,238 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// File is the opt-in Store kept in one JSON file: an object mapping each key
+// to the standard base64 of its value. The file is mode 0600 in a directory
+// that only its owner may write; every write replaces the whole file by
+// rename under an exclusive lock on a sibling "<file>.lock", so concurrent
+// processes never lose each other's keys and readers need no lock.
+type File struct {
+	path string
+	// mu orders this process's writers before they contend for the file lock.
+	mu sync.Mutex
+}
+
+// NewFile returns a file Store at path, creating missing parent directories
+// with mode 0700. The file itself is created by the first Set. An existing
+// file (or its directory) that others may read or write is refused.
+func NewFile(path string) (Store, error) {
+	if path == "" {
+		return nil, errors.New("file store: no path given")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("file store: %w", err)
+	}
+	dir := filepath.Dir(abs)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("file store: creating %s: %w", dir, err)
+	}
+	if err := checkDir(dir); err != nil {
+		return nil, err
+	}
+	f := &File{path: abs}
+	if _, err := f.load(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Describe names the file for status and doctor output.
+func (f *File) Describe() string { return "file " + f.path }
+
+// Get reads the current file; the rename-based writes make any read see a
+// complete file.
+func (f *File) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m, err := f.load()
+	if err != nil {
+		return nil, err
+	}
+	enc, ok := m[key]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	v, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: value of %q is not base64; fix or delete that entry", ErrCorrupt, f.path, key)
+	}
+	return v, nil
+}
+
+// Set stores value under key.
+func (f *File) Set(ctx context.Context, key string, value []byte) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	return f.update(ctx, func(m map[string]string) bool {
+		m[key] = base64.StdEncoding.EncodeToString(value)
+		return true
+	})
+}
+
+// Delete removes key; nothing is written when it is absent.
+func (f *File) Delete(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	return f.update(ctx, func(m map[string]string) bool {
+		if _, ok := m[key]; !ok {
+			return false
+		}
+		delete(m, key)
+		return true
+	})
+}
+
+// update is read-modify-write under the file lock: without the lock two
+// processes setting different keys would each rename their own copy and one
+// key would be lost.
+func (f *File) update(ctx context.Context, change func(map[string]string) bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lock := flock.New(f.path+".lock", flock.SetPermissions(0o600))
+	locked, err := lock.TryLockContext(ctx, 10*time.Millisecond)
+	if err != nil || !locked {
+		if err == nil {
+			err = ctx.Err()
+		}
+		return fmt.Errorf("file store: locking %s.lock: %w", f.path, err)
+	}
+	defer func() { _ = lock.Unlock() }()
+
+	m, err := f.load()
+	if err != nil {
+		return err
+	}
+	if !change(m) {
+		return nil
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return f.replace(append(data, '\n'))
+}
+
+// replace writes data to a temporary file in the same directory, flushes it
+// to disk, and renames it over the store: rename is atomic within a
+// directory, so readers see either the old or the new file, and a crash
+// leaves one of the two rather than a truncated file.
+func (f *File) replace(data []byte) error {
+	dir := filepath.Dir(f.path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(f.path)+".tmp-*") // created 0600
+	if err != nil {
+		return fmt.Errorf("file store: %w", err)
+	}
+	name := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = tmp.Close()
+			_ = os.Remove(name)
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil && !isWindows() {
+		return fmt.Errorf("file store: %w", err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("file store: writing %s: %w", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("file store: syncing %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("file store: %w", err)
+	}
+	if err := os.Rename(name, f.path); err != nil {
+		return fmt.Errorf("file store: replacing %s: %w", f.path, err)
+	}
+	ok = true
+	syncDir(dir) // make the rename itself durable
+	return nil
+}
+
+// load reads and decodes the file; a missing file is an empty store. The
+// file must be a regular file (not a symlink) that only its owner can
+// access: the secrets are in clear text, protected by permissions alone.
+func (f *File) load() (map[string]string, error) {
+	fi, err := os.Lstat(f.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("file store: %w", err)
+	}
+	if err := checkFileInfo(f.path, fi); err != nil {
+		return nil, err
+	}
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return nil, fmt.Errorf("file store: %w", err)
+	}
+	defer fh.Close()
+	// The file checked above must be the one opened (no swap in between).
+	if ofi, err := fh.Stat(); err != nil || !os.SameFile(fi, ofi) {
+		return nil, fmt.Errorf("file store: %s changed while being opened; try again", f.path)
+	}
+	var m map[string]string
+	dec := json.NewDecoder(fh)
+	if err := dec.Decode(&m); err != nil || dec.More() {
+		if err == nil {
+			err = errors.New("trailing data")
+		}
+		return nil, fmt.Errorf("%w: %s is not a valid secrets file (%v); it is left untouched: move it away to start empty (all stored secrets there are lost) or restore it",
+			ErrCorrupt, f.path, err)
+	}
+	if m == nil { // the file held JSON null
+		m = map[string]string{}
+	}
+	return m, nil
+}
+
+func checkFileInfo(path string, fi fs.FileInfo) error {
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("file store: %s is a symbolic link; refusing to follow it: replace it by the file itself (mv the target there) and chmod 600 %s", path, path)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("file store: %s is not a regular file", path)
+	}
+	if !isWindows() && fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("file store: %s is accessible by other users (mode %04o); fix it with: chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
+	return nil
+}
+
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("file store: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("file store: %s is not a directory", dir)
+	}
+	// Others who can write the directory can replace the file.
+	if !isWindows() && fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("file store: directory %s is writable by other users (mode %04o); fix it with: chmod 700 %s", dir, fi.Mode().Perm(), dir)
+	}
+	return nil
+}

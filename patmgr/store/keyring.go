@@ -1,0 +1,356 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zalando/go-keyring"
+)
+
+// Value encoding in the keyring
+//
+// go-keyring stores strings, and the macOS backend mangles some of them, so
+// every value is stored as standard base64 of its bytes. Uniform encoding
+// keeps arbitrary bytes (an MSAL cache, JSON, anything) intact and lets one
+// code path handle every value; the cost is a third more bytes, which only
+// matters for the part limits below.
+//
+// A value is one or more keyring items (go-keyring "users") of one service:
+//
+//	key    = "azdo1:<n>:<sum>:" + first piece of the base64 text
+//	key#1  = next piece            (only when n > 1)
+//	...
+//	key#n-1 = last piece
+//
+// <n> is the number of items and <sum> the first 8 bytes (hex) of the SHA-256
+// of the decoded value. Pieces are split so every item's string, header
+// included, fits PartLimit. A reader that finds a missing piece or a checksum
+// mismatch (a concurrent writer is half-way through) retries briefly and then
+// reports a tornError rather than returning a mix of two values.
+const (
+	headerPrefix = "azdo1:"
+	partSep      = "#"
+	sumLen       = 16 // hex characters of the checksum in the header
+	minPartLimit = 64 // below this the header would not leave room for data
+)
+
+// defaultPartLimit is the per-item budget (the string handed to go-keyring)
+// for each OS. Windows refuses secrets over 2,560 bytes; macOS's security tool
+// takes about 3,000 bytes of service+user+secret, and go-keyring base64s the
+// secret once more there, so 2,000 leaves room for both. The Secret Service
+// has no practical limit, so Linux does not split.
+func defaultPartLimit() int {
+	switch runtime.GOOS {
+	case "windows", "darwin":
+		return 2000
+	}
+	return 0
+}
+
+// Keyring is the Store backed by the OS keyring through go-keyring (Secret
+// Service on Linux, Keychain on macOS, Credential Manager on Windows).
+// Create it with NewKeyring; the exported fields may be adjusted before first use.
+type Keyring struct {
+	// Service is the keyring service name shared by all keys.
+	Service string
+	// Timeout bounds every Store call (all keyring round trips of it).
+	// go-keyring has no timeout and a locked collection without a prompter
+	// never answers, so this is what keeps the helper from hanging git.
+	Timeout time.Duration
+	// PartLimit is the largest string stored in one keyring item, header
+	// included; longer values are split into parts. 0 means never split.
+	PartLimit int
+	// DirectRead makes Get use the direct D-Bus reader on Linux (fewer round
+	// trips than go-keyring; see keyring_linux.go). Ignored on other systems.
+	DirectRead bool
+
+	// mu serialises this process's writers so that the parts of two values
+	// never interleave, and keeps its readers from seeing a write half done.
+	// Other processes are detected by the checksum instead.
+	mu sync.RWMutex
+}
+
+// NewKeyring returns a keyring Store for service, with every call bounded by timeout.
+func NewKeyring(service string, timeout time.Duration) Store {
+	return &Keyring{
+		Service:    service,
+		Timeout:    timeout,
+		PartLimit:  defaultPartLimit(),
+		DirectRead: runtime.GOOS == "linux",
+	}
+}
+
+// Describe names the keyring for status and doctor output.
+func (k *Keyring) Describe() string {
+	return fmt.Sprintf("%s, service %q", keyringName(), k.Service)
+}
+
+// Get returns the value of key, reassembling and verifying its parts.
+func (k *Keyring) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	var out []byte
+	err := k.run(ctx, "Get", func(ctx context.Context) error {
+		k.mu.RLock()
+		defer k.mu.RUnlock()
+		var err error
+		for attempt := 0; ; attempt++ {
+			out, err = k.readOnce(ctx, key)
+			var torn *tornError
+			if !errors.As(err, &torn) || attempt == 2 {
+				return err
+			}
+			// A writer may be between its parts; give it a moment.
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(time.Duration(20*(attempt+1)) * time.Millisecond):
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (k *Keyring) readOnce(ctx context.Context, key string) ([]byte, error) {
+	head, err := k.rawGet(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	n, sum, text, err := parseHead(head)
+	if err != nil {
+		return nil, &tornError{key: key, detail: err.Error()}
+	}
+	var b strings.Builder
+	b.WriteString(text)
+	for i := 1; i < n; i++ {
+		part, err := k.rawGet(ctx, partName(key, i))
+		if errors.Is(err, ErrNotFound) {
+			return nil, &tornError{key: key, detail: fmt.Sprintf("part %d of %d is missing", i, n)}
+		}
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(part)
+	}
+	value, err := base64.StdEncoding.DecodeString(b.String())
+	if err != nil {
+		return nil, &tornError{key: key, detail: "not valid base64"}
+	}
+	if checksum(value) != sum {
+		return nil, &tornError{key: key, detail: "checksum mismatch"}
+	}
+	return value, nil
+}
+
+// Set stores value under key. Parts after the first are written before the
+// first (which carries the count and checksum), so a reader never sees a new
+// header pointing at parts that do not exist yet; parts left over from a
+// longer previous value are removed afterwards.
+func (k *Keyring) Set(ctx context.Context, key string, value []byte) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	pieces, err := k.split(value)
+	if err != nil {
+		return err
+	}
+	return k.run(ctx, "Set", func(ctx context.Context) error {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		for i := len(pieces) - 1; i >= 1; i-- {
+			if err := k.rawSet(partName(key, i), pieces[i]); err != nil {
+				return err
+			}
+		}
+		if err := k.rawSet(key, pieces[0]); err != nil {
+			return err
+		}
+		return k.deleteParts(ctx, key, len(pieces))
+	})
+}
+
+// Delete removes key and all its parts. The first item goes first so that
+// readers stop finding the value at once.
+func (k *Keyring) Delete(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	return k.run(ctx, "Delete", func(ctx context.Context) error {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		if err := k.rawDelete(key); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return k.deleteParts(ctx, key, 1)
+	})
+}
+
+// deleteParts removes key#from, key#from+1, ... up to the first one that does
+// not exist. Parts are always written as a contiguous run, so this also
+// collects the leftovers of an interrupted write.
+func (k *Keyring) deleteParts(ctx context.Context, key string, from int) error {
+	for i := from; ; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := k.rawDelete(partName(key, i))
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// split encodes value and cuts it into the strings to store, the first one
+// with the header.
+func (k *Keyring) split(value []byte) ([]string, error) {
+	text := base64.StdEncoding.EncodeToString(value)
+	sum := checksum(value)
+	limit := k.PartLimit
+	if limit > 0 && limit < minPartLimit {
+		return nil, fmt.Errorf("keyring part limit %d is below the minimum %d", limit, minPartLimit)
+	}
+	if limit <= 0 || len(header(1, sum))+len(text) <= limit {
+		return []string{header(1, sum) + text}, nil
+	}
+	// The header's length depends on the number of parts, which depends on
+	// the header's length: iterate until the count is stable (twice at most
+	// in practice, as the count only grows by a digit now and then).
+	n := 2
+	for {
+		first := limit - len(header(n, sum))
+		rest := len(text) - first
+		need := 1 + (rest+limit-1)/limit
+		if need == n {
+			break
+		}
+		n = need
+	}
+	first := limit - len(header(n, sum))
+	pieces := []string{header(n, sum) + text[:first]}
+	for off := first; off < len(text); off += limit {
+		end := min(off+limit, len(text))
+		pieces = append(pieces, text[off:end])
+	}
+	if len(pieces) != n {
+		return nil, fmt.Errorf("internal error: split into %d parts, header says %d", len(pieces), n)
+	}
+	return pieces, nil
+}
+
+func header(n int, sum string) string {
+	return headerPrefix + strconv.Itoa(n) + ":" + sum + ":"
+}
+
+func parseHead(s string) (n int, sum, text string, err error) {
+	rest, ok := strings.CutPrefix(s, headerPrefix)
+	if !ok {
+		return 0, "", "", errors.New("not written by git-credential-azdo (no header)")
+	}
+	count, rest, ok1 := strings.Cut(rest, ":")
+	sum, text, ok2 := strings.Cut(rest, ":")
+	n, err = strconv.Atoi(count)
+	if !ok1 || !ok2 || err != nil || n < 1 || len(sum) != sumLen {
+		return 0, "", "", errors.New("malformed header")
+	}
+	return n, sum, text, nil
+}
+
+func partName(key string, i int) string { return key + partSep + strconv.Itoa(i) }
+
+func checksum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:sumLen/2])
+}
+
+// rawGet reads one item. ErrNotFound is normalised to this package's.
+func (k *Keyring) rawGet(ctx context.Context, user string) (string, error) {
+	if err := preflight(); err != nil {
+		return "", err
+	}
+	if k.DirectRead {
+		if v, ok, err := directGet(ctx, k.Service, user); ok {
+			return v, mapErr(err)
+		}
+		// Not handled by the direct reader (locked item or collection,
+		// unusual collection layout): go-keyring reads the same item and
+		// may show an unlock prompt, exactly as without DirectRead.
+	}
+	v, err := keyring.Get(k.Service, user)
+	return v, mapErr(err)
+}
+
+func (k *Keyring) rawSet(user, value string) error {
+	if err := preflight(); err != nil {
+		return err
+	}
+	return mapErr(keyring.Set(k.Service, user, value))
+}
+
+func (k *Keyring) rawDelete(user string) error {
+	if err := preflight(); err != nil {
+		return err
+	}
+	return mapErr(keyring.Delete(k.Service, user))
+}
+
+// mapErr turns library errors into this package's sentinels, keeping the
+// original in the chain for diagnosis.
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, keyring.ErrNotFound), errors.Is(err, ErrNotFound):
+		return ErrNotFound
+	case errors.Is(err, keyring.ErrSetDataTooBig):
+		return fmt.Errorf("keyring refused the value as too big (lower the part limit): %w", err)
+	}
+	if mapped := mapPlatformErr(err); mapped != nil {
+		return mapped
+	}
+	return fmt.Errorf("keyring: %w", err)
+}
+
+// run executes fn in a goroutine and gives up after k.Timeout or when ctx
+// ends. The goroutine may stay blocked in go-keyring (it cannot be
+// interrupted); the helper is a short-lived process, so that leak is accepted
+// in exchange for never hanging git.
+func (k *Keyring) run(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	parent := ctx
+	var cancel context.CancelFunc
+	if k.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, k.Timeout)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil && ctx.Err() != nil && parent.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return &timeoutError{d: k.Timeout, op: op}
+		}
+		return err
+	case <-ctx.Done():
+		if err := parent.Err(); err != nil {
+			return fmt.Errorf("keyring %s: %w", op, err)
+		}
+		return &timeoutError{d: k.Timeout, op: op}
+	}
+}
