@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
+)
+
+// gitEntry is one value configure added to a git config file.
+type gitEntry struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// configured is what configure added to one config file, so unconfigure removes exactly that:
+// never a helper or a useHttpPath the user had set themselves.
+type configured struct {
+	Entries     []gitEntry `json:"entries"`
+	NewSections []string   `json:"newSections"` // sections that did not exist before, removed when empty
+}
+
+func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
+	return func(fs *flag.FlagSet) runFunc {
+		global := fs.Bool("global", false, "the user's git config (the default)")
+		system := fs.Bool("system", false, "the system git config")
+		local := fs.Bool("local", false, "this repository's git config")
+		file := fs.String("file", "", "this git config `file`")
+		return func(ctx context.Context, inv *invocation, args []string) error {
+			if len(args) > 0 {
+				return usagef("%s takes no arguments", fs.Name())
+			}
+			scope, id, err := configScope(*global, *system, *local, *file)
+			if err != nil {
+				return err
+			}
+			g := gitConfig{ctx: ctx, scope: scope}
+			state := stateFile(inv.cfg.StateDir)
+			all, err := loadConfigured(state)
+			if err != nil {
+				return err
+			}
+			if err := g.remove(all[id]); err != nil {
+				return err
+			}
+			delete(all, id)
+			if add {
+				done, err := g.add(inv.helperCommand(), inv.configuredURLs())
+				all[id] = done
+				if serr := saveConfigured(state, all); serr != nil {
+					return errors.Join(err, serr)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(inv.stdout, "git now asks %s for Azure DevOps credentials (%s).\n", prog, strings.Join(inv.configuredURLs(), ", "))
+				return nil
+			}
+			if err := saveConfigured(state, all); err != nil {
+				return err
+			}
+			fmt.Fprintf(inv.stdout, "Removed %s from git's config.\n", prog)
+			return nil
+		}
+	}
+}
+
+func configScope(global, system, local bool, file string) (scope []string, id string, err error) {
+	n := 0
+	for _, b := range []bool{global, system, local, file != ""} {
+		if b {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, "", usagef("choose one of --global, --system, --local and --file")
+	}
+	switch {
+	case system:
+		return []string{"--system"}, "system", nil
+	case local:
+		out, err := exec.Command("git", "rev-parse", "--absolute-git-dir").Output()
+		if err != nil {
+			return nil, "", fmt.Errorf("--local needs to run inside a git repository")
+		}
+		return []string{"--local"}, "local:" + strings.TrimSpace(string(out)), nil
+	case file != "":
+		abs, err := filepath.Abs(file)
+		if err != nil {
+			return nil, "", err
+		}
+		return []string{"--file", abs}, "file:" + abs, nil
+	}
+	home := os.Getenv("GIT_CONFIG_GLOBAL")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	return []string{"--global"}, "global:" + home, nil
+}
+
+// configuredURLs are the URL scopes the helper is set for.
+func (inv *invocation) configuredURLs() []string {
+	if inv.cfg.ServiceURL != "" {
+		return []string{strings.TrimRight(inv.cfg.ServiceURL, "/")}
+	}
+	return []string{"https://dev.azure.com", "https://*.visualstudio.com"}
+}
+
+// helperCommand is the helper line git runs: the short name when this binary is the one on PATH,
+// else its absolute path; plus the settings given to configure on its command line.
+func (inv *invocation) helperCommand() string {
+	cmd := "azdo"
+	self, err := os.Executable()
+	onPath, lerr := exec.LookPath(prog)
+	if err == nil && (lerr != nil || !sameFile(self, onPath)) {
+		cmd = shellQuote(filepath.ToSlash(self))
+	}
+	for _, s := range inv.explicit {
+		cmd += " " + shellQuote(s)
+	}
+	return cmd
+}
+
+func sameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// shellQuote quotes s for the shell git runs helper lines through, when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+type gitConfig struct {
+	ctx   context.Context
+	scope []string
+}
+
+func (g gitConfig) run(args ...string) (string, error) {
+	cmd := exec.CommandContext(g.ctx, "git", append(append([]string{"config"}, g.scope...), args...)...)
+	out, err := cmd.Output()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		return string(out), fmt.Errorf("git config %s: %s", strings.Join(args, " "), strings.TrimSpace(string(exitErr.Stderr)))
+	}
+	return string(out), err
+}
+
+// sectionExists reports whether any key of the credential section for url is set.
+func (g gitConfig) sectionExists(url string) bool {
+	out, _ := g.run("--get-regexp", "^credential\\."+regexpQuote(url)+"\\.")
+	return strings.TrimSpace(out) != ""
+}
+
+func regexpQuote(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`\.+*?()|[]{}^$`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// add sets helper (after an empty value that stops helpers configured for all hosts from
+// answering first) and useHttpPath, recording each value it adds.
+func (g gitConfig) add(helperCmd string, urls []string) (configured, error) {
+	var done configured
+	for _, url := range urls {
+		section := "credential." + url
+		if !g.sectionExists(url) {
+			done.NewSections = append(done.NewSections, section)
+		}
+		for _, e := range []gitEntry{{section + ".helper", ""}, {section + ".helper", helperCmd}} {
+			if _, err := g.run("--add", e.Key, e.Value); err != nil {
+				return done, err
+			}
+			done.Entries = append(done.Entries, e)
+		}
+		// Only dev.azure.com carries the organisation in the path; visualstudio.com names it in
+		// the host, and sending paths there would only split the cache per repository.
+		if strings.Contains(url, "*.visualstudio.com") {
+			continue
+		}
+		key := section + ".useHttpPath"
+		if v, _ := g.run("--type=bool", "--get", key); strings.TrimSpace(v) != "true" {
+			if _, err := g.run("--add", key, "true"); err != nil {
+				return done, err
+			}
+			done.Entries = append(done.Entries, gitEntry{key, "true"})
+		}
+	}
+	return done, nil
+}
+
+// remove undoes what an earlier configure recorded, value by value.
+func (g gitConfig) remove(c configured) error {
+	for _, e := range slices.Backward(c.Entries) {
+		values, _ := g.run("--get-all", e.Key)
+		if !slices.Contains(strings.Split(strings.TrimSuffix(values, "\n"), "\n"), e.Value) {
+			continue // already gone: the user removed it by hand
+		}
+		if _, err := g.run("--fixed-value", "--unset-all", e.Key, e.Value); err != nil {
+			return err
+		}
+	}
+	for _, section := range c.NewSections {
+		if !g.sectionExists(strings.TrimPrefix(section, "credential.")) {
+			g.run("--remove-section", section) // may already be gone; nothing to undo then
+		}
+	}
+	return nil
+}
+
+func stateFile(stateDir string) string {
+	if stateDir == "" {
+		stateDir, _ = patmgr.DefaultStateDir()
+	}
+	return filepath.Join(stateDir, "configured.json")
+}
+
+func loadConfigured(path string) (map[string]configured, error) {
+	all := map[string]configured{}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return all, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, fmt.Errorf("%s is unreadable (%v): remove it and check git's config by hand", path, err)
+	}
+	return all, nil
+}
+
+func saveConfigured(path string, all map[string]configured) error {
+	b, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

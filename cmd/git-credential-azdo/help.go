@@ -1,0 +1,72 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
+)
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "usage: %s [settings] COMMAND [arguments]\n\n", prog)
+	fmt.Fprintf(w, "A git credential helper for Azure DevOps: sign in once, and git gets a short-lived,\n")
+	fmt.Fprintf(w, "code-scoped PAT for each organisation, cached in the OS keyring and renewed silently.\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "  %-12s %s\n", "help", "show help for a command")
+	fmt.Fprintf(w, "\nSettings (every command; also AZDO_<NAME> in the environment, e.g. AZDO_SCOPE):\n")
+	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
+	cfg := patmgr.Defaults()
+	settingFlags(fs, &cfg)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fmt.Fprintf(w, "\nExit codes: 0 success, 1 error, 2 usage error, 3 sign-in required but not allowed here.\n")
+}
+
+func commandUsage(w io.Writer, c command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: %s %s %s\n\n%s.\n\n", prog, c.name, c.args, upperFirst(c.summary))
+	var own []*flag.Flag
+	settings := flag.NewFlagSet("", flag.ContinueOnError)
+	cfg := patmgr.Defaults()
+	settingFlags(settings, &cfg)
+	fs.VisitAll(func(f *flag.Flag) {
+		if settings.Lookup(f.Name) == nil {
+			own = append(own, f)
+		}
+	})
+	if len(own) > 0 {
+		fmt.Fprintf(w, "Flags:\n")
+		for _, f := range own {
+			name, text := flag.UnquoteUsage(f)
+			fmt.Fprintf(w, "  --%s %s\n    \t%s\n", f.Name, name, text)
+		}
+	}
+	fmt.Fprintf(w, "\nEvery setting of '%s help' is accepted too.\n", prog)
+}
+
+func helpCmd(stdout, stderr io.Writer, args []string) int {
+	if len(args) == 0 {
+		usage(stdout)
+		return exitOK
+	}
+	c, ok := lookup(args[0])
+	if !ok {
+		return fail(stderr, exitUsage, fmt.Errorf("unknown command %q: see '%s help'", args[0], prog))
+	}
+	fs := flag.NewFlagSet(prog+" "+c.name, flag.ContinueOnError)
+	cfg := patmgr.Defaults()
+	settingFlags(fs, &cfg)
+	c.flags(fs)
+	commandUsage(stdout, c, fs)
+	return exitOK
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

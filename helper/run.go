@@ -1,0 +1,84 @@
+// Package helper is git's side of git-credential-azdo: it reads a request in git's credential
+// protocol (protocol.go), decides whether the remote is an Azure DevOps organisation we serve
+// (remote.go), asks the PAT manager for a credential, and answers git (run.go).
+package helper
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
+)
+
+// Credentials is the part of patmgr.Manager a git operation needs.
+type Credentials interface {
+	Credential(ctx context.Context, t patmgr.Target) (patmgr.Credential, error)
+	Reject(ctx context.Context, t patmgr.Target, password string) error
+}
+
+// Options wires one run of the helper.
+type Options struct {
+	// Credentials is called only for requests that are ours, so a constructor that costs
+	// something can be deferred behind it.
+	Credentials func() (Credentials, error)
+	// ExtraHost is host[:port] of a configured service (the emulator, a proxy) treated like
+	// dev.azure.com; "" for none.
+	ExtraHost string
+	Stdin     io.Reader
+	Stdout    io.Writer
+}
+
+// Run performs one git credential operation (get, store or erase). Requests for other hosts get
+// no answer, so git asks its next helper; unknown operations are ignored, as git's protocol
+// requires. A returned error is meant for one line on stderr.
+func Run(ctx context.Context, op string, opts Options) error {
+	switch op {
+	case "get", "store", "erase":
+	default:
+		return nil
+	}
+	req, err := ReadRequest(opts.Stdin)
+	if err != nil {
+		return err
+	}
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	remote, ours, err := ParseRemote(req, RemoteOptions{ExtraHost: opts.ExtraHost})
+	if err != nil || !ours {
+		return err
+	}
+	target := patmgr.Target{Org: remote.Org, Account: remote.Account, Challenges: req.WWWAuth}
+
+	switch op {
+	case "get":
+		creds, err := opts.Credentials()
+		if err != nil {
+			return err
+		}
+		cred, err := creds.Credential(ctx, target)
+		if err != nil {
+			// quit=1 stops git from going on to a terminal username prompt that cannot work
+			// for Azure DevOps; the reason is on stderr.
+			return errors.Join(err, WriteResponse(opts.Stdout, Response{Quit: true}))
+		}
+		username := req.Username
+		if username == "" {
+			username = cred.Username
+		}
+		return WriteResponse(opts.Stdout, Response{Username: username, Password: cred.Password, PasswordExpiry: cred.Expires})
+	case "erase":
+		if req.Password == "" {
+			return nil
+		}
+		creds, err := opts.Credentials()
+		if err != nil {
+			return err
+		}
+		return creds.Reject(ctx, target, req.Password)
+	}
+	// store: git is telling us the credential we gave it worked. We keep only PATs we made, so
+	// there is nothing to write, and a password from elsewhere is not ours to keep.
+	return nil
+}

@@ -1,0 +1,198 @@
+package patmgr
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Well-known identifiers of the public Azure DevOps service. Users with their own app registration
+// override ClientID; Resource only changes for sovereign clouds.
+const (
+	// DefaultClientID is the Visual Studio public client, which Azure DevOps trusts in every tenant
+	// and which needs no app registration by the user.
+	DefaultClientID = "872cd9fa-d31f-45e0-9eab-6e460a02d1f1"
+	// DefaultResource is the Azure DevOps resource (application) ID in Entra ID.
+	DefaultResource  = "499b84ac-1321-427f-aa17-267ca6975798"
+	DefaultAuthority = "https://login.microsoftonline.com"
+	DefaultScope     = "vso.code_write"
+	// DefaultLifetime and DefaultRenewBefore keep a PAT short-lived while renewing it before
+	// Azure DevOps sends its "expires in seven days" e-mail, as long as git is used every few weeks.
+	DefaultLifetime    = 30 * 24 * time.Hour
+	DefaultRenewBefore = 10 * 24 * time.Hour
+	DefaultTimeout     = 5 * time.Minute
+	// DefaultKeyringTimeout bounds a keyring call: a locked collection with no prompter never answers.
+	DefaultKeyringTimeout = 5 * time.Second
+)
+
+// Login modes.
+const (
+	LoginAuto     = "auto"     // silent, then browser if one can be used, else device code on a terminal
+	LoginBrowser  = "browser"  // silent, then the system browser only
+	LoginDevice   = "device"   // silent, then device code (allowed with no terminal: the message goes to stderr)
+	LoginPassword = "password" // silent, then username/password (ROPC): explicit opt-in only
+	LoginNever    = "never"    // silent only: for cron jobs and CI
+)
+
+// Config holds every setting of the helper. The zero value is not valid: start from Defaults().
+type Config struct {
+	ClientID  string
+	Resource  string
+	Authority string // scheme://host of the Entra ID authority; the tenant is appended
+	Tenant    string // fixed tenant; "" discovers it per organisation
+	// ServiceURL replaces Azure DevOps (dev.azure.com, vssps.dev.azure.com, app.vssps.visualstudio.com)
+	// with one base URL, as the emulator or a proxy serves it. "" means the real service.
+	ServiceURL     string
+	CAFile         string // extra CA certificates (PEM) to trust, for the emulator or a TLS-inspecting proxy
+	Scope          string // space-separated PAT scopes
+	Lifetime       time.Duration
+	RenewBefore    time.Duration
+	Store          string // "keyring" or "file"
+	StoreFile      string
+	StateDir       string // locks and the non-secret index
+	Login          string
+	Username       string // for LoginPassword; the password comes from AZDO_PASSWORD only
+	Password       string `json:"-"`
+	KeyringTimeout time.Duration
+	Timeout        time.Duration // whole-operation deadline, interactive sign-in included
+	Trace          bool
+}
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{
+		ClientID:       DefaultClientID,
+		Resource:       DefaultResource,
+		Authority:      DefaultAuthority,
+		Scope:          DefaultScope,
+		Lifetime:       DefaultLifetime,
+		RenewBefore:    DefaultRenewBefore,
+		Store:          "keyring",
+		Login:          LoginAuto,
+		KeyringTimeout: DefaultKeyringTimeout,
+		Timeout:        DefaultTimeout,
+	}
+}
+
+// Validate refuses settings that would weaken security or cannot work, with the fix in the message.
+func (c *Config) Validate() error {
+	if err := httpsBase("--authority", c.Authority); err != nil {
+		return err
+	}
+	if c.ServiceURL != "" {
+		if err := httpsBase("--service-url", c.ServiceURL); err != nil {
+			return err
+		}
+	}
+	if c.Tenant != "" && !validTenant(c.Tenant) {
+		return fmt.Errorf("--tenant %q is neither a tenant GUID, a domain nor organizations/common", c.Tenant)
+	}
+	if !isGUID(c.ClientID) {
+		return fmt.Errorf("--client-id %q is not a GUID: use your app registration's Application (client) ID", c.ClientID)
+	}
+	if c.Resource == "" {
+		return fmt.Errorf("--resource is empty: use %s for Azure DevOps", DefaultResource)
+	}
+	if err := validScopes(c.Scope); err != nil {
+		return err
+	}
+	if c.Lifetime < time.Hour {
+		return fmt.Errorf("--lifetime %s is shorter than an hour: use e.g. --lifetime=720h", c.Lifetime)
+	}
+	if c.RenewBefore < 0 {
+		return fmt.Errorf("--renew-before %s is negative", c.RenewBefore)
+	}
+	switch c.Store {
+	case "keyring", "file":
+	default:
+		return fmt.Errorf("--store=%q is unknown: use --store=keyring or --store=file", c.Store)
+	}
+	switch c.Login {
+	case LoginAuto, LoginBrowser, LoginDevice, LoginPassword, LoginNever:
+	default:
+		return fmt.Errorf("--login=%q is unknown: use auto, browser, device, password or never", c.Login)
+	}
+	if c.Login == LoginPassword && c.Username == "" {
+		return fmt.Errorf("--login=password needs --username (and the password in AZDO_PASSWORD)")
+	}
+	if c.KeyringTimeout <= 0 || c.Timeout <= 0 {
+		return fmt.Errorf("timeouts must be positive")
+	}
+	return nil
+}
+
+// httpsBase accepts only https://host[:port] with no path, query or user info: tokens go there.
+func httpsBase(flag, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%s %q is not a URL: use https://host[:port]", flag, raw)
+	}
+	if u.Scheme != "https" {
+		return fmt.Errorf("%s %q is not https: tokens are only sent over https", flag, raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
+		return fmt.Errorf("%s %q must be just https://host[:port]", flag, raw)
+	}
+	return nil
+}
+
+// Scopes this tool may put on a PAT: the code scopes a git remote needs, and full access for those
+// who insist. Anything else is almost certainly a typo that would fail at creation time anyway.
+var knownScopes = map[string]bool{
+	"vso.code": true, "vso.code_write": true, "vso.code_manage": true, "vso.code_full": true,
+	"vso.code_status": true, "vso.packaging": true, "vso.packaging_write": true, "vso.build": true,
+	"vso.work": true, "vso.work_write": true, "app_token": true,
+}
+
+func validScopes(s string) error {
+	fields := strings.Fields(s)
+	if len(fields) == 0 {
+		return fmt.Errorf("--scope is empty: use vso.code (read) or vso.code_write (read and push)")
+	}
+	for _, f := range fields {
+		if !knownScopes[f] {
+			return fmt.Errorf("--scope %q is not a PAT scope this tool knows: use vso.code or vso.code_write", f)
+		}
+	}
+	return nil
+}
+
+// ServiceHost is the host that names the Azure DevOps service in keys and in remote matching.
+func (c *Config) ServiceHost() string {
+	if c.ServiceURL == "" {
+		return "dev.azure.com"
+	}
+	u, _ := url.Parse(c.ServiceURL)
+	return strings.ToLower(u.Host)
+}
+
+// Endpoints of the Azure DevOps side for one organisation.
+func (c *Config) orgURL(org string) string {
+	if c.ServiceURL != "" {
+		return strings.TrimRight(c.ServiceURL, "/") + "/" + org
+	}
+	return "https://dev.azure.com/" + org
+}
+
+func (c *Config) patURL(org string) string {
+	if c.ServiceURL != "" {
+		return strings.TrimRight(c.ServiceURL, "/") + "/" + org + "/_apis/tokens/pats"
+	}
+	return "https://vssps.dev.azure.com/" + org + "/_apis/tokens/pats"
+}
+
+func (c *Config) profileURL() string {
+	if c.ServiceURL != "" {
+		return strings.TrimRight(c.ServiceURL, "/") + "/_apis"
+	}
+	return "https://app.vssps.visualstudio.com/_apis"
+}
+
+func (c *Config) authorityURL(tenant string) string {
+	return strings.TrimRight(c.Authority, "/") + "/" + tenant
+}
+
+func (c *Config) scopes() []string {
+	return []string{c.Resource + "/.default"}
+}

@@ -1,0 +1,146 @@
+package patmgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+)
+
+// Check is one finding of Doctor: what was checked, whether it is fine, and the fix if not.
+type Check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// Doctor checks what a get depends on, in the order a get meets it. orgs may be empty.
+func (m *Manager) Doctor(ctx context.Context, orgs []string) []Check {
+	checks := []Check{checkGit(ctx), m.checkHelperConfig(ctx), m.checkStore(ctx)}
+	if err := m.init(); err != nil {
+		return append(checks, Check{Name: "settings", Detail: err.Error(), Fix: "correct the setting named above"})
+	}
+	checks = append(checks, m.checkAuthority(ctx))
+	for _, org := range orgs {
+		checks = append(checks, m.checkOrg(ctx, org))
+	}
+	accounts := m.cachedAccounts(ctx)
+	c := Check{Name: "sign-in", OK: len(accounts) > 0}
+	if c.OK {
+		names := make([]string, 0, len(accounts))
+		for a := range accounts {
+			names = append(names, a)
+		}
+		c.Detail = "cached for " + strings.Join(names, ", ") + ": PATs renew without a prompt"
+	} else {
+		c.Detail = "no cached sign-in: the next get will ask you to sign in"
+		c.Fix = "run '" + signInCommand + " ORG' (add --device on a machine without a browser)"
+	}
+	return append(checks, c)
+}
+
+var gitVersionPattern = regexp.MustCompile(`git version (\d+)\.(\d+)`)
+
+func checkGit(ctx context.Context) Check {
+	c := Check{Name: "git"}
+	out, err := exec.CommandContext(ctx, "git", "--version").Output()
+	if err != nil {
+		c.Detail, c.Fix = "git not found", "install git 2.30 or later"
+		return c
+	}
+	v := strings.TrimSpace(string(out))
+	mm := gitVersionPattern.FindStringSubmatch(v)
+	if mm == nil {
+		c.Detail, c.Fix = "cannot read the version from "+strconv.Quote(v), "install git 2.30 or later"
+		return c
+	}
+	major, _ := strconv.Atoi(mm[1])
+	minor, _ := strconv.Atoi(mm[2])
+	c.OK = major > 2 || major == 2 && minor >= 30
+	c.Detail = v
+	if !c.OK {
+		c.Fix = "install git 2.30 or later"
+	} else if major == 2 && minor < 41 {
+		c.Detail += " (works; 2.41+ also passes the tenant to the helper and honours PAT expiry)"
+	}
+	return c
+}
+
+func (m *Manager) checkHelperConfig(ctx context.Context) Check {
+	url := "https://dev.azure.com/org/"
+	if m.cfg.ServiceURL != "" {
+		url = strings.TrimRight(m.cfg.ServiceURL, "/") + "/org/"
+	}
+	c := Check{Name: "git config"}
+	out, err := exec.CommandContext(ctx, "git", "config", "--get-urlmatch", "credential.helper", url).Output()
+	helpers := strings.Fields(strings.TrimSpace(string(out)))
+	if err != nil || len(helpers) == 0 || !strings.Contains(helpers[0], "azdo") {
+		c.Detail = "git does not use this helper for " + url
+		c.Fix = "run 'git-credential-azdo configure'"
+		return c
+	}
+	path, _ := exec.CommandContext(ctx, "git", "config", "--type=bool", "--get-urlmatch", "credential.useHttpPath", url).Output()
+	if strings.TrimSpace(string(path)) != "true" {
+		c.Detail = "credential.useHttpPath is not true for " + url + ": the helper cannot tell the organisation from the path"
+		c.Fix = "run 'git-credential-azdo configure'"
+		return c
+	}
+	c.OK, c.Detail = true, "helper and useHttpPath set for "+url
+	return c
+}
+
+func (m *Manager) checkStore(ctx context.Context) Check {
+	c := Check{Name: "secret store"}
+	_, err := m.store.Get(ctx, "doctor-probe")
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		c.OK, c.Detail = true, m.store.Describe()+" answers"
+		return c
+	}
+	c.Detail = fmt.Sprintf("%s: %v", m.store.Describe(), err)
+	c.Fix = "start or unlock the keyring (gnome-keyring, KeePassXC), or opt in to the file store with --store=file"
+	return c
+}
+
+func (m *Manager) checkAuthority(ctx context.Context) Check {
+	tenant := firstNonEmpty(m.cfg.Tenant, tenantOrganizations)
+	u := m.cfg.authorityURL(tenant) + "/v2.0/.well-known/openid-configuration"
+	c := Check{Name: "authority"}
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err == nil {
+		var resp *http.Response
+		if resp, err = m.http.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("HTTP %d", resp.StatusCode)
+			}
+		}
+	}
+	if err != nil {
+		c.Detail = fmt.Sprintf("%s: %v", u, err)
+		c.Fix = "check the network, a proxy (HTTPS_PROXY) or --authority; for a TLS-inspecting proxy add its CA with --ca-file"
+		return c
+	}
+	c.OK, c.Detail = true, m.cfg.authorityURL(tenant)+" answers"
+	return c
+}
+
+func (m *Manager) checkOrg(ctx context.Context, org string) Check {
+	c := Check{Name: "organisation " + org}
+	tenant, err := discoverTenant(ctx, m.http, m.cfg.orgURL(org), m.cfg.Authority)
+	if err != nil {
+		c.Detail = err.Error()
+		c.Fix = "check the organisation name in the remote URL"
+		return c
+	}
+	c.OK, c.Detail = true, m.cfg.orgURL(org)+" belongs to tenant "+tenant
+	return c
+}

@@ -1,0 +1,145 @@
+package patmgr
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// requestTimeout bounds one HTTP exchange; retries and sign-in run under the operation's deadline.
+const requestTimeout = 30 * time.Second
+
+const maxAttempts = 4
+
+// newHTTPClient returns the one client used for Entra ID and Azure DevOps. It speaks only https,
+// follows no redirects (a redirect could carry a bearer token elsewhere or downgrade to http), and
+// retries what is safe to retry.
+func newHTTPClient(caFile string, tr *tracer) (*http.Client, error) {
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading --ca-file: %w", err)
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", caFile)
+		}
+	}
+	base := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: requestTimeout,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConnsPerHost:   4,
+	}
+	return &http.Client{
+		Transport: &retryTransport{next: base, trace: tr},
+		Timeout:   2 * requestTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}, nil
+}
+
+// retryTransport retries idempotent requests and Entra's token endpoints on 429, 5xx and transport
+// errors, with exponential backoff and full jitter, honouring Retry-After, always inside the
+// request's context deadline. PAT creation (POST) is never retried here: Manager decides, because
+// a lost answer may mean a PAT was made.
+type retryTransport struct {
+	next  http.RoundTripper
+	trace *tracer
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" {
+		return nil, fmt.Errorf("refusing to send a request over %s to %s: https only", req.URL.Scheme, req.URL.Host)
+	}
+	retryable := isRetryable(req)
+	for attempt := 1; ; attempt++ {
+		start := time.Now()
+		resp, err := t.next.RoundTrip(req)
+		t.trace.request(req, resp, err, time.Since(start))
+		if !retryable || attempt == maxAttempts || !shouldRetry(req, resp, err) {
+			return resp, err
+		}
+		wait := backoff(attempt, resp)
+		if deadline, ok := req.Context().Deadline(); ok && time.Until(deadline) < wait {
+			return resp, err
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if req.Body != nil {
+			if req.GetBody == nil {
+				return nil, fmt.Errorf("%s %s failed and cannot be replayed: %w", req.Method, req.URL.Path, errOrStatus(resp, err))
+			}
+			body, gerr := req.GetBody()
+			if gerr != nil {
+				return nil, gerr
+			}
+			req.Body = body
+		}
+		t.trace.printf("retrying %s %s in %s (attempt %d of %d)", req.Method, req.URL.Path, wait.Round(time.Millisecond), attempt+1, maxAttempts)
+		select {
+		case <-time.After(wait):
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		}
+	}
+}
+
+func isRetryable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete:
+		return true
+	case http.MethodPost:
+		// Token and device-code requests carry no side effect a retry could double.
+		p := req.URL.Path
+		return strings.HasSuffix(p, "/oauth2/v2.0/token") || strings.HasSuffix(p, "/oauth2/v2.0/devicecode")
+	}
+	return false
+}
+
+func shouldRetry(req *http.Request, resp *http.Response, err error) bool {
+	if req.Context().Err() != nil {
+		return false
+	}
+	if err != nil {
+		return true // a reset or EOF on a flaky network is worth another try
+	}
+	return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
+}
+
+func backoff(attempt int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if s := resp.Header.Get("Retry-After"); s != "" {
+			if secs, err := strconv.Atoi(s); err == nil && secs >= 0 {
+				return min(time.Duration(secs)*time.Second, time.Minute)
+			}
+			if at, err := http.ParseTime(s); err == nil {
+				return min(max(time.Until(at), 0), time.Minute)
+			}
+		}
+	}
+	ceiling := 200 * time.Millisecond << (attempt - 1)
+	return ceiling/2 + rand.N(ceiling/2)
+}
+
+func errOrStatus(resp *http.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("HTTP %d", resp.StatusCode)
+}

@@ -1,0 +1,95 @@
+package patmgr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// index is a file of records without their secrets: which organisations this tool holds a PAT
+// for, with which account, tenant and expiry. It lets status run without unlocking the keyring,
+// and remembers an organisation's tenant and account after its PAT is gone.
+type index struct{ dir string }
+
+func (ix index) path() string { return filepath.Join(ix.dir, "index.json") }
+
+func (ix index) load() (map[string]Record, error) {
+	b, err := os.ReadFile(ix.path())
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]Record{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]Record{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s is unreadable (%v): delete it, it holds no secret", ix.path(), err)
+	}
+	return m, nil
+}
+
+// update applies fn to the index under its own lock and replaces the file atomically.
+func (ix index) update(ctx context.Context, fn func(map[string]Record)) error {
+	unlock, err := lock(ctx, ix.dir, "index")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, err := ix.load()
+	if err != nil {
+		return err
+	}
+	fn(m)
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(ix.path(), b)
+}
+
+func (ix index) put(ctx context.Context, key string, r Record) error {
+	return ix.update(ctx, func(m map[string]Record) { m[key] = r.public() })
+}
+
+func (ix index) drop(ctx context.Context, key string) error {
+	return ix.update(ctx, func(m map[string]Record) { delete(m, key) })
+}
+
+// sortedKeys lists the index's keys in a stable order for display.
+func sortedKeys(m map[string]Record) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// writeFileAtomic writes a 0600 file in a 0700 directory by rename, so readers never see half of it.
+func writeFileAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

@@ -1,0 +1,119 @@
+package patmgr
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Environment is what decides whether and how this process may ask the user to sign in. Tests
+// swap it; real runs use HostEnvironment.
+type Environment struct {
+	Getenv      func(string) string
+	GitConfig   func(ctx context.Context, key string) (string, bool) // nil: do not ask git
+	HasTerminal func() bool
+	HasBrowser  func() bool
+}
+
+// HostEnvironment reads the real process environment. GitConfig starts a git process, so it is
+// only called on the way to an interactive sign-in, never on the cached path.
+func HostEnvironment() Environment {
+	return Environment{
+		Getenv:      os.Getenv,
+		GitConfig:   gitConfigValue,
+		HasTerminal: hasTerminal,
+		HasBrowser:  func() bool { return hasBrowser(os.Getenv) },
+	}
+}
+
+// signInCommand is what every "cannot prompt here" message tells the user to run.
+const signInCommand = "git-credential-azdo login"
+
+// chooseMethod picks the interactive sign-in method allowed here, or explains why none is.
+func chooseMethod(ctx context.Context, cfg *Config, env Environment, org string) (string, error) {
+	if cfg.Login == LoginNever {
+		return "", fmt.Errorf("%w for %s, and --login=never forbids prompting: run '%s %s'", ErrSignInRequired, org, signInCommand, org)
+	}
+	if cfg.Login == LoginPassword {
+		return LoginPassword, nil // explicit, non-interactive by nature
+	}
+	if env.Getenv("GIT_TERMINAL_PROMPT") == "0" {
+		return "", fmt.Errorf("%w for %s, and GIT_TERMINAL_PROMPT=0 forbids prompting: run '%s %s' first", ErrSignInRequired, org, signInCommand, org)
+	}
+	if env.GitConfig != nil {
+		if v, ok := env.GitConfig(ctx, "credential.interactive"); ok {
+			switch strings.ToLower(v) {
+			case "false", "never", "no", "off", "0":
+				return "", fmt.Errorf("%w for %s, and credential.interactive=%s forbids prompting: run '%s %s' first", ErrSignInRequired, org, v, signInCommand, org)
+			}
+		}
+	}
+	switch cfg.Login {
+	case LoginDevice:
+		return LoginDevice, nil // the message goes to stderr even with no terminal: the user asked
+	case LoginBrowser:
+		if !env.HasBrowser() {
+			return "", fmt.Errorf("%w for %s, --login=browser was asked for, but no browser can be opened here: use --login=device", ErrSignInRequired, org)
+		}
+		return LoginBrowser, nil
+	}
+	if env.HasBrowser() {
+		return LoginBrowser, nil
+	}
+	if env.HasTerminal() {
+		return LoginDevice, nil
+	}
+	return "", fmt.Errorf("%w for %s, and there is neither a browser nor a terminal here: run '%s --device %s' in a terminal", ErrSignInRequired, org, signInCommand, org)
+}
+
+// hasBrowser guesses whether a browser on this machine would reach the user: not over SSH, and on
+// Linux only with a display and an opener.
+func hasBrowser(getenv func(string) string) bool {
+	if getenv("SSH_CONNECTION") != "" || getenv("SSH_TTY") != "" {
+		return false
+	}
+	switch runtime.GOOS {
+	case "windows", "darwin":
+		return true
+	}
+	if getenv("DISPLAY") == "" && getenv("WAYLAND_DISPLAY") == "" {
+		return false
+	}
+	for _, opener := range []string{"xdg-open", "x-www-browser", "www-browser"} {
+		if _, err := exec.LookPath(opener); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// hasTerminal reports whether the user can read a device code: git keeps stderr on the terminal.
+func hasTerminal() bool {
+	f, err := os.OpenFile(ttyPath(), os.O_WRONLY, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
+func ttyPath() string {
+	if runtime.GOOS == "windows" {
+		return "CONOUT$"
+	}
+	return "/dev/tty"
+}
+
+func gitConfigValue(ctx context.Context, key string) (string, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "git", "config", "--get", key).Output()
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSpace(string(out)), true
+}

@@ -1,0 +1,460 @@
+package patmgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+)
+
+// Status describes one organisation's cached credential, for `status`.
+type Status struct {
+	Org             string    `json:"org"`
+	Host            string    `json:"host"`
+	Account         string    `json:"account"`
+	Kind            string    `json:"kind"`  // pat, or entra when a policy forbids PATs
+	State           string    `json:"state"` // valid, renewal-due, expired, rejected, missing
+	Scope           string    `json:"scope,omitempty"`
+	AuthorizationID string    `json:"authorizationId,omitempty"`
+	ValidTo         time.Time `json:"validTo,omitzero"`
+	ExpiresIn       string    `json:"expiresIn,omitempty"` // "in 5 days"
+	RenewAt         time.Time `json:"renewAt,omitzero"`
+	Store           string    `json:"store"`
+	SilentRenewal   bool      `json:"silentRenewal"` // a cached sign-in can renew without a prompt
+	Tenant          string    `json:"tenant,omitempty"`
+}
+
+// Status reports every organisation this tool holds a credential for. It reads the index and the
+// store, and never the network.
+func (m *Manager) Status(ctx context.Context) ([]Status, error) {
+	ix, err := m.index().load()
+	if err != nil {
+		return nil, err
+	}
+	accounts := m.cachedAccounts(ctx)
+	now := m.now()
+	var out []Status
+	for _, key := range sortedKeys(ix) {
+		r := ix[key]
+		st := Status{Org: r.Org, Host: r.Host, Account: r.Account, Kind: r.Kind, Scope: r.Scope, AuthorizationID: r.AuthorizationID,
+			Store: m.store.Describe(), Tenant: r.Tenant, SilentRenewal: accounts[strings.ToLower(r.Account)]}
+		if r.Kind == kindPAT {
+			st.ValidTo, st.RenewAt, st.ExpiresIn = r.ValidTo, r.renewAt(m.cfg.RenewBefore), humanTime(r.ValidTo, now)
+		}
+		stored, err := m.load(ctx, key)
+		switch {
+		case err != nil:
+			return nil, err
+		case stored == nil:
+			st.State = "missing"
+		case stored.Rejected:
+			st.State = "rejected"
+		case stored.Kind == kindEntra:
+			st.State = "valid"
+		case !now.Before(stored.ValidTo):
+			st.State = "expired"
+		case !stored.servable(now, m.cfg.RenewBefore):
+			st.State = "renewal-due"
+		default:
+			st.State = "valid"
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// cachedAccounts lists the accounts MSAL's cache can sign in silently, by lower-cased user name.
+func (m *Manager) cachedAccounts(ctx context.Context) map[string]bool {
+	found := map[string]bool{}
+	if m.init() != nil {
+		return found
+	}
+	c, err := m.signer.client(tenantOrganizations)
+	if err != nil {
+		return found
+	}
+	accts, err := c.Accounts(ctx)
+	if err != nil {
+		return found
+	}
+	for _, a := range accts {
+		found[strings.ToLower(a.PreferredUsername)] = true
+	}
+	return found
+}
+
+// Login signs in with method (LoginBrowser, LoginDevice, or "" for what the environment allows)
+// even when a cached sign-in exists, then makes sure org has a PAT. With org "", it only signs in.
+func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, error) {
+	if err := m.init(); err != nil {
+		return Status{}, err
+	}
+	tenant := m.cfg.Tenant
+	known := Record{}
+	if t.Org != "" {
+		known = m.remembered(m.key(t), t)
+		var err error
+		if tenant, err = m.tenant(ctx, t, known); err != nil {
+			return Status{}, err
+		}
+	} else if tenant == "" {
+		tenant = tenantOrganizations
+	}
+	account := t.Account
+	if account == "" {
+		account = known.Account
+	}
+	if method == "" {
+		var err error
+		if method, err = chooseMethod(ctx, &m.cfg, m.env, orgOrTenant(t.Org, tenant)); err != nil {
+			return Status{}, err
+		}
+	}
+	unlock, err := lock(ctx, m.cfg.StateDir, "msal")
+	if err != nil {
+		return Status{}, err
+	}
+	tok, err := m.signer.interactive(ctx, tenant, account, method)
+	unlock()
+	if err != nil {
+		return Status{}, err
+	}
+	if t.Org == "" {
+		return Status{Account: tok.Account, Tenant: tenant, SilentRenewal: true}, nil
+	}
+	t.Account = firstNonEmpty(t.Account, tok.Account)
+	if _, err := m.Credential(ctx, t); err != nil {
+		return Status{}, err
+	}
+	return m.statusOf(ctx, t.Org)
+}
+
+func (m *Manager) statusOf(ctx context.Context, org string) (Status, error) {
+	all, err := m.Status(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	for _, s := range all {
+		if s.Org == org {
+			return s, nil
+		}
+	}
+	return Status{}, fmt.Errorf("no credential recorded for %s", org)
+}
+
+// RenewResult says what Renew did for one organisation.
+type RenewResult struct {
+	Org     string    `json:"org"`
+	Action  string    `json:"action"` // not-due, renewed, replaced, failed
+	ValidTo time.Time `json:"validTo,omitzero"`
+	Err     error     `json:"-"`
+}
+
+// Renew renews (or replaces) the PATs of orgs that are inside their renewal window, never
+// prompting. orgs nil means every organisation in the index. A needed sign-in is an error that
+// wraps ErrSignInRequired.
+func (m *Manager) Renew(ctx context.Context, orgs []string) ([]RenewResult, error) {
+	targets, err := m.targets(orgs)
+	if err != nil {
+		return nil, err
+	}
+	var out []RenewResult
+	var errs []error
+	for _, t := range targets {
+		res := m.renewOne(ctx, t)
+		if res.Err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", t.Org, res.Err))
+		}
+		out = append(out, res)
+	}
+	return out, errors.Join(errs...)
+}
+
+func (m *Manager) renewOne(ctx context.Context, t Target) RenewResult {
+	key := m.key(t)
+	unlock, err := lock(ctx, m.cfg.StateDir, key)
+	if err != nil {
+		return RenewResult{Org: t.Org, Action: "failed", Err: err}
+	}
+	defer unlock()
+	rec, err := m.load(ctx, key)
+	if err != nil {
+		return RenewResult{Org: t.Org, Action: "failed", Err: err}
+	}
+	if rec.servable(m.now(), m.cfg.RenewBefore) {
+		return RenewResult{Org: t.Org, Action: "not-due", ValidTo: rec.ValidTo}
+	}
+	if err := m.init(); err != nil {
+		return RenewResult{Org: t.Org, Action: "failed", Err: err}
+	}
+	before := ""
+	if rec != nil {
+		before = rec.AuthorizationID
+	}
+	if _, err := m.refresh(ctx, t, key, rec, false); err != nil {
+		return RenewResult{Org: t.Org, Action: "failed", Err: err}
+	}
+	after, err := m.load(ctx, key)
+	if err != nil || after == nil {
+		return RenewResult{Org: t.Org, Action: "failed", Err: err}
+	}
+	action := "renewed"
+	if after.AuthorizationID != before {
+		action = "replaced"
+	}
+	return RenewResult{Org: t.Org, Action: action, ValidTo: after.ValidTo}
+}
+
+// LogoutResult says what Logout did for one organisation.
+type LogoutResult struct {
+	Org     string `json:"org"`
+	Revoked bool   `json:"revoked"`
+	Note    string `json:"note,omitempty"`
+}
+
+// Logout revokes this tool's PATs for orgs (nil: all) and deletes their secrets. With all, the
+// cached sign-in goes too. A PAT that cannot be revoked without a sign-in is still deleted here,
+// and the result says so.
+func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]LogoutResult, error) {
+	if err := m.init(); err != nil {
+		return nil, err
+	}
+	ix, err := m.index().load()
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, o := range orgs {
+		want[strings.ToLower(o)] = true
+	}
+	var out []LogoutResult
+	var errs []error
+	for _, key := range sortedKeys(ix) {
+		r := ix[key]
+		if r.Host != m.cfg.ServiceHost() || (!all && !want[r.Org]) {
+			continue
+		}
+		res := LogoutResult{Org: r.Org}
+		if stored, err := m.load(ctx, key); err == nil && stored != nil && stored.AuthorizationID != "" {
+			if tok, err := m.accessToken(ctx, r.Org, r.Tenant, r.Account, false); err != nil {
+				res.Note = fmt.Sprintf("not revoked (%s): it stops working %s, or revoke it in the Azure DevOps web page", oneLine(err), stored.ValidTo.Local().Format(time.DateTime))
+			} else if err := m.pats.revoke(ctx, r.Org, tok.Token, stored.AuthorizationID); err != nil && !isNotFound(err) {
+				res.Note = fmt.Sprintf("not revoked: %s", oneLine(err))
+			} else {
+				res.Revoked = true
+			}
+		}
+		if err := m.store.Delete(ctx, key); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := m.index().drop(ctx, key); err != nil {
+			errs = append(errs, err)
+		}
+		out = append(out, res)
+	}
+	if all {
+		if err := m.signer.signOut(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, o := range orgs {
+		if !containsOrg(out, o) {
+			errs = append(errs, fmt.Errorf("nothing cached for %s", o))
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+func containsOrg(rs []LogoutResult, org string) bool {
+	for _, r := range rs {
+		if strings.EqualFold(r.Org, org) {
+			return true
+		}
+	}
+	return false
+}
+
+func isNotFound(err error) bool {
+	var perr *PATError
+	return errors.As(err, &perr) && perr.Code == "authorizationNotFound"
+}
+
+// ListedPAT is a PAT as `list` shows it.
+type ListedPAT struct {
+	PAT
+	MadeByThisTool bool `json:"madeByThisTool"`
+	Cached         bool `json:"cached"` // the one git is being given now
+}
+
+// List returns the signed-in user's PATs in org from the service, every page. filter is active,
+// revoked, expired or all.
+func (m *Manager) List(ctx context.Context, t Target, filter string) ([]ListedPAT, error) {
+	tok, err := m.tokenFor(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	pats, err := m.pats.list(ctx, t.Org, tok.Token, filter)
+	if err != nil {
+		return nil, err
+	}
+	cached := m.remembered(m.key(t), t)
+	out := make([]ListedPAT, 0, len(pats))
+	for _, p := range pats {
+		p.Token = ""
+		out = append(out, ListedPAT{PAT: p, MadeByThisTool: strings.HasPrefix(p.DisplayName, DisplayNamePrefix+" "),
+			Cached: cached.AuthorizationID != "" && p.AuthorizationID == cached.AuthorizationID})
+	}
+	return out, nil
+}
+
+// Revoke revokes one PAT by authorization ID, and forgets it if it is the cached one.
+func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
+	if !isGUID(id) {
+		return fmt.Errorf("%q is not an authorization ID (a GUID): see '%s list %s'", id, DisplayNamePrefix, t.Org)
+	}
+	tok, err := m.tokenFor(ctx, t)
+	if err != nil {
+		return err
+	}
+	if err := m.pats.revoke(ctx, t.Org, tok.Token, id); err != nil {
+		return fmt.Errorf("revoking %s in %s: %w", id, t.Org, err)
+	}
+	key := m.key(t)
+	unlock, err := lock(ctx, m.cfg.StateDir, key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if rec, err := m.load(ctx, key); err == nil && rec != nil && strings.EqualFold(rec.AuthorizationID, id) {
+		if err := m.store.Delete(ctx, key); err != nil {
+			return err
+		}
+		return m.index().drop(ctx, key)
+	}
+	return nil
+}
+
+// tokenFor signs in for t's organisation, prompting if the environment allows.
+func (m *Manager) tokenFor(ctx context.Context, t Target) (accessToken, error) {
+	if err := m.init(); err != nil {
+		return accessToken{}, err
+	}
+	known := m.remembered(m.key(t), t)
+	tenant, err := m.tenant(ctx, t, known)
+	if err != nil {
+		return accessToken{}, err
+	}
+	return m.accessToken(ctx, t.Org, tenant, firstNonEmpty(t.Account, known.Account), true)
+}
+
+// Org is an Azure DevOps organisation the signed-in user belongs to.
+type Org struct {
+	Name string `json:"name"`
+	ID   string `json:"id"`
+	URL  string `json:"url"`
+}
+
+// Orgs lists the signed-in user's organisations through the profile and accounts APIs.
+func (m *Manager) Orgs(ctx context.Context, account string) ([]Org, error) {
+	if err := m.init(); err != nil {
+		return nil, err
+	}
+	tenant := firstNonEmpty(m.cfg.Tenant, tenantOrganizations)
+	tok, err := m.accessToken(ctx, "your organisations", tenant, account, true)
+	if err != nil {
+		return nil, err
+	}
+	var profile struct {
+		ID string `json:"id"`
+	}
+	if err := m.getJSON(ctx, m.cfg.profileURL()+"/profile/profiles/me?api-version=7.1", tok.Token, &profile); err != nil {
+		return nil, fmt.Errorf("reading your profile: %w", err)
+	}
+	var accounts struct {
+		Value []struct {
+			AccountID   string `json:"accountId"`
+			AccountName string `json:"accountName"`
+			AccountURI  string `json:"accountUri"`
+		} `json:"value"`
+	}
+	u := m.cfg.profileURL() + "/accounts?api-version=7.1&memberId=" + url.QueryEscape(profile.ID)
+	if err := m.getJSON(ctx, u, tok.Token, &accounts); err != nil {
+		return nil, fmt.Errorf("listing your organisations: %w", err)
+	}
+	out := make([]Org, 0, len(accounts.Value))
+	for _, a := range accounts.Value {
+		out = append(out, Org{Name: a.AccountName, ID: a.AccountID, URL: a.AccountURI})
+	}
+	return out, nil
+}
+
+func (m *Manager) getJSON(ctx context.Context, u, bearer string, v any) error {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("Accept", "application/json")
+	resp, err := m.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNonAuthoritativeInfo {
+		return fmt.Errorf("HTTP %d from %s", resp.StatusCode, req.URL.Host)
+	}
+	return decodeJSON(resp, v)
+}
+
+// targets turns org names into targets, or lists every organisation in the index.
+func (m *Manager) targets(orgs []string) ([]Target, error) {
+	if len(orgs) > 0 {
+		ts := make([]Target, len(orgs))
+		for i, o := range orgs {
+			ts[i] = Target{Org: strings.ToLower(o)}
+		}
+		return ts, nil
+	}
+	ix, err := m.index().load()
+	if err != nil {
+		return nil, err
+	}
+	var ts []Target
+	for _, key := range sortedKeys(ix) {
+		if r := ix[key]; r.Host == m.cfg.ServiceHost() {
+			t := Target{Org: r.Org}
+			if key != recordKey(r.Host, r.Org, "") {
+				t.Account = r.Account
+			}
+			ts = append(ts, t)
+		}
+	}
+	return ts, nil
+}
+
+// Store returns the secret store, for doctor.
+func (m *Manager) Store() store.Store { return m.store }
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func orgOrTenant(org, tenant string) string {
+	if org != "" {
+		return org
+	}
+	return "tenant " + tenant
+}

@@ -1,0 +1,519 @@
+// Package patmgr turns an Entra ID sign-in into a narrowly scoped Azure DevOps PAT, keeps it in the
+// OS keyring, and renews or replaces it before git notices. Manager.Credential is the whole policy.
+package patmgr
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+)
+
+// Version is stamped into records and display names; main sets it from build info.
+var Version = "dev"
+
+// DisplayNamePrefix starts the name of every PAT this tool creates, so list can mark them and a
+// lost create can be found again.
+const DisplayNamePrefix = "git-credential-azdo"
+
+// Target is the organisation (and optionally the account) a credential is for.
+type Target struct {
+	Org     string
+	Account string // user@domain from the remote URL; "" = the one remembered for Org
+	// Challenges are WWW-Authenticate values git passed on (wwwauth[], git 2.41+): they name the
+	// tenant without a request of our own.
+	Challenges []string
+}
+
+// Credential is what git gets.
+type Credential struct {
+	Username string
+	Password string
+	Expires  time.Time
+}
+
+// Manager is the helper's policy: serve a cached PAT when it is good, otherwise sign in (silently
+// when it can), renew or create the PAT under a per-organisation lock, and store it.
+type Manager struct {
+	cfg    Config
+	store  store.Store
+	env    Environment
+	stderr io.Writer
+	trace  *tracer
+	now    func() time.Time
+
+	// Built on first use, so the cached path never pays for them.
+	initOnce sync.Once
+	initErr  error
+	http     *http.Client
+	signer   *signer
+	pats     *patClient
+}
+
+// Options carries a Manager's dependencies; zero fields get the real ones.
+type Options struct {
+	Store  store.Store  // nil: the one cfg.Store names
+	Env    *Environment // nil: HostEnvironment()
+	Stderr io.Writer    // nil: os.Stderr
+	Now    func() time.Time
+}
+
+// New validates cfg and returns a Manager. It does no I/O beyond opening a file store.
+func New(cfg Config, opts Options) (*Manager, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.StateDir == "" {
+		dir, err := DefaultStateDir()
+		if err != nil {
+			return nil, err
+		}
+		cfg.StateDir = dir
+	}
+	m := &Manager{cfg: cfg, store: opts.Store, stderr: opts.Stderr, now: opts.Now}
+	if m.stderr == nil {
+		m.stderr = os.Stderr
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if opts.Env != nil {
+		m.env = *opts.Env
+	} else {
+		m.env = HostEnvironment()
+	}
+	if cfg.Trace {
+		m.trace = newTracer(m.stderr)
+	} else {
+		m.trace = newTracer(nil)
+	}
+	if m.store == nil {
+		s, err := OpenStore(&cfg)
+		if err != nil {
+			return nil, err
+		}
+		m.store = s
+	}
+	return m, nil
+}
+
+// OpenStore opens the secret store cfg names. The file store is never chosen unless asked for.
+func OpenStore(cfg *Config) (store.Store, error) {
+	if cfg.Store == "file" {
+		path := cfg.StoreFile
+		if path == "" {
+			path = filepath.Join(cfg.StateDir, "credentials.json")
+		}
+		return store.NewFile(path)
+	}
+	return store.NewKeyring("git-credential-azdo", cfg.KeyringTimeout), nil
+}
+
+// DefaultStateDir is where locks and the index live: never secrets.
+func DefaultStateDir() (string, error) {
+	if runtime.GOOS == "linux" {
+		if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+			return filepath.Join(d, "git-credential-azdo"), nil
+		}
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(home, ".local", "state", "git-credential-azdo"), nil
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "git-credential-azdo"), nil
+}
+
+func (m *Manager) init() error {
+	m.initOnce.Do(func() {
+		m.http, m.initErr = newHTTPClient(m.cfg.CAFile, m.trace)
+		if m.initErr != nil {
+			return
+		}
+		m.signer = &signer{
+			cfg:    &m.cfg,
+			http:   m.http,
+			cache:  &msalCache{store: m.store, key: "msal:" + strings.ToLower(m.cfg.Authority) + ":" + m.cfg.ClientID},
+			trace:  m.trace,
+			prompt: m.stderr,
+		}
+		m.pats = &patClient{http: m.http, url: m.cfg.patURL}
+	})
+	return m.initErr
+}
+
+func (m *Manager) index() index { return index{dir: m.cfg.StateDir} }
+
+func (m *Manager) key(t Target) string { return recordKey(m.cfg.ServiceHost(), t.Org, t.Account) }
+
+// load returns the stored record for key, or nil when there is none.
+func (m *Manager) load(ctx context.Context, key string) (*Record, error) {
+	b, err := m.store.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r, err := decodeRecord(b)
+	if err != nil {
+		// A record we cannot read is replaced, not served; the replacement overwrites it.
+		m.trace.printf("stored record %s is unreadable (%v); replacing it", key, err)
+		return nil, nil
+	}
+	m.trace.hide(r.Token)
+	return r, nil
+}
+
+func (m *Manager) save(ctx context.Context, key string, r *Record) error {
+	r.UpdatedAt = m.now().UTC()
+	r.CreatedBy = DisplayNamePrefix + " " + Version
+	b, err := encodeRecord(r)
+	if err != nil {
+		return err
+	}
+	if err := m.store.Set(ctx, key, b); err != nil {
+		return fmt.Errorf("saving the PAT for %s: %w", r.Org, err)
+	}
+	if err := m.index().put(ctx, key, *r); err != nil {
+		m.trace.printf("updating the index: %v", err)
+	}
+	return nil
+}
+
+// Credential returns a credential for t. The common case, a stored PAT outside its renewal
+// window, is one store look-up: no lock, no network, no MSAL.
+func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) {
+	key := m.key(t)
+	rec, err := m.load(ctx, key)
+	if err != nil {
+		return Credential{}, err
+	}
+	if rec.servable(m.now(), m.cfg.RenewBefore) {
+		return m.credential(rec), nil
+	}
+	unlock, err := lock(ctx, m.cfg.StateDir, key)
+	if err != nil {
+		return Credential{}, err
+	}
+	defer unlock()
+	// Another process may have done the work while this one waited for the lock.
+	if rec, err = m.load(ctx, key); err != nil {
+		return Credential{}, err
+	}
+	if rec.servable(m.now(), m.cfg.RenewBefore) {
+		return m.credential(rec), nil
+	}
+	if err := m.init(); err != nil {
+		return Credential{}, err
+	}
+	return m.refresh(ctx, t, key, rec, true)
+}
+
+func (m *Manager) credential(r *Record) Credential {
+	user := r.Account
+	if user == "" {
+		user = DisplayNamePrefix
+	}
+	return Credential{Username: user, Password: r.Token, Expires: r.ValidTo}
+}
+
+// refresh renews, replaces or creates the PAT for t. The caller holds t's lock. Without prompt,
+// a needed interactive sign-in is an ErrSignInRequired error instead.
+func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *Record, prompt bool) (Credential, error) {
+	known := m.remembered(key, t)
+	account := t.Account
+	if account == "" {
+		account = known.Account
+	}
+	tenant, err := m.tenant(ctx, t, known)
+	if err != nil {
+		return Credential{}, err
+	}
+
+	if rec != nil && rec.Kind == kindEntra && m.now().Before(rec.ValidTo) {
+		tok, err := m.accessToken(ctx, t.Org, tenant, account, prompt)
+		if err != nil {
+			return Credential{}, err
+		}
+		return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn}, nil
+	}
+
+	// Inside the renewal window with a PAT that still works: renew it silently if we can, and
+	// otherwise keep serving it until it expires rather than prompting early.
+	if rec.alive(m.now()) {
+		cred, err := m.renew(ctx, key, rec, tenant, account)
+		switch {
+		case err == nil:
+			return cred, nil
+		case errors.Is(err, ErrSignInRequired):
+			if !prompt {
+				return Credential{}, err
+			}
+			fmt.Fprintf(m.stderr, "git-credential-azdo: the PAT for %s expires %s and cannot be renewed without a sign-in: run '%s %s'\n",
+				rec.Org, humanTime(rec.ValidTo, m.now()), signInCommand, rec.Org)
+			return m.credential(rec), nil
+		case !rec.Rejected:
+			m.trace.printf("renewing the PAT for %s failed (%v); serving it as it is", rec.Org, err)
+			return m.credential(rec), nil
+		}
+		// The service no longer knows it or will not extend it: replace it below.
+	}
+
+	tok, err := m.accessToken(ctx, t.Org, tenant, account, prompt)
+	if err != nil {
+		return Credential{}, err
+	}
+	pat, err := m.mint(ctx, t.Org, tok.Token)
+	var perr *PATError
+	if errors.As(err, &perr) && perr.IsPolicy() {
+		return m.fallback(ctx, key, t, tenant, tok, perr)
+	}
+	if err != nil {
+		return Credential{}, fmt.Errorf("creating a PAT for %s: %w", t.Org, err)
+	}
+	next := &Record{
+		Kind: kindPAT, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
+		Tenant: tenant, AuthorizationID: pat.AuthorizationID, Token: pat.Token, Scope: pat.Scope,
+		DisplayName: pat.DisplayName, ValidFrom: pat.ValidFrom, ValidTo: pat.ValidTo,
+	}
+	if err := m.save(ctx, key, next); err != nil {
+		// The new PAT cannot be kept, so it must not outlive this process either.
+		m.revokeQuietly(ctx, t.Org, tok.Token, pat.AuthorizationID)
+		return Credential{}, err
+	}
+	if rec != nil && rec.AuthorizationID != "" && rec.AuthorizationID != pat.AuthorizationID &&
+		strings.EqualFold(rec.Account, tok.Account) {
+		m.revokeQuietly(ctx, t.Org, tok.Token, rec.AuthorizationID)
+	}
+	return m.credential(next), nil
+}
+
+// renew extends rec with the update call, signing in silently only. When the service no longer
+// knows the PAT or will not extend it, rec is marked Rejected so that the caller replaces it.
+func (m *Manager) renew(ctx context.Context, key string, rec *Record, tenant, account string) (Credential, error) {
+	tok, err := m.accessToken(ctx, rec.Org, tenant, account, false)
+	if err != nil {
+		return Credential{}, err
+	}
+	pat, err := m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
+	var perr *PATError
+	if errors.As(err, &perr) && (perr.Code == "authorizationNotFound" || perr.Code == "expiredPatCannotBeExtended") {
+		rec.Rejected = true
+		return Credential{}, err
+	}
+	if err != nil {
+		return Credential{}, err
+	}
+	rec.ValidTo = pat.ValidTo
+	rec.ValidFrom = pat.ValidFrom
+	if err := m.save(ctx, key, rec); err != nil {
+		return Credential{}, err
+	}
+	return m.credential(rec), nil
+}
+
+// mint creates a PAT. A create whose answer is lost may still have made one, whose secret is then
+// lost with it: find it by its unique display name and revoke it before trying again, so that
+// exactly one PAT results.
+func (m *Manager) mint(ctx context.Context, org, bearer string) (PAT, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		name := m.displayName(org)
+		pat, err := m.pats.create(ctx, org, bearer, name, m.cfg.Scope, m.now().Add(m.cfg.Lifetime))
+		if err == nil {
+			if pat.Token == "" {
+				return PAT{}, errors.New("the PAT API created a PAT but returned no secret")
+			}
+			m.trace.hide(pat.Token)
+			return pat, nil
+		}
+		var perr *PATError
+		if errors.As(err, &perr) || errors.Is(err, errNotAuthenticated) || ctx.Err() != nil {
+			return PAT{}, err // a clear refusal: nothing was made
+		}
+		lastErr = err
+		m.trace.printf("creating a PAT for %s failed unclearly (%v); checking whether it was made", org, err)
+		if err := m.revokeByName(ctx, org, bearer, name); err != nil {
+			return PAT{}, fmt.Errorf("%w (and checking for a half-made PAT failed: %v)", lastErr, err)
+		}
+	}
+	return PAT{}, lastErr
+}
+
+func (m *Manager) revokeByName(ctx context.Context, org, bearer, name string) error {
+	pats, err := m.pats.list(ctx, org, bearer, "active")
+	if err != nil {
+		return err
+	}
+	for _, p := range pats {
+		if p.DisplayName == name {
+			if err := m.pats.revoke(ctx, org, bearer, p.AuthorizationID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Manager) revokeQuietly(ctx context.Context, org, bearer, id string) {
+	if err := m.pats.revoke(ctx, org, bearer, id); err != nil {
+		var perr *PATError
+		if !errors.As(err, &perr) || perr.Code != "authorizationNotFound" {
+			m.trace.printf("revoking the replaced PAT %s of %s: %v", id, org, err)
+		}
+	}
+}
+
+// displayName tells the user, in the Azure DevOps web page, what made this PAT and where; the
+// random suffix makes each create attempt findable.
+func (m *Manager) displayName(org string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	var nonce [4]byte
+	rand.Read(nonce[:])
+	return fmt.Sprintf("%s on %s for %s (%s)", DisplayNamePrefix, host, org, hex.EncodeToString(nonce[:]))
+}
+
+// policyRecheck is how long an organisation's "no PATs" answer is trusted before trying again.
+const policyRecheck = 24 * time.Hour
+
+// fallback serves the Entra access token itself when the organisation forbids PATs. Azure DevOps
+// accepts it as the Basic password; it lasts about an hour, and silent refresh renews it.
+func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant string, tok accessToken, perr *PATError) (Credential, error) {
+	fmt.Fprintf(m.stderr, "git-credential-azdo: %s does not allow this PAT (%s); using your Entra ID sign-in token instead, renewed silently\n", t.Org, perr.Code)
+	rec := &Record{Kind: kindEntra, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
+		Tenant: tenant, PolicyError: perr.Code, ValidFrom: m.now(), ValidTo: m.now().Add(policyRecheck)}
+	if err := m.save(ctx, key, rec); err != nil {
+		return Credential{}, err
+	}
+	return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn}, nil
+}
+
+// accessToken signs in for org: silently when the cache allows, else (when interactive) by the
+// method this environment permits. MSAL's cache is shared by all organisations, so its use is
+// serialised across processes too.
+func (m *Manager) accessToken(ctx context.Context, org, tenant, account string, interactive bool) (accessToken, error) {
+	unlock, err := lock(ctx, m.cfg.StateDir, "msal")
+	if err != nil {
+		return accessToken{}, err
+	}
+	defer unlock()
+	tok, err := m.signer.silent(ctx, tenant, account)
+	if err == nil || !interactive {
+		return tok, err
+	}
+	m.trace.printf("silent sign-in for %s: %v", org, err)
+	method, err := chooseMethod(ctx, &m.cfg, m.env, org)
+	if err != nil {
+		return accessToken{}, err
+	}
+	return m.signer.interactive(ctx, tenant, account, method)
+}
+
+// remembered returns what the index knows about t's organisation, from any record of it.
+func (m *Manager) remembered(key string, t Target) Record {
+	ix, err := m.index().load()
+	if err != nil {
+		return Record{}
+	}
+	if r, ok := ix[key]; ok {
+		return r
+	}
+	for _, k := range sortedKeys(ix) {
+		if r := ix[k]; r.Host == m.cfg.ServiceHost() && r.Org == t.Org && (t.Account == "" || strings.EqualFold(r.Account, t.Account)) {
+			return r
+		}
+	}
+	return Record{}
+}
+
+// tenant decides which Entra ID tenant to sign in to for t: configured, else named by git's
+// challenge, else remembered, else asked of the organisation, else the multi-tenant endpoint.
+func (m *Manager) tenant(ctx context.Context, t Target, known Record) (string, error) {
+	if m.cfg.Tenant != "" {
+		return m.cfg.Tenant, nil
+	}
+	for _, c := range t.Challenges {
+		if tenant, ok := TenantFromChallenge(c, m.cfg.Authority); ok {
+			return tenant, nil
+		}
+	}
+	if known.Tenant != "" {
+		return known.Tenant, nil
+	}
+	tenant, err := discoverTenant(ctx, m.http, m.cfg.orgURL(t.Org), m.cfg.Authority)
+	if err != nil {
+		m.trace.printf("%v; signing in through %s", err, tenantOrganizations)
+		return tenantOrganizations, nil
+	}
+	return tenant, nil
+}
+
+// Reject handles git's erase: the server refused password. The stored PAT is marked for
+// replacement only if it is that password, so a stale erase from another process cannot drop a
+// PAT that was renewed or replaced in the meantime.
+func (m *Manager) Reject(ctx context.Context, t Target, password string) error {
+	key := m.key(t)
+	rec, err := m.load(ctx, key)
+	if err != nil || !rec.holds(password) || rec.Rejected {
+		return err
+	}
+	unlock, err := lock(ctx, m.cfg.StateDir, key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if rec, err = m.load(ctx, key); err != nil || !rec.holds(password) {
+		return err
+	}
+	rec.Rejected = true
+	return m.save(ctx, key, rec)
+}
+
+func humanTime(t, now time.Time) string {
+	d := t.Sub(now)
+	past := d < 0
+	if past {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < time.Minute:
+		s = "less than a minute"
+	case d < time.Hour:
+		s = plural(int(d/time.Minute), "minute")
+	case d < 48*time.Hour:
+		s = plural(int(d/time.Hour), "hour")
+	default:
+		s = plural(int(d/(24*time.Hour)), "day")
+	}
+	if past {
+		return s + " ago"
+	}
+	return "in " + s
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

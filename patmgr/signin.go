@@ -1,0 +1,201 @@
+package patmgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
+	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+	"github.com/pkg/browser"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+)
+
+// accessToken is an Entra ID token for the Azure DevOps resource and the account it belongs to.
+type accessToken struct {
+	Token     string
+	ExpiresOn time.Time
+	Account   string // user principal name, e.g. alice@contoso.com
+	HomeID    string // MSAL home account ID, stable across renames
+}
+
+// ErrSignInRequired means a sign-in is needed and this process may not or cannot ask for one.
+var ErrSignInRequired = errors.New("sign-in required")
+
+// signer signs the user in to Entra ID through MSAL Go. Every MSAL client it makes shares one
+// token cache persisted in the store, so a refresh token obtained once serves every organisation
+// and every later process.
+type signer struct {
+	cfg    *Config
+	http   *http.Client
+	cache  *msalCache
+	trace  *tracer
+	prompt io.Writer // stderr: MSAL's device-code message and browser notices
+}
+
+func (s *signer) client(tenant string) (public.Client, error) {
+	return public.New(s.cfg.ClientID,
+		public.WithAuthority(s.cfg.authorityURL(tenant)),
+		public.WithCache(s.cache),
+		public.WithHTTPClient(s.http),
+		// Only Microsoft's or configured authorities reach here; discovery would be one more
+		// round trip to login.microsoftonline.com on every cold start, and fails for the emulator.
+		public.WithInstanceDiscovery(false),
+	)
+}
+
+// silent returns a token from the cache, refreshing it with the cached refresh token if needed.
+func (s *signer) silent(ctx context.Context, tenant, account string) (accessToken, error) {
+	c, err := s.client(tenant)
+	if err != nil {
+		return accessToken{}, err
+	}
+	accounts, err := c.Accounts(ctx)
+	if err != nil {
+		return accessToken{}, fmt.Errorf("reading the sign-in cache: %w", err)
+	}
+	acct, ok := pickAccount(accounts, account)
+	if !ok {
+		return accessToken{}, fmt.Errorf("%w: no cached sign-in for %s", ErrSignInRequired, orAny(account))
+	}
+	res, err := c.AcquireTokenSilent(ctx, s.cfg.scopes(), public.WithSilentAccount(acct))
+	if err != nil {
+		if transient(err) {
+			return accessToken{}, fmt.Errorf("refreshing the sign-in of %s: %s", acct.PreferredUsername, oneLine(err))
+		}
+		return accessToken{}, fmt.Errorf("%w: the cached sign-in of %s no longer works: %s", ErrSignInRequired, acct.PreferredUsername, oneLine(err))
+	}
+	return s.result(res), nil
+}
+
+// interactive signs in with the given method: LoginBrowser, LoginDevice or LoginPassword.
+func (s *signer) interactive(ctx context.Context, tenant, account, method string) (accessToken, error) {
+	c, err := s.client(tenant)
+	if err != nil {
+		return accessToken{}, err
+	}
+	var res public.AuthResult
+	switch method {
+	case LoginBrowser:
+		opts := []public.AcquireInteractiveOption{public.WithOpenURL(s.openBrowser)}
+		if account != "" {
+			opts = append(opts, public.WithLoginHint(account))
+		}
+		res, err = c.AcquireTokenInteractive(ctx, s.cfg.scopes(), opts...)
+	case LoginDevice:
+		var dc public.DeviceCode
+		dc, err = c.AcquireTokenByDeviceCode(ctx, s.cfg.scopes())
+		if err == nil {
+			fmt.Fprintf(s.prompt, "git-credential-azdo: %s\n", dc.Result.Message)
+			res, err = dc.AuthenticationResult(ctx)
+		}
+	case LoginPassword:
+		if s.cfg.Password == "" {
+			return accessToken{}, fmt.Errorf("--login=password needs the password in AZDO_PASSWORD")
+		}
+		res, err = c.AcquireTokenByUsernamePassword(ctx, s.cfg.scopes(), s.cfg.Username, s.cfg.Password)
+	default:
+		return accessToken{}, fmt.Errorf("unknown sign-in method %q", method)
+	}
+	if err != nil {
+		return accessToken{}, fmt.Errorf("signing in (%s) at %s: %s", method, s.cfg.authorityURL(tenant), oneLine(err))
+	}
+	if account != "" && !strings.EqualFold(res.Account.PreferredUsername, account) {
+		return accessToken{}, fmt.Errorf("signed in as %s, but the remote asks for %s: sign in with that account", res.Account.PreferredUsername, account)
+	}
+	return s.result(res), nil
+}
+
+func (s *signer) result(res public.AuthResult) accessToken {
+	s.trace.hide(res.AccessToken)
+	return accessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn, Account: res.Account.PreferredUsername, HomeID: res.Account.HomeAccountID}
+}
+
+// openBrowser keeps the browser launcher's output off stdout, which is git's protocol channel.
+func (s *signer) openBrowser(u string) error {
+	browser.Stdout = s.prompt
+	browser.Stderr = s.prompt
+	host := u
+	if parsed, err := url.Parse(u); err == nil {
+		host = parsed.Host
+	}
+	fmt.Fprintf(s.prompt, "git-credential-azdo: opening your browser to sign in at %s\n", host)
+	return browser.OpenURL(u)
+}
+
+// signOut forgets every cached account: the refresh tokens go with them.
+func (s *signer) signOut(ctx context.Context) error {
+	return s.cache.store.Delete(ctx, s.cache.key)
+}
+
+// transient reports whether a failed refresh says nothing about the refresh token itself: the
+// network or the service failed, so a new sign-in would not help.
+func transient(err error) bool {
+	var callErr msalerrors.CallErr
+	if errors.As(err, &callErr) && callErr.Resp != nil {
+		return callErr.Resp.StatusCode == http.StatusTooManyRequests || callErr.Resp.StatusCode >= 500
+	}
+	var urlErr *url.Error
+	return errors.As(err, &urlErr) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+func pickAccount(accounts []public.Account, want string) (public.Account, bool) {
+	if want == "" {
+		if len(accounts) == 1 {
+			return accounts[0], true
+		}
+		return public.Account{}, false
+	}
+	for _, a := range accounts {
+		if strings.EqualFold(a.PreferredUsername, want) || a.HomeAccountID == want {
+			return a, true
+		}
+	}
+	return public.Account{}, false
+}
+
+func orAny(account string) string {
+	if account == "" {
+		return "any account"
+	}
+	return account
+}
+
+// oneLine keeps MSAL's multi-line HTTP error dumps to their first line.
+func oneLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return strings.TrimSpace(s)
+}
+
+// msalCache persists MSAL's token cache in the store, which chunks it where the OS keyring limits
+// the size of a secret.
+type msalCache struct {
+	store store.Store
+	key   string
+}
+
+func (c *msalCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
+	b, err := c.store.Get(ctx, c.key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return u.Unmarshal(b)
+}
+
+func (c *msalCache) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHints) error {
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	return c.store.Set(ctx, c.key, b)
+}
