@@ -1,0 +1,196 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func mode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode().Perm()
+}
+
+func TestFilePermissions(t *testing.T) {
+	root := t.TempDir()
+	path := filepath.Join(root, "a", "b", "secrets.json")
+	s, err := NewFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.Set(ctx, "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Join(root, "a"), filepath.Dir(path)} {
+		if m := mode(t, d); m != 0o700 {
+			t.Errorf("%s: mode %04o, want 0700", d, m)
+		}
+	}
+	if m := mode(t, path); m != 0o600 {
+		t.Errorf("file mode %04o, want 0600", m)
+	}
+	if m := mode(t, path+".lock"); m != 0o600 {
+		t.Errorf("lock file mode %04o, want 0600", m)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 2 {
+		t.Errorf("directory holds %d entries, want the file and its lock (no temp files)", len(entries))
+	}
+	if !strings.Contains(s.Describe(), path) {
+		t.Errorf("Describe = %q", s.Describe())
+	}
+
+	// Readable by others: refused by every call, with the fix in the message.
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "k"); err == nil || !strings.Contains(err.Error(), "chmod 600 "+path) {
+		t.Errorf("Get on a 0644 file = %v", err)
+	}
+	if err := s.Set(ctx, "k", []byte("w")); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("Set on a 0644 file = %v", err)
+	}
+	if _, err := NewFile(path); err == nil {
+		t.Error("NewFile accepted a 0644 file")
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, "k"); err != nil || string(got) != "v" {
+		t.Errorf("after chmod 600: %q, %v", got, err)
+	}
+
+	// A symlink is refused even when it points at a private file.
+	link := filepath.Join(filepath.Dir(path), "link.json")
+	if err := os.Symlink(path, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewFile(link); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("NewFile(symlink) = %v", err)
+	}
+
+	// A directory others can write is refused.
+	open := filepath.Join(root, "open")
+	if err := os.Mkdir(open, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewFile(filepath.Join(open, "s.json")); err == nil || !strings.Contains(err.Error(), "chmod 700") {
+		t.Errorf("NewFile in a 0777 directory = %v", err)
+	}
+}
+
+func TestFileCorrupt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secrets.json")
+	s, err := NewFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.Set(ctx, "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{`{"k": "dg==",`, `[1,2]`, `{"k":"dg=="} {}`, ``} {
+		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, getErr := s.Get(ctx, "k")
+		setErr := s.Set(ctx, "other", []byte("x"))
+		_, newErr := NewFile(path)
+		for name, err := range map[string]error{"Get": getErr, "Set": setErr, "NewFile": newErr} {
+			if !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), path) {
+				t.Errorf("%q: %s = %v, want ErrCorrupt naming the file", bad, name, err)
+			}
+		}
+		if got, _ := os.ReadFile(path); string(got) != bad {
+			t.Errorf("%q: the corrupt file was changed to %q", bad, got)
+		}
+	}
+	// A value that is not base64: the entry is reported, the rest readable.
+	if err := os.WriteFile(path, []byte(`{"k":"!!!","ok":"dg=="}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "k"); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("bad entry: %v", err)
+	}
+	if got, err := s.Get(ctx, "ok"); err != nil || string(got) != "v" {
+		t.Errorf("good entry: %q, %v", got, err)
+	}
+}
+
+// TestFileConcurrentProcesses: 8 goroutines with a Store each (as separate
+// processes would have) and 2 child processes write distinct keys into one
+// file at the same time; none may be lost.
+func TestFileConcurrentProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secrets.json")
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for c := 0; c < 2; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := runChildErr("TestChildFileWriter", "STORE_TEST_FILE="+path, fmt.Sprintf("STORE_TEST_PREFIX=proc%d", c)); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := NewFile(path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for i := 0; i < 20; i++ {
+				if err := s.Set(ctx, fmt.Sprintf("g%d-%d", g, i), []byte{byte(g)}); err != nil {
+					errs <- err
+					return
+				}
+				// Readers take no lock: they must always see a whole file.
+				if _, err := s.Get(ctx, fmt.Sprintf("g%d-%d", g, i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	s, err := NewFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for g := 0; g < 8; g++ {
+		for i := 0; i < 20; i++ {
+			if got, err := s.Get(ctx, fmt.Sprintf("g%d-%d", g, i)); err != nil || !bytes.Equal(got, []byte{byte(g)}) {
+				t.Fatalf("g%d-%d: %v, %v", g, i, got, err)
+			}
+		}
+	}
+	for c := 0; c < 2; c++ {
+		for i := 0; i < 20; i++ {
+			if _, err := s.Get(ctx, fmt.Sprintf("proc%d-%d", c, i)); err != nil {
+				t.Fatalf("key of child %d lost: %v", c, err)
+			}
+		}
+	}
+}
