@@ -25,6 +25,9 @@ func FuzzReadRequest(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// The limits themselves: the longest legal line and one byte more.
+	f.Add([]byte("password=" + strings.Repeat("p", MaxLineBytes-len("password=")) + "\n"))
+	f.Add([]byte("password=" + strings.Repeat("p", MaxLineBytes+1-len("password="))))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req, err := ReadRequest(bytes.NewReader(data))
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -290,9 +291,9 @@ func checkHost(h string) string {
 	}
 	for _, r := range h {
 		switch {
-		case r <= ' ' || r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0x85 || r == 0xa0 ||
-			r == 0x1680 || (r >= 0x2000 && r <= 0x200f) || r == 0x2028 || r == 0x2029 ||
-			r == 0x202f || r == 0x205f || r == 0x3000 || r == 0xfeff:
+		// Format characters (zero-width spaces, bidi overrides) are
+		// refused with the controls: they make a host print as another.
+		case unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
 			return "contains whitespace or a control character"
 		case r == '/' || r == '\\':
 			return "contains a slash"

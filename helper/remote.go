@@ -9,7 +9,7 @@ import (
 type Remote struct {
 	Host    string // lower-cased host[:port] as git sent it
 	Org     string // organisation name, lower-cased
-	Account string // user@domain from the URL user name, "" if none
+	Account string // user@domain from the URL user name as given (case kept), "" if none
 }
 
 // RemoteOptions configures which hosts besides Azure DevOps's own count.
