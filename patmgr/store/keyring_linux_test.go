@@ -1,0 +1,90 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/zalando/go-keyring"
+)
+
+// TestDirectReadMatchesGoKeyring: what go-keyring wrote, the direct reader
+// reads identically, and the other way round (values our Store wrote read
+// the same through go-keyring's Get).
+func TestDirectReadMatchesGoKeyring(t *testing.T) {
+	k := newKeyring(t)
+	ctx := context.Background()
+	values := []string{"", "x", "hello world", "pässwörd ✓ 🔑", "line1\nline2\r\n", "\x00\x01\xfe\xff binary",
+		strings.Repeat("0123456789", 5000)}
+	for i, v := range values {
+		user := "user" + string(rune('a'+i))
+		if err := keyring.Set(k.Service, user, v); err != nil {
+			t.Fatal(err)
+		}
+		want, err := keyring.Get(k.Service, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := directGet(ctx, k.Service, user)
+		if !ok || err != nil || got != want {
+			t.Errorf("value %d: direct = %q (ok=%v, %v); go-keyring = %q", i, trunc(got), ok, err, trunc(want))
+		}
+	}
+	// Absent items agree too.
+	if _, ok, err := directGet(ctx, k.Service, "nobody"); !ok || !errors.Is(err, ErrNotFound) {
+		t.Errorf("direct absent: ok=%v err=%v", ok, err)
+	}
+	// Same service, other user name: attributes must match exactly.
+	if _, ok, err := directGet(ctx, k.Service, "user"); !ok || !errors.Is(err, ErrNotFound) {
+		t.Errorf("direct prefix user: ok=%v err=%v", ok, err)
+	}
+
+	// Store writes (go-keyring) read back identically by both readers.
+	slow := &Keyring{Service: k.Service, Timeout: k.Timeout}
+	for _, v := range [][]byte{allBytes(), randomBytes(10_000), []byte("{}")} {
+		if err := k.Set(ctx, "pat", v); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := keyring.Get(k.Service, "pat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		direct, ok, err := directGet(ctx, k.Service, "pat")
+		if !ok || err != nil || direct != raw {
+			t.Fatalf("direct %q vs go-keyring %q (%v)", trunc(direct), trunc(raw), err)
+		}
+		g1, err1 := k.Get(ctx, "pat")
+		g2, err2 := slow.Get(ctx, "pat")
+		if err1 != nil || err2 != nil || !bytes.Equal(g1, v) || !bytes.Equal(g2, v) {
+			t.Fatalf("Store reads differ: %v %v", err1, err2)
+		}
+	}
+}
+
+// Benchmarks against the real gnome-keyring started by TestMain: one stored
+// PAT-sized value read through go-keyring and through the direct reader.
+func benchGet(b *testing.B, read func(k *Keyring) (string, error)) {
+	k := newKeyring(b)
+	if err := keyring.Set(k.Service, "pat", strings.Repeat("p", 300)); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		v, err := read(k)
+		if err != nil || len(v) != 300 {
+			b.Fatalf("%d bytes, %v", len(v), err)
+		}
+	}
+}
+
+func BenchmarkKeyringGet_GoKeyring(b *testing.B) {
+	benchGet(b, func(k *Keyring) (string, error) { return keyring.Get(k.Service, "pat") })
+}
+
+func BenchmarkKeyringGet_Direct(b *testing.B) {
+	benchGet(b, func(k *Keyring) (string, error) {
+		v, _, err := directGet(context.Background(), k.Service, "pat")
+		return v, err
+	})
+}
