@@ -31,6 +31,8 @@ import (
 //	...
 //	key#n-1 = last piece
 //
+// ('#' and '%' inside keys are %-escaped in item names; see itemName.)
+//
 // <n> is the number of items and <sum> the first 8 bytes (hex) of the SHA-256
 // of the decoded value. Pieces are split so every item's string, header
 // included, fits PartLimit. A reader that finds a missing piece or a checksum
@@ -62,7 +64,8 @@ func defaultPartLimit() int {
 type Keyring struct {
 	// Service is the keyring service name shared by all keys.
 	Service string
-	// Timeout bounds every Store call (all keyring round trips of it).
+	// Timeout bounds every Store call (all keyring round trips of it, and
+	// any wait for this process's other calls); 0 means unbounded.
 	// go-keyring has no timeout and a locked collection without a prompter
 	// never answers, so this is what keeps the helper from hanging git.
 	Timeout time.Duration
@@ -79,8 +82,16 @@ type Keyring struct {
 	mu sync.RWMutex
 }
 
-// NewKeyring returns a keyring Store for service, with every call bounded by timeout.
+// DefaultTimeout is used by NewKeyring when given no positive timeout:
+// an unbounded keyring call could hang git forever.
+const DefaultTimeout = 5 * time.Second
+
+// NewKeyring returns a keyring Store for service, with every call bounded by
+// timeout (DefaultTimeout if timeout <= 0). The result is a *Keyring.
 func NewKeyring(service string, timeout time.Duration) Store {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
 	return &Keyring{
 		Service:    service,
 		Timeout:    timeout,
@@ -125,7 +136,7 @@ func (k *Keyring) Get(ctx context.Context, key string) ([]byte, error) {
 }
 
 func (k *Keyring) readOnce(ctx context.Context, key string) ([]byte, error) {
-	head, err := k.rawGet(ctx, key)
+	head, err := k.rawGet(ctx, itemName(key))
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +186,7 @@ func (k *Keyring) Set(ctx context.Context, key string, value []byte) error {
 				return err
 			}
 		}
-		if err := k.rawSet(key, pieces[0]); err != nil {
+		if err := k.rawSet(itemName(key), pieces[0]); err != nil {
 			return err
 		}
 		return k.deleteParts(ctx, key, len(pieces))
@@ -191,7 +202,7 @@ func (k *Keyring) Delete(ctx context.Context, key string) error {
 	return k.run(ctx, "Delete", func(ctx context.Context) error {
 		k.mu.Lock()
 		defer k.mu.Unlock()
-		if err := k.rawDelete(key); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := k.rawDelete(itemName(key)); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 		return k.deleteParts(ctx, key, 1)
@@ -271,7 +282,18 @@ func parseHead(s string) (n int, sum, text string, err error) {
 	return n, sum, text, nil
 }
 
-func partName(key string, i int) string { return key + partSep + strconv.Itoa(i) }
+// itemName is the keyring user name of a key's first item. '#' separates
+// part numbers, so '#' (and '%', the escape character) in keys are escaped:
+// key "a#1" and part 1 of key "a" must never be the same item.
+func itemName(key string) string {
+	if !strings.ContainsAny(key, "#%") {
+		return key
+	}
+	return strings.NewReplacer("%", "%25", "#", "%23").Replace(key)
+}
+
+// partName is the keyring user name of part i (i >= 1) of key.
+func partName(key string, i int) string { return itemName(key) + partSep + strconv.Itoa(i) }
 
 func checksum(b []byte) string {
 	h := sha256.Sum256(b)

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -57,8 +56,8 @@ var (
 	// A corrupt store file does not match ErrNotFound: it needs the user.
 	ErrCorrupt = errors.New("stored secret is corrupt")
 
-	// ErrInvalidKey: the key cannot be used (empty, control characters, or '#',
-	// which the keyring store reserves for the names of a value's parts).
+	// ErrInvalidKey: the key cannot be used (empty, or with control characters,
+	// which not every keyring backend passes through intact).
 	ErrInvalidKey = errors.New("invalid store key")
 )
 
@@ -93,9 +92,6 @@ func (e *tornError) Is(target error) bool { return target == ErrCorrupt || targe
 func checkKey(key string) error {
 	if key == "" {
 		return fmt.Errorf("%w: empty key", ErrInvalidKey)
-	}
-	if strings.ContainsRune(key, '#') {
-		return fmt.Errorf("%w: %q contains '#', which is reserved for the parts of large values", ErrInvalidKey, key)
 	}
 	for _, r := range key {
 		if r < 0x20 || r == 0x7f {

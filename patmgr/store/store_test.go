@@ -146,7 +146,7 @@ func TestInvalidKeys(t *testing.T) {
 	for _, impl := range implementations {
 		t.Run(impl.name, func(t *testing.T) {
 			s := impl.new(t)
-			for _, key := range []string{"", "a#1", "line\nbreak"} {
+			for _, key := range []string{"", "line\nbreak", "tab\there"} {
 				if err := s.Set(context.Background(), key, []byte("v")); !errors.Is(err, ErrInvalidKey) {
 					t.Errorf("Set(%q) = %v, want ErrInvalidKey", key, err)
 				}
@@ -160,6 +160,41 @@ func TestInvalidKeys(t *testing.T) {
 
 // TestConcurrentGoroutines: 8 goroutines writing their own keys and one
 // shared key through one Store; nothing is lost and every read is whole.
+// TestKeysWithHash: '#' is allowed in keys (records use "pat:host/org#user")
+// and such a key never collides with the parts of another key's value.
+func TestKeysWithHash(t *testing.T) {
+	for _, impl := range implementations {
+		t.Run(impl.name, func(t *testing.T) {
+			s := impl.new(t)
+			if k, ok := s.(*Keyring); ok {
+				k.PartLimit = 100
+			}
+			ctx := context.Background()
+			long := randomBytes(500)
+			vals := map[string][]byte{
+				"pat:h/o": long, "pat:h/o#1": []byte("one"), "pat:h/o%231": []byte("escaped-looking"),
+				"pat:h/o#alice@contoso.example": []byte("alice"),
+			}
+			for key, v := range vals {
+				if err := s.Set(ctx, key, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for key, v := range vals {
+				if got, err := s.Get(ctx, key); err != nil || !bytes.Equal(got, v) {
+					t.Fatalf("Get(%q) = %d bytes, %v; want %d bytes", key, len(got), err, len(v))
+				}
+			}
+			if err := s.Delete(ctx, "pat:h/o"); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.Get(ctx, "pat:h/o#1"); err != nil || string(got) != "one" {
+				t.Fatalf("deleting a chunked key touched key %q: %q, %v", "pat:h/o#1", got, err)
+			}
+		})
+	}
+}
+
 func TestConcurrentGoroutines(t *testing.T) {
 	for _, impl := range implementations {
 		t.Run(impl.name, func(t *testing.T) {
