@@ -63,9 +63,12 @@ func Run(ctx context.Context, op string, opts Options) error {
 			// for Azure DevOps; the reason is on stderr.
 			return errors.Join(err, WriteResponse(opts.Stdout, Response{Quit: true}))
 		}
+		// Azure DevOps accepts any user name with a PAT. Echo git's, or else give the org name as
+		// the web page's clone URLs do: never the account, which git would send back on erase
+		// and which would then select a different cached record.
 		username := req.Username
 		if username == "" {
-			username = cred.Username
+			username = remote.Org
 		}
 		return WriteResponse(opts.Stdout, Response{Username: username, Password: cred.Password, PasswordExpiry: cred.Expires})
 	case "erase":

@@ -280,6 +280,13 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *Record
 		return Credential{}, err
 	}
 	pat, err := m.mint(ctx, t.Org, tok.Token)
+	if errors.Is(err, errNotAuthenticated) {
+		// A cached access token the service no longer takes: redeem the refresh token once.
+		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account); err != nil {
+			return Credential{}, err
+		}
+		pat, err = m.mint(ctx, t.Org, tok.Token)
+	}
 	var perr *PATError
 	if errors.As(err, &perr) && perr.IsPolicy() {
 		return m.fallback(ctx, key, t, tenant, tok, perr)
@@ -312,6 +319,12 @@ func (m *Manager) renew(ctx context.Context, key string, rec *Record, tenant, ac
 		return Credential{}, err
 	}
 	pat, err := m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
+	if errors.Is(err, errNotAuthenticated) {
+		if tok, err = m.freshToken(ctx, rec.Org, tenant, tok.Account); err != nil {
+			return Credential{}, err
+		}
+		pat, err = m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
+	}
 	var perr *PATError
 	if errors.As(err, &perr) && (perr.Code == "authorizationNotFound" || perr.Code == "expiredPatCannotBeExtended") {
 		rec.Rejected = true
@@ -416,7 +429,7 @@ func (m *Manager) accessToken(ctx context.Context, org, tenant, account string, 
 		return accessToken{}, err
 	}
 	defer unlock()
-	tok, err := m.signer.silent(ctx, tenant, account)
+	tok, err := m.signer.silent(ctx, tenant, account, false)
 	if err == nil || !interactive {
 		return tok, err
 	}
@@ -426,6 +439,17 @@ func (m *Manager) accessToken(ctx context.Context, org, tenant, account string, 
 		return accessToken{}, err
 	}
 	return m.signer.interactive(ctx, tenant, account, method)
+}
+
+// freshToken redeems the refresh token even though MSAL holds an access token that looks valid.
+func (m *Manager) freshToken(ctx context.Context, org, tenant, account string) (accessToken, error) {
+	unlock, err := lock(ctx, m.cfg.StateDir, "msal")
+	if err != nil {
+		return accessToken{}, err
+	}
+	defer unlock()
+	m.trace.printf("%s refused the cached access token; refreshing it", org)
+	return m.signer.silent(ctx, tenant, account, true)
 }
 
 // remembered returns what the index knows about t's organisation, from any record of it.

@@ -35,11 +35,12 @@ type Record struct {
 	UpdatedAt   time.Time `json:"updatedAt,omitzero"`
 }
 
-// renewAt is when a PAT enters its renewal window: renewBefore ahead of its end, but never before
-// the middle of its life, so that a policy-clamped short PAT is not renewed on every get.
+// renewAt is when a PAT enters its renewal window: renewBefore ahead of its end. When a policy
+// clamped the PAT to a life no longer than the window, it would be renewed on every get; the
+// middle of its life is used then.
 func (r *Record) renewAt(renewBefore time.Duration) time.Time {
 	window := renewBefore
-	if life := r.ValidTo.Sub(r.ValidFrom); r.ValidFrom.Before(r.ValidTo) && window > life/2 {
+	if life := r.ValidTo.Sub(r.ValidFrom); r.ValidFrom.Before(r.ValidTo) && window >= life {
 		window = life / 2
 	}
 	return r.ValidTo.Add(-window)
@@ -78,7 +79,7 @@ func decodeRecord(b []byte) (*Record, error) {
 func recordKey(host, org, account string) string {
 	k := "pat:" + host + "/" + org
 	if account != "" {
-		k += "#" + strings.ToLower(account)
+		k += "/" + strings.ToLower(account) // org names have no '/', so this cannot collide
 	}
 	return k
 }

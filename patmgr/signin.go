@@ -51,8 +51,14 @@ func (s *signer) client(tenant string) (public.Client, error) {
 	)
 }
 
-// silent returns a token from the cache, refreshing it with the cached refresh token if needed.
-func (s *signer) silent(ctx context.Context, tenant, account string) (accessToken, error) {
+// refreshClaims makes MSAL skip its cached access token and redeem the refresh token. It only
+// declares that this client handles claims challenges (CAE), so it asks for nothing more.
+const refreshClaims = `{"access_token":{"xms_cc":{"values":["cp1"]}}}`
+
+// silent returns a token from the cache, refreshing it with the cached refresh token if needed;
+// with fresh, it refreshes even if the cached access token looks valid, because the service
+// refused it (revoked early, or clocks disagree).
+func (s *signer) silent(ctx context.Context, tenant, account string, fresh bool) (accessToken, error) {
 	c, err := s.client(tenant)
 	if err != nil {
 		return accessToken{}, err
@@ -65,7 +71,11 @@ func (s *signer) silent(ctx context.Context, tenant, account string) (accessToke
 	if !ok {
 		return accessToken{}, fmt.Errorf("%w: no cached sign-in for %s", ErrSignInRequired, orAny(account))
 	}
-	res, err := c.AcquireTokenSilent(ctx, s.cfg.scopes(), public.WithSilentAccount(acct))
+	opts := []public.AcquireSilentOption{public.WithSilentAccount(acct)}
+	if fresh {
+		opts = append(opts, public.WithClaims(refreshClaims))
+	}
+	res, err := c.AcquireTokenSilent(ctx, s.cfg.scopes(), opts...)
 	if err != nil {
 		if transient(err) {
 			return accessToken{}, fmt.Errorf("refreshing the sign-in of %s: %s", acct.PreferredUsername, oneLine(err))

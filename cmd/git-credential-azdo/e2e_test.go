@@ -1,0 +1,337 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
+)
+
+// TestMain makes this test binary double as git-credential-azdo: testscript puts a link to it,
+// under that name, first on PATH, so git runs the real command (race detector included) with no
+// separate build.
+func TestMain(m *testing.M) {
+	os.Exit(testscript.RunMain(withSecretService{m}, map[string]func() int{
+		prog: func() int { return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv) },
+	}))
+}
+
+// withSecretService runs the tests inside a private, unlocked gnome-keyring.
+type withSecretService struct{ m *testing.M }
+
+func (w withSecretService) Run() int {
+	keyringtest.Main(w.m)
+	return 0 // not reached: Main exits
+}
+
+// helperBinary returns the directory holding git-credential-azdo, checking it is first on PATH.
+func helperBinary(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath(prog)
+	if err != nil {
+		t.Fatalf("%s is not on PATH: %v", prog, err)
+	}
+	return filepath.Dir(path)
+}
+
+// world is one emulator plus a user's home, git config and helper state, isolated from the
+// developer's own.
+type world struct {
+	t    *testing.T
+	srv  *azdotest.Server
+	home string
+	env  []string
+}
+
+func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
+	t.Helper()
+	keyringtest.Require(t)
+	bin := helperBinary(t)
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	srv, err := azdotest.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	home := t.TempDir()
+	gitconfig := filepath.Join(home, ".gitconfig")
+	cfg := fmt.Sprintf("[include]\n\tpath = %s\n[user]\n\tname = Test\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n", srv.GitConfig)
+	if err := os.WriteFile(gitconfig, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"HOME=" + home,
+		"GIT_CONFIG_GLOBAL=" + gitconfig,
+		"GIT_CONFIG_NOSYSTEM=1",
+		"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"AZDO_STATE_DIR=" + filepath.Join(home, "state"),
+		"AZDO_LOGIN=device",
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+	}
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "DBUS_") || k == "XDG_RUNTIME_DIR" {
+			env = append(env, kv)
+		}
+	}
+	return &world{t: t, srv: srv, home: home, env: append(env, extraEnv...)}
+}
+
+type result struct {
+	stdout, stderr string
+	err            error
+}
+
+// run runs a command in the world with a deadline, so that a hang fails the test instead of
+// stalling the suite.
+func (w *world) run(dir string, env []string, name string, args ...string) result {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(append([]string{}, w.env...), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return result{stdout.String(), stderr.String(), err}
+}
+
+func (w *world) git(dir string, args ...string) result {
+	w.t.Helper()
+	return w.run(dir, nil, "git", args...)
+}
+
+func (w *world) mustGit(dir string, args ...string) string {
+	w.t.Helper()
+	r := w.git(dir, args...)
+	if r.err != nil {
+		w.t.Fatalf("git %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.err, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+func (w *world) clone() string {
+	w.t.Helper()
+	dir := filepath.Join(w.t.TempDir(), "clone")
+	w.mustGit("", "clone", "-q", w.srv.RepoURL, dir)
+	return dir
+}
+
+func (w *world) activePATs() []azdotest.PATInfo {
+	var out []azdotest.PATInfo
+	for _, p := range w.srv.PATs() {
+		if p.Status == "active" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func TestCloneThenPushOnEmptyCache(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	dir := w.clone()
+	if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.mustGit(dir, "add", "hello.txt")
+	w.mustGit(dir, "commit", "-qm", "hello")
+	w.mustGit(dir, "push", "-q", "origin", "HEAD:main")
+
+	c := w.srv.Counters()
+	if c.Grants["device_code"] != 1 || c.PATsCreated != 1 {
+		t.Fatalf("want one device-code sign-in and one PAT, got grants %v, %d PATs created", c.Grants, c.PATsCreated)
+	}
+	pats := w.activePATs()
+	if len(pats) != 1 || pats[0].Scope != "vso.code_write" || !strings.HasPrefix(pats[0].DisplayName, "git-credential-azdo on ") {
+		t.Fatalf("want one vso.code_write PAT named by this tool, got %+v", pats)
+	}
+	// The pushed commit is on the server: a fresh clone sees it.
+	again := w.clone()
+	if _, err := os.Stat(filepath.Join(again, "hello.txt")); err != nil {
+		t.Fatalf("pushed file missing from a new clone: %v", err)
+	}
+}
+
+func TestSecondCloneMakesNoSignInAndNoAPICall(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	w.clone()
+	before := w.srv.Counters()
+	w.clone()
+	after := w.srv.Counters()
+	for _, ep := range []string{"token", "devicecode", "openid-configuration", "org", "pats.create", "pats.update", "pats.list", "pats.get"} {
+		if after.Requests[ep] != before.Requests[ep] {
+			t.Errorf("second clone made %d request(s) to %s", after.Requests[ep]-before.Requests[ep], ep)
+		}
+	}
+	if after.Requests["git"] <= before.Requests["git"] {
+		t.Fatalf("second clone did not reach git at all: counters %v", after.Requests)
+	}
+}
+
+func TestRenewalExtendsTheSamePAT(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true}, "AZDO_LIFETIME=1h")
+	w.clone()
+	first := w.activePATs()
+	if len(first) != 1 {
+		t.Fatalf("want one PAT, got %+v", first)
+	}
+	// With a renewal window just under the lifetime, the PAT is due two seconds after creation.
+	time.Sleep(2100 * time.Millisecond)
+	w.env = append(w.env, "AZDO_RENEW_BEFORE=59m58s")
+	w.clone()
+	c := w.srv.Counters()
+	after := w.activePATs()
+	if c.PATsRenewed != 1 || c.PATsCreated != 1 || len(after) != 1 || after[0].AuthorizationID != first[0].AuthorizationID {
+		t.Fatalf("want the same PAT renewed once, got renewed=%d created=%d active=%+v", c.PATsRenewed, c.PATsCreated, after)
+	}
+	if !after[0].ValidTo.After(first[0].ValidTo) {
+		t.Fatalf("validTo did not move: %s then %s", first[0].ValidTo, after[0].ValidTo)
+	}
+	if c.Grants["device_code"] != 1 {
+		t.Fatalf("renewal prompted: grants %v", c.Grants)
+	}
+}
+
+func TestRevokedPATIsReplacedWithoutPrompt(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	dir := w.clone()
+	old := w.activePATs()[0]
+	if err := w.srv.RevokePAT(old.AuthorizationID); err != nil {
+		t.Fatal(err)
+	}
+	// git sends the revoked PAT, gets 401, runs erase and fails this once.
+	if r := w.git(dir, "fetch", "-q"); r.err == nil {
+		t.Fatalf("fetch with a revoked PAT succeeded")
+	}
+	w.mustGit(dir, "fetch", "-q")
+	c := w.srv.Counters()
+	pats := w.activePATs()
+	if c.PATsCreated != 2 || len(pats) != 1 || pats[0].AuthorizationID == old.AuthorizationID {
+		t.Fatalf("want exactly one new PAT after the revocation, got created=%d active=%+v", c.PATsCreated, pats)
+	}
+	if c.Grants["device_code"] != 1 {
+		t.Fatalf("replacement prompted: grants %v", c.Grants)
+	}
+}
+
+func TestExpiredPATIsReplaced(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	// The organisation caps PATs at an hour; the helper keeps the clamped validTo it is given.
+	if err := w.srv.SetPolicy(w.srv.Org, azdotest.Policy{MaxLifespan: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	dir := w.clone()
+	// The service sees the PAT expire before this machine's clock does (skew, or early expiry).
+	w.srv.Advance(2 * time.Hour)
+	if r := w.git(dir, "fetch", "-q"); r.err == nil {
+		t.Fatalf("fetch with an expired PAT succeeded")
+	}
+	w.mustGit(dir, "fetch", "-q")
+	if c := w.srv.Counters(); c.PATsCreated != 2 {
+		t.Fatalf("want a second PAT after expiry, got %d", c.PATsCreated)
+	}
+}
+
+func TestParallelGetsMakeOnePAT(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := w.git("", "ls-remote", w.srv.RepoURL); r.err != nil {
+				errs <- fmt.Sprintf("%v: %s", r.err, r.stderr)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	c := w.srv.Counters()
+	if c.PATsCreated != 1 || c.Grants["device_code"] != 1 {
+		t.Fatalf("%d parallel ls-remote: want 1 sign-in and 1 PAT, got grants %v and %d PATs", n, c.Grants, c.PATsCreated)
+	}
+}
+
+func TestPolicyForbiddingPATsFallsBackToEntraToken(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	if err := w.srv.SetPolicy(w.srv.Org, azdotest.Policy{DisablePATCreation: true}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "clone")
+	r := w.git("", "clone", "-q", w.srv.RepoURL, dir)
+	if r.err != nil {
+		t.Fatalf("clone under a no-PAT policy: %v\n%s", r.err, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "disablePatCreationPolicyViolation") || strings.Count(r.stderr, "Entra ID") != 1 {
+		t.Fatalf("want one line explaining the fallback, got stderr %q", r.stderr)
+	}
+	if w.srv.Counters().PATsCreated != 0 {
+		t.Fatalf("a PAT was created despite the policy")
+	}
+	// Later operations use the fallback quietly.
+	r = w.git(dir, "fetch", "-q")
+	if r.err != nil || strings.Contains(r.stderr, "Entra ID") {
+		t.Fatalf("second fetch: err=%v stderr=%q", r.err, r.stderr)
+	}
+}
+
+func TestNoInteractionPossibleFailsFast(t *testing.T) {
+	w := newWorld(t, azdotest.Options{})
+	for name, env := range map[string][]string{
+		"GIT_TERMINAL_PROMPT=0":          {"GIT_TERMINAL_PROMPT=0", "AZDO_LOGIN=auto"},
+		"no browser, no terminal (auto)": {"AZDO_LOGIN=auto", "DISPLAY=", "WAYLAND_DISPLAY="},
+		"credential.interactive=never":   {"AZDO_LOGIN=device", "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=credential.interactive", "GIT_CONFIG_VALUE_0=never"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			r := w.run("", append(env, "GIT_TERMINAL_PROMPT=0"), "git", "ls-remote", w.srv.RepoURL)
+			if r.err == nil {
+				t.Fatalf("ls-remote succeeded without a sign-in")
+			}
+			if !strings.Contains(r.stderr, "git-credential-azdo login") {
+				t.Fatalf("want the sign-in command named, got %q", r.stderr)
+			}
+			if d := time.Since(start); d > 20*time.Second {
+				t.Fatalf("took %s to fail", d)
+			}
+			if c := w.srv.Counters(); c.Requests["devicecode"] != 0 || c.PATsCreated != 0 {
+				t.Fatalf("a sign-in was attempted: %v", c.Requests)
+			}
+		})
+	}
+}
+
+func TestFileStoreWorksEndToEnd(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true}, "AZDO_STORE=file")
+	w.clone()
+	w.clone()
+	if c := w.srv.Counters(); c.PATsCreated != 1 || c.Grants["device_code"] != 1 {
+		t.Fatalf("file store: want one sign-in and one PAT, got %v, %d", c.Grants, c.PATsCreated)
+	}
+	st, err := os.Stat(filepath.Join(w.home, "state", "credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "windows" && st.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials.json mode %v, want 0600", st.Mode().Perm())
+	}
+}
