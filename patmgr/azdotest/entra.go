@@ -474,7 +474,13 @@ func (s *Server) clientCredentials(seg string, f url.Values) (map[string]any, *o
 	case seg == "organizations" || seg == "common":
 		return nil, newOAuthError(http.StatusBadRequest, "invalid_request", 90133, "Use a tenant-specific endpoint for the client credentials flow.")
 	}
-	scopes := strings.Fields(f.Get("scope"))
+	// MSAL adds openid, offline_access and profile even here; Entra ignores them.
+	var scopes []string
+	for _, sc := range strings.Fields(f.Get("scope")) {
+		if !oidcScopes[strings.ToLower(sc)] {
+			scopes = append(scopes, sc)
+		}
+	}
 	if len(scopes) != 1 || !strings.HasSuffix(scopes[0], "/.default") {
 		return nil, newOAuthError(http.StatusBadRequest, "invalid_scope", 1002012, "The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.", f.Get("scope"))
 	}

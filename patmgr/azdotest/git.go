@@ -165,10 +165,11 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(w, r2)
 }
 
-// logWriter sends http-backend's stderr to the server log.
+// logWriter sends http-backend's stderr and net/http's own complaints
+// (such as TLS handshake failures) to the server log.
 type logWriter struct{ s *Server }
 
 func (l logWriter) Write(b []byte) (int, error) {
-	l.s.logf("git http-backend: %s", strings.TrimSpace(string(b)))
+	l.s.logf("%s", strings.TrimSpace(string(b)))
 	return len(b), nil
 }

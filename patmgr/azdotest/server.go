@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -146,7 +147,7 @@ func NewServer(opts Options) (_ *Server, err error) {
 		// does not allow, and git's http-backend streams fine over 1.1.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		TLSConfig:    &tls.Config{Certificates: []tls.Certificate{leaf}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12},
-		ErrorLog:     nil,
+		ErrorLog:     log.New(logWriter{s}, "", 0),
 	}
 	go func() {
 		defer close(s.served)
