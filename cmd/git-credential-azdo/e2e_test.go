@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -25,6 +30,8 @@ import (
 func TestMain(m *testing.M) {
 	os.Exit(testscript.RunMain(withSecretService{m}, map[string]func() int{
 		prog: func() int { return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv) },
+		// pkg/browser opens the sign-in page with xdg-open; this one plays the user's browser.
+		"xdg-open": fakeBrowser,
 	}))
 }
 
@@ -333,5 +340,124 @@ func TestFileStoreWorksEndToEnd(t *testing.T) {
 	}
 	if runtime.GOOS != "windows" && st.Mode().Perm() != 0o600 {
 		t.Fatalf("credentials.json mode %v, want 0600", st.Mode().Perm())
+	}
+}
+
+var (
+	formActionRE = regexp.MustCompile(`<form method="POST"[^>]* action="([^"]*)"`)
+	formInputRE  = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)"`)
+)
+
+// fakeBrowser follows the authorize URL the way a browser would, as the emulator's auto-approved
+// user, and submits the form_post page back to MSAL's loopback listener.
+func fakeBrowser() int {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "fake xdg-open: want one URL")
+		return 2
+	}
+	resp, err := http.Get(os.Args[1]) // trusts the emulator's CA through SSL_CERT_FILE
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake xdg-open:", err)
+		return 1
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	action := formActionRE.FindSubmatch(page)
+	if action == nil {
+		fmt.Fprintf(os.Stderr, "fake xdg-open: no form in the page (HTTP %d)\n", resp.StatusCode)
+		return 1
+	}
+	form := url.Values{}
+	for _, m := range formInputRE.FindAllSubmatch(page, -1) {
+		form.Set(html.UnescapeString(string(m[1])), html.UnescapeString(string(m[2])))
+	}
+	post, err := http.PostForm(html.UnescapeString(string(action[1])), form)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake xdg-open:", err)
+		return 1
+	}
+	post.Body.Close()
+	return 0
+}
+
+func TestBrowserSignIn(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	w.env = append(w.env, "AZDO_LOGIN=auto", "DISPLAY=:0", "SSL_CERT_FILE="+w.srv.CAFile)
+	r := w.git("", "ls-remote", w.srv.RepoURL)
+	if r.err != nil {
+		t.Fatalf("ls-remote with a browser sign-in: %v\n%s", r.err, r.stderr)
+	}
+	c := w.srv.Counters()
+	if c.Grants["authorization_code"] != 1 || c.Requests["devicecode"] != 0 || c.PATsCreated != 1 {
+		t.Fatalf("want one auth-code sign-in and one PAT, got grants %v requests %v", c.Grants, c.Requests)
+	}
+	if !strings.Contains(r.stderr, "opening your browser") {
+		t.Fatalf("no notice of the browser on stderr: %q", r.stderr)
+	}
+}
+
+func TestPasswordSignInWhenConfigured(t *testing.T) {
+	w := newWorld(t, azdotest.Options{})
+	w.env = append(w.env, "AZDO_LOGIN=password", "AZDO_USERNAME="+w.srv.User, "AZDO_PASSWORD="+w.srv.Password)
+	w.clone()
+	if c := w.srv.Counters(); c.Grants["password"] != 1 || c.PATsCreated != 1 {
+		t.Fatalf("want one password sign-in and one PAT, got %v, %d", c.Grants, c.PATsCreated)
+	}
+}
+
+var userCodeRE = regexp.MustCompile(`enter the code ([A-Z0-9]+)`)
+
+// TestAccountInURLPicksTheAccount signs a second user in for the same organisation: the
+// user@domain in the remote URL selects the account, and each keeps its own PAT.
+func TestAccountInURLPicksTheAccount(t *testing.T) {
+	w := newWorld(t, azdotest.Options{})
+	const bob = "bob@contoso.example"
+	if err := w.srv.AddUser(bob, "bob-password", w.srv.TenantID, w.srv.Org); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(w.srv.RepoURL)
+	u.User = url.User(bob)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "ls-remote", u.String())
+	cmd.Env = w.env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var seen strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := stderr.Read(buf)
+		seen.Write(buf[:n])
+		if m := userCodeRE.FindStringSubmatch(seen.String()); m != nil {
+			if err := w.srv.ApproveDeviceCode(m[1], bob); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatalf("no device code on stderr: %q", seen.String())
+		}
+	}
+	io.Copy(&seen, stderr)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("ls-remote as %s: %v\n%s", bob, err, seen.String())
+	}
+	pats := w.activePATs()
+	if len(pats) != 1 || pats[0].User != bob {
+		t.Fatalf("want one PAT of %s, got %+v", bob, pats)
+	}
+	// The same URL again is served from bob's cached record, without a sign-in.
+	before := w.srv.Counters()
+	if r := w.run("", []string{"GIT_TERMINAL_PROMPT=0"}, "git", "ls-remote", u.String()); r.err != nil {
+		t.Fatalf("second ls-remote as %s: %v\n%s", bob, r.err, r.stderr)
+	}
+	if after := w.srv.Counters(); after.Requests["token"] != before.Requests["token"] || after.PATsCreated != before.PATsCreated {
+		t.Fatalf("second ls-remote signed in or minted again")
 	}
 }
