@@ -21,7 +21,10 @@ const (
 	FaultHTML203  = "html203"  // answer 203 with an HTML sign-in page, as Azure DevOps does for bad auth
 	FaultDelay    = "delay"    // wait Delay, then answer normally
 	FaultTruncate = "truncate" // send the real status and headers, then only the first half of the body
-	FaultDrop     = "drop"     // close the connection without answering
+	// FaultDrop closes the connection without answering. Go's transport
+	// (like many clients) replays an idempotent request once when a reused
+	// keep-alive connection dies, so give a GET Count 2 to make it surface.
+	FaultDrop = "drop"
 )
 
 // Fault makes the next Count requests to Endpoint misbehave.
