@@ -1,0 +1,77 @@
+package patmgr
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		change  func(*Config)
+		wantErr string // "" = valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"emulator", func(c *Config) { c.ServiceURL, c.Authority = "https://127.0.0.1:8443", "https://127.0.0.1:8443" }, ""},
+		{"http authority", func(c *Config) { c.Authority = "http://login.microsoftonline.com" }, "not https"},
+		{"http service", func(c *Config) { c.ServiceURL = "http://127.0.0.1:8080" }, "not https"},
+		{"authority with a path", func(c *Config) { c.Authority = "https://login.microsoftonline.com/common" }, "just https://host"},
+		{"authority with user info", func(c *Config) { c.Authority = "https://user@login.microsoftonline.com" }, "just https://host"},
+		{"service with a query", func(c *Config) { c.ServiceURL = "https://proxy.example?x=1" }, "just https://host"},
+		{"not a URL", func(c *Config) { c.Authority = "login.microsoftonline.com" }, "not a URL"},
+		{"tenant GUID", func(c *Config) { c.Tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47" }, ""},
+		{"tenant domain", func(c *Config) { c.Tenant = "contoso.onmicrosoft.com" }, ""},
+		{"tenant organizations", func(c *Config) { c.Tenant = "organizations" }, ""},
+		{"tenant with a path", func(c *Config) { c.Tenant = "../evil" }, "--tenant"},
+		{"tenant with a query", func(c *Config) { c.Tenant = "x?y=1" }, "--tenant"},
+		{"client id not a GUID", func(c *Config) { c.ClientID = "my-app" }, "--client-id"},
+		{"empty resource", func(c *Config) { c.Resource = "" }, "--resource"},
+		{"read-only scope", func(c *Config) { c.Scope = "vso.code" }, ""},
+		{"two scopes", func(c *Config) { c.Scope = "vso.code_write vso.packaging" }, ""},
+		{"unknown scope", func(c *Config) { c.Scope = "vso.cod" }, "vso.cod"},
+		{"empty scope", func(c *Config) { c.Scope = " " }, "--scope is empty"},
+		{"lifetime too short", func(c *Config) { c.Lifetime = time.Minute }, "--lifetime"},
+		{"negative renew-before", func(c *Config) { c.RenewBefore = -time.Hour }, "--renew-before"},
+		{"file store", func(c *Config) { c.Store = "file" }, ""},
+		{"unknown store", func(c *Config) { c.Store = "plaintext" }, "--store"},
+		{"unknown login", func(c *Config) { c.Login = "sso" }, "--login"},
+		{"password without user", func(c *Config) { c.Login = LoginPassword }, "--username"},
+		{"password with user", func(c *Config) { c.Login, c.Username = LoginPassword, "svc@contoso.com" }, ""},
+		{"zero keyring timeout", func(c *Config) { c.KeyringTimeout = 0 }, "timeouts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Defaults()
+			tt.change(&c)
+			err := c.Validate()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Validate() = %v, want nil", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("Validate() = %v, want an error mentioning %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestConfigEndpoints(t *testing.T) {
+	azure := Defaults()
+	emu := Defaults()
+	emu.ServiceURL = "https://127.0.0.1:8443/"
+	for _, tt := range []struct{ got, want string }{
+		{azure.ServiceHost(), "dev.azure.com"},
+		{azure.orgURL("contoso"), "https://dev.azure.com/contoso"},
+		{azure.patURL("contoso"), "https://vssps.dev.azure.com/contoso/_apis/tokens/pats"},
+		{azure.profileURL(), "https://app.vssps.visualstudio.com/_apis"},
+		{azure.authorityURL("organizations"), "https://login.microsoftonline.com/organizations"},
+		{emu.ServiceHost(), "127.0.0.1:8443"},
+		{emu.orgURL("contoso"), "https://127.0.0.1:8443/contoso"},
+		{emu.patURL("contoso"), "https://127.0.0.1:8443/contoso/_apis/tokens/pats"},
+		{emu.profileURL(), "https://127.0.0.1:8443/_apis"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,86 @@
+package patmgr
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestChooseMethod(t *testing.T) {
+	type env struct {
+		prompt      string // GIT_TERMINAL_PROMPT
+		interactive string // credential.interactive; "" = unset
+		terminal    bool
+		browser     bool
+	}
+	tests := []struct {
+		name    string
+		login   string
+		env     env
+		want    string
+		wantErr string // substring; "" = no error
+	}{
+		{"auto prefers the browser", LoginAuto, env{terminal: true, browser: true}, LoginBrowser, ""},
+		{"auto falls back to device code on a terminal", LoginAuto, env{terminal: true}, LoginDevice, ""},
+		{"auto with neither fails fast", LoginAuto, env{}, "", "git-credential-azdo login --device"},
+		{"GIT_TERMINAL_PROMPT=0 forbids prompting", LoginAuto, env{prompt: "0", terminal: true, browser: true}, "", "GIT_TERMINAL_PROMPT=0"},
+		{"GIT_TERMINAL_PROMPT=1 allows it", LoginAuto, env{prompt: "1", terminal: true}, LoginDevice, ""},
+		{"credential.interactive=false", LoginAuto, env{interactive: "false", browser: true}, "", "credential.interactive=false"},
+		{"credential.interactive=never", LoginDevice, env{interactive: "never"}, "", "credential.interactive=never"},
+		{"credential.interactive=true", LoginAuto, env{interactive: "true", browser: true}, LoginBrowser, ""},
+		{"credential.interactive=auto", LoginAuto, env{interactive: "auto", terminal: true}, LoginDevice, ""},
+		{"explicit device works without a terminal", LoginDevice, env{}, LoginDevice, ""},
+		{"explicit device still honours GIT_TERMINAL_PROMPT=0", LoginDevice, env{prompt: "0"}, "", "GIT_TERMINAL_PROMPT=0"},
+		{"explicit browser with a browser", LoginBrowser, env{browser: true}, LoginBrowser, ""},
+		{"explicit browser without one", LoginBrowser, env{terminal: true}, "", "--login=device"},
+		{"password is explicit and needs no terminal", LoginPassword, env{prompt: "0"}, LoginPassword, ""},
+		{"never prompts", LoginNever, env{terminal: true, browser: true}, "", "--login=never"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := Defaults()
+			cfg.Login = tt.login
+			e := Environment{
+				Getenv: func(k string) string {
+					if k == "GIT_TERMINAL_PROMPT" {
+						return tt.env.prompt
+					}
+					return ""
+				},
+				GitConfig: func(_ context.Context, key string) (string, bool) {
+					if key != "credential.interactive" {
+						t.Errorf("asked git for %q", key)
+					}
+					return tt.env.interactive, tt.env.interactive != ""
+				},
+				HasTerminal: func() bool { return tt.env.terminal },
+				HasBrowser:  func() bool { return tt.env.browser },
+			}
+			got, err := chooseMethod(context.Background(), &cfg, e, "contoso")
+			if tt.wantErr == "" {
+				if err != nil || got != tt.want {
+					t.Fatalf("chooseMethod = %q, %v; want %q", got, err, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("chooseMethod error = %v; want it to mention %q", err, tt.wantErr)
+			}
+			if !errors.Is(err, ErrSignInRequired) {
+				t.Fatalf("error %v does not wrap ErrSignInRequired", err)
+			}
+		})
+	}
+}
+
+func TestHasBrowser(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	// Over SSH a browser would open on the remote machine's display, not the user's.
+	if hasBrowser(env(map[string]string{"SSH_CONNECTION": "1.2.3.4 5 6.7.8.9 22", "DISPLAY": ":0"})) {
+		t.Error("a browser was offered over SSH")
+	}
+	if hasBrowser(env(map[string]string{"SSH_TTY": "/dev/pts/1"})) {
+		t.Error("a browser was offered over SSH (SSH_TTY)")
+	}
+}
