@@ -217,6 +217,7 @@ func TestRevokedPATIsReplacedWithoutPrompt(t *testing.T) {
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	dir := w.clone()
 	old := w.activePATs()[0]
+	oldSecret := w.fill(w.srv.RepoURL)
 	if err := w.srv.RevokePAT(old.AuthorizationID); err != nil {
 		t.Fatal(err)
 	}
@@ -233,6 +234,46 @@ func TestRevokedPATIsReplacedWithoutPrompt(t *testing.T) {
 	if c.Grants["device_code"] != 1 {
 		t.Fatalf("replacement prompted: grants %v", c.Grants)
 	}
+
+	// A stale erase of the old PAT (another git process that started before the replacement)
+	// must not drop the new one.
+	stale := fmt.Sprintf("url=%s\nusername=contoso\npassword=%s\n\n", w.srv.RepoURL, oldSecret)
+	if r := w.runInput(stale, "git", "credential", "reject"); r.err != nil {
+		t.Fatalf("git credential reject: %v\n%s", r.err, r.stderr)
+	}
+	w.mustGit(dir, "fetch", "-q")
+	if c := w.srv.Counters(); c.PATsCreated != 2 {
+		t.Fatalf("a stale erase dropped the new PAT: %d PATs created", c.PATsCreated)
+	}
+}
+
+// fill asks git for the credential of url, as git itself would before a request.
+func (w *world) fill(rawURL string) string {
+	w.t.Helper()
+	r := w.runInput("url="+rawURL+"\n\n", "git", "credential", "fill")
+	if r.err != nil {
+		w.t.Fatalf("git credential fill: %v\n%s", r.err, r.stderr)
+	}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if p, ok := strings.CutPrefix(line, "password="); ok {
+			return p
+		}
+	}
+	w.t.Fatalf("git credential fill gave no password: %q", r.stdout)
+	return ""
+}
+
+func (w *world) runInput(stdin, name string, args ...string) result {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = w.env
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return result{stdout.String(), stderr.String(), err}
 }
 
 func TestExpiredPATIsReplaced(t *testing.T) {

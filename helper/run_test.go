@@ -1,0 +1,177 @@
+package helper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
+)
+
+// fakeCredentials records what Run asks of the manager.
+type fakeCredentials struct {
+	cred     patmgr.Credential
+	err      error
+	gets     []patmgr.Target
+	rejected []string
+}
+
+func (f *fakeCredentials) Credential(_ context.Context, t patmgr.Target) (patmgr.Credential, error) {
+	f.gets = append(f.gets, t)
+	return f.cred, f.err
+}
+
+func (f *fakeCredentials) Reject(_ context.Context, t patmgr.Target, password string) error {
+	f.gets = append(f.gets, t)
+	f.rejected = append(f.rejected, password)
+	return nil
+}
+
+func TestRun(t *testing.T) {
+	expiry := time.Unix(1800000000, 0)
+	tests := []struct {
+		name       string
+		op         string
+		input      string
+		credErr    error
+		wantOut    string
+		wantErr    string // substring
+		wantTarget *patmgr.Target
+		wantReject string
+	}{
+		{
+			name:       "get for dev.azure.com",
+			op:         "get",
+			input:      "protocol=https\nhost=dev.azure.com\npath=Contoso/proj/_git/repo\n\n",
+			wantOut:    "username=contoso\npassword=the-pat\npassword_expiry_utc=1800000000\n\n",
+			wantTarget: &patmgr.Target{Org: "contoso"},
+		},
+		{
+			name:       "get echoes git's user name and passes wwwauth on",
+			op:         "get",
+			input:      "protocol=https\nhost=fabrikam.visualstudio.com\nusername=fabrikam\nwwwauth[]=Bearer authorization_uri=https://login.microsoftonline.com/t\n",
+			wantOut:    "username=fabrikam\npassword=the-pat\npassword_expiry_utc=1800000000\n\n",
+			wantTarget: &patmgr.Target{Org: "fabrikam", Challenges: []string{"Bearer authorization_uri=https://login.microsoftonline.com/t"}},
+		},
+		{
+			name:       "get with an account in the URL",
+			op:         "get",
+			input:      "protocol=https\nhost=dev.azure.com\nusername=alice@contoso.com\npath=contoso/p/_git/r\n",
+			wantOut:    "username=alice@contoso.com\npassword=the-pat\npassword_expiry_utc=1800000000\n\n",
+			wantTarget: &patmgr.Target{Org: "contoso", Account: "alice@contoso.com"},
+		},
+		{
+			name:  "get for another host asks nothing and says nothing",
+			op:    "get",
+			input: "protocol=https\nhost=github.com\npath=o/r.git\n",
+		},
+		{
+			name:  "get for a lookalike host is not ours",
+			op:    "get",
+			input: "protocol=https\nhost=dev.azure.com.evil.example\npath=contoso\n",
+		},
+		{
+			name:    "get over plain http is refused",
+			op:      "get",
+			input:   "protocol=http\nhost=dev.azure.com\npath=contoso\n",
+			wantErr: "plain http",
+		},
+		{
+			name:    "get without a host is malformed",
+			op:      "get",
+			input:   "protocol=https\n",
+			wantErr: "host",
+		},
+		{
+			name:    "get with a NUL is malformed",
+			op:      "get",
+			input:   "protocol=https\nhost=dev.azure.com\x00\n",
+			wantErr: "credential input line 2",
+		},
+		{
+			name:       "a failed get tells git to quit",
+			op:         "get",
+			input:      "protocol=https\nhost=dev.azure.com\npath=contoso\n",
+			credErr:    errors.New("sign-in required"),
+			wantOut:    "quit=1\n\n",
+			wantErr:    "sign-in required",
+			wantTarget: &patmgr.Target{Org: "contoso"},
+		},
+		{
+			name:       "erase passes the refused password on",
+			op:         "erase",
+			input:      "protocol=https\nhost=dev.azure.com\npath=contoso\nusername=contoso\npassword=old-pat\n",
+			wantTarget: &patmgr.Target{Org: "contoso"},
+			wantReject: "old-pat",
+		},
+		{
+			name:  "erase without a password does nothing",
+			op:    "erase",
+			input: "protocol=https\nhost=dev.azure.com\npath=contoso\n",
+		},
+		{
+			name:  "erase for another host does nothing",
+			op:    "erase",
+			input: "protocol=https\nhost=example.com\npassword=x\n",
+		},
+		{
+			name:  "store changes nothing",
+			op:    "store",
+			input: "protocol=https\nhost=dev.azure.com\npath=contoso\nusername=contoso\npassword=the-pat\n",
+		},
+		{
+			name:  "an unknown operation is ignored",
+			op:    "frobnicate",
+			input: "garbage without equals\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeCredentials{cred: patmgr.Credential{Username: "alice@contoso.com", Password: "the-pat", Expires: expiry}, err: tt.credErr}
+			var out bytes.Buffer
+			err := Run(context.Background(), tt.op, Options{
+				Credentials: func() (Credentials, error) { return fake, nil },
+				Stdin:       strings.NewReader(tt.input),
+				Stdout:      &out,
+			})
+			if tt.wantErr == "" && err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("Run error = %v, want it to mention %q", err, tt.wantErr)
+			}
+			if out.String() != tt.wantOut {
+				t.Fatalf("stdout = %q, want %q", out.String(), tt.wantOut)
+			}
+			switch {
+			case tt.wantTarget == nil && len(fake.gets) > 0:
+				t.Fatalf("the manager was asked for %+v", fake.gets)
+			case tt.wantTarget != nil && (len(fake.gets) != 1 || !sameTarget(fake.gets[0], *tt.wantTarget)):
+				t.Fatalf("targets = %+v, want %+v", fake.gets, *tt.wantTarget)
+			}
+			if got := strings.Join(fake.rejected, ","); got != tt.wantReject {
+				t.Fatalf("rejected %q, want %q", got, tt.wantReject)
+			}
+		})
+	}
+}
+
+func sameTarget(a, b patmgr.Target) bool {
+	return a.Org == b.Org && a.Account == b.Account && strings.Join(a.Challenges, "\n") == strings.Join(b.Challenges, "\n")
+}
+
+// The manager is built only for requests that are ours: its construction may touch the keyring.
+func TestRunBuildsTheManagerOnlyWhenNeeded(t *testing.T) {
+	built := false
+	err := Run(context.Background(), "get", Options{
+		Credentials: func() (Credentials, error) { built = true; return nil, errors.New("unreachable") },
+		Stdin:       strings.NewReader("protocol=https\nhost=github.com\n"),
+		Stdout:      &bytes.Buffer{},
+	})
+	if err != nil || built {
+		t.Fatalf("err=%v built=%v", err, built)
+	}
+}
