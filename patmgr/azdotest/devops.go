@@ -2,6 +2,7 @@ package azdotest
 
 import (
 	"net/http"
+	"sort"
 	"strings"
 )
 
@@ -21,7 +22,6 @@ func (s *Server) challenge(w http.ResponseWriter, o *org, msg string) {
 // REST APIs: 203 with an HTML page instead of JSON.
 func signInPage(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("X-VSS-UserData", "")
 	w.WriteHeader(http.StatusNonAuthoritativeInfo)
 	_, _ = w.Write([]byte(`<!DOCTYPE html>
 <html><head><title>Azure DevOps Services | Sign In</title></head>
@@ -115,5 +115,6 @@ func (s *Server) serveAccounts(w http.ResponseWriter, r *http.Request) {
 			value = append(value, map[string]any{"accountId": o.id, "accountUri": s.URL + "/" + o.name + "/", "accountName": o.name})
 		}
 	}
+	sort.Slice(value, func(i, j int) bool { return value[i]["accountName"].(string) < value[j]["accountName"].(string) })
 	writeJSON(w, http.StatusOK, map[string]any{"count": len(value), "value": value})
 }

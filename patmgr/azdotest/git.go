@@ -53,13 +53,6 @@ func (s *Server) AddRepo(orgName, project, repo string) error {
 	if exists {
 		return fmt.Errorf("repository %s: %w", key, errExists)
 	}
-	if s.gitPath == "" {
-		p, err := exec.LookPath("git")
-		if err != nil {
-			return fmt.Errorf("the emulator needs git: %w", err)
-		}
-		s.gitPath = p
-	}
 	if err := os.MkdirAll(filepath.Join(s.Dir, "home"), 0o700); err != nil {
 		return err
 	}

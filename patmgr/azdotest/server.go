@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -102,6 +103,10 @@ func NewServer(opts Options) (_ *Server, err error) {
 	}
 	if s.atLife <= 0 {
 		s.atLife = time.Hour
+	}
+	// git is looked up once, here: http-backend and repository seeding need it.
+	if s.gitPath, err = exec.LookPath("git"); err != nil {
+		return nil, fmt.Errorf("the emulator needs git: %w", err)
 	}
 	if err := s.prepareDir(); err != nil {
 		return nil, err

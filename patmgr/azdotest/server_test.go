@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStartAndDiscovery(t *testing.T) {
@@ -48,4 +49,63 @@ func TestStartAndDiscovery(t *testing.T) {
 	// Closing twice is fine; the temp dir given by the test stays.
 	s.Close()
 	s.Close()
+}
+
+func TestProfileAndAccounts(t *testing.T) {
+	s := newTestServer(t, Options{})
+	tid, _ := s.AddTenant("", "")
+	if err := s.AddOrg("zeta", s.TenantID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddOrg("elsewhere", tid); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddUser(s.User, "", s.TenantID, "zeta"); err != nil {
+		t.Fatal(err)
+	}
+	tok := "Bearer " + userToken(t, s, s.User, s.Password, "")
+	c := s.Client()
+	st, _, b := do(t, c, "GET", s.URL+"/_apis/profile/profiles/me", tok, "")
+	var p struct{ ID, DisplayName, EmailAddress, PublicAlias string }
+	decodeJSON(t, b, &p)
+	if st != 200 || p.ID == "" || p.EmailAddress != s.User || p.DisplayName == "" || p.PublicAlias == "" {
+		t.Fatalf("profile: %d %s", st, b)
+	}
+	st, _, b = do(t, c, "GET", s.URL+"/_apis/accounts?memberId="+p.ID, tok, "")
+	var a struct {
+		Count int
+		Value []struct{ AccountID, AccountURI, AccountName string }
+	}
+	decodeJSON(t, b, &a)
+	if st != 200 || a.Count != 2 || len(a.Value) != 2 || a.Value[0].AccountName != "contoso" || a.Value[1].AccountName != "zeta" ||
+		a.Value[0].AccountURI != s.URL+"/contoso/" || !isGUID(a.Value[0].AccountID) {
+		t.Errorf("accounts: %d %s", st, b)
+	}
+	if st, _, _ := do(t, c, "GET", s.URL+"/_apis/accounts", tok, ""); st != 400 {
+		t.Errorf("accounts without memberId: %d", st)
+	}
+	if st, _, _ := do(t, c, "GET", s.URL+"/_apis/accounts?memberId="+newGUID(), tok, ""); st != 403 {
+		t.Errorf("someone else's accounts: %d", st)
+	}
+	for _, path := range []string{"/_apis/profile/profiles/me", "/_apis/accounts?memberId=" + p.ID} {
+		if st, h, _ := do(t, c, "GET", s.URL+path, "", ""); st != 203 || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+			t.Errorf("%s anonymous: %d", path, st)
+		}
+	}
+	// An authenticated member gets the org page; the org endpoint also
+	// takes a PAT as Basic password.
+	if st, _, _ := do(t, c, "GET", s.URL+"/"+s.Org, tok, ""); st != 200 {
+		t.Errorf("org with token: %d", st)
+	}
+	_, secret := createPAT(t, s, "vso.code", time.Hour)
+	if st, _, _ := do(t, c, "GET", s.URL+"/"+s.Org, "Basic "+basic("x", secret), ""); st != 200 {
+		t.Errorf("org with PAT: %d", st)
+	}
+	if st, _, _ := do(t, c, "GET", s.URL+"/zeta", "Basic "+basic("x", secret), ""); st != 401 {
+		t.Errorf("PAT on another org: %d", st)
+	}
+	c2 := s.Counters()
+	if c2.Requests["profile"] != 2 || c2.Requests["accounts"] != 4 || c2.Requests["org"] != 3 {
+		t.Errorf("counters %+v", c2.Requests)
+	}
 }
