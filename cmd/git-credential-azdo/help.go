@@ -21,8 +21,7 @@ func usage(w io.Writer) {
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	cfg := patmgr.Defaults()
 	settingFlags(fs, &cfg)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
+	fs.VisitAll(func(f *flag.Flag) { printFlag(w, f, true) })
 	fmt.Fprintf(w, "\nExit codes: 0 success, 1 error, 2 usage error, 3 sign-in required but not allowed here.\n")
 }
 
@@ -40,8 +39,7 @@ func commandUsage(w io.Writer, c command, fs *flag.FlagSet) {
 	if len(own) > 0 {
 		fmt.Fprintf(w, "Flags:\n")
 		for _, f := range own {
-			name, text := flag.UnquoteUsage(f)
-			fmt.Fprintf(w, "  --%s %s\n    \t%s\n", f.Name, name, text)
+			printFlag(w, f, false)
 		}
 	}
 	fmt.Fprintf(w, "\nEvery setting of '%s help' is accepted too.\n", prog)
@@ -69,4 +67,21 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// printFlag prints one flag the way users type it (--name VALUE), with its default and, for
+// settings, the environment variable that overrides it.
+func printFlag(w io.Writer, f *flag.Flag, setting bool) {
+	name, text := flag.UnquoteUsage(f)
+	if name != "" {
+		name = " " + name
+	}
+	fmt.Fprintf(w, "  --%s%s\n      %s", f.Name, name, text)
+	if f.DefValue != "" && f.DefValue != "false" {
+		fmt.Fprintf(w, " (default %s)", f.DefValue)
+	}
+	if setting {
+		fmt.Fprintf(w, " [%s]", envName(f.Name))
+	}
+	fmt.Fprintln(w)
 }

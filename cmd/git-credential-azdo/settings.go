@@ -22,15 +22,15 @@ func settingFlags(fs *flag.FlagSet, c *patmgr.Config) {
 	fs.StringVar(&c.Resource, "resource", c.Resource, "Azure DevOps resource `ID` in Entra ID")
 	fs.StringVar(&c.CAFile, "ca-file", c.CAFile, "also trust the CA certificates in this PEM `file`")
 	fs.StringVar(&c.Scope, "scope", c.Scope, "PAT `scopes`, space separated (vso.code = read only)")
-	fs.Var((*durationValue)(&c.Lifetime), "lifetime", "PAT lifetime asked for (e.g. 30d, 12h); org policy may shorten it")
-	fs.Var((*durationValue)(&c.RenewBefore), "renew-before", "renew a PAT this long before it expires")
-	fs.StringVar(&c.Store, "store", c.Store, "where secrets are kept: keyring or file")
+	fs.Var((*durationValue)(&c.Lifetime), "lifetime", "lifetime of a new PAT, a `duration` such as 30d or 12h; org policy may shorten it")
+	fs.Var((*durationValue)(&c.RenewBefore), "renew-before", "renew a PAT when less than this `duration` of its lifetime is left")
+	fs.StringVar(&c.Store, "store", c.Store, "where secrets are kept: `keyring` or file")
 	fs.StringVar(&c.StoreFile, "store-file", c.StoreFile, "`path` of the file store (default STATE-DIR/credentials.json)")
 	fs.StringVar(&c.StateDir, "state-dir", c.StateDir, "`dir`ectory for locks and the index (never secrets)")
-	fs.StringVar(&c.Login, "login", c.Login, "sign-in method: auto, browser, device, password or never")
-	fs.StringVar(&c.Username, "username", c.Username, "user name for --login=password (password in AZDO_PASSWORD)")
-	fs.Var((*durationValue)(&c.KeyringTimeout), "keyring-timeout", "give up on an unanswering keyring after this long")
-	fs.Var((*durationValue)(&c.Timeout), "timeout", "give up on the whole operation, sign-in included, after this long")
+	fs.StringVar(&c.Login, "login", c.Login, "sign-in `method`: auto, browser, device, password or never")
+	fs.StringVar(&c.Username, "username", c.Username, "`user` name for --login=password (password in AZDO_PASSWORD)")
+	fs.Var((*durationValue)(&c.KeyringTimeout), "keyring-timeout", "give up on an unanswering keyring after this `duration`")
+	fs.Var((*durationValue)(&c.Timeout), "timeout", "give up on the whole operation, sign-in included, after this `duration`")
 	fs.BoolVar(&c.Trace, "trace", c.Trace, "print what the helper does to stderr (secrets redacted)")
 }
 
@@ -42,7 +42,7 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		if err != nil {
 			return
 		}
-		name := "AZDO_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		name := envName(f.Name)
 		if v := getenv(name); v != "" {
 			if e := fs.Set(f.Name, v); e != nil {
 				err = fmt.Errorf("%s=%q: %w", name, v, e)
@@ -50,6 +50,11 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 	})
 	return err
+}
+
+// envName is the environment variable that overrides the setting flag name.
+func envName(flag string) string {
+	return "AZDO_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
 // parseArgs parses flags wherever they stand among the positional arguments.
@@ -76,7 +81,13 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 // usually thought of.
 type durationValue time.Duration
 
-func (d *durationValue) String() string { return time.Duration(*d).String() }
+func (d *durationValue) String() string {
+	v := time.Duration(*d)
+	if day := 24 * time.Hour; v > 0 && v%day == 0 {
+		return strconv.Itoa(int(v/day)) + "d"
+	}
+	return v.String()
+}
 
 func (d *durationValue) Set(s string) error {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
