@@ -209,7 +209,10 @@ func version() string {
 }
 
 func versionCmd(fs *flag.FlagSet) func(context.Context, *invocation, []string) error {
-	return func(_ context.Context, inv *invocation, _ []string) error {
+	return func(_ context.Context, inv *invocation, args []string) error {
+		if len(args) > 0 {
+			return usagef("version takes no arguments")
+		}
 		fmt.Fprintf(inv.stdout, "%s %s\n", prog, version())
 		return nil
 	}
