@@ -89,6 +89,8 @@ until [ -s "$demo/ready.json" ]; do
 done
 field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$demo/ready.json"; }
 repo_url=$(field repoUrl)
+# GIT_SSL_CAINFO would override the emulator's per-URL http.sslCAInfo in its git config.
+unset GIT_SSL_CAINFO
 export HOME="$demo/home" GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL="$demo/home/.gitconfig"
 export PATH="$bin_dir:$PATH" AZDO_LOGIN=device AZDO_STORE=file
 mkdir -p "$HOME"
@@ -102,5 +104,6 @@ git push -q origin HEAD
 say "pushed a commit; cloning again (cached PAT: no sign-in, no API call)"
 git clone -q "$repo_url" "$demo/clone2"
 test -f "$demo/clone2/demo.txt" || die "the pushed file is missing from the second clone"
-"$exe" status
+# The helper line in git's config carries the emulator's settings; other commands take them here.
+AZDO_SERVICE_URL=$(field url) AZDO_AUTHORITY=$(field url) AZDO_CA_FILE=$(field caFile) "$exe" status
 say "demo done: one sign-in, one PAT, a clone, a push and a second clone through the helper"
