@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -88,19 +89,11 @@ func browser(t *testing.T, s *Server, upn, password string) func(string) error {
 func readAll(t *testing.T, resp *http.Response) []byte {
 	t.Helper()
 	defer resp.Body.Close()
-	var b strings.Builder
-	if _, err := fmt.Fprint(&b, ""); err != nil {
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return []byte(b.String())
+	return b
 }
 
 // checkToken asserts an access token works on the profile API as the user.
