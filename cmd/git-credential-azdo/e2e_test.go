@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -500,5 +501,27 @@ func TestAccountInURLPicksTheAccount(t *testing.T) {
 	}
 	if after := w.srv.Counters(); after.Requests["token"] != before.Requests["token"] || after.PATsCreated != before.PATsCreated {
 		t.Fatalf("second ls-remote signed in or minted again")
+	}
+}
+
+// A command typed by a person acts on git's helper line: given only the service URL, status
+// finds the emulator's authority and CA there and sees that renewal will be silent.
+func TestCommandsReadTheHelperLine(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	w.clone()
+	r := w.run("", nil, prog, "status", "--json", "--service-url="+w.srv.URL)
+	if r.err != nil {
+		t.Fatalf("status: %v\n%s", r.err, r.stderr)
+	}
+	var st []struct {
+		Org           string `json:"org"`
+		State         string `json:"state"`
+		SilentRenewal bool   `json:"silentRenewal"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, r.stdout)
+	}
+	if len(st) != 1 || st[0].Org != w.srv.Org || st[0].State != "valid" || !st[0].SilentRenewal {
+		t.Fatalf("status = %+v", st)
 	}
 }

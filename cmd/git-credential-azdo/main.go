@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/helper"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
@@ -115,18 +117,30 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	if err != nil {
 		return fail(stderr, exitUsage, fmt.Errorf("%s: %w: see '%s %s --help'", name, err, prog, name))
 	}
+	global.Visit(func(f *flag.Flag) { inv.explicit = append(inv.explicit, "--"+f.Name+"="+f.Value.String()) })
 	fs.Visit(func(f *flag.Flag) {
 		if global.Lookup(f.Name) != nil {
 			inv.explicit = append(inv.explicit, "--"+f.Name+"="+f.Value.String())
 		}
 	})
-	global.Visit(func(f *flag.Flag) { inv.explicit = append(inv.explicit, "--"+f.Name+"="+f.Value.String()) })
 	if err := applyEnv(fs, getenv); err != nil {
 		return fail(stderr, exitUsage, err)
+	}
+	if readsHelperLine[name] {
+		if err := inv.adoptHelperLine(inv.explicit); err != nil {
+			return fail(stderr, exitUsage, err)
+		}
 	}
 	inv.cfg.Password = getenv("AZDO_PASSWORD")
 	if getenv("AZDO_TRACE") == "1" {
 		inv.cfg.Trace = true
+	}
+	// A bad setting is an error in how the program was called (exit 2), whichever command meets
+	// it first; version still answers, so a broken environment can be reported.
+	if name != "version" {
+		if err := inv.cfg.Validate(); err != nil {
+			return fail(stderr, exitUsage, err)
+		}
 	}
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -147,14 +161,32 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	return exitOK
 }
 
-// isHelperInvocation tells git (which pipes a request) from a person at a terminal.
+// isHelperInvocation tells git, which pipes a request (key=value lines), from a person or a
+// script that mistyped a command: a terminal, an empty stdin or anything else gets the usage error.
 func isHelperInvocation(stdin io.Reader) bool {
-	f, ok := stdin.(*os.File)
-	if !ok {
-		return true
+	if f, ok := stdin.(*os.File); ok {
+		if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice != 0 {
+			return false
+		}
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice == 0
+	first := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdin).ReadString('\n')
+		first <- line
+	}()
+	select {
+	case line := <-first:
+		key, _, ok := strings.Cut(line, "=")
+		return ok && key != "" && !strings.ContainsAny(key, " \t")
+	case <-time.After(2 * time.Second):
+		return false // git writes its request at once; a silent pipe is not git
+	}
+}
+
+// readsHelperLine lists the commands a person runs, which take their defaults from the helper
+// line git uses (see adoptHelperLine).
+var readsHelperLine = map[string]bool{
+	"login": true, "logout": true, "status": true, "list": true, "renew": true, "revoke": true, "orgs": true, "doctor": true,
 }
 
 func lookup(name string) (command, bool) {

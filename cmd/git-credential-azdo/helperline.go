@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
+)
+
+// adoptHelperLine makes a command typed by a person act on what git's get acts on: the settings
+// on the helper line git runs for the service (its store, authority, scope...) become defaults,
+// under the command line and AZDO_* variables. git's own operations never come here: their
+// settings arrive on the command line, and reading git's config would cost a process.
+func (inv *invocation) adoptHelperLine(explicit []string) error {
+	url := "https://dev.azure.com/"
+	if inv.cfg.ServiceURL != "" {
+		url = strings.TrimRight(inv.cfg.ServiceURL, "/") + "/"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	line := helperLineArgs(ctx, url)
+	if len(line) == 0 {
+		return nil
+	}
+	cfg := patmgr.Defaults()
+	fs := flag.NewFlagSet("helper line", flag.ContinueOnError)
+	settingFlags(fs, &cfg)
+	if _, err := parseArgs(fs, line); err != nil {
+		return fmt.Errorf("the helper line git uses for %s has a bad setting (%v): fix it with 'git config --global --edit' or run '%s configure'", url, err, prog)
+	}
+	if _, err := parseArgs(fs, explicit); err != nil {
+		return err
+	}
+	if err := applyEnv(fs, inv.getenv); err != nil {
+		return err
+	}
+	cfg.Password, cfg.Trace = inv.cfg.Password, inv.cfg.Trace || cfg.Trace
+	inv.cfg = cfg
+	return nil
+}
+
+// helperLineArgs returns the arguments of this helper's line in git's config for url, or nil
+// when git uses another helper (or none) there.
+func helperLineArgs(ctx context.Context, url string) []string {
+	out, err := exec.CommandContext(ctx, "git", "config", "--get-urlmatch", "credential.helper", url).Output()
+	if err != nil {
+		return nil
+	}
+	fields := shellFields(strings.TrimSpace(string(out)))
+	if len(fields) == 0 {
+		return nil
+	}
+	if fields[0] != "azdo" && !strings.HasPrefix(filepath.Base(fields[0]), prog) {
+		return nil
+	}
+	return fields[1:]
+}
+
+// shellFields splits a helper line as the shell git hands it to would, for the quoting
+// configure writes: single quotes, double quotes and backslashes.
+func shellFields(s string) []string {
+	var fields []string
+	var cur strings.Builder
+	inField, single, double := false, false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case single:
+			if c == '\'' {
+				single = false
+			} else {
+				cur.WriteByte(c)
+			}
+		case double:
+			switch {
+			case c == '"':
+				double = false
+			case c == '\\' && i+1 < len(s) && strings.IndexByte(`"\$`+"`", s[i+1]) >= 0:
+				i++
+				cur.WriteByte(s[i])
+			default:
+				cur.WriteByte(c)
+			}
+		case c == '\'':
+			single, inField = true, true
+		case c == '"':
+			double, inField = true, true
+		case c == '\\' && i+1 < len(s):
+			i++
+			cur.WriteByte(s[i])
+			inField = true
+		case c == ' ' || c == '\t':
+			if inField {
+				fields = append(fields, cur.String())
+				cur.Reset()
+				inField = false
+			}
+		default:
+			cur.WriteByte(c)
+			inField = true
+		}
+	}
+	if inField {
+		fields = append(fields, cur.String())
+	}
+	return fields
+}
