@@ -127,7 +127,8 @@ func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, e
 	if t.Org == "" {
 		return Status{Account: tok.Account, Tenant: tenant, SilentRenewal: true}, nil
 	}
-	t.Account = firstNonEmpty(t.Account, tok.Account)
+	// t keeps the account only if the user named one: git's requests for a plain remote URL look
+	// the PAT up under the organisation alone.
 	if _, err := m.Credential(ctx, t); err != nil {
 		return Status{}, err
 	}

@@ -525,3 +525,20 @@ func TestCommandsReadTheHelperLine(t *testing.T) {
 		t.Fatalf("status = %+v", st)
 	}
 }
+
+// login ahead of time leaves exactly the PAT git's first clone then uses.
+func TestLoginThenCloneUsesTheSamePAT(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	r := w.run("", nil, prog, "login", w.srv.Org, "--device", "--service-url="+w.srv.URL)
+	if r.err != nil {
+		t.Fatalf("login: %v\n%s", r.err, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "Signed in as "+w.srv.User) {
+		t.Fatalf("login said %q", r.stdout)
+	}
+	w.env = append(w.env, "GIT_TERMINAL_PROMPT=0")
+	w.clone()
+	if c := w.srv.Counters(); c.PATsCreated != 1 || c.Grants["device_code"] != 1 {
+		t.Fatalf("login then clone: want 1 sign-in and 1 PAT, got %v and %d", c.Grants, c.PATsCreated)
+	}
+}
