@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -279,13 +281,14 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *Record
 	if err != nil {
 		return Credential{}, err
 	}
-	pat, err := m.mint(ctx, t.Org, tok.Token)
+	m.sweepPending(ctx, key, t.Org, tok.Token, rec)
+	pat, err := m.mint(ctx, key, t.Org, tok.Token)
 	if errors.Is(err, errNotAuthenticated) {
 		// A cached access token the service no longer takes: redeem the refresh token once.
 		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account); err != nil {
 			return Credential{}, err
 		}
-		pat, err = m.mint(ctx, t.Org, tok.Token)
+		pat, err = m.mint(ctx, key, t.Org, tok.Token)
 	}
 	var perr *PATError
 	if errors.As(err, &perr) && perr.IsPolicy() {
@@ -304,6 +307,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *Record
 		m.revokeQuietly(ctx, t.Org, tok.Token, pat.AuthorizationID)
 		return Credential{}, err
 	}
+	m.pending(key).clear()
 	if rec != nil && rec.AuthorizationID != "" && rec.AuthorizationID != pat.AuthorizationID &&
 		strings.EqualFold(rec.Account, tok.Account) {
 		m.revokeQuietly(ctx, t.Org, tok.Token, rec.AuthorizationID)
@@ -343,39 +347,72 @@ func (m *Manager) renew(ctx context.Context, key string, rec *Record, tenant, ac
 
 // mint creates a PAT. A create whose answer is lost may still have made one, whose secret is then
 // lost with it: find it by its unique display name and revoke it before trying again, so that
-// exactly one PAT results.
-func (m *Manager) mint(ctx context.Context, org, bearer string) (PAT, error) {
+// exactly one PAT results. The name is written down before each create and crossed out once the
+// outcome is known, so that a create this process could not settle (the check failed too, the
+// deadline passed, the process was killed) is settled by the next one (sweepPending).
+func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error) {
 	var lastErr error
+	pending := m.pending(key)
 	for attempt := 0; attempt < 3; attempt++ {
 		name := m.displayName(org)
+		if err := pending.add(name); err != nil {
+			m.trace.printf("noting the PAT about to be created: %v", err)
+		}
 		pat, err := m.pats.create(ctx, org, bearer, name, m.cfg.Scope, m.now().Add(m.cfg.Lifetime))
 		if err == nil {
 			if pat.Token == "" {
 				return PAT{}, errors.New("the PAT API created a PAT but returned no secret")
 			}
 			m.trace.hide(pat.Token)
-			return pat, nil
+			return pat, nil // crossed out by the caller once the PAT is saved
 		}
 		var perr *PATError
-		if errors.As(err, &perr) || errors.Is(err, errNotAuthenticated) || ctx.Err() != nil {
+		if errors.As(err, &perr) || errors.Is(err, errNotAuthenticated) {
+			pending.remove(name)
 			return PAT{}, err // a clear refusal: nothing was made
 		}
 		lastErr = err
-		m.trace.printf("creating a PAT for %s failed unclearly (%v); checking whether it was made", org, err)
-		if err := m.revokeByName(ctx, org, bearer, name); err != nil {
-			return PAT{}, fmt.Errorf("%w (and checking for a half-made PAT failed: %v)", lastErr, err)
+		if ctx.Err() != nil {
+			return PAT{}, err // no time left to check: the next run does
 		}
+		m.trace.printf("creating a PAT for %s failed unclearly (%v); checking whether it was made", org, err)
+		if err := m.revokeByName(ctx, org, bearer, map[string]bool{name: true}, ""); err != nil {
+			return PAT{}, fmt.Errorf("%w (and checking for a half-made PAT failed: %v; the next run checks again)", lastErr, err)
+		}
+		pending.remove(name)
 	}
 	return PAT{}, lastErr
 }
 
-func (m *Manager) revokeByName(ctx context.Context, org, bearer, name string) error {
+// sweepPending revokes the PATs of creates an earlier run could not settle, sparing the one the
+// stored record holds (a run killed after saving but before crossing out its name). A failure
+// leaves them for the next run: it does not stop this one.
+func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec *Record) {
+	pending := m.pending(key)
+	names := pending.names()
+	if len(names) == 0 {
+		return
+	}
+	keep := ""
+	if rec != nil {
+		keep = rec.AuthorizationID
+	}
+	m.trace.printf("checking for %d PAT(s) of %s whose creation was not confirmed", len(names), org)
+	if err := m.revokeByName(ctx, org, bearer, names, keep); err != nil {
+		m.trace.printf("checking for unconfirmed PATs of %s: %v", org, err)
+		return
+	}
+	pending.clear()
+}
+
+// revokeByName revokes the active PATs whose display name is in names, except keep.
+func (m *Manager) revokeByName(ctx context.Context, org, bearer string, names map[string]bool, keep string) error {
 	pats, err := m.pats.list(ctx, org, bearer, "active")
 	if err != nil {
 		return err
 	}
 	for _, p := range pats {
-		if p.DisplayName == name {
+		if names[p.DisplayName] && (keep == "" || !strings.EqualFold(p.AuthorizationID, keep)) {
 			if err := m.pats.revoke(ctx, org, bearer, p.AuthorizationID); err != nil {
 				return err
 			}
@@ -383,6 +420,66 @@ func (m *Manager) revokeByName(ctx context.Context, org, bearer, name string) er
 	}
 	return nil
 }
+
+// pendingCreates is the file of display names of creates whose outcome is not known yet, one per
+// store key. It holds no secret, and is only touched under the key's lock.
+type pendingCreates struct{ path string }
+
+func (m *Manager) pending(key string) pendingCreates {
+	return pendingCreates{path: filepath.Join(m.cfg.StateDir, "pending", strings.TrimSuffix(lockName(key), ".lock")+".json")}
+}
+
+func (p pendingCreates) names() map[string]bool {
+	b, err := os.ReadFile(p.path)
+	if err != nil {
+		return nil
+	}
+	var list []string
+	if json.Unmarshal(b, &list) != nil {
+		return nil
+	}
+	out := make(map[string]bool, len(list))
+	for _, n := range list {
+		out[n] = true
+	}
+	return out
+}
+
+func (p pendingCreates) write(names map[string]bool) error {
+	if len(names) == 0 {
+		if err := os.Remove(p.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	list := make([]string, 0, len(names))
+	for n := range names {
+		list = append(list, n)
+	}
+	sort.Strings(list)
+	b, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(p.path, b)
+}
+
+func (p pendingCreates) add(name string) error {
+	names := p.names()
+	if names == nil {
+		names = map[string]bool{}
+	}
+	names[name] = true
+	return p.write(names)
+}
+
+func (p pendingCreates) remove(name string) {
+	names := p.names()
+	delete(names, name)
+	_ = p.write(names)
+}
+
+func (p pendingCreates) clear() { _ = p.write(nil) }
 
 func (m *Manager) revokeQuietly(ctx context.Context, org, bearer, id string) {
 	if err := m.pats.revoke(ctx, org, bearer, id); err != nil {

@@ -1,0 +1,133 @@
+package patmgr
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakePATs is a PAT API whose answers a test can spoil one endpoint at a time.
+type fakePATs struct {
+	mu      sync.Mutex
+	pats    map[string]*PAT
+	revoked map[string]bool
+	next    int
+	// listStatus, when not 0, answers every list with that status and a JSON error body.
+	listStatus int
+	// truncateCreates answers that many creates with half a body (the PAT is made).
+	truncateCreates int
+}
+
+func (f *fakePATs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	switch r.Method {
+	case http.MethodGet:
+		if f.listStatus != 0 {
+			w.WriteHeader(f.listStatus)
+			w.Write([]byte(`{"message":"try later"}`))
+			return
+		}
+		var out []PAT
+		for id, p := range f.pats {
+			if !f.revoked[id] {
+				out = append(out, *p)
+			}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"patTokens": out, "continuationToken": ""})
+	case http.MethodPost:
+		var body struct{ DisplayName, Scope, ValidTo string }
+		json.NewDecoder(r.Body).Decode(&body)
+		f.next++
+		id := "00000000-0000-0000-0000-00000000000" + string(rune('0'+f.next))
+		p := &PAT{AuthorizationID: id, DisplayName: body.DisplayName, Scope: body.Scope, Token: "secret-" + id, ValidTo: time.Now().Add(time.Hour)}
+		f.pats[id] = p
+		b, _ := json.Marshal(map[string]any{"patToken": p, "patTokenError": "none"})
+		if f.truncateCreates > 0 {
+			f.truncateCreates--
+			b = b[:len(b)/2]
+		}
+		w.Write(b)
+	case http.MethodDelete:
+		f.revoked[r.URL.Query().Get("authorizationId")] = true
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (f *fakePATs) active() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.pats) - len(f.revoked)
+}
+
+func newFakeManager(t *testing.T) (*Manager, *fakePATs) {
+	t.Helper()
+	f := &fakePATs{pats: map[string]*PAT{}, revoked: map[string]bool{}}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	cfg := Defaults()
+	cfg.StateDir = t.TempDir()
+	m := &Manager{cfg: cfg, trace: newTracer(nil), now: time.Now,
+		pats: &patClient{http: srv.Client(), url: func(org string) string { return srv.URL + "/" + org + "/_apis/tokens/pats" }}}
+	return m, f
+}
+
+// A list answered with an error status and a JSON body must be an error, not an empty list:
+// otherwise a half-made PAT is never found.
+func TestListErrorStatusIsNotAnEmptyList(t *testing.T) {
+	for _, status := range []int{http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable} {
+		m, f := newFakeManager(t)
+		f.listStatus = status
+		if pats, err := m.pats.list(context.Background(), "contoso", "bearer", "active"); err == nil {
+			t.Errorf("HTTP %d: list returned %v and no error", status, pats)
+		}
+	}
+}
+
+// A create whose answer is lost and whose check fails too is settled by the next run.
+func TestUnsettledCreateIsRevokedByTheNextRun(t *testing.T) {
+	m, f := newFakeManager(t)
+	ctx := context.Background()
+	key := recordKey("dev.azure.com", "contoso", "")
+	f.truncateCreates, f.listStatus = 1, http.StatusServiceUnavailable
+	if _, err := m.mint(ctx, key, "contoso", "bearer"); err == nil || !strings.Contains(err.Error(), "next run") {
+		t.Fatalf("mint with a lost answer and a failing list: err = %v", err)
+	}
+	if f.active() != 1 || len(m.pending(key).names()) != 1 {
+		t.Fatalf("want the half-made PAT active and noted: active %d, pending %v", f.active(), m.pending(key).names())
+	}
+
+	// Next run: the list works again. The sweep revokes the orphan, then one PAT is made.
+	f.listStatus = 0
+	m.sweepPending(ctx, key, "contoso", "bearer", nil)
+	pat, err := m.mint(ctx, key, "contoso", "bearer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.pending(key).remove(pat.DisplayName)
+	if f.active() != 1 || len(m.pending(key).names()) != 0 {
+		t.Fatalf("want exactly the new PAT active and nothing pending: active %d, pending %v", f.active(), m.pending(key).names())
+	}
+}
+
+// A run killed after saving its PAT but before crossing its name out must not lose that PAT to
+// the next run's sweep.
+func TestSweepSparesTheStoredPAT(t *testing.T) {
+	m, f := newFakeManager(t)
+	ctx := context.Background()
+	key := recordKey("dev.azure.com", "contoso", "")
+	pat, err := m.mint(ctx, key, "contoso", "bearer") // name stays pending: nobody saved it
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.sweepPending(ctx, key, "contoso", "bearer", &Record{AuthorizationID: pat.AuthorizationID})
+	if f.active() != 1 || len(m.pending(key).names()) != 0 {
+		t.Fatalf("the stored PAT was swept: active %d, pending %v", f.active(), m.pending(key).names())
+	}
+}
