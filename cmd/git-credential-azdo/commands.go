@@ -33,6 +33,9 @@ func (inv *invocation) target(arg string) (patmgr.Target, error) {
 		extra = inv.cfg.ServiceHost()
 	}
 	remote, ok, err := helper.ParseRemote(req, helper.RemoteOptions{ExtraHost: extra})
+	if err != nil && !strings.Contains(arg, "://") {
+		return patmgr.Target{}, usagef("%q is not an organisation name: use its name (letters, digits and inner hyphens) or a remote URL", arg)
+	}
 	if err != nil {
 		return patmgr.Target{}, usageError{err.Error()}
 	}
