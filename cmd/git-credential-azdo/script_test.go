@@ -96,7 +96,6 @@ func setupScript(env *testscript.Env) error {
 		"REPO_URL":            srv.RepoURL,
 		"EMULATOR_USER":       srv.User,
 		"EMULATOR_GITCONFIG":  srv.GitConfig,
-		"GIT_TERMINAL_PROMPT": "0",
 	}
 	if s := keyringtest.Current(); s != nil {
 		for _, kv := range s.Env {
