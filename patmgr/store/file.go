@@ -171,10 +171,25 @@ func (f *File) replace(data []byte) error {
 	return nil
 }
 
-// load reads and decodes the file; a missing file is an empty store. The
+// errSwapped means another process replaced the file between the checks and the open: an
+// atomic rename by a writer, so reading again sees a whole file.
+var errSwapped = errors.New("file store: the file changed while being opened")
+
+// load reads and decodes the file, reading again when a concurrent writer's rename swapped it
+// under us.
+func (f *File) load() (map[string]string, error) {
+	for attempt := 0; ; attempt++ {
+		m, err := f.loadOnce()
+		if !errors.Is(err, errSwapped) || attempt == 20 {
+			return m, err
+		}
+	}
+}
+
+// loadOnce reads and decodes the file; a missing file is an empty store. The
 // file must be a regular file (not a symlink) that only its owner can
 // access: the secrets are in clear text, protected by permissions alone.
-func (f *File) load() (map[string]string, error) {
+func (f *File) loadOnce() (map[string]string, error) {
 	fi, err := os.Lstat(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]string{}, nil
@@ -192,7 +207,7 @@ func (f *File) load() (map[string]string, error) {
 	defer fh.Close()
 	// The file checked above must be the one opened (no swap in between).
 	if ofi, err := fh.Stat(); err != nil || !os.SameFile(fi, ofi) {
-		return nil, fmt.Errorf("file store: %s changed while being opened; try again", f.path)
+		return nil, fmt.Errorf("%w: %s", errSwapped, f.path)
 	}
 	var m map[string]string
 	dec := json.NewDecoder(fh)
