@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -249,11 +250,24 @@ func renewCmd(fs *flag.FlagSet) runFunc {
 			}
 		}
 		if errors.Is(err, patmgr.ErrSignInRequired) {
-			return fmt.Errorf("%w (renew never prompts)", err)
+			if strings.Contains(err.Error(), prog+" login") {
+				return fmt.Errorf("%w (renew never prompts)", err)
+			}
+			// Name the fix: the sign-in renew may not do itself.
+			var need []string
+			for _, r := range results {
+				if errors.Is(r.Err, patmgr.ErrSignInRequired) {
+					need = append(need, r.Org)
+				}
+			}
+			fix := fmt.Sprintf("run '%s login %s'", prog, strings.Join(need, "' and '"+prog+" login "))
+			return fmt.Errorf("%w: %s, then renew again (renew never prompts)", err, fix)
 		}
 		return err
 	}
 }
+
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 func revokeCmd(fs *flag.FlagSet) runFunc {
 	return func(ctx context.Context, inv *invocation, args []string) error {
@@ -263,6 +277,9 @@ func revokeCmd(fs *flag.FlagSet) runFunc {
 		t, err := inv.target(args[0])
 		if err != nil {
 			return err
+		}
+		if !guidPattern.MatchString(args[1]) {
+			return usagef("%q is not an authorization ID (a GUID): see '%s list %s'", args[1], prog, t.Org)
 		}
 		m, err := inv.manager()
 		if err != nil {
