@@ -35,12 +35,14 @@ import (
 // Commands added for the scripts:
 //
 //	emu revoke-all | revoke ID | advance DURATION | policy (disable-pat-creation|max-lifespan D|none)
-//	emu counter PATH WANT         assert a counter, e.g. patsCreated 1, requests.devicecode 0
+//	emu counter PATH WANT         assert a counter, e.g. patsCreated 1, requests/pats.list 0
 //	emu pats                      print the emulator's PATs as JSON to stdout
 //	jsonfield FILE PATH WANT      parse FILE (or stdout/stderr) as JSON and compare the value at
 //	                              PATH (dots; numbers index arrays; "len" is the length) to WANT
+//	                              (WANT "absent": there is no such key)
 //	jsonmatch FILE PATH REGEXP    the same, matching a regular expression
 //	jsonenv FILE PATH VAR         set VAR to the value at PATH
+//	sleep DURATION
 //	exits CODE PROG ARGS...       run PROG like exec and require exit code CODE; stdout and
 //	                              stderr are kept for the next commands
 func TestScripts(t *testing.T) {
@@ -54,6 +56,7 @@ func TestScripts(t *testing.T) {
 			"jsonmatch": cmdJSONMatch,
 			"jsonenv":   cmdJSONEnv,
 			"exits":     cmdExits,
+			"sleep":     cmdSleep,
 		},
 		RequireExplicitExec: true,
 	})
@@ -217,12 +220,17 @@ func readJSON(ts *testscript.TestScript, file string) any {
 	return v
 }
 
-// jsonAt follows a dotted path: object keys, array indices, and "len" for a length.
+// jsonAt follows a dotted (or, when keys have dots, slashed) path: object keys, array indices,
+// and "len" for a length.
 func jsonAt(v any, path string) (any, bool) {
 	if path == "" || path == "." {
 		return v, true
 	}
-	for _, part := range strings.Split(path, ".") {
+	sep := "."
+	if strings.Contains(path, "/") {
+		sep = "/" // for keys with dots: requests/pats.list
+	}
+	for _, part := range strings.Split(path, sep) {
 		switch x := v.(type) {
 		case map[string]any:
 			if part == "len" {
@@ -278,6 +286,12 @@ func jsonValue(ts *testscript.TestScript, args []string, usage string) (string, 
 
 func cmdJSONField(ts *testscript.TestScript, neg bool, args []string) {
 	got, ok := jsonValue(ts, args, "jsonfield FILE PATH WANT")
+	if args[2] == "absent" {
+		if ok != neg {
+			ts.Fatalf("%s: %s = %q, want it %sabsent", args[0], args[1], got, notIf(neg))
+		}
+		return
+	}
 	if !ok {
 		if neg {
 			return
@@ -332,4 +346,13 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
 	}
+}
+
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
 }
