@@ -32,16 +32,18 @@ func (m *Manager) Doctor(ctx context.Context, orgs []string) []Check {
 		checks = append(checks, m.checkOrg(ctx, org))
 	}
 	accounts := m.cachedAccounts(ctx)
-	c := Check{Name: "sign-in", OK: len(accounts) > 0}
-	if c.OK {
+	// No cached sign-in is not a fault (a fresh machine has none, and the first git fetch signs
+	// in); the check stays OK and carries the way to sign in ahead of time.
+	c := Check{Name: "sign-in", OK: true}
+	if len(accounts) > 0 {
 		names := make([]string, 0, len(accounts))
 		for a := range accounts {
 			names = append(names, a)
 		}
 		c.Detail = "cached for " + strings.Join(names, ", ") + ": PATs renew without a prompt"
 	} else {
-		c.Detail = "no cached sign-in: the next get will ask you to sign in"
-		c.Fix = "run '" + signInCommand + " ORG' (add --device on a machine without a browser)"
+		c.Detail = "no cached sign-in yet: the next git fetch or clone will ask you to sign in"
+		c.Fix = "to sign in ahead of time, run '" + signInCommand + " ORG' (add --device on a machine without a browser)"
 	}
 	return append(checks, c)
 }

@@ -361,7 +361,10 @@ func doctorCmd(fs *flag.FlagSet) runFunc {
 					mark = "FAIL"
 				}
 				fmt.Fprintf(inv.stdout, "%s %s: %s\n", mark, c.Name, c.Detail)
-				if c.Fix != "" {
+				switch {
+				case c.Fix != "" && c.OK:
+					fmt.Fprintf(inv.stdout, "     tip: %s\n", c.Fix)
+				case c.Fix != "":
 					fmt.Fprintf(inv.stdout, "     fix: %s\n", c.Fix)
 				}
 			}
