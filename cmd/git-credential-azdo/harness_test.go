@@ -1,0 +1,218 @@
+package main
+
+// Shared pieces of the hardening tests (faults, kills, hostile input, hygiene, keyring faults):
+// running git-credential-azdo directly with a credential request on stdin, reading what it
+// stored, and checking the one-clear-line contract.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+)
+
+// azdoResult is one run of the helper.
+type azdoResult struct {
+	stdout, stderr string
+	code           int // exit status; -1 when it did not exit normally
+	took           time.Duration
+	err            error
+}
+
+// host is the emulator's host:port, as git would send it.
+func (w *world) host() string { return strings.TrimPrefix(w.srv.URL, "https://") }
+
+// flags are the settings the emulator's gitconfig puts on the helper line.
+func (w *world) flags() []string {
+	return []string{"--service-url=" + w.srv.URL, "--authority=" + w.srv.URL, "--ca-file=" + w.srv.CAFile}
+}
+
+// request is what git sends for the emulator's demo repository (useHttpPath is on).
+func (w *world) request(extra ...string) []byte {
+	s := "protocol=https\nhost=" + w.host() + "\npath=" + w.srv.Org + "/" + w.srv.Project + "/_git/" + w.srv.Repo + "\n"
+	for _, e := range extra {
+		s += e + "\n"
+	}
+	return []byte(s + "\n")
+}
+
+// azdo runs git-credential-azdo with the emulator's settings, args and stdin, bounded by a
+// minute so that a hang fails the test.
+func (w *world) azdo(stdin []byte, env []string, args ...string) azdoResult {
+	w.t.Helper()
+	return w.azdoCtx(context.Background(), stdin, env, args...)
+}
+
+func (w *world) azdoCtx(ctx context.Context, stdin []byte, env []string, args ...string) azdoResult {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, prog, append(w.flags(), args...)...)
+	cmd.Env = append(append([]string{}, w.env...), env...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	r := azdoResult{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start), err: err}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		r.code = 0
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	default:
+		r.code = -1
+	}
+	return r
+}
+
+// get runs `get` for the demo repository.
+func (w *world) get(env ...string) azdoResult {
+	w.t.Helper()
+	return w.azdo(w.request(), env, "get")
+}
+
+// password is the password= value of a get's answer, or "".
+func (r azdoResult) password() string {
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if v, ok := strings.CutPrefix(l, "password="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// deviceCodePrompt marks MSAL's device-code message, which the helper relays on stderr on purpose.
+const deviceCodePrompt = "To sign in, use a web browser"
+
+// errorLines are the stderr lines that are not the device-code prompt nor trace output.
+func (r azdoResult) errorLines() []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimRight(r.stderr, "\n"), "\n") {
+		if l == "" || strings.Contains(l, deviceCodePrompt) || strings.HasPrefix(l, prog+": trace: ") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// clearOutcome checks the contract of one get: either a credential on stdout and exit 0, or a
+// non-zero exit with exactly one clear `git-credential-azdo:` line and no secret on stdout.
+// Every stderr line, prompt included, must carry the program's prefix (a panic, a race report
+// or a library's own output would not). It returns whether the get succeeded.
+func clearOutcome(t testing.TB, r azdoResult) (succeeded bool, problem string) {
+	t.Helper()
+	for _, l := range strings.Split(strings.TrimRight(r.stderr, "\n"), "\n") {
+		if l != "" && !strings.HasPrefix(l, prog+": ") {
+			return false, "stderr line without the program prefix: " + l
+		}
+	}
+	lines := r.errorLines()
+	if r.code == 0 {
+		if r.password() == "" {
+			return false, "exit 0 without a password on stdout: " + r.stdout
+		}
+		return true, ""
+	}
+	if r.code < 0 {
+		return false, "did not exit: " + r.err.Error()
+	}
+	if r.password() != "" {
+		return false, "failed but printed a password"
+	}
+	if len(lines) != 1 {
+		return false, "want exactly one error line, got " + strings.Join(lines, " | ")
+	}
+	return false, ""
+}
+
+// secretStore opens the same Secret Service the helpers in the world use (keyringtest's).
+func secretStore() store.Store { return store.NewKeyring("git-credential-azdo", 10*time.Second) }
+
+// recordKey is the store key of the world's demo organisation.
+func (w *world) recordKey() string { return "pat:" + strings.ToLower(w.host()) + "/" + w.srv.Org }
+
+// msalKey is the store key of the MSAL cache for the world's authority.
+func (w *world) msalKey() string {
+	return "msal:" + strings.ToLower(w.srv.URL) + ":" + azdotest.DefaultClientID
+}
+
+// storedRecord reads and decodes the organisation's record; a record that is present but does
+// not decode is a corrupt cache.
+func (w *world) storedRecord() (map[string]any, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	b, err := secretStore().Get(ctx, w.recordKey())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// storedSecrets returns every secret the helper holds for the world: the PAT and, from the
+// MSAL cache, access, refresh and ID tokens.
+func (w *world) storedSecrets() []string {
+	w.t.Helper()
+	var out []string
+	if rec, err := w.storedRecord(); err == nil && rec != nil {
+		if tok, _ := rec["token"].(string); tok != "" {
+			out = append(out, tok)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	b, err := secretStore().Get(ctx, w.msalKey())
+	if err != nil {
+		return out
+	}
+	var cache map[string]map[string]map[string]any
+	if json.Unmarshal(b, &cache) != nil {
+		w.t.Errorf("the MSAL cache in the store does not decode")
+		return out
+	}
+	for _, section := range []string{"AccessToken", "RefreshToken", "IdToken"} {
+		for _, entry := range cache[section] {
+			if s, _ := entry["secret"].(string); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// newCleanWorld is newWorld with the shared keyring purged of the world's keys, before and after.
+// Worlds share one Secret Service and keys carry the emulator's host:port, so a world on a port
+// an earlier world used would otherwise find that world's PAT and MSAL cache.
+func newCleanWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
+	t.Helper()
+	w := newWorld(t, opts, extraEnv...)
+	w.purgeKeyring()
+	t.Cleanup(w.purgeKeyring)
+	return w
+}
+
+func (w *world) purgeKeyring() {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	s := secretStore()
+	for _, k := range []string{w.recordKey(), w.msalKey()} {
+		if err := s.Delete(ctx, k); err != nil {
+			w.t.Errorf("purging %s from the keyring: %v", k, err)
+		}
+	}
+}

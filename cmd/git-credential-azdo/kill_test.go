@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+)
+
+// TestKilledMidwayRecovers SIGKILLs a get while it signs in (device code pending, polling),
+// while it creates the PAT (the create is slow) and while it renews it (the update is slow).
+// The locks it held are released by the OS (proved by taking them), the next get succeeds, the
+// stored record decodes and at most one PAT is active.
+func TestKilledMidwayRecovers(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		opts azdotest.Options
+		env  []string
+		// prepare readies the world and returns the env of the get to kill.
+		prepare func(t *testing.T, w *world) []string
+		// busy reports that the get is where it should be killed.
+		busy func(c azdotest.Counters) bool
+		// recoverEnv is the env of the get after the kill.
+		recoverEnv []string
+	}{
+		{
+			name: "sign-in",
+			opts: azdotest.Options{}, // no auto-approval: the device code stays pending
+			prepare: func(t *testing.T, w *world) []string {
+				return []string{"AZDO_LOGIN=device"}
+			},
+			busy: func(c azdotest.Counters) bool { return c.Requests["devicecode"] > 0 && c.Requests["token"] > 1 },
+			// The device code died with the process; sign in with the configured password.
+			recoverEnv: nil, // set per world below
+		},
+		{
+			name: "creation",
+			opts: azdotest.Options{AutoApprove: true},
+			prepare: func(t *testing.T, w *world) []string {
+				mustInject(t, w, azdotest.Fault{Endpoint: "pats.create", Kind: azdotest.FaultDelay, Delay: 30 * time.Second})
+				return nil
+			},
+			busy: func(c azdotest.Counters) bool { return c.Requests["pats.create"] > 0 },
+		},
+		{
+			name: "renewal",
+			opts: azdotest.Options{AutoApprove: true},
+			env:  []string{"AZDO_LIFETIME=1h"},
+			prepare: func(t *testing.T, w *world) []string {
+				mustGet(t, w)
+				time.Sleep(2100 * time.Millisecond)
+				mustInject(t, w, azdotest.Fault{Endpoint: "pats.update", Kind: azdotest.FaultDelay, Delay: 30 * time.Second})
+				return []string{"AZDO_RENEW_BEFORE=59m58s"}
+			},
+			busy:       func(c azdotest.Counters) bool { return c.Requests["pats.update"] > 0 },
+			recoverEnv: []string{"AZDO_RENEW_BEFORE=59m58s"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newCleanWorld(t, tc.opts, tc.env...)
+			env := tc.prepare(t, w)
+			before := w.activePATs()
+
+			cmd := exec.Command(prog, append(w.flags(), "get")...)
+			cmd.Env = append(append([]string{}, w.env...), env...)
+			cmd.Stdin = bytes.NewReader(w.request())
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(45 * time.Second)
+			for !tc.busy(w.srv.Counters()) {
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("the get never got there: counters %v\nstderr: %s", w.srv.Counters().Requests, stderr.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			// While it works, it holds the organisation's lock: taking it must fail.
+			locks := lockFiles(t, w)
+			held := 0
+			for _, l := range locks {
+				fl := flock.New(l)
+				if ok, err := fl.TryLock(); err == nil && ok {
+					fl.Unlock()
+				} else {
+					held++
+				}
+			}
+			if held == 0 {
+				t.Fatalf("no lock held while the get works (locks %v)", locks)
+			}
+			if err := cmd.Process.Signal(os.Kill); err != nil {
+				t.Fatal(err)
+			}
+			err := cmd.Wait()
+			if ws, ok := cmd.ProcessState.Sys().(interface{ Signaled() bool }); !ok || !ws.Signaled() {
+				t.Fatalf("the get was not killed: %v", err)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("the killed get printed %q", stdout.String())
+			}
+			// The OS released every lock the dead process held.
+			for _, l := range lockFiles(t, w) {
+				fl := flock.New(l)
+				ok, err := fl.TryLock()
+				if err != nil || !ok {
+					t.Fatalf("lock %s still held after the holder died (err %v)", l, err)
+				}
+				fl.Unlock()
+			}
+			if _, err := w.storedRecord(); err != nil {
+				t.Fatalf("stored record unreadable after the kill: %v", err)
+			}
+
+			w.srv.ClearFaults()
+			renv := tc.recoverEnv
+			if tc.name == "sign-in" {
+				renv = []string{"AZDO_LOGIN=password", "AZDO_USERNAME=" + w.srv.User, "AZDO_PASSWORD=" + w.srv.Password}
+			}
+			start := time.Now()
+			r := w.get(renv...)
+			if r.code != 0 || r.password() == "" {
+				t.Fatalf("get after the kill: exit %d: %s", r.code, r.stderr)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("get after the kill took %s (waiting for a lock?)", d)
+			}
+			rec, err := w.storedRecord()
+			if err != nil || rec == nil || rec["token"] != r.password() {
+				t.Fatalf("after recovery the store does not hold the served PAT (err %v)", err)
+			}
+			active := w.activePATs()
+			if len(active) != 1 {
+				t.Fatalf("want one active PAT after recovery, got %+v", active)
+			}
+			if len(before) == 1 && active[0].AuthorizationID != before[0].AuthorizationID {
+				t.Errorf("the PAT was replaced instead of kept or renewed")
+			}
+			t.Logf("killed during %s with %d lock(s) held; recovered in %s", tc.name, held, r.took.Round(time.Millisecond))
+		})
+	}
+}
+
+// lockFiles lists the lock files of the world's helper state.
+func lockFiles(t *testing.T, w *world) []string {
+	t.Helper()
+	matches, err := filepath.Glob(filepath.Join(w.home, "state", "locks", "*.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range matches {
+		if !strings.Contains(filepath.Base(m), "index") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
