@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
@@ -48,7 +49,8 @@ func (m *Manager) Doctor(ctx context.Context, orgs []string) []Check {
 	return append(checks, c)
 }
 
-var gitVersionPattern = regexp.MustCompile(`git version (\d+)\.(\d+)`)
+// gitVersionPattern is compiled on first use, not at the start of every git operation.
+var gitVersionPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`git version (\d+)\.(\d+)`) })
 
 func checkGit(ctx context.Context) Check {
 	c := Check{Name: "git"}
@@ -58,7 +60,7 @@ func checkGit(ctx context.Context) Check {
 		return c
 	}
 	v := strings.TrimSpace(string(out))
-	mm := gitVersionPattern.FindStringSubmatch(v)
+	mm := gitVersionPattern().FindStringSubmatch(v)
 	if mm == nil {
 		c.Detail, c.Fix = "cannot read the version from "+strconv.Quote(v), "install git 2.30 or later"
 		return c

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Microsoft's Entra ID sign-in hosts, public and sovereign clouds. An authorization_uri naming any
@@ -26,11 +27,32 @@ const (
 	zeroGUID            = "00000000-0000-0000-0000-000000000000"
 )
 
-var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+// isGUID reports whether s is a GUID in its 8-4-4-4-12 hexadecimal form. It runs on every
+// invocation (Config.Validate), so it is written out rather than a regexp compiled at start-up.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
-func isGUID(s string) bool { return guidPattern.MatchString(s) }
-
-var domainPattern = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$`)
+// domainPattern is compiled on first use: most runs never need it.
+var domainPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$`)
+})
 
 // validTenant accepts what may stand in an authority's path: a GUID, a verified domain, or one of
 // the multi-tenant names. Anything else could smuggle a path or query into the authority URL.
@@ -39,7 +61,7 @@ func validTenant(s string) bool {
 	case tenantOrganizations, "common", "consumers":
 		return true
 	}
-	return isGUID(s) || domainPattern.MatchString(s)
+	return isGUID(s) || domainPattern().MatchString(s)
 }
 
 // TenantFromChallenge extracts the tenant from a Bearer challenge such as
