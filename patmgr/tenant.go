@@ -95,7 +95,9 @@ func tenantFromAuthorizationURI(raw, authority string) (string, bool) {
 	if !microsoftLoginHosts[host] && host != strings.ToLower(configured.Host) {
 		return "", false
 	}
-	tenant := strings.Trim(u.Path, "/")
+	// The path as sent, not percent-decoded: Entra never escapes a tenant, and decoding would let
+	// "%2e%2e" or "%2f" become path syntax once the tenant is put back into an authority URL.
+	tenant := strings.Trim(u.EscapedPath(), "/")
 	if !validTenant(tenant) {
 		return "", false
 	}
