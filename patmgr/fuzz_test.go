@@ -1,0 +1,174 @@
+package patmgr
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fuzzAuthorities are the configured authorities the challenge fuzzer checks against: the real
+// one and an emulator-like one on a port.
+var fuzzAuthorities = []string{DefaultAuthority, "https://127.0.0.1:8443"}
+
+// FuzzTenantFromChallenge: whatever a server puts in WWW-Authenticate, TenantFromChallenge never
+// panics, and it names a tenant only when the challenge's authorization_uri is https on a
+// Microsoft login host or on the configured authority's host, with a tenant that is safe to put
+// in an authority's path.
+func FuzzTenantFromChallenge(f *testing.F) {
+	for _, s := range []string{
+		"Bearer authorization_uri=https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47",
+		`Bearer authorization_uri="https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47"`,
+		"Bearer authorization_uri=https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000",
+		"Bearer realm=\"\", authorization_uri=https://login.windows.net/contoso.onmicrosoft.com, resource_id=499b84ac",
+		"bearer AUTHORIZATION_URI=https://LOGIN.MICROSOFTONLINE.COM/Contoso.Example",
+		"Bearer authorization_uri=https://127.0.0.1:8443/72f988bf-86f1-41af-91ab-2d7cd011db47",
+		"Bearer authorization_uri=https://evil.example/72f988bf-86f1-41af-91ab-2d7cd011db47",
+		"Bearer authorization_uri=https://login.microsoftonline.com.evil.example/organizations",
+		"Bearer authorization_uri=https://login.microsoftonline.com@evil.example/common",
+		"Bearer authorization_uri=http://login.microsoftonline.com/common",
+		"Bearer authorization_uri=https://login.microsoftonline.com/../evil",
+		"Bearer authorization_uri=https://login.microsoftonline.com/a/b",
+		"Bearer authorization_uri=https://login.microsoftonline.com/common?x=1",
+		"Bearer authorization_uri=https://login.microsoftonline.com/common#frag",
+		"Bearer authorization_uri=https://login.microsoftonline.com:443/common",
+		"Bearer authorization_uri=https://login.microsoftonline.com/%2e%2e",
+		"Bearer authorization_uri=https://login.microsoftonline.com/common%2Fevil",
+		"Basic realm=\"https://dev.azure.com/\"",
+		"Bearer",
+		"Bearer ",
+		"Bearer authorization_uri=",
+		"Bearer authorization_uri=\"",
+		"Bearer ,,,=,=",
+		"",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, challenge string) {
+		for _, authority := range fuzzAuthorities {
+			tenant, ok := TenantFromChallenge(challenge, authority)
+			if !ok {
+				if tenant != "" {
+					t.Fatalf("not ok but tenant %q", tenant)
+				}
+				continue
+			}
+			if !validTenant(tenant) || tenant != strings.ToLower(tenant) {
+				t.Fatalf("%q gave tenant %q, which is not a valid lower-case tenant", challenge, tenant)
+			}
+			if strings.ContainsAny(tenant, "/?#@:%\\") {
+				t.Fatalf("%q gave tenant %q with URL syntax in it", challenge, tenant)
+			}
+			configured, _ := url.Parse(authority)
+			trusted := false
+			lc := strings.ToLower(challenge)
+			for _, h := range append(sortedHosts(), strings.ToLower(configured.Host)) {
+				if strings.Contains(lc, "https://"+h+"/") {
+					trusted = true
+				}
+			}
+			if !trusted {
+				t.Fatalf("%q named tenant %q without an https authorization_uri on a trusted host (authority %s)", challenge, tenant, authority)
+			}
+			// The tenant came from the challenge (the all-zero GUID maps to organizations).
+			if !strings.Contains(lc, tenant) && tenant != tenantOrganizations {
+				t.Fatalf("%q gave tenant %q, which it does not contain", challenge, tenant)
+			}
+		}
+	})
+}
+
+func sortedHosts() []string {
+	out := make([]string, 0, len(microsoftLoginHosts))
+	for h := range microsoftLoginHosts {
+		out = append(out, h)
+	}
+	return out
+}
+
+// FuzzRedactURL: a secret in any query parameter that can carry one, or in the URL's user info,
+// never survives redaction, and redaction never panics.
+func FuzzRedactURL(f *testing.F) {
+	f.Add("https://login.microsoftonline.com/common/oauth2/v2.0/token", "code", "0.AAAA-secret-code-value")
+	f.Add("https://dev.azure.com/contoso/_apis/tokens/pats?api-version=7.1-preview.1", "token", "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst")
+	f.Add("https://127.0.0.1:8443/x?a=1&b=2", "refresh_token", "rt.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	f.Add("https://host/p?code=1", "access_token", "eyJhbGciOiJIUzI1NiJ9.e30.c2ln")
+	f.Add("https://host/p", "client_secret", "s3cr3t~with%weird&chars=")
+	f.Add("https://host/p#frag", "device_code", "dc.XXXXXXXXXXXXXXXXXXXXXXXX")
+	f.Add("https://host/p", "password", "p@ss:w/rd?#")
+	f.Fuzz(func(t *testing.T, base, param, secret string) {
+		if len(secret) < 8 || strings.Contains(base, secret) || strings.Contains(param, secret) {
+			return
+		}
+		sensitive := false
+		for _, k := range sensitiveParams {
+			sensitive = sensitive || k == param
+		}
+		u, err := url.Parse(base)
+		if err != nil {
+			return
+		}
+		// The secret in the query under param, and as the password of the user info.
+		q := u.Query()
+		q.Add(param, secret)
+		withQuery := *u
+		withQuery.RawQuery = q.Encode()
+		withUser := *u
+		withUser.User = url.UserPassword("user", secret)
+		for _, v := range []*url.URL{&withQuery, &withUser} {
+			out := redactURL(v)
+			if v == &withQuery && !sensitive {
+				continue
+			}
+			for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
+				if strings.Contains(out, form) {
+					t.Fatalf("redactURL(%q) = %q still holds the secret", v.String(), out)
+				}
+			}
+		}
+	})
+}
+
+// FuzzDecodeRecord: whatever the store hands back, decoding a record never panics, and a record
+// that decodes survives a round trip and answers the policy questions without panicking.
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add([]byte(`{"kind":"pat","host":"dev.azure.com","org":"contoso","token":"secret-token","validFrom":"2026-01-01T00:00:00Z","validTo":"2026-02-01T00:00:00Z"}`))
+	f.Add([]byte(`{"kind":"entra","org":"contoso","validTo":"2026-02-01T00:00:00.1234567Z","policyError":"disablePatCreationPolicyViolation"}`))
+	f.Add([]byte(`{"kind":"pat","validFrom":"2026-02-01T00:00:00Z","validTo":"2026-01-01T00:00:00Z"}`))
+	f.Add([]byte(`{"kind":"pat","token":"","rejected":true}`))
+	f.Add([]byte(`{"validTo":"not a time"}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"kind":"pat","host":"dev.azure.com","org":"contoso","tok`))
+	f.Add([]byte{0xff, 0xfe, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeRecord(b)
+		if err != nil {
+			return
+		}
+		now := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+		_ = r.servable(now, DefaultRenewBefore)
+		_ = r.alive(now)
+		_ = r.holds("x")
+		_ = r.renewAt(DefaultRenewBefore)
+		enc, err := encodeRecord(r)
+		if err != nil {
+			t.Fatalf("a decoded record does not encode: %v", err)
+		}
+		again, err := decodeRecord(enc)
+		if err != nil {
+			t.Fatalf("a record's own encoding does not decode: %v", err)
+		}
+		if again.Token != r.Token || !again.ValidTo.Equal(r.ValidTo) || again.Kind != r.Kind || again.Rejected != r.Rejected {
+			t.Fatalf("round trip changed the record: %+v then %+v", r, again)
+		}
+		if strings.Contains(string(mustJSON(r.public())), `"token"`) {
+			t.Fatalf("the public record keeps a token field")
+		}
+	})
+}
+
+func mustJSON(r Record) []byte {
+	b, _ := encodeRecord(&r)
+	return b
+}
