@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
+)
+
+// silentBus is a unix socket that accepts connections and never answers: a keyring daemon that
+// hangs (as a locked collection with no prompter, or a wedged daemon, does).
+func silentBus(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "azdo-bus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "bus")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c) }() // read everything, answer nothing
+		}
+	}()
+	return "unix:path=" + path
+}
+
+// bareBus starts a D-Bus session bus with no Secret Service on it.
+func bareBus(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("dbus-daemon"); err != nil {
+		t.Skip("no dbus-daemon")
+	}
+	dir, err := os.MkdirTemp("", "azdo-bare")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	// A session bus with no service directories: nothing can be activated, so the Secret
+	// Service is missing rather than started on demand.
+	conf := filepath.Join(dir, "bus.conf")
+	err = os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=`+filepath.Join(dir, "bus")+`</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("dbus-daemon printed no address: %v", err)
+	}
+	go io.Copy(io.Discard, out)
+	return strings.TrimSpace(line)
+}
+
+// noPlaintext checks the helper did not quietly fall back to a file of secrets.
+func noPlaintext(t *testing.T, w *world) {
+	t.Helper()
+	filepath.Walk(w.home, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && (strings.Contains(fi.Name(), "credentials") || strings.HasSuffix(fi.Name(), ".json") && strings.Contains(p, "store")) {
+			t.Errorf("a secrets file appeared: %s", p)
+		}
+		return nil
+	})
+}
+
+// keyringFailure checks a get that cannot use the keyring: one clear line naming the fix, no
+// credential, quick, no plaintext fallback, and no PAT made that could not be kept.
+func keyringFailure(t *testing.T, w *world, before azdotest.Counters, r azdoResult, limit time.Duration, mention ...string) {
+	t.Helper()
+	if r.code == 0 || r.password() != "" {
+		t.Fatalf("get succeeded without a keyring: exit %d, stdout %q", r.code, r.stdout)
+	}
+	if lines := r.errorLines(); len(lines) != 1 {
+		t.Fatalf("want one line, got %q", r.stderr)
+	}
+	for _, m := range mention {
+		if !strings.Contains(r.stderr, m) {
+			t.Errorf("message does not mention %q: %s", m, r.stderr)
+		}
+	}
+	if r.took > limit {
+		t.Errorf("took %s to fail (limit %s)", r.took.Round(time.Millisecond), limit)
+	}
+	if after := w.srv.Counters(); after.PATsCreated-after.PATsRevoked != before.PATsCreated-before.PATsRevoked {
+		t.Errorf("a PAT was left active that no store holds: %+v", after)
+	}
+	noPlaintext(t, w)
+	t.Logf("%s in %s", strings.TrimSpace(r.stderr), r.took.Round(time.Millisecond))
+}
+
+// TestKeyringFaults runs get against keyrings that hang or do not exist.
+func TestKeyringFaults(t *testing.T) {
+	t.Parallel()
+	t.Run("never answers", func(t *testing.T) {
+		t.Parallel()
+		w := newCleanWorld(t, azdotest.Options{AutoApprove: true})
+		before := w.srv.Counters()
+		r := w.get("DBUS_SESSION_BUS_ADDRESS="+silentBus(t), "AZDO_KEYRING_TIMEOUT=1s")
+		// One keyring call times out after 1s; the process start of a race-enabled binary and
+		// the message add little. Two seconds is the budget for the user.
+		keyringFailure(t, w, before, r, 2500*time.Millisecond, "did not answer within 1s", "--store=file")
+	})
+	t.Run("no socket", func(t *testing.T) {
+		t.Parallel()
+		w := newCleanWorld(t, azdotest.Options{AutoApprove: true})
+		before := w.srv.Counters()
+		r := w.get("DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(t.TempDir(), "nobus"), "AZDO_KEYRING_TIMEOUT=1s")
+		keyringFailure(t, w, before, r, 2500*time.Millisecond, "Secret Service", "--store=file")
+	})
+	t.Run("no bus at all", func(t *testing.T) {
+		t.Parallel()
+		if _, err := os.Stat("/run/user/" + strconv.Itoa(os.Getuid()) + "/bus"); err == nil {
+			t.Skip("this machine has a session bus at /run/user/UID/bus")
+		}
+		w := newCleanWorld(t, azdotest.Options{AutoApprove: true})
+		before := w.srv.Counters()
+		r := w.get("DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR="+t.TempDir(), "DISPLAY=", "AZDO_KEYRING_TIMEOUT=1s")
+		keyringFailure(t, w, before, r, 2500*time.Millisecond, "Secret Service", "--store=file")
+	})
+	t.Run("bus without a Secret Service", func(t *testing.T) {
+		t.Parallel()
+		w := newCleanWorld(t, azdotest.Options{AutoApprove: true})
+		bus := bareBus(t)
+		before := w.srv.Counters()
+		r := w.get("DBUS_SESSION_BUS_ADDRESS="+bus, "AZDO_KEYRING_TIMEOUT=1s")
+		keyringFailure(t, w, before, r, 2500*time.Millisecond, "Secret Service", "--store=file")
+	})
+}
+
+// TestLockedKeyring locks the shared keyring's collection, so it must not run in parallel with
+// anything that uses it: it is a sequential test, and parallel tests start after those.
+func TestLockedKeyring(t *testing.T) {
+	w := newCleanWorld(t, azdotest.Options{AutoApprove: true})
+	mustGet(t, w) // a PAT in the keyring: the next get only reads it
+	s := keyringtest.Current()
+	if s == nil {
+		t.Fatal("no keyringtest session")
+	}
+	if err := s.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := s.Unlock(); err != nil {
+			t.Fatalf("unlocking the test keyring again: %v", err)
+		}
+	}()
+	before := w.srv.Counters()
+	r := w.get("AZDO_KEYRING_TIMEOUT=1s")
+	keyringFailure(t, w, before, r, 2500*time.Millisecond, "--store=file")
+	if !strings.Contains(r.stderr, "locked") && !strings.Contains(r.stderr, "did not answer") {
+		t.Errorf("the message says neither locked nor timed out: %s", r.stderr)
+	}
+}
