@@ -40,3 +40,34 @@ func lock(ctx context.Context, stateDir, key string) (unlock func(), err error) 
 	}
 	return func() { fl.Unlock() }, nil
 }
+
+// waitUnlocked returns once nobody holds key's lock, without keeping it; waited reports whether
+// someone held it. Waiters queue for a shared lock, so when the holder is done they all wake at
+// once (each then finds the holder's result in the store) instead of passing the exclusive lock
+// on one by one, and they wake when it is released rather than at their next poll.
+func waitUnlocked(ctx context.Context, stateDir, key string) (waited bool, err error) {
+	dir := filepath.Join(stateDir, "locks")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return false, fmt.Errorf("creating the lock directory: %w", err)
+	}
+	fl := flock.New(filepath.Join(dir, lockName(key)))
+	if ok, err := fl.TryRLock(); err != nil || ok {
+		if ok {
+			fl.Unlock()
+		}
+		return false, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- fl.RLock() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return true, err
+		}
+		fl.Unlock()
+		return true, nil
+	case <-ctx.Done():
+		// The blocked RLock goroutine is left behind; the process is about to give up.
+		return true, fmt.Errorf("waiting for another git-credential-azdo to finish (lock %s): %w", fl.Path(), ctx.Err())
+	}
+}

@@ -209,6 +209,18 @@ func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) 
 	if rec.servable(m.now(), m.cfg.RenewBefore) {
 		return m.credential(rec), nil
 	}
+	// A process holding the lock is most likely making this very PAT (git runs helpers in
+	// parallel, IDEs fetch many repositories at once): wait for it, then serve its result.
+	if waited, err := waitUnlocked(ctx, m.cfg.StateDir, key); err != nil {
+		return Credential{}, err
+	} else if waited {
+		if rec, err = m.load(ctx, key); err != nil {
+			return Credential{}, err
+		}
+		if rec.servable(m.now(), m.cfg.RenewBefore) {
+			return m.credential(rec), nil
+		}
+	}
 	unlock, err := lock(ctx, m.cfg.StateDir, key)
 	if err != nil {
 		return Credential{}, err
