@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+)
+
+// installEnv is the world's environment with the test binary's directory taken off PATH, so
+// that only what install.sh installed can answer as git-credential-azdo, and with Go's caches
+// kept (the private HOME would otherwise make install.sh build from a cold cache).
+func installEnv(t *testing.T, w *world, binDir string) []string {
+	t.Helper()
+	testBin := helperBinary(t)
+	var path []string
+	for _, p := range filepath.SplitList(os.Getenv("PATH")) {
+		if p != testBin && p != "" {
+			path = append(path, p)
+		}
+	}
+	env := append([]string{}, w.env...)
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GO") && !strings.HasPrefix(kv, "GORACE=") {
+			env = append(env, kv)
+		}
+	}
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	vals := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(vals) != 3 {
+		t.Fatalf("go env printed %q", out)
+	}
+	env = append(env, "GOCACHE="+vals[0], "GOMODCACHE="+vals[1], "GOPATH="+vals[2])
+	return append(env, "PATH="+binDir+string(os.PathListSeparator)+strings.Join(path, string(os.PathListSeparator)))
+}
+
+// runIn runs a command with env and a generous deadline (install.sh builds with go build, which
+// is slow on a loaded machine), failing the test on error.
+func runIn(t *testing.T, env []string, dir, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env, cmd.Dir = env, dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+func installScript(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "install.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestInstallScript installs into a temporary bin directory, clones through the installed
+// binary, installs again (nothing changes), and uninstalls (git's config is as before).
+func TestInstallScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command with go build")
+	}
+	t.Parallel()
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	binDir := filepath.Join(t.TempDir(), "bin")
+	env := installEnv(t, w, binDir)
+	script := installScript(t)
+	gitList := func() string { return runIn(t, env, "", "git", "config", "--global", "--list") }
+
+	before := gitList()
+	out := runIn(t, env, "", "sh", script, "--bin-dir", binDir)
+	installed := filepath.Join(binDir, prog)
+	if !strings.Contains(out, "installed "+installed) {
+		t.Errorf("install.sh did not say where it installed: %s", out)
+	}
+	if got := runIn(t, env, "", "git", "config", "--global", "--get-all", "credential.https://dev.azure.com.helper"); got != "\nazdo\n" {
+		t.Fatalf("dev.azure.com helpers after install: %q, want \"\" then \"azdo\"", got)
+	}
+	if got := runIn(t, env, "", "git", "config", "--global", "--get-urlmatch", "credential.helper", "https://contoso.visualstudio.com/p/_git/r"); got != "azdo\n" {
+		t.Fatalf("visualstudio.com helper after install: %q", got)
+	}
+
+	// A clone through the installed binary: the emulator's helper line runs
+	// `git credential-azdo`, which only the installed binary can answer.
+	dir := filepath.Join(t.TempDir(), "clone")
+	runIn(t, env, "", "git", "clone", "-q", w.srv.RepoURL, dir)
+	if c := w.srv.Counters(); c.PATsCreated != 1 || c.Grants["device_code"] != 1 {
+		t.Fatalf("clone through the installed binary: want one sign-in and one PAT, got %v and %d", c.Grants, c.PATsCreated)
+	}
+	status := runIn(t, append(env, "AZDO_SERVICE_URL="+w.srv.URL, "AZDO_AUTHORITY="+w.srv.URL, "AZDO_CA_FILE="+w.srv.CAFile), "", installed, "status")
+	if !strings.Contains(status, "contoso") || !strings.Contains(status, "valid") {
+		t.Fatalf("installed binary's status after the clone:\n%s", status)
+	}
+
+	// Idempotent: a second run changes nothing in git's config.
+	afterFirst := gitList()
+	runIn(t, env, "", "sh", script, "--bin-dir", binDir)
+	if again := gitList(); again != afterFirst {
+		t.Fatalf("second install changed git's config:\nfirst:\n%s\nsecond:\n%s", afterFirst, again)
+	}
+
+	out = runIn(t, env, "", "sh", script, "--uninstall", "--bin-dir", binDir)
+	if _, err := os.Stat(installed); !os.IsNotExist(err) {
+		t.Fatalf("uninstall left %s (%v): %s", installed, err, out)
+	}
+	if after := gitList(); after != before {
+		t.Fatalf("git config after uninstall differs from before install:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	out = runIn(t, env, "", "sh", script, "--uninstall", "--bin-dir", binDir)
+	if !strings.Contains(out, "nothing installed") {
+		t.Errorf("second uninstall: %s", out)
+	}
+}
+
+// TestInstallScriptDemo runs install.sh --demo: build, then a clone and a push through the
+// installed helper against a freshly built emulator, in a throwaway home.
+func TestInstallScriptDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command and the emulator with go build")
+	}
+	t.Parallel()
+	w := newWorld(t, azdotest.Options{})
+	binDir := filepath.Join(t.TempDir(), "bin")
+	env := installEnv(t, w, binDir)
+	out := runIn(t, env, "", "sh", installScript(t), "--demo", "--bin-dir", binDir)
+	for _, want := range []string{"pushed a commit", "contoso", "demo done"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("install.sh --demo output lacks %q:\n%s", want, out)
+		}
+	}
+}
