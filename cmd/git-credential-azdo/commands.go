@@ -267,7 +267,8 @@ func renewCmd(fs *flag.FlagSet) runFunc {
 	}
 }
 
-var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+// guidPattern is compiled when revoke runs, not at start-up: every git get starts this program.
+const guidPattern = `^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`
 
 func revokeCmd(fs *flag.FlagSet) runFunc {
 	return func(ctx context.Context, inv *invocation, args []string) error {
@@ -278,7 +279,7 @@ func revokeCmd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		if !guidPattern.MatchString(args[1]) {
+		if !regexp.MustCompile(guidPattern).MatchString(args[1]) {
 			return usagef("%q is not an authorization ID (a GUID): see '%s list %s'", args[1], prog, t.Org)
 		}
 		m, err := inv.manager()
