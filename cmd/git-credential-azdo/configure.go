@@ -49,7 +49,8 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 			if err != nil {
 				return err
 			}
-			if err := g.remove(all[id]); err != nil {
+			previous, had := all[id]
+			if err := g.remove(previous); err != nil {
 				return err
 			}
 			delete(all, id)
@@ -67,6 +68,10 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 			}
 			if err := saveConfigured(state, all); err != nil {
 				return err
+			}
+			if !had {
+				fmt.Fprintf(inv.stdout, "Nothing to remove: %s did not configure this git config.\n", prog)
+				return nil
 			}
 			fmt.Fprintf(inv.stdout, "Removed %s from git's config.\n", prog)
 			return nil

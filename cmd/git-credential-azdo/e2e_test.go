@@ -89,13 +89,20 @@ func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
 		"AZDO_STATE_DIR=" + filepath.Join(home, "state"),
 		"AZDO_LOGIN=device",
 		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		// Under -race every helper process would otherwise wait a second at exit.
+		"GORACE=atexit_sleep_ms=0",
 	}
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "DBUS_") || k == "XDG_RUNTIME_DIR" {
 			env = append(env, kv)
 		}
 	}
-	return &world{t: t, srv: srv, home: home, env: append(env, extraEnv...)}
+	w := &world{t: t, srv: srv, home: home, env: append(env, extraEnv...)}
+	// Every world shares the test run's keyring, and a new emulator may get the port of an old
+	// one: start from no stored record or sign-in for this one's keys, and leave none behind.
+	w.purgeKeyring()
+	t.Cleanup(w.purgeKeyring)
+	return w
 }
 
 type result struct {
@@ -509,7 +516,8 @@ func TestAccountInURLPicksTheAccount(t *testing.T) {
 func TestCommandsReadTheHelperLine(t *testing.T) {
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	w.clone()
-	r := w.run("", nil, prog, "status", "--json", "--service-url="+w.srv.URL)
+	// What is typed beats the environment: with the env's file store, status would find nothing.
+	r := w.run("", []string{"AZDO_STORE=file"}, prog, "status", "--json", "--service-url="+w.srv.URL, "--store=keyring")
 	if r.err != nil {
 		t.Fatalf("status: %v\n%s", r.err, r.stderr)
 	}

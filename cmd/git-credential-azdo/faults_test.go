@@ -179,7 +179,7 @@ func TestFaultMatrix(t *testing.T) {
 const faultConcurrency = 8
 
 func runFault(t *testing.T, target faultTarget, kind faultKind) (ok, recovered bool, hits int, problem string) {
-	w := newCleanWorld(t, azdotest.Options{AutoApprove: true}, target.env...)
+	w := newWorld(t, azdotest.Options{AutoApprove: true}, target.env...)
 	var env []string
 	if target.prepare != nil {
 		env = target.prepare(t, w)

@@ -195,17 +195,6 @@ func (w *world) storedSecrets() []string {
 	return out
 }
 
-// newCleanWorld is newWorld with the shared keyring purged of the world's keys, before and after.
-// Worlds share one Secret Service and keys carry the emulator's host:port, so a world on a port
-// an earlier world used would otherwise find that world's PAT and MSAL cache.
-func newCleanWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
-	t.Helper()
-	w := newWorld(t, opts, extraEnv...)
-	w.purgeKeyring()
-	t.Cleanup(w.purgeKeyring)
-	return w
-}
-
 func (w *world) purgeKeyring() {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

@@ -14,7 +14,7 @@ import (
 
 // adoptHelperLine makes a command typed by a person act on what git's get acts on: the settings
 // on the helper line git runs for the service (its store, authority, scope...) become defaults,
-// under the command line and AZDO_* variables. git's own operations never come here: their
+// under AZDO_* variables, which are under what was typed. git's own operations never come here: their
 // settings arrive on the command line, and reading git's config would cost a process.
 func (inv *invocation) adoptHelperLine(explicit []string) error {
 	url := "https://dev.azure.com/"
@@ -33,10 +33,11 @@ func (inv *invocation) adoptHelperLine(explicit []string) error {
 	if _, err := parseArgs(fs, line); err != nil {
 		return fmt.Errorf("the helper line git uses for %s has a bad setting (%v): fix it with 'git config --global --edit' or run '%s configure'", url, err, prog)
 	}
-	if _, err := parseArgs(fs, explicit); err != nil {
+	// What the person typed wins over the environment, which wins over git's config.
+	if err := applyEnv(fs, inv.getenv); err != nil {
 		return err
 	}
-	if err := applyEnv(fs, inv.getenv); err != nil {
+	if _, err := parseArgs(fs, explicit); err != nil {
 		return err
 	}
 	cfg.Password, cfg.Trace = inv.cfg.Password, inv.cfg.Trace || cfg.Trace

@@ -175,7 +175,7 @@ func hostileCases() []hostileCase {
 // to any host.
 func TestHostileInput(t *testing.T) {
 	t.Parallel()
-	w := newCleanWorld(t, azdotest.Options{AutoApprove: true})
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	proxy := newConnectCounter(t)
 	port := w.host()[strings.LastIndex(w.host(), ":")+1:]
 	cases := hostileCases()
@@ -285,7 +285,7 @@ func TestHostileChallengeIsNotTrusted(t *testing.T) {
 	for name, ch := range challenges {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			w := newCleanWorld(t, azdotest.Options{AutoApprove: true})
+			w := newWorld(t, azdotest.Options{AutoApprove: true})
 			proxy := newConnectCounter(t)
 			ch := strings.NewReplacer(hostHole, w.host(), evilHole, evilHost).Replace(ch)
 			r := w.azdo(w.request("wwwauth[]="+ch), []string{"HTTPS_PROXY=" + proxy.url()}, "get")

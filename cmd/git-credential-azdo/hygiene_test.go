@@ -35,7 +35,7 @@ func (s secretSet) add(where string, secrets ...string) {
 // Files the helper writes are 0600 in 0700 directories.
 func TestSecretsNeverLeak(t *testing.T) {
 	t.Parallel()
-	w := newCleanWorld(t, azdotest.Options{AutoApprove: true}, "AZDO_TRACE=1", "AZDO_LIFETIME=1h")
+	w := newWorld(t, azdotest.Options{AutoApprove: true}, "AZDO_TRACE=1", "AZDO_LIFETIME=1h")
 	secrets := secretSet{}
 	var outputs []string // everything a user or a log could see
 	collect := func(step string) {
@@ -199,7 +199,7 @@ func TestFileStoreModes(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("POSIX modes")
 	}
-	w := newCleanWorld(t, azdotest.Options{AutoApprove: true}, "AZDO_STORE=file")
+	w := newWorld(t, azdotest.Options{AutoApprove: true}, "AZDO_STORE=file")
 	mustGet(t, w)
 	// Also with a store file outside the state directory, in a directory that does not exist yet.
 	other := filepath.Join(t.TempDir(), "deep", "er", "creds.json")

@@ -130,7 +130,7 @@ func TestKeyringFaults(t *testing.T) {
 	t.Parallel()
 	t.Run("never answers", func(t *testing.T) {
 		t.Parallel()
-		w := newCleanWorld(t, azdotest.Options{AutoApprove: true})
+		w := newWorld(t, azdotest.Options{AutoApprove: true})
 		before := w.srv.Counters()
 		r := w.get("DBUS_SESSION_BUS_ADDRESS="+silentBus(t), "AZDO_KEYRING_TIMEOUT=1s")
 		// One keyring call times out after 1s; the process start of a race-enabled binary and
@@ -139,7 +139,7 @@ func TestKeyringFaults(t *testing.T) {
 	})
 	t.Run("no socket", func(t *testing.T) {
 		t.Parallel()
-		w := newCleanWorld(t, azdotest.Options{AutoApprove: true})
+		w := newWorld(t, azdotest.Options{AutoApprove: true})
 		before := w.srv.Counters()
 		r := w.get("DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(t.TempDir(), "nobus"), "AZDO_KEYRING_TIMEOUT=1s")
 		keyringFailure(t, w, before, r, 2500*time.Millisecond, "Secret Service", "--store=file")
@@ -149,14 +149,14 @@ func TestKeyringFaults(t *testing.T) {
 		if _, err := os.Stat("/run/user/" + strconv.Itoa(os.Getuid()) + "/bus"); err == nil {
 			t.Skip("this machine has a session bus at /run/user/UID/bus")
 		}
-		w := newCleanWorld(t, azdotest.Options{AutoApprove: true})
+		w := newWorld(t, azdotest.Options{AutoApprove: true})
 		before := w.srv.Counters()
 		r := w.get("DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR="+t.TempDir(), "DISPLAY=", "AZDO_KEYRING_TIMEOUT=1s")
 		keyringFailure(t, w, before, r, 2500*time.Millisecond, "Secret Service", "--store=file")
 	})
 	t.Run("bus without a Secret Service", func(t *testing.T) {
 		t.Parallel()
-		w := newCleanWorld(t, azdotest.Options{AutoApprove: true})
+		w := newWorld(t, azdotest.Options{AutoApprove: true})
 		bus := bareBus(t)
 		before := w.srv.Counters()
 		r := w.get("DBUS_SESSION_BUS_ADDRESS="+bus, "AZDO_KEYRING_TIMEOUT=1s")
@@ -167,7 +167,7 @@ func TestKeyringFaults(t *testing.T) {
 // TestLockedKeyring locks the shared keyring's collection, so it must not run in parallel with
 // anything that uses it: it is a sequential test, and parallel tests start after those.
 func TestLockedKeyring(t *testing.T) {
-	w := newCleanWorld(t, azdotest.Options{AutoApprove: true})
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	mustGet(t, w) // a PAT in the keyring: the next get only reads it
 	s := keyringtest.Current()
 	if s == nil {

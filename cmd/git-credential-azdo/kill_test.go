@@ -67,7 +67,7 @@ func TestKilledMidwayRecovers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			w := newCleanWorld(t, tc.opts, tc.env...)
+			w := newWorld(t, tc.opts, tc.env...)
 			env := tc.prepare(t, w)
 			before := w.activePATs()
 
