@@ -58,7 +58,8 @@ fi
 
 mkdir -p "$bin_dir"
 say "building $exe with $(go version | cut -d' ' -f3)"
-(cd "$here" && go build -trimpath -o "$target.tmp" ./cmd/git-credential-azdo)
+# A static build starts about a millisecond faster: git runs the helper on every fetch and push.
+(cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$target.tmp" ./cmd/git-credential-azdo)
 mv -f "$target.tmp" "$target"
 say "installed $target"
 

@@ -5,8 +5,8 @@ package main
 //
 //	go test -run '^$' -bench . -benchtime 200x ./cmd/git-credential-azdo/
 //
-// They time a git-credential-azdo built with 'go build -trimpath' (as install.sh builds it; the
-// environment's CGO_ENABLED and GOFLAGS other than -race apply), never this test binary, which
+// They time a git-credential-azdo built with 'CGO_ENABLED=0 go build -trimpath' (as install.sh builds
+// it; a CGO_ENABLED and GOFLAGS other than -race in the environment apply), never this test binary, which
 // may carry the race detector. AZDO_BENCH_BIN=/path/to/git-credential-azdo times that binary
 // instead. Each process is timed from fork to exit with its request read from a file on stdin;
 // the variants compared run one after the other in every iteration, so machine-load drift hits
@@ -58,6 +58,9 @@ func benchBinaries(tb testing.TB) (dir, launcher string) {
 		build := func(out, pkg string) error {
 			cmd := exec.Command(goTool, "build", "-trimpath", "-o", out, pkg)
 			cmd.Env = withoutRaceFlag(os.Environ())
+			if os.Getenv("CGO_ENABLED") == "" {
+				cmd.Env = append(cmd.Env, "CGO_ENABLED=0") // as install.sh builds it
+			}
 			if msg, err := cmd.CombinedOutput(); err != nil {
 				return fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
 			}

@@ -27,8 +27,9 @@ type File struct {
 }
 
 // NewFile returns a file Store at path, creating missing parent directories
-// with mode 0700. The file itself is created by the first Set. An existing
-// file (or its directory) that others may read or write is refused.
+// with mode 0700. The file itself is created by the first Set. A directory
+// others may write is refused here; a file others may read or write, or a
+// corrupt one, by the first Get or Set.
 func NewFile(path string) (Store, error) {
 	if path == "" {
 		return nil, errors.New("file store: no path given")
@@ -44,11 +45,8 @@ func NewFile(path string) (Store, error) {
 	if err := checkDir(dir); err != nil {
 		return nil, err
 	}
-	f := &File{path: abs}
-	if _, err := f.load(); err != nil {
-		return nil, err
-	}
-	return f, nil
+	// The file itself is checked on every read, not here: a git get reads it once.
+	return &File{path: abs}, nil
 }
 
 // Describe names the file for status and doctor output.
