@@ -1,6 +1,8 @@
 package patmgr
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
 	"context"
 	"errors"
 	"fmt"
@@ -113,8 +115,8 @@ func (m *Manager) checkStore(ctx context.Context) Check {
 }
 
 func (m *Manager) checkAuthority(ctx context.Context) Check {
-	tenant := firstNonEmpty(m.cfg.Tenant, tenantOrganizations)
-	u := m.cfg.authorityURL(tenant) + "/v2.0/.well-known/openid-configuration"
+	tenant := firstNonEmpty(m.cfg.Tenant, config.TenantOrganizations)
+	u := m.cfg.AuthorityURL(tenant) + "/v2.0/.well-known/openid-configuration"
 	c := Check{Name: "authority"}
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
@@ -133,18 +135,18 @@ func (m *Manager) checkAuthority(ctx context.Context) Check {
 		c.Fix = "check the network, a proxy (HTTPS_PROXY) or --authority; for a TLS-inspecting proxy add its CA with --ca-file"
 		return c
 	}
-	c.OK, c.Detail = true, m.cfg.authorityURL(tenant)+" answers"
+	c.OK, c.Detail = true, m.cfg.AuthorityURL(tenant)+" answers"
 	return c
 }
 
 func (m *Manager) checkOrg(ctx context.Context, org string) Check {
 	c := Check{Name: "organisation " + org}
-	tenant, err := discoverTenant(ctx, m.http, m.cfg.orgURL(org), m.cfg.Authority)
+	tenant, err := discoverTenant(ctx, m.http, m.cfg.OrgURL(org), m.cfg.Authority)
 	if err != nil {
 		c.Detail = err.Error()
 		c.Fix = "check the organisation name in the remote URL"
 		return c
 	}
-	c.OK, c.Detail = true, m.cfg.orgURL(org)+" belongs to tenant "+tenant
+	c.OK, c.Detail = true, m.cfg.OrgURL(org)+" belongs to tenant "+tenant
 	return c
 }

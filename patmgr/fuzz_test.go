@@ -1,6 +1,8 @@
 package patmgr
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
 	"net/url"
 	"strings"
 	"testing"
@@ -9,7 +11,7 @@ import (
 
 // fuzzAuthorities are the configured authorities the challenge fuzzer checks against: the real
 // one and an emulator-like one on a port.
-var fuzzAuthorities = []string{DefaultAuthority, "https://127.0.0.1:8443"}
+var fuzzAuthorities = []string{config.DefaultAuthority, "https://127.0.0.1:8443"}
 
 // FuzzTenantFromChallenge: whatever a server puts in WWW-Authenticate, TenantFromChallenge never
 // panics, and it names a tenant only when the challenge's authorization_uri is https on a
@@ -53,7 +55,7 @@ func FuzzTenantFromChallenge(f *testing.F) {
 				}
 				continue
 			}
-			if !validTenant(tenant) || tenant != strings.ToLower(tenant) {
+			if !config.ValidTenant(tenant) || tenant != strings.ToLower(tenant) {
 				t.Fatalf("%q gave tenant %q, which is not a valid lower-case tenant", challenge, tenant)
 			}
 			if strings.ContainsAny(tenant, "/?#@:%\\") {
@@ -71,7 +73,7 @@ func FuzzTenantFromChallenge(f *testing.F) {
 				t.Fatalf("%q named tenant %q without an https authorization_uri on a trusted host (authority %s)", challenge, tenant, authority)
 			}
 			// The tenant came from the challenge (the all-zero GUID maps to organizations).
-			if !strings.Contains(lc, tenant) && tenant != tenantOrganizations {
+			if !strings.Contains(lc, tenant) && tenant != config.TenantOrganizations {
 				t.Fatalf("%q gave tenant %q, which it does not contain", challenge, tenant)
 			}
 		}
@@ -147,10 +149,10 @@ func FuzzDecodeRecord(f *testing.F) {
 			return
 		}
 		now := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
-		_ = r.servable(now, DefaultRenewBefore)
+		_ = r.servable(now, config.DefaultRenewBefore)
 		_ = r.alive(now)
 		_ = r.holds("x")
-		_ = r.renewAt(DefaultRenewBefore)
+		_ = r.renewAt(config.DefaultRenewBefore)
 		enc, err := encodeRecord(r)
 		if err != nil {
 			t.Fatalf("a decoded record does not encode: %v", err)

@@ -1,6 +1,8 @@
 package patmgr
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
 	"context"
 	"fmt"
 	"os"
@@ -34,12 +36,12 @@ func HostEnvironment() Environment {
 const signInCommand = "git-credential-azdo login"
 
 // chooseMethod picks the interactive sign-in method allowed here, or explains why none is.
-func chooseMethod(ctx context.Context, cfg *Config, env Environment, org string) (string, error) {
-	if cfg.Login == LoginNever {
+func chooseMethod(ctx context.Context, cfg *config.Config, env Environment, org string) (string, error) {
+	if cfg.Login == config.LoginNever {
 		return "", fmt.Errorf("%w for %s, and --login=never forbids prompting: run '%s %s'", ErrSignInRequired, org, signInCommand, org)
 	}
-	if cfg.Login == LoginPassword {
-		return LoginPassword, nil // explicit, non-interactive by nature
+	if cfg.Login == config.LoginPassword {
+		return config.LoginPassword, nil // explicit, non-interactive by nature
 	}
 	if env.Getenv("GIT_TERMINAL_PROMPT") == "0" {
 		return "", fmt.Errorf("%w for %s, and GIT_TERMINAL_PROMPT=0 forbids prompting: run '%s %s' first", ErrSignInRequired, org, signInCommand, org)
@@ -53,19 +55,19 @@ func chooseMethod(ctx context.Context, cfg *Config, env Environment, org string)
 		}
 	}
 	switch cfg.Login {
-	case LoginDevice:
-		return LoginDevice, nil // the message goes to stderr even with no terminal: the user asked
-	case LoginBrowser:
+	case config.LoginDevice:
+		return config.LoginDevice, nil // the message goes to stderr even with no terminal: the user asked
+	case config.LoginBrowser:
 		if !env.HasBrowser() {
 			return "", fmt.Errorf("%w for %s, --login=browser was asked for, but no browser can be opened here: use --login=device", ErrSignInRequired, org)
 		}
-		return LoginBrowser, nil
+		return config.LoginBrowser, nil
 	}
 	if env.HasBrowser() {
-		return LoginBrowser, nil
+		return config.LoginBrowser, nil
 	}
 	if env.HasTerminal() {
-		return LoginDevice, nil
+		return config.LoginDevice, nil
 	}
 	return "", fmt.Errorf("%w for %s, and there is neither a browser nor a terminal here: run '%s --device %s' in a terminal", ErrSignInRequired, org, signInCommand, org)
 }

@@ -1,6 +1,8 @@
 package patmgr
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
 	"context"
 	"errors"
 	"strings"
@@ -21,25 +23,25 @@ func TestChooseMethod(t *testing.T) {
 		want    string
 		wantErr string // substring; "" = no error
 	}{
-		{"auto prefers the browser", LoginAuto, env{terminal: true, browser: true}, LoginBrowser, ""},
-		{"auto falls back to device code on a terminal", LoginAuto, env{terminal: true}, LoginDevice, ""},
-		{"auto with neither fails fast", LoginAuto, env{}, "", "git-credential-azdo login --device"},
-		{"GIT_TERMINAL_PROMPT=0 forbids prompting", LoginAuto, env{prompt: "0", terminal: true, browser: true}, "", "GIT_TERMINAL_PROMPT=0"},
-		{"GIT_TERMINAL_PROMPT=1 allows it", LoginAuto, env{prompt: "1", terminal: true}, LoginDevice, ""},
-		{"credential.interactive=false", LoginAuto, env{interactive: "false", browser: true}, "", "credential.interactive=false"},
-		{"credential.interactive=never", LoginDevice, env{interactive: "never"}, "", "credential.interactive=never"},
-		{"credential.interactive=true", LoginAuto, env{interactive: "true", browser: true}, LoginBrowser, ""},
-		{"credential.interactive=auto", LoginAuto, env{interactive: "auto", terminal: true}, LoginDevice, ""},
-		{"explicit device works without a terminal", LoginDevice, env{}, LoginDevice, ""},
-		{"explicit device still honours GIT_TERMINAL_PROMPT=0", LoginDevice, env{prompt: "0"}, "", "GIT_TERMINAL_PROMPT=0"},
-		{"explicit browser with a browser", LoginBrowser, env{browser: true}, LoginBrowser, ""},
-		{"explicit browser without one", LoginBrowser, env{terminal: true}, "", "--login=device"},
-		{"password is explicit and needs no terminal", LoginPassword, env{prompt: "0"}, LoginPassword, ""},
-		{"never prompts", LoginNever, env{terminal: true, browser: true}, "", "--login=never"},
+		{"auto prefers the browser", config.LoginAuto, env{terminal: true, browser: true}, config.LoginBrowser, ""},
+		{"auto falls back to device code on a terminal", config.LoginAuto, env{terminal: true}, config.LoginDevice, ""},
+		{"auto with neither fails fast", config.LoginAuto, env{}, "", "git-credential-azdo login --device"},
+		{"GIT_TERMINAL_PROMPT=0 forbids prompting", config.LoginAuto, env{prompt: "0", terminal: true, browser: true}, "", "GIT_TERMINAL_PROMPT=0"},
+		{"GIT_TERMINAL_PROMPT=1 allows it", config.LoginAuto, env{prompt: "1", terminal: true}, config.LoginDevice, ""},
+		{"credential.interactive=false", config.LoginAuto, env{interactive: "false", browser: true}, "", "credential.interactive=false"},
+		{"credential.interactive=never", config.LoginDevice, env{interactive: "never"}, "", "credential.interactive=never"},
+		{"credential.interactive=true", config.LoginAuto, env{interactive: "true", browser: true}, config.LoginBrowser, ""},
+		{"credential.interactive=auto", config.LoginAuto, env{interactive: "auto", terminal: true}, config.LoginDevice, ""},
+		{"explicit device works without a terminal", config.LoginDevice, env{}, config.LoginDevice, ""},
+		{"explicit device still honours GIT_TERMINAL_PROMPT=0", config.LoginDevice, env{prompt: "0"}, "", "GIT_TERMINAL_PROMPT=0"},
+		{"explicit browser with a browser", config.LoginBrowser, env{browser: true}, config.LoginBrowser, ""},
+		{"explicit browser without one", config.LoginBrowser, env{terminal: true}, "", "--login=device"},
+		{"password is explicit and needs no terminal", config.LoginPassword, env{prompt: "0"}, config.LoginPassword, ""},
+		{"never prompts", config.LoginNever, env{terminal: true, browser: true}, "", "--login=never"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := Defaults()
+			cfg := config.Defaults()
 			cfg.Login = tt.login
 			e := Environment{
 				Getenv: func(k string) string {

@@ -1,6 +1,8 @@
 package patmgr
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
 	"context"
 	"errors"
 	"fmt"
@@ -74,7 +76,7 @@ func (m *Manager) cachedAccounts(ctx context.Context) map[string]bool {
 	if m.init() != nil {
 		return found
 	}
-	c, err := m.signer.client(tenantOrganizations)
+	c, err := m.signer.client(config.TenantOrganizations)
 	if err != nil {
 		return found
 	}
@@ -88,7 +90,7 @@ func (m *Manager) cachedAccounts(ctx context.Context) map[string]bool {
 	return found
 }
 
-// Login signs in with method (LoginBrowser, LoginDevice, or "" for what the environment allows)
+// Login signs in with method (config.LoginBrowser, config.LoginDevice, or "" for what the environment allows)
 // even when a cached sign-in exists, then makes sure org has a PAT. With org "", it only signs in.
 func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, error) {
 	if err := m.init(); err != nil {
@@ -103,7 +105,7 @@ func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, e
 			return Status{}, err
 		}
 	} else if tenant == "" {
-		tenant = tenantOrganizations
+		tenant = config.TenantOrganizations
 	}
 	account := t.Account
 	if account == "" {
@@ -316,7 +318,7 @@ func (m *Manager) List(ctx context.Context, t Target, filter string) ([]ListedPA
 
 // Revoke revokes one PAT by authorization ID, and forgets it if it is the cached one.
 func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
-	if !isGUID(id) {
+	if !config.IsGUID(id) {
 		return fmt.Errorf("%q is not an authorization ID (a GUID): see '%s list %s'", id, DisplayNamePrefix, t.Org)
 	}
 	tok, err := m.tokenFor(ctx, t)
@@ -366,7 +368,7 @@ func (m *Manager) Orgs(ctx context.Context, account string) ([]Org, error) {
 	if err := m.init(); err != nil {
 		return nil, err
 	}
-	tenant := firstNonEmpty(m.cfg.Tenant, tenantOrganizations)
+	tenant := firstNonEmpty(m.cfg.Tenant, config.TenantOrganizations)
 	tok, err := m.accessToken(ctx, "your organisations", tenant, account, true)
 	if err != nil {
 		return nil, err
@@ -374,7 +376,7 @@ func (m *Manager) Orgs(ctx context.Context, account string) ([]Org, error) {
 	var profile struct {
 		ID string `json:"id"`
 	}
-	if err := m.getJSON(ctx, m.cfg.profileURL()+"/profile/profiles/me?api-version=7.1", tok.Token, &profile); err != nil {
+	if err := m.getJSON(ctx, m.cfg.ProfileURL()+"/profile/profiles/me?api-version=7.1", tok.Token, &profile); err != nil {
 		return nil, fmt.Errorf("reading your profile: %w", err)
 	}
 	var accounts struct {
@@ -384,7 +386,7 @@ func (m *Manager) Orgs(ctx context.Context, account string) ([]Org, error) {
 			AccountURI  string `json:"accountUri"`
 		} `json:"value"`
 	}
-	u := m.cfg.profileURL() + "/accounts?api-version=7.1&memberId=" + url.QueryEscape(profile.ID)
+	u := m.cfg.ProfileURL() + "/accounts?api-version=7.1&memberId=" + url.QueryEscape(profile.ID)
 	if err := m.getJSON(ctx, u, tok.Token, &accounts); err != nil {
 		return nil, fmt.Errorf("listing your organisations: %w", err)
 	}

@@ -3,6 +3,8 @@
 package patmgr
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -48,7 +49,7 @@ type Credential struct {
 // Manager is the helper's policy: serve a cached PAT when it is good, otherwise sign in (silently
 // when it can), renew or create the PAT under a per-organisation lock, and store it.
 type Manager struct {
-	cfg    Config
+	cfg    config.Config
 	store  store.Store
 	env    Environment
 	stderr io.Writer
@@ -72,12 +73,12 @@ type Options struct {
 }
 
 // New validates cfg and returns a Manager. It does no I/O beyond opening a file store.
-func New(cfg Config, opts Options) (*Manager, error) {
+func New(cfg config.Config, opts Options) (*Manager, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if cfg.StateDir == "" {
-		dir, err := DefaultStateDir()
+		dir, err := config.DefaultStateDir()
 		if err != nil {
 			return nil, err
 		}
@@ -101,44 +102,13 @@ func New(cfg Config, opts Options) (*Manager, error) {
 		m.trace = newTracer(nil)
 	}
 	if m.store == nil {
-		s, err := OpenStore(&cfg)
+		s, err := config.OpenStore(&cfg)
 		if err != nil {
 			return nil, err
 		}
 		m.store = s
 	}
 	return m, nil
-}
-
-// OpenStore opens the secret store cfg names. The file store is never chosen unless asked for.
-func OpenStore(cfg *Config) (store.Store, error) {
-	if cfg.Store == "file" {
-		path := cfg.StoreFile
-		if path == "" {
-			path = filepath.Join(cfg.StateDir, "credentials.json")
-		}
-		return store.NewFile(path)
-	}
-	return store.NewKeyring("git-credential-azdo", cfg.KeyringTimeout), nil
-}
-
-// DefaultStateDir is where locks and the index live: never secrets.
-func DefaultStateDir() (string, error) {
-	if runtime.GOOS == "linux" {
-		if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-			return filepath.Join(d, "git-credential-azdo"), nil
-		}
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", err
-		}
-		return filepath.Join(home, ".local", "state", "git-credential-azdo"), nil
-	}
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(dir, "git-credential-azdo"), nil
 }
 
 func (m *Manager) init() error {
@@ -154,7 +124,7 @@ func (m *Manager) init() error {
 			trace:  m.trace,
 			prompt: m.stderr,
 		}
-		m.pats = &patClient{http: m.http, url: m.cfg.patURL}
+		m.pats = &patClient{http: m.http, url: m.cfg.PATURL}
 	})
 	return m.initErr
 }
@@ -592,10 +562,10 @@ func (m *Manager) tenant(ctx context.Context, t Target, known Record) (string, e
 	if known.Tenant != "" {
 		return known.Tenant, nil
 	}
-	tenant, err := discoverTenant(ctx, m.http, m.cfg.orgURL(t.Org), m.cfg.Authority)
+	tenant, err := discoverTenant(ctx, m.http, m.cfg.OrgURL(t.Org), m.cfg.Authority)
 	if err != nil {
-		m.trace.printf("%v; signing in through %s", err, tenantOrganizations)
-		return tenantOrganizations, nil
+		m.trace.printf("%v; signing in through %s", err, config.TenantOrganizations)
+		return config.TenantOrganizations, nil
 	}
 	return tenant, nil
 }

@@ -1,6 +1,8 @@
 package patmgr
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
 	"context"
 	"encoding/json"
 	"net/http"
@@ -71,7 +73,7 @@ func newFakeManager(t *testing.T) (*Manager, *fakePATs) {
 	f := &fakePATs{pats: map[string]*PAT{}, revoked: map[string]bool{}}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	cfg := Defaults()
+	cfg := config.Defaults()
 	cfg.StateDir = t.TempDir()
 	m := &Manager{cfg: cfg, trace: newTracer(nil), now: time.Now,
 		pats: &patClient{http: srv.Client(), url: func(org string) string { return srv.URL + "/" + org + "/_apis/tokens/pats" }}}

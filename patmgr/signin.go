@@ -1,6 +1,8 @@
 package patmgr
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
 	"context"
 	"errors"
 	"fmt"
@@ -33,7 +35,7 @@ var ErrSignInRequired = errors.New("sign-in required")
 // token cache persisted in the store, so a refresh token obtained once serves every organisation
 // and every later process.
 type signer struct {
-	cfg    *Config
+	cfg    *config.Config
 	http   *http.Client
 	cache  *msalCache
 	trace  *tracer
@@ -42,7 +44,7 @@ type signer struct {
 
 func (s *signer) client(tenant string) (public.Client, error) {
 	return public.New(s.cfg.ClientID,
-		public.WithAuthority(s.cfg.authorityURL(tenant)),
+		public.WithAuthority(s.cfg.AuthorityURL(tenant)),
 		public.WithCache(s.cache),
 		public.WithHTTPClient(s.http),
 		// Only Microsoft's or configured authorities reach here; discovery would be one more
@@ -75,7 +77,7 @@ func (s *signer) silent(ctx context.Context, tenant, account string, fresh bool)
 	if fresh {
 		opts = append(opts, public.WithClaims(refreshClaims))
 	}
-	res, err := c.AcquireTokenSilent(ctx, s.cfg.scopes(), opts...)
+	res, err := c.AcquireTokenSilent(ctx, s.cfg.Scopes(), opts...)
 	if err != nil {
 		if transient(err) {
 			return accessToken{}, fmt.Errorf("refreshing the sign-in of %s: %s", acct.PreferredUsername, oneLine(err))
@@ -85,7 +87,7 @@ func (s *signer) silent(ctx context.Context, tenant, account string, fresh bool)
 	return s.result(res), nil
 }
 
-// interactive signs in with the given method: LoginBrowser, LoginDevice or LoginPassword.
+// interactive signs in with the given method: config.LoginBrowser, config.LoginDevice or config.LoginPassword.
 func (s *signer) interactive(ctx context.Context, tenant, account, method string) (accessToken, error) {
 	c, err := s.client(tenant)
 	if err != nil {
@@ -93,29 +95,29 @@ func (s *signer) interactive(ctx context.Context, tenant, account, method string
 	}
 	var res public.AuthResult
 	switch method {
-	case LoginBrowser:
+	case config.LoginBrowser:
 		opts := []public.AcquireInteractiveOption{public.WithOpenURL(s.openBrowser)}
 		if account != "" {
 			opts = append(opts, public.WithLoginHint(account))
 		}
-		res, err = c.AcquireTokenInteractive(ctx, s.cfg.scopes(), opts...)
-	case LoginDevice:
+		res, err = c.AcquireTokenInteractive(ctx, s.cfg.Scopes(), opts...)
+	case config.LoginDevice:
 		var dc public.DeviceCode
-		dc, err = c.AcquireTokenByDeviceCode(ctx, s.cfg.scopes())
+		dc, err = c.AcquireTokenByDeviceCode(ctx, s.cfg.Scopes())
 		if err == nil {
 			fmt.Fprintf(s.prompt, "git-credential-azdo: %s\n", dc.Result.Message)
 			res, err = dc.AuthenticationResult(ctx)
 		}
-	case LoginPassword:
+	case config.LoginPassword:
 		if s.cfg.Password == "" {
 			return accessToken{}, fmt.Errorf("--login=password needs the password in AZDO_PASSWORD")
 		}
-		res, err = c.AcquireTokenByUsernamePassword(ctx, s.cfg.scopes(), s.cfg.Username, s.cfg.Password)
+		res, err = c.AcquireTokenByUsernamePassword(ctx, s.cfg.Scopes(), s.cfg.Username, s.cfg.Password)
 	default:
 		return accessToken{}, fmt.Errorf("unknown sign-in method %q", method)
 	}
 	if err != nil {
-		return accessToken{}, fmt.Errorf("signing in (%s) at %s: %s", method, s.cfg.authorityURL(tenant), oneLine(err))
+		return accessToken{}, fmt.Errorf("signing in (%s) at %s: %s", method, s.cfg.AuthorityURL(tenant), oneLine(err))
 	}
 	if account != "" && !strings.EqualFold(res.Account.PreferredUsername, account) {
 		return accessToken{}, fmt.Errorf("signed in as %s, but the remote asks for %s: sign in with that account", res.Account.PreferredUsername, account)

@@ -1,13 +1,13 @@
 package patmgr
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
-	"sync"
 )
 
 // Microsoft's Entra ID sign-in hosts, public and sovereign clouds. An authorization_uri naming any
@@ -20,49 +20,9 @@ var microsoftLoginHosts = map[string]bool{
 	"login.chinacloudapi.cn":    true,
 }
 
-// tenantOrganizations is the multi-tenant authority segment; an all-zero resource tenant means the
-// organisation is backed by Microsoft accounts, which sign in there too.
-const (
-	tenantOrganizations = "organizations"
-	zeroGUID            = "00000000-0000-0000-0000-000000000000"
-)
-
-// isGUID reports whether s is a GUID in its 8-4-4-4-12 hexadecimal form. It runs on every
-// invocation (Config.Validate), so it is written out rather than a regexp compiled at start-up.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// domainPattern is compiled on first use: most runs never need it.
-var domainPattern = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$`)
-})
-
-// validTenant accepts what may stand in an authority's path: a GUID, a verified domain, or one of
-// the multi-tenant names. Anything else could smuggle a path or query into the authority URL.
-func validTenant(s string) bool {
-	switch s {
-	case tenantOrganizations, "common", "consumers":
-		return true
-	}
-	return isGUID(s) || domainPattern().MatchString(s)
-}
+// zeroGUID as an organisation's resource tenant means it is backed by Microsoft accounts, which
+// sign in through the multi-tenant endpoint.
+const zeroGUID = "00000000-0000-0000-0000-000000000000"
 
 // TenantFromChallenge extracts the tenant from a Bearer challenge such as
 // `Bearer authorization_uri=https://login.microsoftonline.com/{tenant}` when, and only when, the
@@ -98,7 +58,7 @@ func tenantFromAuthorizationURI(raw, authority string) (string, bool) {
 	// The path as sent, not percent-decoded: Entra never escapes a tenant, and decoding would let
 	// "%2e%2e" or "%2f" become path syntax once the tenant is put back into an authority URL.
 	tenant := strings.Trim(u.EscapedPath(), "/")
-	if !validTenant(tenant) {
+	if !config.ValidTenant(tenant) {
 		return "", false
 	}
 	return normalizeTenant(tenant), true
@@ -106,7 +66,7 @@ func tenantFromAuthorizationURI(raw, authority string) (string, bool) {
 
 func normalizeTenant(t string) string {
 	if t == zeroGUID {
-		return tenantOrganizations
+		return config.TenantOrganizations
 	}
 	return strings.ToLower(t)
 }
@@ -125,7 +85,7 @@ func discoverTenant(ctx context.Context, client *http.Client, orgURL, authority 
 		return "", fmt.Errorf("finding the tenant of %s: %w", orgURL, err)
 	}
 	resp.Body.Close()
-	if t := resp.Header.Get("X-VSS-ResourceTenant"); isGUID(t) {
+	if t := resp.Header.Get("X-VSS-ResourceTenant"); config.IsGUID(t) {
 		return normalizeTenant(t), nil
 	}
 	for _, c := range resp.Header.Values("WWW-Authenticate") {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -77,9 +79,9 @@ func loginCmd(fs *flag.FlagSet) runFunc {
 		method := ""
 		switch {
 		case *device:
-			method = patmgr.LoginDevice
+			method = config.LoginDevice
 		case *browser:
-			method = patmgr.LoginBrowser
+			method = config.LoginBrowser
 		}
 		var t patmgr.Target
 		if len(args) == 1 {
@@ -229,7 +231,7 @@ func renewCmd(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		// renew runs from cron and timers: it must never wait for a person.
-		inv.cfg.Login = patmgr.LoginNever
+		inv.cfg.Login = config.LoginNever
 		m, err := inv.manager()
 		if err != nil {
 			return err

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,8 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
 )
 
 // gitEntry is one value configure added to a git config file.
@@ -233,7 +233,7 @@ func (g gitConfig) remove(c configured) error {
 
 func stateFile(stateDir string) string {
 	if stateDir == "" {
-		stateDir, _ = patmgr.DefaultStateDir()
+		stateDir, _ = config.DefaultStateDir()
 	}
 	return filepath.Join(stateDir, "configured.json")
 }

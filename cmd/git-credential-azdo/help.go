@@ -1,12 +1,12 @@
 package main
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
 	"flag"
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
 )
 
 func usage(w io.Writer) {
@@ -19,8 +19,8 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "  %-12s %s\n", "help", "show help for a command")
 	fmt.Fprintf(w, "\nSettings (every command; also AZDO_<NAME> in the environment, e.g. AZDO_SCOPE):\n")
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
-	cfg := patmgr.Defaults()
-	settingFlags(fs, &cfg)
+	cfg := config.Defaults()
+	cfg.RegisterFlags(fs)
 	fs.VisitAll(func(f *flag.Flag) { printFlag(w, f, true) })
 	fmt.Fprintf(w, "\nExit codes: 0 success, 1 error, 2 usage error, 3 sign-in required but not allowed here.\n")
 }
@@ -29,8 +29,8 @@ func commandUsage(w io.Writer, c command, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "usage: %s %s %s\n\n%s.\n\n", prog, c.name, c.args, upperFirst(c.summary))
 	var own []*flag.Flag
 	settings := flag.NewFlagSet("", flag.ContinueOnError)
-	cfg := patmgr.Defaults()
-	settingFlags(settings, &cfg)
+	cfg := config.Defaults()
+	cfg.RegisterFlags(settings)
 	fs.VisitAll(func(f *flag.Flag) {
 		if settings.Lookup(f.Name) == nil {
 			own = append(own, f)
@@ -55,8 +55,8 @@ func helpCmd(stdout, stderr io.Writer, args []string) int {
 		return fail(stderr, exitUsage, fmt.Errorf("unknown command %q: see '%s help'", args[0], prog))
 	}
 	fs := flag.NewFlagSet(prog+" "+c.name, flag.ContinueOnError)
-	cfg := patmgr.Defaults()
-	settingFlags(fs, &cfg)
+	cfg := config.Defaults()
+	cfg.RegisterFlags(fs)
 	c.flags(fs)
 	commandUsage(stdout, c, fs)
 	return exitOK
@@ -81,7 +81,7 @@ func printFlag(w io.Writer, f *flag.Flag, setting bool) {
 		fmt.Fprintf(w, " (default %s)", f.DefValue)
 	}
 	if setting {
-		fmt.Fprintf(w, " [%s]", envName(f.Name))
+		fmt.Fprintf(w, " [%s]", config.EnvName(f.Name))
 	}
 	fmt.Fprintln(w)
 }

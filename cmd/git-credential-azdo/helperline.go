@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
 	"context"
 	"flag"
 	"fmt"
@@ -8,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
 )
 
 // adoptHelperLine makes a command typed by a person act on what git's get acts on: the settings
@@ -27,14 +27,14 @@ func (inv *invocation) adoptHelperLine(explicit []string) error {
 	if len(line) == 0 {
 		return nil
 	}
-	cfg := patmgr.Defaults()
+	cfg := config.Defaults()
 	fs := flag.NewFlagSet("helper line", flag.ContinueOnError)
-	settingFlags(fs, &cfg)
+	cfg.RegisterFlags(fs)
 	if _, err := parseArgs(fs, line); err != nil {
 		return fmt.Errorf("the helper line git uses for %s has a bad setting (%v): fix it with 'git config --global --edit' or run '%s configure'", url, err, prog)
 	}
 	// What the person typed wins over the environment, which wins over git's config.
-	if err := applyEnv(fs, inv.getenv); err != nil {
+	if err := config.ApplyEnv(fs, inv.getenv); err != nil {
 		return err
 	}
 	if _, err := parseArgs(fs, explicit); err != nil {

@@ -4,6 +4,8 @@
 package main
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
 	"bufio"
 	"context"
 	"errors"
@@ -37,7 +39,7 @@ func main() {
 
 // invocation is one run of the program: settings, streams and the command's own arguments.
 type invocation struct {
-	cfg    patmgr.Config
+	cfg    config.Config
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
@@ -75,11 +77,11 @@ func commands() []command {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	inv := &invocation{cfg: patmgr.Defaults(), stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	inv := &invocation{cfg: config.Defaults(), stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
 	patmgr.Version = version()
 
 	global := flag.NewFlagSet(prog, flag.ContinueOnError)
-	settingFlags(global, &inv.cfg)
+	inv.cfg.RegisterFlags(global)
 	global.SetOutput(io.Discard)
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -107,7 +109,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	}
 
 	fs := flag.NewFlagSet(prog+" "+name, flag.ContinueOnError)
-	settingFlags(fs, &inv.cfg)
+	inv.cfg.RegisterFlags(fs)
 	runCmd := cmd.flags(fs)
 	positional, err := parseArgs(fs, rest)
 	if errors.Is(err, flag.ErrHelp) {
@@ -123,7 +125,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 			inv.explicit = append(inv.explicit, "--"+f.Name+"="+f.Value.String())
 		}
 	})
-	if err := applyEnv(fs, getenv); err != nil {
+	if err := config.ApplyEnv(fs, getenv); err != nil {
 		return fail(stderr, exitUsage, err)
 	}
 	if readsHelperLine[name] {

@@ -1,4 +1,4 @@
-package patmgr
+package config
 
 import (
 	"strings"
@@ -61,14 +61,14 @@ func TestConfigEndpoints(t *testing.T) {
 	emu.ServiceURL = "https://127.0.0.1:8443/"
 	for _, tt := range []struct{ got, want string }{
 		{azure.ServiceHost(), "dev.azure.com"},
-		{azure.orgURL("contoso"), "https://dev.azure.com/contoso"},
-		{azure.patURL("contoso"), "https://vssps.dev.azure.com/contoso/_apis/tokens/pats"},
-		{azure.profileURL(), "https://app.vssps.visualstudio.com/_apis"},
-		{azure.authorityURL("organizations"), "https://login.microsoftonline.com/organizations"},
+		{azure.OrgURL("contoso"), "https://dev.azure.com/contoso"},
+		{azure.PATURL("contoso"), "https://vssps.dev.azure.com/contoso/_apis/tokens/pats"},
+		{azure.ProfileURL(), "https://app.vssps.visualstudio.com/_apis"},
+		{azure.AuthorityURL("organizations"), "https://login.microsoftonline.com/organizations"},
 		{emu.ServiceHost(), "127.0.0.1:8443"},
-		{emu.orgURL("contoso"), "https://127.0.0.1:8443/contoso"},
-		{emu.patURL("contoso"), "https://127.0.0.1:8443/contoso/_apis/tokens/pats"},
-		{emu.profileURL(), "https://127.0.0.1:8443/_apis"},
+		{emu.OrgURL("contoso"), "https://127.0.0.1:8443/contoso"},
+		{emu.PATURL("contoso"), "https://127.0.0.1:8443/contoso/_apis/tokens/pats"},
+		{emu.ProfileURL(), "https://127.0.0.1:8443/_apis"},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)

@@ -1,9 +1,14 @@
-package patmgr
+// Package config holds git-credential-azdo's settings: their defaults, their validation, how they
+// are given (flags on git's helper line, AZDO_* variables), and what they point at. It is light on
+// purpose: the fast path of a git get parses settings too, and must not link the sign-in stack.
+package config
 
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -85,10 +90,10 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	if c.Tenant != "" && !validTenant(c.Tenant) {
+	if c.Tenant != "" && !ValidTenant(c.Tenant) {
 		return fmt.Errorf("--tenant %q is neither a tenant GUID, a domain nor organizations/common", c.Tenant)
 	}
-	if !isGUID(c.ClientID) {
+	if !IsGUID(c.ClientID) {
 		return fmt.Errorf("--client-id %q is not a GUID: use your app registration's Application (client) ID", c.ClientID)
 	}
 	if c.Resource == "" {
@@ -167,32 +172,76 @@ func (c *Config) ServiceHost() string {
 	return strings.ToLower(u.Host)
 }
 
-// Endpoints of the Azure DevOps side for one organisation.
-func (c *Config) orgURL(org string) string {
+// OrgURL is the organisation's own URL, which names its tenant to an anonymous request.
+func (c *Config) OrgURL(org string) string {
 	if c.ServiceURL != "" {
 		return strings.TrimRight(c.ServiceURL, "/") + "/" + org
 	}
 	return "https://dev.azure.com/" + org
 }
 
-func (c *Config) patURL(org string) string {
+// PATURL is the organisation's PAT Lifecycle Management API.
+func (c *Config) PATURL(org string) string {
 	if c.ServiceURL != "" {
 		return strings.TrimRight(c.ServiceURL, "/") + "/" + org + "/_apis/tokens/pats"
 	}
 	return "https://vssps.dev.azure.com/" + org + "/_apis/tokens/pats"
 }
 
-func (c *Config) profileURL() string {
+// ProfileURL is the base of the profile and accounts APIs.
+func (c *Config) ProfileURL() string {
 	if c.ServiceURL != "" {
 		return strings.TrimRight(c.ServiceURL, "/") + "/_apis"
 	}
 	return "https://app.vssps.visualstudio.com/_apis"
 }
 
-func (c *Config) authorityURL(tenant string) string {
+// AuthorityURL is the Entra ID authority for tenant.
+func (c *Config) AuthorityURL(tenant string) string {
 	return strings.TrimRight(c.Authority, "/") + "/" + tenant
 }
 
-func (c *Config) scopes() []string {
+// Scopes are the OAuth scopes asked for: whatever the app was granted on Azure DevOps.
+func (c *Config) Scopes() []string {
 	return []string{c.Resource + "/.default"}
+}
+
+// TenantOrganizations is the multi-tenant authority segment: work and school accounts of any tenant.
+const TenantOrganizations = "organizations"
+
+// IsGUID reports whether s is a GUID in its 8-4-4-4-12 hexadecimal form. It runs on every
+// invocation (Config.Validate), so it is written out rather than a regexp compiled at start-up.
+func IsGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// domainPattern is compiled on first use: most runs never need it.
+var domainPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$`)
+})
+
+// ValidTenant accepts what may stand in an authority's path: a GUID, a verified domain, or one of
+// the multi-tenant names. Anything else could smuggle a path or query into the authority URL.
+func ValidTenant(s string) bool {
+	switch s {
+	case TenantOrganizations, "common", "consumers":
+		return true
+	}
+	return IsGUID(s) || domainPattern().MatchString(s)
 }

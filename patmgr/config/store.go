@@ -1,0 +1,40 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+)
+
+// OpenStore opens the secret store cfg names. The file store is never chosen unless asked for.
+func OpenStore(cfg *Config) (store.Store, error) {
+	if cfg.Store == "file" {
+		path := cfg.StoreFile
+		if path == "" {
+			path = filepath.Join(cfg.StateDir, "credentials.json")
+		}
+		return store.NewFile(path)
+	}
+	return store.NewKeyring("git-credential-azdo", cfg.KeyringTimeout), nil
+}
+
+// DefaultStateDir is where locks and the index live: never secrets.
+func DefaultStateDir() (string, error) {
+	if runtime.GOOS == "linux" {
+		if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+			return filepath.Join(d, "git-credential-azdo"), nil
+		}
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(home, ".local", "state", "git-credential-azdo"), nil
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "git-credential-azdo"), nil
+}
