@@ -8,13 +8,13 @@ import (
 	"errors"
 	"io"
 
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 )
 
 // Credentials is the part of patmgr.Manager a git operation needs.
 type Credentials interface {
-	Credential(ctx context.Context, t patmgr.Target) (patmgr.Credential, error)
-	Reject(ctx context.Context, t patmgr.Target, password string) error
+	Credential(ctx context.Context, t cache.Target) (cache.Credential, error)
+	Reject(ctx context.Context, t cache.Target, password string) error
 }
 
 // Options wires one run of the helper.
@@ -49,7 +49,7 @@ func Run(ctx context.Context, op string, opts Options) error {
 	if err != nil || !ours {
 		return err
 	}
-	target := patmgr.Target{Org: remote.Org, Account: remote.Account, Challenges: req.WWWAuth}
+	target := cache.Target{Org: remote.Org, Account: remote.Account, Challenges: req.WWWAuth}
 
 	switch op {
 	case "get":

@@ -8,23 +8,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 )
 
 // fakeCredentials records what Run asks of the manager.
 type fakeCredentials struct {
-	cred     patmgr.Credential
+	cred     cache.Credential
 	err      error
-	gets     []patmgr.Target
+	gets     []cache.Target
 	rejected []string
 }
 
-func (f *fakeCredentials) Credential(_ context.Context, t patmgr.Target) (patmgr.Credential, error) {
+func (f *fakeCredentials) Credential(_ context.Context, t cache.Target) (cache.Credential, error) {
 	f.gets = append(f.gets, t)
 	return f.cred, f.err
 }
 
-func (f *fakeCredentials) Reject(_ context.Context, t patmgr.Target, password string) error {
+func (f *fakeCredentials) Reject(_ context.Context, t cache.Target, password string) error {
 	f.gets = append(f.gets, t)
 	f.rejected = append(f.rejected, password)
 	return nil
@@ -39,7 +39,7 @@ func TestRun(t *testing.T) {
 		credErr    error
 		wantOut    string
 		wantErr    string // substring
-		wantTarget *patmgr.Target
+		wantTarget *cache.Target
 		wantReject string
 	}{
 		{
@@ -47,21 +47,21 @@ func TestRun(t *testing.T) {
 			op:         "get",
 			input:      "protocol=https\nhost=dev.azure.com\npath=Contoso/proj/_git/repo\n\n",
 			wantOut:    "username=contoso\npassword=the-pat\npassword_expiry_utc=1800000000\n\n",
-			wantTarget: &patmgr.Target{Org: "contoso"},
+			wantTarget: &cache.Target{Org: "contoso"},
 		},
 		{
 			name:       "get echoes git's user name and passes wwwauth on",
 			op:         "get",
 			input:      "protocol=https\nhost=fabrikam.visualstudio.com\nusername=fabrikam\nwwwauth[]=Bearer authorization_uri=https://login.microsoftonline.com/t\n",
 			wantOut:    "username=fabrikam\npassword=the-pat\npassword_expiry_utc=1800000000\n\n",
-			wantTarget: &patmgr.Target{Org: "fabrikam", Challenges: []string{"Bearer authorization_uri=https://login.microsoftonline.com/t"}},
+			wantTarget: &cache.Target{Org: "fabrikam", Challenges: []string{"Bearer authorization_uri=https://login.microsoftonline.com/t"}},
 		},
 		{
 			name:       "get with an account in the URL",
 			op:         "get",
 			input:      "protocol=https\nhost=dev.azure.com\nusername=alice@contoso.com\npath=contoso/p/_git/r\n",
 			wantOut:    "username=alice@contoso.com\npassword=the-pat\npassword_expiry_utc=1800000000\n\n",
-			wantTarget: &patmgr.Target{Org: "contoso", Account: "alice@contoso.com"},
+			wantTarget: &cache.Target{Org: "contoso", Account: "alice@contoso.com"},
 		},
 		{
 			name:  "get for another host asks nothing and says nothing",
@@ -98,13 +98,13 @@ func TestRun(t *testing.T) {
 			credErr:    errors.New("sign-in required"),
 			wantOut:    "quit=1\n\n",
 			wantErr:    "sign-in required",
-			wantTarget: &patmgr.Target{Org: "contoso"},
+			wantTarget: &cache.Target{Org: "contoso"},
 		},
 		{
 			name:       "erase passes the refused password on",
 			op:         "erase",
 			input:      "protocol=https\nhost=dev.azure.com\npath=contoso\nusername=contoso\npassword=old-pat\n",
-			wantTarget: &patmgr.Target{Org: "contoso"},
+			wantTarget: &cache.Target{Org: "contoso"},
 			wantReject: "old-pat",
 		},
 		{
@@ -130,7 +130,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake := &fakeCredentials{cred: patmgr.Credential{Username: "alice@contoso.com", Password: "the-pat", Expires: expiry}, err: tt.credErr}
+			fake := &fakeCredentials{cred: cache.Credential{Username: "alice@contoso.com", Password: "the-pat", Expires: expiry}, err: tt.credErr}
 			var out bytes.Buffer
 			err := Run(context.Background(), tt.op, Options{
 				Credentials: func() (Credentials, error) { return fake, nil },
@@ -159,7 +159,7 @@ func TestRun(t *testing.T) {
 	}
 }
 
-func sameTarget(a, b patmgr.Target) bool {
+func sameTarget(a, b cache.Target) bool {
 	return a.Org == b.Org && a.Account == b.Account && strings.Join(a.Challenges, "\n") == strings.Join(b.Challenges, "\n")
 }
 

@@ -1,6 +1,8 @@
 package patmgr
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 
 	"net/url"
@@ -144,33 +146,33 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte(`{"kind":"pat","host":"dev.azure.com","org":"contoso","tok`))
 	f.Add([]byte{0xff, 0xfe, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := decodeRecord(b)
+		r, err := cache.Decode(b)
 		if err != nil {
 			return
 		}
 		now := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
-		_ = r.servable(now, config.DefaultRenewBefore)
-		_ = r.alive(now)
-		_ = r.holds("x")
-		_ = r.renewAt(config.DefaultRenewBefore)
-		enc, err := encodeRecord(r)
+		_ = r.Servable(now, config.DefaultRenewBefore)
+		_ = r.Alive(now)
+		_ = r.Holds("x")
+		_ = r.RenewAt(config.DefaultRenewBefore)
+		enc, err := cache.Encode(r)
 		if err != nil {
 			t.Fatalf("a decoded record does not encode: %v", err)
 		}
-		again, err := decodeRecord(enc)
+		again, err := cache.Decode(enc)
 		if err != nil {
 			t.Fatalf("a record's own encoding does not decode: %v", err)
 		}
 		if again.Token != r.Token || !again.ValidTo.Equal(r.ValidTo) || again.Kind != r.Kind || again.Rejected != r.Rejected {
 			t.Fatalf("round trip changed the record: %+v then %+v", r, again)
 		}
-		if strings.Contains(string(mustJSON(r.public())), `"token"`) {
+		if strings.Contains(string(mustJSON(r.Public())), `"token"`) {
 			t.Fatalf("the public record keeps a token field")
 		}
 	})
 }
 
-func mustJSON(r Record) []byte {
-	b, _ := encodeRecord(&r)
+func mustJSON(r cache.Record) []byte {
+	b, _ := cache.Encode(&r)
 	return b
 }

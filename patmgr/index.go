@@ -1,6 +1,8 @@
 package patmgr
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,15 +20,15 @@ type index struct{ dir string }
 
 func (ix index) path() string { return filepath.Join(ix.dir, "index.json") }
 
-func (ix index) load() (map[string]Record, error) {
+func (ix index) load() (map[string]cache.Record, error) {
 	b, err := os.ReadFile(ix.path())
 	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]Record{}, nil
+		return map[string]cache.Record{}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]Record{}
+	m := map[string]cache.Record{}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%s is unreadable (%v): delete it, it holds no secret", ix.path(), err)
 	}
@@ -34,7 +36,7 @@ func (ix index) load() (map[string]Record, error) {
 }
 
 // update applies fn to the index under its own lock and replaces the file atomically.
-func (ix index) update(ctx context.Context, fn func(map[string]Record)) error {
+func (ix index) update(ctx context.Context, fn func(map[string]cache.Record)) error {
 	unlock, err := lock(ctx, ix.dir, "index")
 	if err != nil {
 		return err
@@ -52,16 +54,16 @@ func (ix index) update(ctx context.Context, fn func(map[string]Record)) error {
 	return writeFileAtomic(ix.path(), b)
 }
 
-func (ix index) put(ctx context.Context, key string, r Record) error {
-	return ix.update(ctx, func(m map[string]Record) { m[key] = r.public() })
+func (ix index) put(ctx context.Context, key string, r cache.Record) error {
+	return ix.update(ctx, func(m map[string]cache.Record) { m[key] = r.Public() })
 }
 
 func (ix index) drop(ctx context.Context, key string) error {
-	return ix.update(ctx, func(m map[string]Record) { delete(m, key) })
+	return ix.update(ctx, func(m map[string]cache.Record) { delete(m, key) })
 }
 
 // sortedKeys lists the index's keys in a stable order for display.
-func sortedKeys(m map[string]Record) []string {
+func sortedKeys(m map[string]cache.Record) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

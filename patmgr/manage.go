@@ -1,6 +1,8 @@
 package patmgr
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 
 	"context"
@@ -45,8 +47,8 @@ func (m *Manager) Status(ctx context.Context) ([]Status, error) {
 		r := ix[key]
 		st := Status{Org: r.Org, Host: r.Host, Account: r.Account, Kind: r.Kind, Scope: r.Scope, AuthorizationID: r.AuthorizationID,
 			Store: m.store.Describe(), Tenant: r.Tenant, SilentRenewal: accounts[strings.ToLower(r.Account)]}
-		if r.Kind == kindPAT {
-			st.ValidTo, st.RenewAt, st.ExpiresIn = r.ValidTo, r.renewAt(m.cfg.RenewBefore), humanTime(r.ValidTo, now)
+		if r.Kind == cache.KindPAT {
+			st.ValidTo, st.RenewAt, st.ExpiresIn = r.ValidTo, r.RenewAt(m.cfg.RenewBefore), humanTime(r.ValidTo, now)
 		}
 		stored, err := m.load(ctx, key)
 		switch {
@@ -56,11 +58,11 @@ func (m *Manager) Status(ctx context.Context) ([]Status, error) {
 			st.State = "missing"
 		case stored.Rejected:
 			st.State = "rejected"
-		case stored.Kind == kindEntra:
+		case stored.Kind == cache.KindEntra:
 			st.State = "valid"
 		case !now.Before(stored.ValidTo):
 			st.State = "expired"
-		case !stored.servable(now, m.cfg.RenewBefore):
+		case !stored.Servable(now, m.cfg.RenewBefore):
 			st.State = "renewal-due"
 		default:
 			st.State = "valid"
@@ -97,7 +99,7 @@ func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, e
 		return Status{}, err
 	}
 	tenant := m.cfg.Tenant
-	known := Record{}
+	known := cache.Record{}
 	if t.Org != "" {
 		known = m.remembered(m.key(t), t)
 		var err error
@@ -189,7 +191,7 @@ func (m *Manager) renewOne(ctx context.Context, t Target) RenewResult {
 	if err != nil {
 		return RenewResult{Org: t.Org, Action: "failed", Err: err}
 	}
-	if rec.servable(m.now(), m.cfg.RenewBefore) {
+	if rec.Servable(m.now(), m.cfg.RenewBefore) {
 		return RenewResult{Org: t.Org, Action: "not-due", ValidTo: rec.ValidTo}
 	}
 	if err := m.init(); err != nil {
@@ -434,7 +436,7 @@ func (m *Manager) targets(orgs []string) ([]Target, error) {
 	for _, key := range sortedKeys(ix) {
 		if r := ix[key]; r.Host == m.cfg.ServiceHost() {
 			t := Target{Org: r.Org}
-			if key != recordKey(r.Host, r.Org, "") {
+			if key != cache.Key(r.Host, r.Org, "") {
 				t.Account = r.Account
 			}
 			ts = append(ts, t)

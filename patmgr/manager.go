@@ -3,6 +3,8 @@
 package patmgr
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 
 	"context"
@@ -30,21 +32,12 @@ var Version = "dev"
 // lost create can be found again.
 const DisplayNamePrefix = "git-credential-azdo"
 
-// Target is the organisation (and optionally the account) a credential is for.
-type Target struct {
-	Org     string
-	Account string // user@domain from the remote URL; "" = the one remembered for Org
-	// Challenges are WWW-Authenticate values git passed on (wwwauth[], git 2.41+): they name the
-	// tenant without a request of our own.
-	Challenges []string
-}
-
-// Credential is what git gets.
-type Credential struct {
-	Username string
-	Password string
-	Expires  time.Time
-}
+// Target and Credential are the cache's: a get served from the cache and one that signs in speak
+// the same types.
+type (
+	Target     = cache.Target
+	Credential = cache.Credential
+)
 
 // Manager is the helper's policy: serve a cached PAT when it is good, otherwise sign in (silently
 // when it can), renew or create the PAT under a per-organisation lock, and store it.
@@ -131,31 +124,21 @@ func (m *Manager) init() error {
 
 func (m *Manager) index() index { return index{dir: m.cfg.StateDir} }
 
-func (m *Manager) key(t Target) string { return recordKey(m.cfg.ServiceHost(), t.Org, t.Account) }
+func (m *Manager) key(t Target) string { return cache.Key(m.cfg.ServiceHost(), t.Org, t.Account) }
 
 // load returns the stored record for key, or nil when there is none.
-func (m *Manager) load(ctx context.Context, key string) (*Record, error) {
-	b, err := m.store.Get(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
+func (m *Manager) load(ctx context.Context, key string) (*cache.Record, error) {
+	r, err := cache.Load(ctx, m.store, key)
+	if r != nil {
+		m.trace.hide(r.Token)
 	}
-	if err != nil {
-		return nil, err
-	}
-	r, err := decodeRecord(b)
-	if err != nil {
-		// A record we cannot read is replaced, not served; the replacement overwrites it.
-		m.trace.printf("stored record %s is unreadable (%v); replacing it", key, err)
-		return nil, nil
-	}
-	m.trace.hide(r.Token)
-	return r, nil
+	return r, err
 }
 
-func (m *Manager) save(ctx context.Context, key string, r *Record) error {
+func (m *Manager) save(ctx context.Context, key string, r *cache.Record) error {
 	r.UpdatedAt = m.now().UTC()
 	r.CreatedBy = DisplayNamePrefix + " " + Version
-	b, err := encodeRecord(r)
+	b, err := cache.Encode(r)
 	if err != nil {
 		return err
 	}
@@ -172,23 +155,16 @@ func (m *Manager) save(ctx context.Context, key string, r *Record) error {
 // window, is one store look-up: no lock, no network, no MSAL.
 func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) {
 	key := m.key(t)
-	rec, err := m.load(ctx, key)
-	if err != nil {
-		return Credential{}, err
-	}
-	if rec.servable(m.now(), m.cfg.RenewBefore) {
-		return m.credential(rec), nil
+	if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
+		return cred, err
 	}
 	// A process holding the lock is most likely making this very PAT (git runs helpers in
 	// parallel, IDEs fetch many repositories at once): wait for it, then serve its result.
 	if waited, err := waitUnlocked(ctx, m.cfg.StateDir, key); err != nil {
 		return Credential{}, err
 	} else if waited {
-		if rec, err = m.load(ctx, key); err != nil {
-			return Credential{}, err
-		}
-		if rec.servable(m.now(), m.cfg.RenewBefore) {
-			return m.credential(rec), nil
+		if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
+			return cred, err
 		}
 	}
 	unlock, err := lock(ctx, m.cfg.StateDir, key)
@@ -197,11 +173,12 @@ func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) 
 	}
 	defer unlock()
 	// Another process may have done the work while this one waited for the lock.
-	if rec, err = m.load(ctx, key); err != nil {
+	rec, err := m.load(ctx, key)
+	if err != nil {
 		return Credential{}, err
 	}
-	if rec.servable(m.now(), m.cfg.RenewBefore) {
-		return m.credential(rec), nil
+	if rec.Servable(m.now(), m.cfg.RenewBefore) {
+		return rec.Credential(), nil
 	}
 	if err := m.init(); err != nil {
 		return Credential{}, err
@@ -209,17 +186,9 @@ func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) 
 	return m.refresh(ctx, t, key, rec, true)
 }
 
-func (m *Manager) credential(r *Record) Credential {
-	user := r.Account
-	if user == "" {
-		user = DisplayNamePrefix
-	}
-	return Credential{Username: user, Password: r.Token, Expires: r.ValidTo}
-}
-
 // refresh renews, replaces or creates the PAT for t. The caller holds t's lock. Without prompt,
 // a needed interactive sign-in is an ErrSignInRequired error instead.
-func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *Record, prompt bool) (Credential, error) {
+func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.Record, prompt bool) (Credential, error) {
 	known := m.remembered(key, t)
 	account := t.Account
 	if account == "" {
@@ -230,7 +199,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *Record
 		return Credential{}, err
 	}
 
-	if rec != nil && rec.Kind == kindEntra && m.now().Before(rec.ValidTo) {
+	if rec != nil && rec.Kind == cache.KindEntra && m.now().Before(rec.ValidTo) {
 		tok, err := m.accessToken(ctx, t.Org, tenant, account, prompt)
 		if err != nil {
 			return Credential{}, err
@@ -240,7 +209,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *Record
 
 	// Inside the renewal window with a PAT that still works: renew it silently if we can, and
 	// otherwise keep serving it until it expires rather than prompting early.
-	if rec.alive(m.now()) {
+	if rec.Alive(m.now()) {
 		cred, err := m.renew(ctx, key, rec, tenant, account)
 		switch {
 		case err == nil:
@@ -251,10 +220,10 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *Record
 			}
 			fmt.Fprintf(m.stderr, "git-credential-azdo: the PAT for %s expires %s and cannot be renewed without a sign-in: run '%s %s'\n",
 				rec.Org, humanTime(rec.ValidTo, m.now()), signInCommand, rec.Org)
-			return m.credential(rec), nil
+			return rec.Credential(), nil
 		case !rec.Rejected:
 			m.trace.printf("renewing the PAT for %s failed (%v); serving it as it is", rec.Org, err)
-			return m.credential(rec), nil
+			return rec.Credential(), nil
 		}
 		// The service no longer knows it or will not extend it: replace it below.
 	}
@@ -279,8 +248,8 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *Record
 	if err != nil {
 		return Credential{}, fmt.Errorf("creating a PAT for %s: %w", t.Org, err)
 	}
-	next := &Record{
-		Kind: kindPAT, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
+	next := &cache.Record{
+		Kind: cache.KindPAT, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
 		Tenant: tenant, AuthorizationID: pat.AuthorizationID, Token: pat.Token, Scope: pat.Scope,
 		DisplayName: pat.DisplayName, ValidFrom: pat.ValidFrom, ValidTo: pat.ValidTo,
 	}
@@ -294,12 +263,12 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *Record
 		strings.EqualFold(rec.Account, tok.Account) {
 		m.revokeQuietly(ctx, t.Org, tok.Token, rec.AuthorizationID)
 	}
-	return m.credential(next), nil
+	return next.Credential(), nil
 }
 
 // renew extends rec with the update call, signing in silently only. When the service no longer
 // knows the PAT or will not extend it, rec is marked Rejected so that the caller replaces it.
-func (m *Manager) renew(ctx context.Context, key string, rec *Record, tenant, account string) (Credential, error) {
+func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tenant, account string) (Credential, error) {
 	tok, err := m.accessToken(ctx, rec.Org, tenant, account, false)
 	if err != nil {
 		return Credential{}, err
@@ -324,7 +293,7 @@ func (m *Manager) renew(ctx context.Context, key string, rec *Record, tenant, ac
 	if err := m.save(ctx, key, rec); err != nil {
 		return Credential{}, err
 	}
-	return m.credential(rec), nil
+	return rec.Credential(), nil
 }
 
 // mint creates a PAT. A create whose answer is lost may still have made one, whose secret is then
@@ -369,7 +338,7 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error
 // sweepPending revokes the PATs of creates an earlier run could not settle, sparing the one the
 // stored record holds (a run killed after saving but before crossing out its name). A failure
 // leaves them for the next run: it does not stop this one.
-func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec *Record) {
+func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec *cache.Record) {
 	pending := m.pending(key)
 	names := pending.names()
 	if len(names) == 0 {
@@ -491,7 +460,7 @@ const policyRecheck = 24 * time.Hour
 // accepts it as the Basic password; it lasts about an hour, and silent refresh renews it.
 func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant string, tok accessToken, perr *PATError) (Credential, error) {
 	fmt.Fprintf(m.stderr, "git-credential-azdo: %s does not allow this PAT (%s); using your Entra ID sign-in token instead, renewed silently\n", t.Org, perr.Code)
-	rec := &Record{Kind: kindEntra, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
+	rec := &cache.Record{Kind: cache.KindEntra, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
 		Tenant: tenant, PolicyError: perr.Code, ValidFrom: m.now(), ValidTo: m.now().Add(policyRecheck)}
 	if err := m.save(ctx, key, rec); err != nil {
 		return Credential{}, err
@@ -532,10 +501,10 @@ func (m *Manager) freshToken(ctx context.Context, org, tenant, account string) (
 }
 
 // remembered returns what the index knows about t's organisation, from any record of it.
-func (m *Manager) remembered(key string, t Target) Record {
+func (m *Manager) remembered(key string, t Target) cache.Record {
 	ix, err := m.index().load()
 	if err != nil {
-		return Record{}
+		return cache.Record{}
 	}
 	if r, ok := ix[key]; ok {
 		return r
@@ -545,12 +514,12 @@ func (m *Manager) remembered(key string, t Target) Record {
 			return r
 		}
 	}
-	return Record{}
+	return cache.Record{}
 }
 
 // tenant decides which Entra ID tenant to sign in to for t: configured, else named by git's
 // challenge, else remembered, else asked of the organisation, else the multi-tenant endpoint.
-func (m *Manager) tenant(ctx context.Context, t Target, known Record) (string, error) {
+func (m *Manager) tenant(ctx context.Context, t Target, known cache.Record) (string, error) {
 	if m.cfg.Tenant != "" {
 		return m.cfg.Tenant, nil
 	}
@@ -576,7 +545,7 @@ func (m *Manager) tenant(ctx context.Context, t Target, known Record) (string, e
 func (m *Manager) Reject(ctx context.Context, t Target, password string) error {
 	key := m.key(t)
 	rec, err := m.load(ctx, key)
-	if err != nil || !rec.holds(password) || rec.Rejected {
+	if err != nil || !rec.Holds(password) || rec.Rejected {
 		return err
 	}
 	unlock, err := lock(ctx, m.cfg.StateDir, key)
@@ -584,7 +553,7 @@ func (m *Manager) Reject(ctx context.Context, t Target, password string) error {
 		return err
 	}
 	defer unlock()
-	if rec, err = m.load(ctx, key); err != nil || !rec.holds(password) {
+	if rec, err = m.load(ctx, key); err != nil || !rec.Holds(password) {
 		return err
 	}
 	rec.Rejected = true

@@ -1,6 +1,8 @@
 package patmgr
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 
 	"context"
@@ -96,7 +98,7 @@ func TestListErrorStatusIsNotAnEmptyList(t *testing.T) {
 func TestUnsettledCreateIsRevokedByTheNextRun(t *testing.T) {
 	m, f := newFakeManager(t)
 	ctx := context.Background()
-	key := recordKey("dev.azure.com", "contoso", "")
+	key := cache.Key("dev.azure.com", "contoso", "")
 	f.truncateCreates, f.listStatus = 1, http.StatusServiceUnavailable
 	if _, err := m.mint(ctx, key, "contoso", "bearer"); err == nil || !strings.Contains(err.Error(), "next run") {
 		t.Fatalf("mint with a lost answer and a failing list: err = %v", err)
@@ -123,12 +125,12 @@ func TestUnsettledCreateIsRevokedByTheNextRun(t *testing.T) {
 func TestSweepSparesTheStoredPAT(t *testing.T) {
 	m, f := newFakeManager(t)
 	ctx := context.Background()
-	key := recordKey("dev.azure.com", "contoso", "")
+	key := cache.Key("dev.azure.com", "contoso", "")
 	pat, err := m.mint(ctx, key, "contoso", "bearer") // name stays pending: nobody saved it
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.sweepPending(ctx, key, "contoso", "bearer", &Record{AuthorizationID: pat.AuthorizationID})
+	m.sweepPending(ctx, key, "contoso", "bearer", &cache.Record{AuthorizationID: pat.AuthorizationID})
 	if f.active() != 1 || len(m.pending(key).names()) != 0 {
 		t.Fatalf("the stored PAT was swept: active %d, pending %v", f.active(), m.pending(key).names())
 	}

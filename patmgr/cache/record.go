@@ -1,4 +1,4 @@
-package patmgr
+package cache
 
 import (
 	"crypto/subtle"
@@ -9,8 +9,8 @@ import (
 
 // Record kinds.
 const (
-	kindPAT   = "pat"
-	kindEntra = "entra" // the organisation forbids PATs: hand out Entra access tokens instead
+	KindPAT   = "pat"
+	KindEntra = "entra" // the organisation forbids PATs: hand out Entra access tokens instead
 )
 
 // Record is what the helper remembers for one organisation and account. Everything but Token is
@@ -35,10 +35,10 @@ type Record struct {
 	UpdatedAt   time.Time `json:"updatedAt,omitzero"`
 }
 
-// renewAt is when a PAT enters its renewal window: renewBefore ahead of its end. When a policy
+// RenewAt is when a PAT enters its renewal window: renewBefore ahead of its end. When a policy
 // clamped the PAT to a life no longer than the window, it would be renewed on every get; the
 // middle of its life is used then.
-func (r *Record) renewAt(renewBefore time.Duration) time.Time {
+func (r *Record) RenewAt(renewBefore time.Duration) time.Time {
 	window := renewBefore
 	if life := r.ValidTo.Sub(r.ValidFrom); r.ValidFrom.Before(r.ValidTo) && window >= life {
 		window = life / 2
@@ -46,27 +46,29 @@ func (r *Record) renewAt(renewBefore time.Duration) time.Time {
 	return r.ValidTo.Add(-window)
 }
 
-// servable reports whether the PAT can go to git as it is, with no renewal due.
-func (r *Record) servable(now time.Time, renewBefore time.Duration) bool {
-	return r != nil && r.Kind == kindPAT && r.Token != "" && !r.Rejected && now.Before(r.renewAt(renewBefore))
+// Servable reports whether the PAT can go to git as it is, with no renewal due.
+func (r *Record) Servable(now time.Time, renewBefore time.Duration) bool {
+	return r != nil && r.Kind == KindPAT && r.Token != "" && !r.Rejected && now.Before(r.RenewAt(renewBefore))
 }
 
-// alive reports whether the PAT should still work, renewal due or not.
-func (r *Record) alive(now time.Time) bool {
-	return r != nil && r.Kind == kindPAT && r.Token != "" && !r.Rejected && now.Before(r.ValidTo)
+// Alive reports whether the PAT should still work, renewal due or not.
+func (r *Record) Alive(now time.Time) bool {
+	return r != nil && r.Kind == KindPAT && r.Token != "" && !r.Rejected && now.Before(r.ValidTo)
 }
 
-func (r *Record) holds(password string) bool {
+// Holds reports whether password is this record's secret, in constant time.
+func (r *Record) Holds(password string) bool {
 	return r != nil && r.Token != "" && subtle.ConstantTimeCompare([]byte(r.Token), []byte(password)) == 1
 }
 
-// public is the record without its secret, as the index keeps it.
-func (r Record) public() Record {
+// Public is the record without its secret, as the index keeps it.
+func (r Record) Public() Record {
 	r.Token = ""
 	return r
 }
 
-func decodeRecord(b []byte) (*Record, error) {
+// Decode reads a stored record.
+func Decode(b []byte) (*Record, error) {
 	var r Record
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, err
@@ -74,9 +76,9 @@ func decodeRecord(b []byte) (*Record, error) {
 	return &r, nil
 }
 
-// recordKey names a record in the store. The account is part of the key only when the remote
+// Key names a record in the store. The account is part of the key only when the remote
 // names one, so the common case is a single keyring look-up.
-func recordKey(host, org, account string) string {
+func Key(host, org, account string) string {
 	k := "pat:" + host + "/" + org
 	if account != "" {
 		k += "/" + strings.ToLower(account) // org names have no '/', so this cannot collide
@@ -84,4 +86,5 @@ func recordKey(host, org, account string) string {
 	return k
 }
 
-func encodeRecord(r *Record) ([]byte, error) { return json.Marshal(r) }
+// Encode writes a record for the store.
+func Encode(r *Record) ([]byte, error) { return json.Marshal(r) }

@@ -1,0 +1,41 @@
+package patmgr
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLockNameStaysInItsDirectory(t *testing.T) {
+	for _, key := range []string{"pat:dev.azure.com/contoso", "../../etc/passwd", "pat:h/o/a@b.c", "msal", `a\b:c`} {
+		name := lockName(key)
+		for _, bad := range []string{"/", `\`, ":"} {
+			if strings.Contains(name, bad) {
+				t.Errorf("lockName(%q) = %q contains %q", key, name, bad)
+			}
+		}
+		if name == "..lock" || name == "" {
+			t.Errorf("lockName(%q) = %q", key, name)
+		}
+	}
+}
+
+func TestHumanTime(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{30 * time.Second, "in less than a minute"},
+		{time.Minute, "in 1 minute"},
+		{59 * time.Minute, "in 59 minutes"},
+		{time.Hour, "in 1 hour"},
+		{47 * time.Hour, "in 47 hours"},
+		{5 * 24 * time.Hour, "in 5 days"},
+		{-3 * 24 * time.Hour, "3 days ago"},
+	} {
+		if got := humanTime(now.Add(tt.d), now); got != tt.want {
+			t.Errorf("humanTime(%s) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
