@@ -32,11 +32,13 @@ done
 
 exe=git-credential-azdo
 target="$bin_dir/$exe"
+# The light front git runs on every fetch and push, and the full program it hands sign-ins to.
+full="$bin_dir/git-credential-azdo-full"
 
 if [ "$action" = uninstall ]; then
   if [ -x "$target" ]; then
     "$target" unconfigure --global
-    rm -f "$target"
+    rm -f "$target" "$full"
     say "removed $target and its git configuration"
   else
     say "nothing installed at $target"
@@ -59,9 +61,11 @@ fi
 mkdir -p "$bin_dir"
 say "building $exe with $(go version | cut -d' ' -f3)"
 # A static build starts about a millisecond faster: git runs the helper on every fetch and push.
-(cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$target.tmp" ./cmd/git-credential-azdo)
+(cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$target.tmp" ./cmd/git-credential-azdo &&
+  CGO_ENABLED=0 go build -trimpath -o "$full.tmp" ./cmd/git-credential-azdo/git-credential-azdo-full)
+mv -f "$full.tmp" "$full"
 mv -f "$target.tmp" "$target"
-say "installed $target"
+say "installed $target (and $full beside it)"
 
 case ":$PATH:" in
   *":$bin_dir:"*) ;;

@@ -58,6 +58,9 @@ func Run(ctx context.Context, op string, opts Options) error {
 			return err
 		}
 		cred, err := creds.Credential(ctx, target)
+		if errors.Is(err, errHandOver) {
+			return err // the full program answers git, not us
+		}
 		if err != nil {
 			// quit=1 stops git from going on to a terminal username prompt that cannot work
 			// for Azure DevOps; the reason is on stderr.

@@ -75,6 +75,10 @@ type Keyring struct {
 	// DirectRead makes Get use the direct D-Bus reader on Linux (fewer round
 	// trips than go-keyring; see keyring_linux.go). Ignored on other systems.
 	DirectRead bool
+	// NeverPrompt makes Get report ErrLocked for a locked item or collection instead of asking
+	// the Secret Service to unlock it, for a caller that hands that case to another process.
+	// It needs DirectRead.
+	NeverPrompt bool
 
 	// mu serialises this process's writers so that the parts of two values
 	// never interleave, and keeps its readers from seeing a write half done.
@@ -312,6 +316,9 @@ func (k *Keyring) rawGet(ctx context.Context, user string) (string, error) {
 		// Not handled by the direct reader (locked item or collection,
 		// unusual collection layout): go-keyring reads the same item and
 		// may show an unlock prompt, exactly as without DirectRead.
+		if k.NeverPrompt {
+			return "", ErrLocked
+		}
 	}
 	v, err := keyring.Get(k.Service, user)
 	return v, mapErr(err)
@@ -362,7 +369,16 @@ func (k *Keyring) run(ctx context.Context, op string, fn func(ctx context.Contex
 	}
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- fn(ctx) }()
+	go func() {
+		// go-keyring dereferences a nil prompt result when the Secret Service cannot show an
+		// unlock prompt (no display): that is a locked keyring, not a reason to crash git.
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("%w (the Secret Service failed while asking to unlock: %v)", ErrLocked, r)
+			}
+		}()
+		done <- fn(ctx)
+	}()
 	select {
 	case err := <-done:
 		if err != nil && ctx.Err() != nil && parent.Err() == nil && errors.Is(err, context.DeadlineExceeded) {

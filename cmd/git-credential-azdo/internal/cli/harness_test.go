@@ -1,4 +1,4 @@
-package main
+package cli
 
 // Shared pieces of the hardening tests (faults, kills, hostile input, hygiene, keyring faults):
 // running git-credential-azdo directly with a credential request on stdin, reading what it

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 )
@@ -120,14 +121,19 @@ func (inv *invocation) configuredURLs() []string {
 	return []string{"https://dev.azure.com", "https://*.visualstudio.com"}
 }
 
-// helperCommand is the helper line git runs: the short name when this binary is the one on PATH,
-// else its absolute path; plus the settings given to configure on its command line.
+// helperCommand is the helper line git runs: the short name when the git-credential-azdo beside
+// this program is the one on PATH, else the front's absolute path (or this program's, which
+// serves git too, only slower); plus the settings given to configure on its command line.
 func (inv *invocation) helperCommand() string {
 	cmd := "azdo"
-	self, err := os.Executable()
-	onPath, lerr := exec.LookPath(prog)
-	if err == nil && (lerr != nil || !sameFile(self, onPath)) {
-		cmd = shellQuote(filepath.ToSlash(self))
+	if self, err := os.Executable(); err == nil {
+		front := filepath.Join(filepath.Dir(self), exeName(prog))
+		if _, err := os.Stat(front); err != nil {
+			front = self
+		}
+		if onPath, err := exec.LookPath(prog); err != nil || !sameFile(front, onPath) {
+			cmd = shellQuote(filepath.ToSlash(front))
+		}
 	}
 	for _, s := range inv.explicit {
 		cmd += " " + shellQuote(s)
@@ -266,4 +272,11 @@ func saveConfigured(path string, all map[string]configured) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+func exeName(name string) string {
+	if runtime.GOOS == "windows" {
+		return name + ".exe"
+	}
+	return name
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -61,7 +61,7 @@ func runIn(t *testing.T, env []string, dir, name string, args ...string) string 
 
 func installScript(t *testing.T) string {
 	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "install.sh"))
+	p, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "install.sh"))
 	if err != nil {
 		t.Fatal(err)
 	}

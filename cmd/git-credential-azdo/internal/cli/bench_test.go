@@ -1,4 +1,4 @@
-package main
+package cli
 
 // Whole-process benchmarks of git-credential-azdo against git's own credential-store, and a test
 // of what the cached path must not do. The benchmarks only run with -bench:
@@ -13,6 +13,8 @@ package main
 // them alike.
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/helper"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -75,11 +77,17 @@ func benchBinaries(tb testing.TB) (dir, launcher string) {
 			if err == nil && filepath.Base(abs) != prog {
 				err = fmt.Errorf("AZDO_BENCH_BIN must name a file called %s (git finds helpers by name), got %s", prog, abs)
 			}
+			// The front hands sign-ins to the full program beside it.
 			built.dir, built.err = filepath.Dir(abs), err
 			return
 		}
+		// Both programs, side by side as install.sh installs them: the front git runs, and the
+		// full program it hands sign-ins to.
 		built.dir = filepath.Join(tmp, "bin")
-		built.err = build(filepath.Join(built.dir, prog), ".")
+		if built.err = build(filepath.Join(built.dir, prog), "../.."); built.err != nil {
+			return
+		}
+		built.err = build(filepath.Join(built.dir, helper.FullProgram), "../../git-credential-azdo-full")
 	})
 	if built.err != nil {
 		tb.Fatal(built.err)

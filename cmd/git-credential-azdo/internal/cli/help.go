@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"

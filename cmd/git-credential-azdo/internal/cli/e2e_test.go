@@ -1,6 +1,8 @@
-package main
+package cli
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/helper"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -25,12 +27,14 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
 )
 
-// TestMain makes this test binary double as git-credential-azdo: testscript puts a link to it,
-// under that name, first on PATH, so git runs the real command (race detector included) with no
-// separate build.
+// TestMain makes this test binary double as git-credential-azdo and git-credential-azdo-full:
+// testscript puts links to it, under those names, first on PATH, so git runs the real programs
+// (race detector included) with no separate build.
 func TestMain(m *testing.M) {
 	os.Exit(testscript.RunMain(withSecretService{m}, map[string]func() int{
-		prog: func() int { return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv) },
+		// git runs the front; it hands what the cache cannot answer to the full program.
+		prog:               func() int { return helper.Front(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv) },
+		helper.FullProgram: func() int { return Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv) },
 		// pkg/browser opens the sign-in page with xdg-open; this one plays the user's browser.
 		"xdg-open": fakeBrowser,
 	}))

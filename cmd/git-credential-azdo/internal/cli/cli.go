@@ -1,0 +1,250 @@
+// Package cli is git-credential-azdo's full program: git's get, store and erase when they need
+// more than the cache (sign-in, PAT creation, renewal), and every command a person types. The
+// binary git runs first is the light front in helper.Front, which hands over to this.
+package cli
+
+import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/helper"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
+)
+
+// Exit codes, documented in README.md and in `help`.
+const (
+	exitOK             = 0
+	exitError          = 1
+	exitUsage          = 2
+	exitSignInRequired = 3
+)
+
+const prog = "git-credential-azdo"
+
+// invocation is one run of the program: settings, streams and the command's own arguments.
+type invocation struct {
+	cfg    config.Config
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	// explicit holds the settings given on the command line, as --name=value, for configure
+	// to carry into the helper line.
+	explicit []string
+}
+
+type command struct {
+	name    string
+	args    string // usage of positional arguments and command flags
+	summary string
+	// flags declares the command's own flags; run receives the positional arguments.
+	flags func(fs *flag.FlagSet) func(ctx context.Context, inv *invocation, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"get", "", "git's credential protocol: print a credential for the request on stdin", helperOp("get")},
+		{"store", "", "git's credential protocol: a credential worked (nothing to do)", helperOp("store")},
+		{"erase", "", "git's credential protocol: a credential was refused (replace it next time)", helperOp("erase")},
+		{"configure", "[--global|--system|--local|--file=PATH]", "set this helper for Azure DevOps in git's config", configureCmd(true)},
+		{"unconfigure", "[--global|--system|--local|--file=PATH]", "remove exactly what configure added", configureCmd(false)},
+		{"login", "[ORG] [--device|--browser]", "sign in ahead of time and mint the PAT", loginCmd},
+		{"logout", "[ORG|--all]", "revoke this tool's PATs and delete every cached secret", logoutCmd},
+		{"status", "[--json]", "show each organisation's PAT: account, scope, expiry, cache, renewal", statusCmd},
+		{"list", "[ORG] [--all] [--json]", "list the organisation's PATs from Azure DevOps", listCmd},
+		{"renew", "[ORG|--all]", "renew PATs inside their renewal window, never prompting (for cron)", renewCmd},
+		{"revoke", "ORG AUTHORIZATION-ID", "revoke one PAT", revokeCmd},
+		{"orgs", "[--json]", "list the organisations of the signed-in user", orgsCmd},
+		{"doctor", "[ORG]", "check git, the keyring, the authority and the organisation; print fixes", doctorCmd},
+		{"version", "", "print the version", versionCmd},
+	}
+}
+
+// Main runs one invocation and returns its exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	inv := &invocation{cfg: config.Defaults(), stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	patmgr.Version = version()
+
+	global := flag.NewFlagSet(prog, flag.ContinueOnError)
+	inv.cfg.RegisterFlags(global)
+	global.SetOutput(io.Discard)
+	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
+			return exitOK
+		}
+		return fail(stderr, exitUsage, fmt.Errorf("%w: see '%s help'", err, prog))
+	}
+	rest := global.Args()
+	if len(rest) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	name, rest := rest[0], rest[1:]
+	if name == "help" {
+		return helpCmd(stdout, stderr, rest)
+	}
+	cmd, ok := lookup(name)
+	if !ok {
+		// git may add operations one day; the protocol says to ignore what we do not know.
+		if !strings.Contains(name, "-") && isHelperInvocation(stdin) {
+			return exitOK
+		}
+		return fail(stderr, exitUsage, fmt.Errorf("unknown command %q: see '%s help'", name, prog))
+	}
+
+	fs := flag.NewFlagSet(prog+" "+name, flag.ContinueOnError)
+	inv.cfg.RegisterFlags(fs)
+	runCmd := cmd.flags(fs)
+	positional, err := parseArgs(fs, rest)
+	if errors.Is(err, flag.ErrHelp) {
+		commandUsage(stdout, cmd, fs)
+		return exitOK
+	}
+	if err != nil {
+		return fail(stderr, exitUsage, fmt.Errorf("%s: %w: see '%s %s --help'", name, err, prog, name))
+	}
+	global.Visit(func(f *flag.Flag) { inv.explicit = append(inv.explicit, "--"+f.Name+"="+f.Value.String()) })
+	fs.Visit(func(f *flag.Flag) {
+		if global.Lookup(f.Name) != nil {
+			inv.explicit = append(inv.explicit, "--"+f.Name+"="+f.Value.String())
+		}
+	})
+	if err := config.ApplyEnv(fs, getenv); err != nil {
+		return fail(stderr, exitUsage, err)
+	}
+	if readsHelperLine[name] {
+		if err := inv.adoptHelperLine(inv.explicit); err != nil {
+			return fail(stderr, exitUsage, err)
+		}
+	}
+	inv.cfg.Password = getenv("AZDO_PASSWORD")
+	if getenv("AZDO_TRACE") == "1" {
+		inv.cfg.Trace = true
+	}
+	// A bad setting is an error in how the program was called (exit 2), whichever command meets
+	// it first; version still answers, so a broken environment can be reported.
+	if name != "version" {
+		if err := inv.cfg.Validate(); err != nil {
+			return fail(stderr, exitUsage, err)
+		}
+	}
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, inv.cfg.Timeout)
+	defer cancelTimeout()
+	if err := runCmd(ctx, inv, positional); err != nil {
+		code := exitError
+		var u usageError
+		switch {
+		case errors.As(err, &u):
+			code = exitUsage
+		case errors.Is(err, patmgr.ErrSignInRequired):
+			code = exitSignInRequired
+		}
+		return fail(stderr, code, err)
+	}
+	return exitOK
+}
+
+// isHelperInvocation tells git, which pipes a request (key=value lines), from a person or a
+// script that mistyped a command: a terminal, an empty stdin or anything else gets the usage error.
+func isHelperInvocation(stdin io.Reader) bool {
+	if f, ok := stdin.(*os.File); ok {
+		if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice != 0 {
+			return false
+		}
+	}
+	first := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdin).ReadString('\n')
+		first <- line
+	}()
+	select {
+	case line := <-first:
+		key, _, ok := strings.Cut(line, "=")
+		return ok && key != "" && !strings.ContainsAny(key, " \t")
+	case <-time.After(2 * time.Second):
+		return false // git writes its request at once; a silent pipe is not git
+	}
+}
+
+// readsHelperLine lists the commands a person runs, which take their defaults from the helper
+// line git uses (see adoptHelperLine).
+var readsHelperLine = map[string]bool{
+	"login": true, "logout": true, "status": true, "list": true, "renew": true, "revoke": true, "orgs": true, "doctor": true,
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// usageError marks an error in how the command was called (exit 2).
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// fail prints err as the single line a user sees, prefixed with the program name.
+func fail(stderr io.Writer, code int, err error) int {
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	fmt.Fprintf(stderr, "%s: %s\n", prog, msg)
+	return code
+}
+
+func helperOp(op string) func(fs *flag.FlagSet) func(context.Context, *invocation, []string) error {
+	return func(fs *flag.FlagSet) func(context.Context, *invocation, []string) error {
+		return func(ctx context.Context, inv *invocation, _ []string) error {
+			extraHost := ""
+			if inv.cfg.ServiceURL != "" {
+				extraHost = inv.cfg.ServiceHost()
+			}
+			return helper.Run(ctx, op, helper.Options{
+				Credentials: func() (helper.Credentials, error) { return inv.manager() },
+				ExtraHost:   extraHost,
+				Stdin:       inv.stdin,
+				Stdout:      inv.stdout,
+			})
+		}
+	}
+}
+
+func (inv *invocation) manager() (*patmgr.Manager, error) {
+	return patmgr.New(inv.cfg, patmgr.Options{Stderr: inv.stderr})
+}
+
+func version() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
+}
+
+func versionCmd(fs *flag.FlagSet) func(context.Context, *invocation, []string) error {
+	return func(_ context.Context, inv *invocation, args []string) error {
+		if len(args) > 0 {
+			return usagef("version takes no arguments")
+		}
+		fmt.Fprintf(inv.stdout, "%s %s\n", prog, version())
+		return nil
+	}
+}

@@ -1,0 +1,156 @@
+package helper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+)
+
+// FullProgram is the name of the program that does everything the front does not: sign-in,
+// PAT creation and renewal, and every command a person types. It is installed beside the front.
+const FullProgram = "git-credential-azdo-full"
+
+// errHandOver means the front cannot answer alone.
+var errHandOver = errors.New("not served from the cache")
+
+// Front is git-credential-azdo as git runs it. git starts it for every fetch and push, and most
+// of the time the cached PAT is good: Front serves those gets, and every store, without linking
+// the sign-in stack (MSAL, net/http), which would cost milliseconds of start-up each time.
+// Everything else it hands, with the same arguments and input, to FullProgram.
+func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	cfg := config.Defaults()
+	fs := flag.NewFlagSet("git-credential-azdo", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg.RegisterFlags(fs)
+	// Settings stand before the operation on git's helper line. Anything unusual (a bad setting,
+	// a command, help) is the full program's to answer, with its messages.
+	if fs.Parse(args) != nil || fs.NArg() != 1 || config.ApplyEnv(fs, getenv) != nil || cfg.Validate() != nil {
+		return handOver(args, stdin, stdout, stderr)
+	}
+	op := fs.Arg(0)
+	if op != "get" && op != "store" {
+		return handOver(args, stdin, stdout, stderr)
+	}
+	// The full program must see the request exactly as git sent it.
+	var seen bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.KeyringTimeout+time.Second)
+	defer cancel()
+	err := Run(ctx, op, Options{
+		Credentials: func() (Credentials, error) {
+			c, err := newCacheOnly(&cfg)
+			if err != nil {
+				return nil, errHandOver // the full program explains a store it cannot open
+			}
+			return c, nil
+		},
+		ExtraHost: extraHost(&cfg),
+		Stdin:     io.TeeReader(stdin, &seen),
+		Stdout:    stdout,
+	})
+	switch {
+	case errors.Is(err, errHandOver):
+		return handOver(args, io.MultiReader(&seen, stdin), stdout, stderr)
+	case err != nil:
+		fmt.Fprintf(stderr, "git-credential-azdo: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return 1
+	}
+	return 0
+}
+
+func extraHost(cfg *config.Config) string {
+	if cfg.ServiceURL == "" {
+		return ""
+	}
+	return cfg.ServiceHost()
+}
+
+// cacheOnly answers from the cache alone; anything more is handed over.
+type cacheOnly struct {
+	cfg   *config.Config
+	store store.Store
+}
+
+func newCacheOnly(cfg *config.Config) (Credentials, error) {
+	if cfg.Store == "file" && cfg.StoreFile == "" && cfg.StateDir == "" {
+		dir, err := config.DefaultStateDir()
+		if err != nil {
+			return nil, err
+		}
+		cfg.StateDir = dir
+	}
+	st, err := config.OpenStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if k, ok := st.(*store.Keyring); ok {
+		// A locked keyring is the full program's to unlock (or explain): two processes asking
+		// for one unlock prompt would only confuse the user.
+		k.NeverPrompt = true
+	}
+	return cacheOnly{cfg: cfg, store: st}, nil
+}
+
+func (c cacheOnly) Credential(ctx context.Context, t cache.Target) (cache.Credential, error) {
+	key := cache.Key(c.cfg.ServiceHost(), t.Org, t.Account)
+	cred, ok, err := cache.Lookup(ctx, c.store, key, c.cfg.RenewBefore, time.Now())
+	if err != nil || !ok {
+		// The full program explains a keyring problem in its own words, or signs in.
+		return cache.Credential{}, errHandOver
+	}
+	return cred, nil
+}
+
+func (c cacheOnly) Reject(context.Context, cache.Target, string) error { return errHandOver }
+
+// handOver runs the full program with the same arguments and streams, and exits as it does.
+func handOver(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	path, err := fullProgramPath()
+	if err != nil {
+		fmt.Fprintf(stderr, "git-credential-azdo: %v\n", err)
+		return 1
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	dieWithFront(cmd)
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "git-credential-azdo: running %s: %v\n", path, err)
+		return 1
+	}
+	return 0
+}
+
+// fullProgramPath finds the full program beside this one, as install.sh puts it, else on PATH.
+func fullProgramPath() (string, error) {
+	name := FullProgram
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	if self, err := os.Executable(); err == nil {
+		beside := filepath.Join(filepath.Dir(self), name)
+		if _, err := os.Stat(beside); err == nil {
+			return beside, nil
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("%s is not installed beside git-credential-azdo nor on PATH: reinstall with ./install.sh", FullProgram)
+}
