@@ -60,6 +60,7 @@ type Session struct {
 	saved        map[string]*string
 	sockDir      string // set when the socket had to go to a shorter path
 	stopOnce     sync.Once
+	outer        *Session // the session that was current when this one started
 }
 
 // current is the session started by Main (or the latest Start), for Require.
@@ -174,7 +175,7 @@ func Start(dir string) (*Session, error) {
 		s.Env = append(s.Env, k+"="+env[k])
 	}
 	current.Lock()
-	current.s = s
+	s.outer, current.s = current.s, s
 	current.Unlock()
 	ok = true
 	return s, nil
@@ -299,7 +300,7 @@ func (s *Session) Stop() {
 		}
 		current.Lock()
 		if current.s == s {
-			current.s = nil
+			current.s = s.outer // a session started inside another gives it back
 		}
 		current.Unlock()
 	})
