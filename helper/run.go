@@ -1,6 +1,7 @@
 // Package helper is git's side of git-credential-azdo: it reads a request in git's credential
 // protocol (protocol.go), decides whether the remote is an Azure DevOps organisation we serve
-// (remote.go), asks the PAT manager for a credential, and answers git (run.go).
+// (remote.go), asks for a credential and answers git (run.go). front.go is the program git
+// runs: it answers from the cache alone and hands the rest to the full program.
 package helper
 
 import (
@@ -11,7 +12,8 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 )
 
-// Credentials is the part of patmgr.Manager a git operation needs.
+// Credentials is what a git operation needs: patmgr.Manager in the full program, the cache
+// alone in the front.
 type Credentials interface {
 	Credential(ctx context.Context, t cache.Target) (cache.Credential, error)
 	Reject(ctx context.Context, t cache.Target, password string) error

@@ -76,10 +76,6 @@ func (c *patClient) create(ctx context.Context, org, bearer, name, scope string,
 	return c.one(ctx, http.MethodPost, org, bearer, nil, body)
 }
 
-func (c *patClient) get(ctx context.Context, org, bearer, id string) (PAT, error) {
-	return c.one(ctx, http.MethodGet, org, bearer, url.Values{"authorizationId": {id}}, nil)
-}
-
 func (c *patClient) renew(ctx context.Context, org, bearer, id string, validTo time.Time) (PAT, error) {
 	body := map[string]any{"authorizationId": id, "validTo": formatValidTo(validTo)}
 	return c.one(ctx, http.MethodPut, org, bearer, nil, body)

@@ -5,6 +5,8 @@ package cli
 // stored, and checking the one-clear-line contract.
 
 import (
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -138,7 +140,7 @@ func clearOutcome(t testing.TB, r azdoResult) (succeeded bool, problem string) {
 func secretStore() store.Store { return store.NewKeyring("git-credential-azdo", 10*time.Second) }
 
 // recordKey is the store key of the world's demo organisation.
-func (w *world) recordKey() string { return "pat:" + strings.ToLower(w.host()) + "/" + w.srv.Org }
+func (w *world) recordKey() string { return cache.Key(strings.ToLower(w.host()), w.srv.Org, "") }
 
 // msalKey is the store key of the MSAL cache for the world's authority.
 func (w *world) msalKey() string {
