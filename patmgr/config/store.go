@@ -13,14 +13,14 @@ func OpenStore(cfg *Config) (store.Store, error) {
 	if cfg.Store == "file" {
 		path := cfg.StoreFile
 		if path == "" {
-			path = filepath.Join(cfg.StateDir, "credentials.json")
+			path = filepath.Join(cfg.StateDir, "credentials")
 		}
 		return store.NewFile(path)
 	}
 	return store.NewKeyring("git-credential-azdo", cfg.KeyringTimeout), nil
 }
 
-// DefaultStateDir is where locks and the index live: never secrets.
+// DefaultStateDir is where locks and the index live, and the file store when it is chosen.
 func DefaultStateDir() (string, error) {
 	if runtime.GOOS == "linux" {
 		if d := os.Getenv("XDG_STATE_HOME"); d != "" {

@@ -27,7 +27,7 @@ func TestFilePermissions(t *testing.T) {
 		t.Skip("Unix permission bits; Windows relies on the profile's ACLs")
 	}
 	root := t.TempDir()
-	path := filepath.Join(root, "a", "b", "secrets.json")
+	path := filepath.Join(root, "a", "b", "secrets")
 	s, err := NewFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func TestFilePermissions(t *testing.T) {
 	}
 
 	// A symlink is refused even when it points at a private file.
-	link := filepath.Join(filepath.Dir(path), "link.json")
+	link := filepath.Join(filepath.Dir(path), "link")
 	if err := os.Symlink(path, link); err != nil {
 		t.Fatal(err)
 	}
@@ -93,13 +93,13 @@ func TestFilePermissions(t *testing.T) {
 	if err := os.Chmod(open, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewFile(filepath.Join(open, "s.json")); err == nil || !strings.Contains(err.Error(), "chmod 700") {
+	if _, err := NewFile(filepath.Join(open, "s")); err == nil || !strings.Contains(err.Error(), "chmod 700") {
 		t.Errorf("NewFile in a 0777 directory = %v", err)
 	}
 }
 
 func TestFileCorrupt(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "secrets.json")
+	path := filepath.Join(t.TempDir(), "secrets")
 	s, err := NewFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +108,14 @@ func TestFileCorrupt(t *testing.T) {
 	if err := s.Set(ctx, "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range []string{`{"k": "dg==",`, `[1,2]`, `{"k":"dg=="} {}`, ``} {
+	for _, bad := range []string{
+		"k\tdg==",              // cut short: the last line has no newline
+		"k\tdg==\nk\tdg==\n",   // a key twice
+		"k dg==\n",             // no tab
+		"\tdg==\n",             // no key
+		"k\x7f\tdg==\n",        // a control character in the key
+		`{"k": "dg=="}` + "\n", // not this format at all
+	} {
 		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -123,8 +130,15 @@ func TestFileCorrupt(t *testing.T) {
 			t.Errorf("%q: the corrupt file was changed to %q", bad, got)
 		}
 	}
+	// An empty file is an empty store.
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "k"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("empty file: Get = %v, want ErrNotFound", err)
+	}
 	// A value that is not base64: the entry is reported, the rest readable.
-	if err := os.WriteFile(path, []byte(`{"k":"!!!","ok":"dg=="}`), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte("k\t!!!\nok\tdg==\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get(ctx, "k"); !errors.Is(err, ErrCorrupt) {
@@ -139,7 +153,7 @@ func TestFileCorrupt(t *testing.T) {
 // processes would have) and 2 child processes write distinct keys into one
 // file at the same time; none may be lost.
 func TestFileConcurrentProcesses(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "secrets.json")
+	path := filepath.Join(t.TempDir(), "secrets")
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -196,5 +210,41 @@ func TestFileConcurrentProcesses(t *testing.T) {
 				t.Fatalf("key of child %d lost: %v", c, err)
 			}
 		}
+	}
+}
+
+// TestFileFormat pins the file's lines: other tools and people read it, and a get reads it on
+// every fetch.
+func TestFileFormat(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secrets")
+	s, err := NewFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for key, value := range map[string]string{"pat:dev.azure.com/b": "two\nlines", "msal:a": "", "pat:dev.azure.com/a/é": "\x00\xff"} {
+		if err := s.Set(ctx, key, []byte(value)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "msal:a\t\npat:dev.azure.com/a/é\tAP8=\npat:dev.azure.com/b\tdHdvCmxpbmVz\n"
+	if string(got) != want {
+		t.Errorf("file holds %q, want %q", got, want)
+	}
+	if v, err := s.Get(ctx, "msal:a"); err != nil || len(v) != 0 {
+		t.Errorf("empty value: %q, %v", v, err)
+	}
+	if err := s.Delete(ctx, "msal:a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "pat:dev.azure.com/a/é"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "pat:dev.azure.com/b\tdHdvCmxpbmVz\n" {
+		t.Errorf("after deletes the file holds %q", got)
 	}
 }

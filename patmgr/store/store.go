@@ -26,7 +26,7 @@ type Store interface {
 	// Delete removes key. Deleting an absent key is not an error.
 	Delete(ctx context.Context, key string) error
 	// Describe names the backing store for status and doctor output,
-	// e.g. "Secret Service (keyring)" or "file /home/u/.local/state/x/secrets.json".
+	// e.g. "Secret Service (keyring)" or "file /home/u/.local/state/git-credential-azdo/credentials".
 	Describe() string
 }
 

@@ -49,7 +49,7 @@ func newKeyring(t testing.TB) *Keyring {
 
 func newFile(t testing.TB) *File {
 	t.Helper()
-	s, err := NewFile(t.TempDir() + "/state/secrets.json")
+	s, err := NewFile(t.TempDir() + "/state/secrets")
 	if err != nil {
 		t.Fatal(err)
 	}

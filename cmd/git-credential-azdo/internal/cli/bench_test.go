@@ -407,7 +407,7 @@ func (w *benchWorld) dropPAT(h *home, storeName string) {
 	var s store.Store
 	if storeName == "file" {
 		var err error
-		if s, err = store.NewFile(filepath.Join(h.dir, "state", "credentials.json")); err != nil {
+		if s, err = store.NewFile(filepath.Join(h.dir, "state", "credentials")); err != nil {
 			w.tb.Fatal(err)
 		}
 	} else {

@@ -387,12 +387,12 @@ func TestFileStoreWorksEndToEnd(t *testing.T) {
 	if c := w.srv.Counters(); c.PATsCreated != 1 || c.Grants["device_code"] != 1 {
 		t.Fatalf("file store: want one sign-in and one PAT, got %v, %d", c.Grants, c.PATsCreated)
 	}
-	st, err := os.Stat(filepath.Join(w.home, "state", "credentials.json"))
+	st, err := os.Stat(filepath.Join(w.home, "state", "credentials"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if runtime.GOOS != "windows" && st.Mode().Perm() != 0o600 {
-		t.Fatalf("credentials.json mode %v, want 0600", st.Mode().Perm())
+		t.Fatalf("credentials mode %v, want 0600", st.Mode().Perm())
 	}
 }
 

@@ -221,7 +221,7 @@ func TestFileStoreModes(t *testing.T) {
 			return nil
 		})
 	}
-	if _, err := os.Stat(filepath.Join(w.home, "state", "credentials.json")); err != nil {
-		t.Errorf("no credentials.json: %v", err)
+	if _, err := os.Stat(filepath.Join(w.home, "state", "credentials")); err != nil {
+		t.Errorf("no credentials: %v", err)
 	}
 }
