@@ -58,13 +58,13 @@ func (e *ProtocolError) Error() string {
 // line or at EOF, whichever comes first, and never reads more than
 // MaxInputBytes (+1 to notice the overflow) from r.
 func ReadRequest(r io.Reader) (*Request, error) {
-	// The buffer holds the longest legal line plus its line feed, so
-	// ReadSlice reports bufio.ErrBufferFull exactly when a line is too long.
-	br := bufio.NewReaderSize(io.LimitReader(r, MaxInputBytes+1), MaxLineBytes+1)
+	// git's lines are tens of bytes: a buffer the size of the longest legal line would cost
+	// every get a 64 KiB allocation. readLine puts longer lines together.
+	br := bufio.NewReaderSize(io.LimitReader(r, MaxInputBytes+1), 4096)
 	req := &Request{}
 	total := 0
 	for lineNo := 1; ; lineNo++ {
-		line, err := br.ReadSlice('\n')
+		line, err := readLine(br)
 		total += len(line)
 		if total > MaxInputBytes {
 			return nil, &ProtocolError{Reason: fmt.Sprintf("is longer than %d bytes", MaxInputBytes)}
@@ -92,6 +92,25 @@ func ReadRequest(r io.Reader) (*Request, error) {
 			return req, nil
 		}
 	}
+}
+
+// readLine returns the next line with its line feed, or what is left before EOF. Like
+// ReadSlice with a buffer of MaxLineBytes+1, it reports bufio.ErrBufferFull for a line longer
+// than that, and reads no further into it.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return line, err
+	}
+	long := bytes.Clone(line)
+	for errors.Is(err, bufio.ErrBufferFull) {
+		if len(long) > MaxLineBytes {
+			return long, bufio.ErrBufferFull
+		}
+		line, err = br.ReadSlice('\n')
+		long = append(long, line...)
+	}
+	return long, err
 }
 
 // parseLine applies one non-empty line to req. Its errors are reasons to

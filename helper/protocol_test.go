@@ -280,7 +280,8 @@ func TestReadRequestErrorsNeverQuoteValues(t *testing.T) {
 }
 
 func TestReadRequestLineLimitBoundary(t *testing.T) {
-	for _, n := range []int{MaxLineBytes - 1, MaxLineBytes} {
+	// Lines around the reader's 4 KiB buffer are put together from pieces.
+	for _, n := range []int{4094, 4095, 4096, 4097, 8191, 8192, 8193, MaxLineBytes - 1, MaxLineBytes} {
 		val := strings.Repeat("v", n-len("password="))
 		for _, term := range []string{"\n", "\n\n", ""} {
 			req, err := ReadRequest(strings.NewReader("password=" + val + term))
