@@ -2,11 +2,11 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"runtime"
 	"strconv"
 	"strings"
@@ -26,20 +26,24 @@ import (
 //
 // A value is one or more keyring items (go-keyring "users") of one service:
 //
-//	key    = "azdo1:<n>:<sum>:" + first piece of the base64 text
+//	key    = "azdo2:<n>:<sum>:" + first piece of the base64 text
 //	key#1  = next piece            (only when n > 1)
 //	...
 //	key#n-1 = last piece
 //
 // ('#' and '%' inside keys are %-escaped in item names; see itemName.)
 //
-// <n> is the number of items and <sum> the first 8 bytes (hex) of the SHA-256
-// of the decoded value. Pieces are split so every item's string, header
+// <n> is the number of items and <sum> the 64-bit FNV-1a hash (hex) of the
+// decoded value. It tells the parts of one write from a mix of two, which is
+// all it is for: whoever can write the keyring can write any value, so a
+// cryptographic hash would protect nothing more, and linking one costs every
+// run tens of microseconds of package initialisation ("azdo1:" values used
+// SHA-256; they read as corrupt, so they are replaced). Pieces are split so every item's string, header
 // included, fits PartLimit. A reader that finds a missing piece or a checksum
 // mismatch (a concurrent writer is half-way through) retries briefly and then
 // reports a tornError rather than returning a mix of two values.
 const (
-	headerPrefix = "azdo1:"
+	headerPrefix = "azdo2:"
 	partSep      = "#"
 	sumLen       = 16 // hex characters of the checksum in the header
 	minPartLimit = 64 // below this the header would not leave room for data
@@ -300,8 +304,9 @@ func itemName(key string) string {
 func partName(key string, i int) string { return itemName(key) + partSep + strconv.Itoa(i) }
 
 func checksum(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:sumLen/2])
+	h := fnv.New64a()
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // rawGet reads one item. ErrNotFound is normalised to this package's.
