@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -78,7 +77,7 @@ func (f *File) Get(ctx context.Context, key string) ([]byte, error) {
 	if !ok {
 		return nil, ErrNotFound
 	}
-	v, err := base64.StdEncoding.DecodeString(enc)
+	v, err := base64.StdEncoding.AppendDecode(nil, enc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: value of %q is not base64; fix or delete that entry", ErrCorrupt, f.path, key)
 	}
@@ -90,8 +89,8 @@ func (f *File) Set(ctx context.Context, key string, value []byte) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	return f.update(ctx, func(m map[string]string) bool {
-		m[key] = base64.StdEncoding.EncodeToString(value)
+	return f.update(ctx, func(m secrets) bool {
+		m[key] = base64.StdEncoding.AppendEncode(nil, value)
 		return true
 	})
 }
@@ -101,7 +100,7 @@ func (f *File) Delete(ctx context.Context, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	return f.update(ctx, func(m map[string]string) bool {
+	return f.update(ctx, func(m secrets) bool {
 		if _, ok := m[key]; !ok {
 			return false
 		}
@@ -113,7 +112,7 @@ func (f *File) Delete(ctx context.Context, key string) error {
 // update is read-modify-write under the file lock: without the lock two
 // processes setting different keys would each rename their own copy and one
 // key would be lost.
-func (f *File) update(ctx context.Context, change func(map[string]string) bool) error {
+func (f *File) update(ctx context.Context, change func(secrets) bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	lock := flock.New(f.path+".lock", flock.SetPermissions(0o600))
@@ -174,13 +173,17 @@ func (f *File) replace(data []byte) error {
 	return nil
 }
 
+// secrets maps each key to its value's base64, a slice of the file read: the MSAL cache's
+// kilobytes are not copied on every get.
+type secrets map[string][]byte
+
 // errSwapped means another process replaced the file between the checks and the open: an
 // atomic rename by a writer, so reading again sees a whole file.
 var errSwapped = errors.New("file store: the file changed while being opened")
 
 // load reads and decodes the file, reading again when a concurrent writer's rename swapped it
 // under us.
-func (f *File) load() (map[string]string, error) {
+func (f *File) load() (secrets, error) {
 	for attempt := 0; ; attempt++ {
 		m, err := f.loadOnce()
 		if !errors.Is(err, errSwapped) || attempt == 20 {
@@ -192,10 +195,10 @@ func (f *File) load() (map[string]string, error) {
 // loadOnce reads and decodes the file; a missing file is an empty store. The
 // file must be a regular file (not a symlink) that only its owner can
 // access: the secrets are in clear text, protected by permissions alone.
-func (f *File) loadOnce() (map[string]string, error) {
+func (f *File) loadOnce() (secrets, error) {
 	fi, err := os.Lstat(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]string{}, nil
+		return secrets{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("file store: %w", err)
@@ -227,14 +230,15 @@ func (f *File) loadOnce() (map[string]string, error) {
 
 // parseSecrets reads the lines of a secrets file. Every line must be complete: a file cut short
 // is corrupt, not a store that lost its last key.
-func parseSecrets(data []byte) (map[string]string, error) {
-	m := map[string]string{}
+func parseSecrets(data []byte) (secrets, error) {
+	m := secrets{}
 	for n := 1; len(data) > 0; n++ {
 		line, rest, complete := bytes.Cut(data, []byte{'\n'})
 		if !complete {
 			return nil, fmt.Errorf("line %d is cut short", n)
 		}
-		key, value, ok := strings.Cut(string(line), "\t")
+		k, value, ok := bytes.Cut(line, []byte{'\t'})
+		key := string(k)
 		_, repeated := m[key]
 		switch {
 		case !ok:
@@ -251,12 +255,12 @@ func parseSecrets(data []byte) (map[string]string, error) {
 }
 
 // formatSecrets writes m as parseSecrets reads it, sorted so that equal stores are equal files.
-func formatSecrets(m map[string]string) []byte {
+func formatSecrets(m secrets) []byte {
 	var b bytes.Buffer
 	for _, key := range slices.Sorted(maps.Keys(m)) {
 		b.WriteString(key)
 		b.WriteByte('\t')
-		b.WriteString(m[key])
+		b.Write(m[key])
 		b.WriteByte('\n')
 	}
 	return b.Bytes()
