@@ -220,7 +220,7 @@ func runFault(t *testing.T, target faultTarget, kind faultKind) (ok, recovered b
 	clean := w.get(env...)
 	if clean.code != 0 || clean.password() == "" {
 		problems = append(problems, fmt.Sprintf("clean get after the fault: exit %d: %s", clean.code, strings.TrimSpace(clean.stderr)))
-	} else if rec, err := w.storedRecord(); err != nil || rec == nil || rec["token"] != clean.password() {
+	} else if rec, err := w.storedRecord(); err != nil || rec == nil || rec.Token != clean.password() {
 		problems = append(problems, fmt.Sprintf("after a clean get the stored record does not hold its password (err %v)", err))
 	}
 	if n := len(w.activePATs()); n > 1 {

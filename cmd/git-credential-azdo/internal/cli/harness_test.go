@@ -149,7 +149,7 @@ func (w *world) msalKey() string {
 
 // storedRecord reads and decodes the organisation's record; a record that is present but does
 // not decode is a corrupt cache.
-func (w *world) storedRecord() (map[string]any, error) {
+func (w *world) storedRecord() (*cache.Record, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	b, err := secretStore().Get(ctx, w.recordKey())
@@ -159,11 +159,7 @@ func (w *world) storedRecord() (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return cache.Decode(b)
 }
 
 // storedSecrets returns every secret the helper holds for the world: the PAT and, from the
@@ -172,8 +168,8 @@ func (w *world) storedSecrets() []string {
 	w.t.Helper()
 	var out []string
 	if rec, err := w.storedRecord(); err == nil && rec != nil {
-		if tok, _ := rec["token"].(string); tok != "" {
-			out = append(out, tok)
+		if rec.Token != "" {
+			out = append(out, rec.Token)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

@@ -302,8 +302,8 @@ func TestHostileChallengeIsNotTrusted(t *testing.T) {
 			if err != nil || rec == nil {
 				t.Fatalf("no record stored: %v", err)
 			}
-			if rec["tenant"] != strings.ToLower(w.srv.TenantID) {
-				t.Fatalf("signed in to tenant %v, want the organisation's %s", rec["tenant"], w.srv.TenantID)
+			if rec.Tenant != strings.ToLower(w.srv.TenantID) {
+				t.Fatalf("signed in to tenant %v, want the organisation's %s", rec.Tenant, w.srv.TenantID)
 			}
 		})
 	}

@@ -139,7 +139,7 @@ func TestKilledMidwayRecovers(t *testing.T) {
 				t.Errorf("get after the kill took %s (waiting for a lock?)", d)
 			}
 			rec, err := w.storedRecord()
-			if err != nil || rec == nil || rec["token"] != r.password() {
+			if err != nil || rec == nil || rec.Token != r.password() {
 				t.Fatalf("after recovery the store does not hold the served PAT (err %v)", err)
 			}
 			active := w.activePATs()
