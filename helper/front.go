@@ -16,6 +16,7 @@ import (
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
@@ -38,22 +39,26 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 	// Settings stand before the operation on git's helper line. Anything unusual (a bad setting,
 	// a command, help) is the full program's to answer, with its messages.
 	if fs.Parse(args) != nil || fs.NArg() != 1 || config.ApplyEnv(fs, getenv) != nil || cfg.Validate() != nil {
-		return handOver(args, stdin, stdout, stderr)
+		return handOver(args, stdin, stdout, stderr, nil)
 	}
 	op := fs.Arg(0)
 	if op != "get" && op != "store" {
-		return handOver(args, stdin, stdout, stderr)
+		return handOver(args, stdin, stdout, stderr, nil)
 	}
 	// The full program must see the request exactly as git sent it.
 	var seen bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.KeyringTimeout+time.Second)
+	// The whole-operation deadline, as in the full program: a get may wait for another process
+	// to sign in. Each keyring call has its own, shorter, bound.
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
 	defer cancel()
+	var front *cacheOnly
 	err := Run(ctx, op, Options{
 		Credentials: func() (Credentials, error) {
 			c, err := newCacheOnly(&cfg)
 			if err != nil {
 				return nil, errHandOver // the full program explains a store it cannot open
 			}
+			front = c
 			return c, nil
 		},
 		ExtraHost: extraHost(&cfg),
@@ -62,7 +67,11 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 	})
 	switch {
 	case errors.Is(err, errHandOver):
-		return handOver(args, io.MultiReader(&seen, stdin), stdout, stderr)
+		var baton *orglock.Lock
+		if front != nil {
+			baton = front.baton
+		}
+		return handOver(args, io.MultiReader(&seen, stdin), stdout, stderr, baton)
 	case err != nil:
 		fmt.Fprintf(stderr, "git-credential-azdo: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return 1
@@ -81,9 +90,11 @@ func extraHost(cfg *config.Config) string {
 type cacheOnly struct {
 	cfg   *config.Config
 	store store.Store
+	// baton is the organisation's lock, taken for the full program to inherit with the get.
+	baton *orglock.Lock
 }
 
-func newCacheOnly(cfg *config.Config) (Credentials, error) {
+func newCacheOnly(cfg *config.Config) (*cacheOnly, error) {
 	if cfg.Store == "file" && cfg.StoreFile == "" && cfg.StateDir == "" {
 		dir, err := config.DefaultStateDir()
 		if err != nil {
@@ -100,23 +111,39 @@ func newCacheOnly(cfg *config.Config) (Credentials, error) {
 		// for one unlock prompt would only confuse the user.
 		k.NeverPrompt = true
 	}
-	return cacheOnly{cfg: cfg, store: st}, nil
+	return &cacheOnly{cfg: cfg, store: st}, nil
 }
 
-func (c cacheOnly) Credential(ctx context.Context, t cache.Target) (cache.Credential, error) {
+func (c *cacheOnly) Credential(ctx context.Context, t cache.Target) (cache.Credential, error) {
 	key := cache.Key(c.cfg.ServiceHost(), t.Org, t.Account)
-	cred, ok, err := cache.Lookup(ctx, c.store, key, c.cfg.RenewBefore, time.Now())
-	if err != nil || !ok {
-		// The full program explains a keyring problem in its own words, or signs in.
+	cred, ok, err := c.lookup(ctx, key)
+	if err != nil {
+		// The full program explains a keyring problem in its own words.
 		return cache.Credential{}, errHandOver
+	}
+	if !ok {
+		return c.missed(ctx, key)
 	}
 	return cred, nil
 }
 
-func (c cacheOnly) Reject(context.Context, cache.Target, string) error { return errHandOver }
+func (c *cacheOnly) lookup(ctx context.Context, key string) (cache.Credential, bool, error) {
+	return cache.Lookup(ctx, c.store, key, c.cfg.RenewBefore, time.Now())
+}
+
+// stateDir is where the full program keeps its locks.
+func (c *cacheOnly) stateDir() (string, error) {
+	if c.cfg.StateDir != "" {
+		return c.cfg.StateDir, nil
+	}
+	return config.DefaultStateDir()
+}
+
+func (c *cacheOnly) Reject(context.Context, cache.Target, string) error { return errHandOver }
 
 // handOver runs the full program with the same arguments and streams, and exits as it does.
-func handOver(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// baton, if not nil, is a lock the full program inherits.
+func handOver(args []string, stdin io.Reader, stdout, stderr io.Writer, baton *orglock.Lock) int {
 	path, err := fullProgramPath()
 	if err != nil {
 		fmt.Fprintf(stderr, "git-credential-azdo: %v\n", err)
@@ -125,7 +152,10 @@ func handOver(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := exec.Command(path, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	dieWithFront(cmd)
-	err = cmd.Run()
+	err = start(cmd, baton)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		return exit.ExitCode()

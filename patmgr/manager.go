@@ -6,6 +6,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
 
 	"context"
 	"crypto/rand"
@@ -155,21 +156,28 @@ func (m *Manager) save(ctx context.Context, key string, r *cache.Record) error {
 // window, is one store look-up: no lock, no network, no MSAL.
 func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) {
 	key := m.key(t)
-	if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
-		return cred, err
-	}
-	// A process holding the lock is most likely making this very PAT (git runs helpers in
-	// parallel, IDEs fetch many repositories at once): wait for it, then serve its result.
-	if waited, err := waitUnlocked(ctx, m.cfg.StateDir, key); err != nil {
-		return Credential{}, err
-	} else if waited {
+	var unlock func()
+	// The front git ran looked the PAT up under the lock and passed the lock on with the get, so
+	// that gets missing the cache together start one full program, not one each.
+	if l := orglock.Inherited(m.cfg.StateDir, key); l != nil {
+		unlock = l.Unlock
+	} else {
 		if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
 			return cred, err
 		}
-	}
-	unlock, err := lock(ctx, m.cfg.StateDir, key)
-	if err != nil {
-		return Credential{}, err
+		// A process holding the lock is most likely making this very PAT (git runs helpers in
+		// parallel, IDEs fetch many repositories at once): wait for it, then serve its result.
+		if waited, err := waitUnlocked(ctx, m.cfg.StateDir, key); err != nil {
+			return Credential{}, err
+		} else if waited {
+			if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
+				return cred, err
+			}
+		}
+		var err error
+		if unlock, err = lock(ctx, m.cfg.StateDir, key); err != nil {
+			return Credential{}, err
+		}
 	}
 	defer unlock()
 	// Another process may have done the work while this one waited for the lock.

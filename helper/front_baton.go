@@ -1,0 +1,60 @@
+//go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
+
+package helper
+
+import (
+	"context"
+	"os/exec"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
+)
+
+// missed handles a get the cache cannot serve. git and IDEs start many gets at once, and each
+// full program costs tens of milliseconds to start: so of the gets that miss together, the one
+// that takes the organisation's lock hands it, with the get, to the full program, and the others
+// wait for that program to finish and serve what it stored.
+func (c *cacheOnly) missed(ctx context.Context, key string) (cache.Credential, error) {
+	dir, err := c.stateDir()
+	if err != nil {
+		return cache.Credential{}, errHandOver
+	}
+	l, err := orglock.TryAcquire(dir, key)
+	if err != nil {
+		return cache.Credential{}, errHandOver // the full program meets it too, and explains it
+	}
+	if l != nil {
+		// Another process may have stored the PAT between the look-up and the lock.
+		if cred, ok, err := c.lookup(ctx, key); ok && err == nil {
+			l.Unlock()
+			return cred, nil
+		}
+		c.baton = l
+		return cache.Credential{}, errHandOver
+	}
+	if _, err := orglock.WaitUnlocked(ctx, dir, key); err != nil {
+		if ctx.Err() != nil {
+			return cache.Credential{}, err
+		}
+		return cache.Credential{}, errHandOver
+	}
+	if cred, ok, err := c.lookup(ctx, key); ok && err == nil {
+		return cred, nil
+	}
+	// The holder did not store a PAT (a sign-in failed, or it was not a get): the full program
+	// takes its turn at the lock like any other.
+	return cache.Credential{}, errHandOver
+}
+
+// start starts cmd, which inherits baton if there is one.
+func start(cmd *exec.Cmd, baton *orglock.Lock) error {
+	if baton == nil {
+		return cmd.Start()
+	}
+	baton.PassTo(cmd)
+	err := cmd.Start()
+	// From here the full program holds the lock alone, and the OS releases it when the program
+	// ends (it dies with this one); if it did not start, this releases the lock.
+	baton.Close()
+	return err
+}

@@ -1,0 +1,109 @@
+// Package orglock names and takes the per-key locks under STATE-DIR/locks that keep two
+// git-credential-azdo processes from signing in, minting or renewing the same PAT at once. It is
+// light on purpose: the front git runs on every get links it, and not the sign-in stack.
+package orglock
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// poll is how often a waiting process retries a held lock. Waiting is bounded by the caller's
+// context, and the OS releases a lock when its holder dies, so a killed process never leaves a
+// stale one.
+const poll = 20 * time.Millisecond
+
+// Name turns a store key into a file name that cannot escape the lock directory.
+func Name(key string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '.':
+			return r
+		}
+		return '_'
+	}, strings.ToLower(key)) + ".lock"
+}
+
+// Path is the lock file of key.
+func Path(stateDir, key string) string { return filepath.Join(lockDir(stateDir), Name(key)) }
+
+func lockDir(stateDir string) string { return filepath.Join(stateDir, "locks") }
+
+// create makes the lock directory and returns key's lock file.
+func create(stateDir, key string) (string, error) {
+	if err := os.MkdirAll(lockDir(stateDir), 0o700); err != nil {
+		return "", fmt.Errorf("creating the lock directory: %w", err)
+	}
+	return Path(stateDir, key), nil
+}
+
+// Lock is a held lock.
+type Lock struct {
+	path string
+	// file is the locked open file when a child process can inherit the lock through it; nil
+	// when the lock was taken by Acquire.
+	file    *os.File
+	release func()
+}
+
+// Path is the lock's file.
+func (l *Lock) Path() string { return l.path }
+
+// Unlock releases the lock, for every process that shares it.
+func (l *Lock) Unlock() { l.release() }
+
+// waitError is what every wait that ends unserved reports.
+func waitError(path string, err error) error {
+	return fmt.Errorf("waiting for another git-credential-azdo to finish (lock %s): %w", path, err)
+}
+
+// Acquire takes key's lock exclusively, waiting until ctx ends.
+func Acquire(ctx context.Context, stateDir, key string) (*Lock, error) {
+	path, err := create(stateDir, key)
+	if err != nil {
+		return nil, err
+	}
+	fl := flock.New(path)
+	ok, err := fl.TryLockContext(ctx, poll)
+	if err != nil || !ok {
+		return nil, waitError(path, err)
+	}
+	return &Lock{path: path, release: func() { fl.Unlock() }}, nil
+}
+
+// WaitUnlocked returns once nobody holds key's lock, without keeping it; waited reports whether
+// someone held it. Waiters queue for a shared lock, so when the holder is done they all wake at
+// once (each then finds the holder's result in the store) instead of passing the exclusive lock
+// on one by one, and they wake when it is released rather than at their next poll.
+func WaitUnlocked(ctx context.Context, stateDir, key string) (waited bool, err error) {
+	path, err := create(stateDir, key)
+	if err != nil {
+		return false, err
+	}
+	fl := flock.New(path)
+	if ok, err := fl.TryRLock(); err != nil || ok {
+		if ok {
+			fl.Unlock()
+		}
+		return false, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- fl.RLock() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return true, err
+		}
+		fl.Unlock()
+		return true, nil
+	case <-ctx.Done():
+		// The blocked RLock goroutine is left behind; the process is about to give up.
+		return true, waitError(path, ctx.Err())
+	}
+}

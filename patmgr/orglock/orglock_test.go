@@ -1,0 +1,118 @@
+package orglock
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAcquireWaitsForTheHolderAndIsBoundedByItsContext(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	held, err := Acquire(ctx, dir, "pat:k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if l, err := Acquire(short, dir, "pat:k"); err == nil {
+		l.Unlock()
+		t.Fatal("took a held lock")
+	} else if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "waiting for another git-credential-azdo to finish (lock "+Path(dir, "pat:k")+")") {
+		t.Fatalf("want the one-line wait error, got %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("gave up after %s, not at its deadline", d)
+	}
+	// Another key is another lock.
+	other, err := Acquire(ctx, dir, "pat:other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Unlock()
+
+	got := make(chan error, 1)
+	go func() {
+		l, err := Acquire(ctx, dir, "pat:k")
+		if err == nil {
+			l.Unlock()
+		}
+		got <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case err := <-got:
+		t.Fatalf("returned while the lock was held: %v", err)
+	default:
+	}
+	held.Unlock()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a released lock was not taken")
+	}
+}
+
+func TestWaitUnlockedWakesEveryWaiterAtRelease(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	if waited, err := WaitUnlocked(ctx, dir, "pat:k"); err != nil || waited {
+		t.Fatalf("free lock: waited=%v err=%v", waited, err)
+	}
+	held, err := Acquire(ctx, dir, "pat:k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		waited bool
+		err    error
+		at     time.Time
+	}
+	done := make(chan result, 3)
+	for range 3 {
+		go func() {
+			w, err := WaitUnlocked(ctx, dir, "pat:k")
+			done <- result{w, err, time.Now()}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case r := <-done:
+		t.Fatalf("returned while the lock was held: %+v", r)
+	default:
+	}
+	released := time.Now()
+	held.Unlock()
+	for range 3 {
+		r := <-done
+		if r.err != nil || !r.waited || r.at.Before(released) {
+			t.Fatalf("waiter: %+v (released at %v)", r, released)
+		}
+	}
+	// The waiters kept nothing.
+	held, err = Acquire(ctx, dir, "pat:k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if waited, err := WaitUnlocked(short, dir, "pat:k"); !waited || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "waiting for another git-credential-azdo to finish") {
+		t.Fatalf("held lock and an ending context: waited=%v err=%v", waited, err)
+	}
+}
+
+func TestNameStaysInTheLockDirectory(t *testing.T) {
+	for _, key := range []string{"pat:dev.azure.com/contoso", "../../etc/passwd", "pat:h/o/a@b.c", "msal", `a\b:c`} {
+		name := Name(key)
+		if strings.ContainsAny(name, `/\:`) || name == "..lock" || !strings.HasSuffix(name, ".lock") {
+			t.Errorf("Name(%q) = %q", key, name)
+		}
+	}
+}
