@@ -102,14 +102,9 @@ func newCacheOnly(cfg *config.Config) (*cacheOnly, error) {
 		}
 		cfg.StateDir = dir
 	}
-	st, err := config.OpenStore(cfg)
+	st, err := config.OpenStore(cfg, frontKeyringItems)
 	if err != nil {
 		return nil, err
-	}
-	if k, ok := st.(*store.Keyring); ok {
-		// A locked keyring is the full program's to unlock (or explain): two processes asking
-		// for one unlock prompt would only confuse the user.
-		k.NeverPrompt = true
 	}
 	return &cacheOnly{cfg: cfg, store: st}, nil
 }

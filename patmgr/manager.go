@@ -7,6 +7,7 @@ import (
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store/oskeyring"
 
 	"context"
 	"crypto/rand"
@@ -96,7 +97,7 @@ func New(cfg config.Config, opts Options) (*Manager, error) {
 		m.trace = newTracer(nil)
 	}
 	if m.store == nil {
-		s, err := config.OpenStore(&cfg)
+		s, err := config.OpenStore(&cfg, oskeyring.Items{})
 		if err != nil {
 			return nil, err
 		}

@@ -8,8 +8,9 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
-// OpenStore opens the secret store cfg names. The file store is never chosen unless asked for.
-func OpenStore(cfg *Config) (store.Store, error) {
+// OpenStore opens the secret store cfg names, a keyring over keyringItems (see
+// store.Keyring.Items). The file store is never chosen unless asked for.
+func OpenStore(cfg *Config, keyringItems store.Items) (store.Store, error) {
 	if cfg.Store == "file" {
 		path := cfg.StoreFile
 		if path == "" {
@@ -17,7 +18,7 @@ func OpenStore(cfg *Config) (store.Store, error) {
 		}
 		return store.NewFile(path)
 	}
-	return store.NewKeyring("git-credential-azdo", cfg.KeyringTimeout), nil
+	return store.NewKeyring("git-credential-azdo", cfg.KeyringTimeout, keyringItems), nil
 }
 
 // DefaultStateDir is where locks and the index live, and the file store when it is chosen.

@@ -43,7 +43,7 @@ func TestChildTimeout(t *testing.T) {
 	}()
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+sock)
 	const timeout = 500 * time.Millisecond
-	k := NewKeyring("azdo-timeout", timeout)
+	k := NewKeyring("azdo-timeout", timeout, goKeyring{})
 	ops := map[string]func() error{
 		"Get":    func() error { _, err := k.Get(context.Background(), "k"); return err },
 		"Set":    func() error { return k.Set(context.Background(), "k", []byte("v")) },
@@ -114,7 +114,7 @@ func TestChildBusWithoutSecretService(t *testing.T) {
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", strings.TrimSpace(addr))
 
 	for _, direct := range []bool{true, false} {
-		k := NewKeyring("azdo-unavailable", 5*time.Second).(*Keyring)
+		k := NewKeyring("azdo-unavailable", 5*time.Second, goKeyring{}).(*Keyring)
 		k.DirectRead = direct
 		_, getErr := k.Get(context.Background(), "k")
 		for name, err := range map[string]error{
@@ -154,7 +154,7 @@ func TestChildNoBus(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", dir)
 	runUserDir = dir
 
-	k := NewKeyring("azdo-nobus", 5*time.Second)
+	k := NewKeyring("azdo-nobus", 5*time.Second, goKeyring{})
 	start := time.Now()
 	_, getErr := k.Get(context.Background(), "k")
 	for name, err := range map[string]error{

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/zalando/go-keyring"
 )
 
 // Value encoding in the keyring
@@ -62,8 +60,10 @@ func defaultPartLimit() int {
 	return 0
 }
 
-// Keyring is the Store backed by the OS keyring through go-keyring (Secret
-// Service on Linux, Keychain on macOS, Credential Manager on Windows).
+// Keyring is the Store backed by the OS keyring (Secret Service on Linux,
+// Keychain on macOS, Credential Manager on Windows). Its items are read and
+// written through Items (go-keyring's, in package oskeyring); on Linux most
+// reads take the direct reader instead.
 // Create it with NewKeyring; the exported fields may be adjusted before first use.
 type Keyring struct {
 	// Service is the keyring service name shared by all keys.
@@ -77,12 +77,14 @@ type Keyring struct {
 	// included; longer values are split into parts. 0 means never split.
 	PartLimit int
 	// DirectRead makes Get use the direct D-Bus reader on Linux (fewer round
-	// trips than go-keyring; see keyring_linux.go). Ignored on other systems.
+	// trips than go-keyring; see secretservice_linux.go). Ignored on other systems.
 	DirectRead bool
-	// NeverPrompt makes Get report ErrLocked for a locked item or collection instead of asking
-	// the Secret Service to unlock it, for a caller that hands that case to another process.
-	// It needs DirectRead.
-	NeverPrompt bool
+	// Items does what the direct reader does not: writes, deletes, and reads
+	// that need an unlock prompt. nil makes the Keyring read-only, for the
+	// front git runs on every get, which hands anything more to the full
+	// program: a locked item or collection is then ErrLocked, never a prompt
+	// (two processes asking for one unlock would only confuse the user).
+	Items Items
 
 	// mu serialises this process's writers so that the parts of two values
 	// never interleave, and keeps its readers from seeing a write half done.
@@ -94,9 +96,19 @@ type Keyring struct {
 // an unbounded keyring call could hang git forever.
 const DefaultTimeout = 5 * time.Second
 
+// Items are the raw item operations of an OS keyring: one string per
+// service and user. Errors match ErrNotFound, ErrUnavailable or ErrLocked
+// where they mean that.
+type Items interface {
+	Get(service, user string) (string, error)
+	Set(service, user, value string) error
+	Delete(service, user string) error
+}
+
 // NewKeyring returns a keyring Store for service, with every call bounded by
-// timeout (DefaultTimeout if timeout <= 0). The result is a *Keyring.
-func NewKeyring(service string, timeout time.Duration) Store {
+// timeout (DefaultTimeout if timeout <= 0), over items (nil: read-only, see
+// Keyring.Items). The result is a *Keyring.
+func NewKeyring(service string, timeout time.Duration, items Items) Store {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
@@ -105,6 +117,7 @@ func NewKeyring(service string, timeout time.Duration) Store {
 		Timeout:    timeout,
 		PartLimit:  defaultPartLimit(),
 		DirectRead: runtime.GOOS == "linux",
+		Items:      items,
 	}
 }
 
@@ -309,55 +322,47 @@ func checksum(b []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// rawGet reads one item. ErrNotFound is normalised to this package's.
+// rawGet reads one item.
 func (k *Keyring) rawGet(ctx context.Context, user string) (string, error) {
 	if err := preflight(); err != nil {
 		return "", err
 	}
 	if k.DirectRead {
 		if v, ok, err := directGet(ctx, k.Service, user); ok {
-			return v, mapErr(err)
+			return v, mapDirectErr(err)
 		}
 		// Not handled by the direct reader (locked item or collection,
-		// unusual collection layout): go-keyring reads the same item and
-		// may show an unlock prompt, exactly as without DirectRead.
-		if k.NeverPrompt {
-			return "", ErrLocked
-		}
+		// unusual collection layout): Items reads the same item and may
+		// show an unlock prompt, exactly as without DirectRead.
 	}
-	v, err := keyring.Get(k.Service, user)
-	return v, mapErr(err)
+	if k.Items == nil {
+		return "", ErrLocked
+	}
+	return k.Items.Get(k.Service, user)
 }
+
+// errReadOnly: a write to a Keyring without Items, which only the front has, and the front
+// hands every write to the full program.
+var errReadOnly = errors.New("internal error: this keyring store is read-only")
 
 func (k *Keyring) rawSet(user, value string) error {
 	if err := preflight(); err != nil {
 		return err
 	}
-	return mapErr(keyring.Set(k.Service, user, value))
+	if k.Items == nil {
+		return errReadOnly
+	}
+	return k.Items.Set(k.Service, user, value)
 }
 
 func (k *Keyring) rawDelete(user string) error {
 	if err := preflight(); err != nil {
 		return err
 	}
-	return mapErr(keyring.Delete(k.Service, user))
-}
-
-// mapErr turns library errors into this package's sentinels, keeping the
-// original in the chain for diagnosis.
-func mapErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, keyring.ErrNotFound), errors.Is(err, ErrNotFound):
-		return ErrNotFound
-	case errors.Is(err, keyring.ErrSetDataTooBig):
-		return fmt.Errorf("keyring refused the value as too big (lower the part limit): %w", err)
+	if k.Items == nil {
+		return errReadOnly
 	}
-	if mapped := mapPlatformErr(err); mapped != nil {
-		return mapped
-	}
-	return fmt.Errorf("keyring: %w", err)
+	return k.Items.Delete(k.Service, user)
 }
 
 // run executes fn in a goroutine and gives up after k.Timeout or when ctx

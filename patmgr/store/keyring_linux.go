@@ -3,14 +3,11 @@ package store
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
-
-	dbus "github.com/godbus/dbus/v5"
 )
 
 // runUserDir is where systemd puts per-user runtime directories (a variable so
@@ -61,39 +58,35 @@ const (
 	errNoSession      = "org.freedesktop.Secret.Error.NoSession"
 )
 
-func dbusErrName(err error) string {
-	if name := busErrName(err); name != "" {
-		return name
+// mapDirectErr turns the direct reader's errors into this package's
+// sentinels, keeping the original in the chain for diagnosis.
+func mapDirectErr(err error) error {
+	if err == nil {
+		return nil
 	}
-	var de dbus.Error
-	if errors.As(err, &de) {
-		return de.Name
-	}
-	var dp *dbus.Error
-	if errors.As(err, &dp) && dp != nil {
-		return dp.Name
-	}
-	return ""
+	return MapSecretServiceError(err, busErrName(err))
 }
 
-// mapPlatformErr recognises "no Secret Service" and "locked" in the errors
-// of godbus and go-keyring (which returns them unwrapped, often as text).
-func mapPlatformErr(err error) error {
-	name := dbusErrName(err)
+// MapSecretServiceError turns a failure to read or write the Secret Service
+// into this package's sentinels (ErrNotFound, ErrUnavailable, ErrLocked),
+// keeping the original in the chain for diagnosis. dbusName is the D-Bus
+// error name err carries, if any. Both the direct reader and go-keyring
+// (package oskeyring) report through it, so they fail alike.
+func MapSecretServiceError(err error, dbusName string) error {
 	msg := err.Error()
 	switch {
-	case name == errServiceUnknown || name == errNameHasNoOwner ||
+	case errors.Is(err, ErrNotFound):
+		return ErrNotFound
+	case dbusName == errServiceUnknown || dbusName == errNameHasNoOwner ||
 		strings.Contains(msg, "was not provided by any .service files"):
 		return fmt.Errorf("%w [%w]", ErrUnavailable, err)
-	case name == errIsLocked ||
+	case dbusName == errIsLocked ||
 		// go-keyring's text when an unlock prompt was dismissed or failed.
 		strings.Contains(msg, "failed to unlock correct collection"):
 		return fmt.Errorf("%w [%w]", ErrLocked, err)
-	}
-	// No bus at the address (socket gone, refused): same as no service.
-	var ne *net.OpError
-	if errors.As(err, &ne) || errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED):
+		// No bus at the address (socket gone, refused): same as no service.
 		return fmt.Errorf("%w [%w]", ErrUnavailable, err)
 	}
-	return nil
+	return fmt.Errorf("keyring: %w", err)
 }

@@ -20,7 +20,7 @@ func keyringName() string {
 // preflight: only Linux needs a session bus; elsewhere the keyring is part of the OS.
 func preflight() error { return nil }
 
-func mapPlatformErr(error) error { return nil }
-
-// directGet exists only on Linux; ok=false sends every read to go-keyring.
+// directGet exists only on Linux; ok=false sends every read to Keyring.Items.
 func directGet(context.Context, string, string) (string, bool, error) { return "", false, nil }
+
+func mapDirectErr(err error) error { return err }

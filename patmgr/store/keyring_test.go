@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -58,7 +59,7 @@ func TestKeyringChunking(t *testing.T) {
 	}
 	// The limit is only for writing: a reader with another limit (another
 	// OS's default, say) reads the same items.
-	other := &Keyring{Service: k.Service, Timeout: k.Timeout, DirectRead: k.DirectRead}
+	other := &Keyring{Service: k.Service, Timeout: k.Timeout, DirectRead: k.DirectRead, Items: goKeyring{}}
 	if got, err := other.Get(ctx, "cache"); err != nil || !bytes.Equal(got, big) {
 		t.Fatalf("Get without limit = %d bytes, %v", len(got), err)
 	}
@@ -94,7 +95,7 @@ func TestKeyringChunking(t *testing.T) {
 		}
 	}
 
-	if err := (&Keyring{Service: k.Service, PartLimit: 10}).Set(ctx, "x", big); err == nil {
+	if err := (&Keyring{Service: k.Service, PartLimit: 10, Items: goKeyring{}}).Set(ctx, "x", big); err == nil {
 		t.Fatal("a part limit below the header size was accepted")
 	}
 }
@@ -186,7 +187,7 @@ func TestKeyringLocked(t *testing.T) {
 	for _, direct := range []bool{true, false} {
 		// A fresh Keyring each time: a timed-out call leaves its goroutine
 		// behind, still reading the fields of the one it ran on.
-		k := &Keyring{Service: k.Service, Timeout: 2 * time.Second, DirectRead: direct}
+		k := &Keyring{Service: k.Service, Timeout: 2 * time.Second, DirectRead: direct, Items: goKeyring{}}
 		start := time.Now()
 		_, err := k.Get(ctx, "pat")
 		took := time.Since(start)
@@ -213,5 +214,46 @@ func BenchmarkStoreGet(b *testing.B) {
 		if _, err := k.Get(ctx, "pat"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestReadOnlyKeyring: a Keyring without Items (the front's) reads what the direct reader can,
+// reports ErrLocked where only an unlock prompt could read on, and refuses to write.
+func TestReadOnlyKeyring(t *testing.T) {
+	k := newKeyring(t)
+	ctx := context.Background()
+	if err := k.Set(ctx, "pat", []byte("secret")); err != nil {
+		t.Fatal(err)
+	}
+	ro := NewKeyring(k.Service, 2*time.Second, nil)
+	if runtime.GOOS == "linux" {
+		if got, err := ro.Get(ctx, "pat"); err != nil || string(got) != "secret" {
+			t.Fatalf("Get = %q, %v; want the value go-keyring wrote", got, err)
+		}
+		if _, err := ro.Get(ctx, "nothing"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get of a missing key = %v, want ErrNotFound", err)
+		}
+	}
+	if err := ro.Set(ctx, "pat", []byte("other")); !errors.Is(err, errReadOnly) {
+		t.Errorf("Set = %v, want errReadOnly", err)
+	}
+	if err := ro.Delete(ctx, "pat"); !errors.Is(err, errReadOnly) {
+		t.Errorf("Delete = %v, want errReadOnly", err)
+	}
+	s := keyringtest.Current()
+	if err := s.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := s.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	start := time.Now()
+	if _, err := NewKeyring(k.Service, 2*time.Second, nil).Get(ctx, "pat"); !errors.Is(err, ErrLocked) {
+		t.Errorf("Get on a locked keyring = %v, want ErrLocked", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("Get on a locked keyring took %v: it must not wait for a prompt", took)
 	}
 }

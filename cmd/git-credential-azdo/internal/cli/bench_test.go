@@ -32,6 +32,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store/oskeyring"
 )
 
 // built holds the benchmarked binary and the launcher that times it, built once per test process.
@@ -411,7 +412,7 @@ func (w *benchWorld) dropPAT(h *home, storeName string) {
 			w.tb.Fatal(err)
 		}
 	} else {
-		s = store.NewKeyring("git-credential-azdo", 10*time.Second)
+		s = oskeyring.New("git-credential-azdo", 10*time.Second)
 	}
 	key := "pat:" + strings.ToLower(w.host) + "/" + w.srv.Org
 	if _, err := s.Get(context.Background(), key); err != nil {
