@@ -1,3 +1,7 @@
+// The front lives a few milliseconds: the runtime's background re-reading of the cgroup's CPU
+// limit (to update GOMAXPROCS) costs it more than a better GOMAXPROCS could save.
+//go:debug updatemaxprocs=0
+
 // Command git-credential-azdo is a git credential helper for Azure DevOps: it signs you in to
 // Entra ID, mints a narrowly scoped PAT for the organisation, keeps it in the OS keyring and
 // renews it before it expires. See README.md.

@@ -424,74 +424,87 @@ func (w *benchWorld) dropPAT(h *home, storeName string) {
 }
 
 // BenchmarkColdGet times a get that has to mint a PAT (the sign-in is cached), alone and as 32
-// gets started together, which must make exactly one PAT; it reports the HTTP round trips of
-// one cold get per endpoint ("rt-<endpoint>") and in all ("round-trips"), and for scale the time
-// of 32 gets started together on the warm cache (x32-cached-median-ms): the floor of the batch.
+// gets started together, which must make exactly one PAT, for each store; it reports the HTTP
+// round trips of one cold get per endpoint ("rt-<endpoint>") and in all ("round-trips"), and for
+// scale the time of 32 gets started together on the warm cache (x32-cached-median-ms): the floor
+// of the batch.
 func BenchmarkColdGet(b *testing.B) {
 	const parallel = 32
 	w := newBenchWorld(b)
-	h := w.newHome(w.srv.GitConfig)
-	w.warm(h) // signs in once
-	get := &proc{name: prog + " get (cold)", path: w.bin, args: w.helperArgs("get"), env: h.env, stdin: w.req,
-		check: func(out []byte) error {
-			if !bytes.Contains(out, []byte("\npassword=")) {
-				return fmt.Errorf("no password in %d bytes of output", len(out))
-			}
-			return nil
-		}}
-	get.prepare(b)
-	var single, batch, warmBatch []sample
-	var trips map[string]int
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		w.dropPAT(h, "keyring")
-		before := w.srv.Counters()
-		b.StartTimer()
-		r := get.runQuiet()
-		if r.err != nil {
-			b.Fatal(r.err)
-		}
-		single = append(single, r.sample)
-		b.StopTimer()
-		after := w.srv.Counters()
-		if after.PATsCreated != before.PATsCreated+1 {
-			b.Fatalf("a cold get created %d PATs, want 1", after.PATsCreated-before.PATsCreated)
-		}
-		d := requestsSince(before, after)
-		if trips == nil {
-			trips = d
-		} else if fmt.Sprint(d) != fmt.Sprint(trips) {
-			b.Logf("round trips of cold get %d differ from the first: %v, then %v", i+1, trips, d)
-		}
+	for _, variant := range []struct {
+		name string
+		env  []string
+	}{
+		{"keyring", nil},
+		{"file", []string{"AZDO_STORE=file"}},
+	} {
+		// One home for all the runs of the sub-benchmark: its keyring (or file) and its index
+		// must stay in step.
+		h := w.newHome(w.srv.GitConfig, variant.env...)
+		w.warm(h) // signs in once
+		b.Run(variant.name, func(b *testing.B) {
+			get := &proc{name: prog + " get (cold)", path: w.bin, args: w.helperArgs("get"), env: h.env, stdin: w.req,
+				check: func(out []byte) error {
+					if !bytes.Contains(out, []byte("\npassword=")) {
+						return fmt.Errorf("no password in %d bytes of output", len(out))
+					}
+					return nil
+				}}
+			get.prepare(b)
+			var single, batch, warmBatch []sample
+			var trips map[string]int
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				w.dropPAT(h, variant.name)
+				before := w.srv.Counters()
+				b.StartTimer()
+				r := get.runQuiet()
+				if r.err != nil {
+					b.Fatal(r.err)
+				}
+				single = append(single, r.sample)
+				b.StopTimer()
+				after := w.srv.Counters()
+				if after.PATsCreated != before.PATsCreated+1 {
+					b.Fatalf("a cold get created %d PATs, want 1", after.PATsCreated-before.PATsCreated)
+				}
+				d := requestsSince(before, after)
+				if trips == nil {
+					trips = d
+				} else if fmt.Sprint(d) != fmt.Sprint(trips) {
+					b.Logf("round trips of cold get %d differ from the first: %v, then %v", i+1, trips, d)
+				}
 
-		w.dropPAT(h, "keyring")
-		before = w.srv.Counters()
-		b.StartTimer()
-		batch = append(batch, runTogether(b, get, parallel))
-		b.StopTimer()
-		if n := w.srv.Counters().PATsCreated - before.PATsCreated; n != 1 {
-			b.Fatalf("%d gets started together on an empty cache created %d PATs, want 1", parallel, n)
-		}
-		// The same on the warm cache: what starting that many processes costs here.
-		warmBatch = append(warmBatch, runTogether(b, get, parallel))
-		b.StartTimer()
+				w.dropPAT(h, variant.name)
+				before = w.srv.Counters()
+				b.StartTimer()
+				batch = append(batch, runTogether(b, get, parallel))
+				b.StopTimer()
+				if n := w.srv.Counters().PATsCreated - before.PATsCreated; n != 1 {
+					b.Fatalf("%d gets started together on an empty cache created %d PATs, want 1", parallel, n)
+				}
+				// The same on the warm cache: what starting that many processes costs here.
+				warmBatch = append(warmBatch, runTogether(b, get, parallel))
+				b.StartTimer()
+			}
+			b.StopTimer()
+			one, all := summarise(single), summarise(batch)
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(one.median, "cold-median-ms")
+			b.ReportMetric(one.p90, "cold-p90-ms")
+			b.ReportMetric(all.median, "x32-median-ms")
+			b.ReportMetric(all.p90, "x32-p90-ms")
+			b.ReportMetric(all.median/one.median, "x32-per-cold")
+			b.ReportMetric(summarise(warmBatch).median, "x32-cached-median-ms")
+			total := 0
+			for ep, n := range trips {
+				b.ReportMetric(float64(n), "rt-"+ep)
+				total += n
+			}
+			b.ReportMetric(float64(total), "round-trips")
+		})
 	}
-	b.StopTimer()
-	one, all := summarise(single), summarise(batch)
-	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(one.median, "cold-median-ms")
-	b.ReportMetric(one.p90, "cold-p90-ms")
-	b.ReportMetric(all.median, "x32-median-ms")
-	b.ReportMetric(all.p90, "x32-p90-ms")
-	b.ReportMetric(all.median/one.median, "x32-per-cold")
-	b.ReportMetric(summarise(warmBatch).median, "x32-cached-median-ms")
-	total := 0
-	for ep, n := range trips {
-		b.ReportMetric(float64(n), "rt-"+ep)
-		total += n
-	}
-	b.ReportMetric(float64(total), "round-trips")
 }
 
 // runTogether starts n copies of p at once and returns the time until the last has exited.
