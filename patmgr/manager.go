@@ -168,7 +168,7 @@ func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) 
 		}
 		// A process holding the lock is most likely making this very PAT (git runs helpers in
 		// parallel, IDEs fetch many repositories at once): wait for it, then serve its result.
-		if waited, err := waitUnlocked(ctx, m.cfg.StateDir, key); err != nil {
+		if waited, err := orglock.WaitUnlocked(ctx, m.cfg.StateDir, key); err != nil {
 			return Credential{}, err
 		} else if waited {
 			if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
@@ -386,7 +386,7 @@ func (m *Manager) revokeByName(ctx context.Context, org, bearer string, names ma
 type pendingCreates struct{ path string }
 
 func (m *Manager) pending(key string) pendingCreates {
-	return pendingCreates{path: filepath.Join(m.cfg.StateDir, "pending", strings.TrimSuffix(lockName(key), ".lock")+".json")}
+	return pendingCreates{path: filepath.Join(m.cfg.StateDir, "pending", strings.TrimSuffix(orglock.Name(key), ".lock")+".json")}
 }
 
 func (p pendingCreates) names() map[string]bool {

@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -303,31 +302,6 @@ func TestExpiredPATIsReplaced(t *testing.T) {
 	w.mustGit(dir, "fetch", "-q")
 	if c := w.srv.Counters(); c.PATsCreated != 2 {
 		t.Fatalf("want a second PAT after expiry, got %d", c.PATsCreated)
-	}
-}
-
-func TestParallelGetsMakeOnePAT(t *testing.T) {
-	w := newWorld(t, azdotest.Options{AutoApprove: true})
-	const n = 16
-	var wg sync.WaitGroup
-	errs := make(chan string, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if r := w.git("", "ls-remote", w.srv.RepoURL); r.err != nil {
-				errs <- fmt.Sprintf("%v: %s", r.err, r.stderr)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Error(e)
-	}
-	c := w.srv.Counters()
-	if c.PATsCreated != 1 || c.Grants["device_code"] != 1 {
-		t.Fatalf("%d parallel ls-remote: want 1 sign-in and 1 PAT, got grants %v and %d PATs", n, c.Grants, c.PATsCreated)
 	}
 }
 
