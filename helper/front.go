@@ -47,10 +47,9 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 	}
 	// The full program must see the request exactly as git sent it.
 	var seen bytes.Buffer
-	// The whole-operation deadline, as in the full program: a get may wait for another process
-	// to sign in. Each keyring call has its own, shorter, bound.
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
-	defer cancel()
+	// Each keyring call has its own bound, and a wait for another process to sign in has the
+	// whole-operation deadline (see missed), so a get served from the cache sets no timer.
+	ctx := context.Background()
 	var front *cacheOnly
 	err := Run(ctx, op, Options{
 		Credentials: func() (Credentials, error) {

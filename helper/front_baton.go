@@ -32,8 +32,10 @@ func (c *cacheOnly) missed(ctx context.Context, key string) (cache.Credential, e
 		c.baton = l
 		return cache.Credential{}, errHandOver
 	}
-	if _, err := orglock.WaitUnlocked(ctx, dir, key); err != nil {
-		if ctx.Err() != nil {
+	wait, cancel := context.WithTimeout(ctx, c.cfg.Timeout) // as long as the full program would wait
+	defer cancel()
+	if _, err := orglock.WaitUnlocked(wait, dir, key); err != nil {
+		if wait.Err() != nil {
 			return cache.Credential{}, err
 		}
 		return cache.Credential{}, errHandOver

@@ -206,21 +206,11 @@ func (f *File) loadOnce() (secrets, error) {
 	if err := checkFileInfo(f.path, fi); err != nil {
 		return nil, err
 	}
-	fh, err := os.Open(f.path)
+	data, err := readChecked(f.path, fi)
 	if err != nil {
-		return nil, fmt.Errorf("file store: %w", err)
+		return nil, err
 	}
-	defer fh.Close()
-	// The file checked above must be the one opened (no swap in between).
-	if ofi, err := fh.Stat(); err != nil || !os.SameFile(fi, ofi) {
-		return nil, fmt.Errorf("%w: %s", errSwapped, f.path)
-	}
-	// Sized from the file's length: io.ReadAll's doublings would allocate several times over.
-	data := bytes.NewBuffer(make([]byte, 0, fi.Size()+bytes.MinRead))
-	if _, err := data.ReadFrom(fh); err != nil {
-		return nil, fmt.Errorf("file store: reading %s: %w", f.path, err)
-	}
-	m, err := parseSecrets(data.Bytes())
+	m, err := parseSecrets(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s is not a valid secrets file (%v); it is left untouched: move it away to start empty (all stored secrets there are lost) or restore it",
 			ErrCorrupt, f.path, err)
