@@ -117,7 +117,7 @@ func FuzzParseRemote(f *testing.F) {
 			t.Fatalf("host %q (from %q, extra %q) is not an allowed one", r.Host, host, extra)
 		}
 		if strings.HasSuffix(r.Host, ".visualstudio.com") || strings.HasSuffix(r.Host, ".visualstudio.com:443") {
-			if vsServiceLabels[r.Org] || strings.HasPrefix(r.Org, "xn--") {
+			if isVSServiceLabel(r.Org) || strings.HasPrefix(r.Org, "xn--") {
 				t.Fatalf("service or punycode label %q taken as an org", r.Org)
 			}
 		}

@@ -28,13 +28,16 @@ const (
 	maxAccount   = 256
 )
 
-// vsServiceLabels are single labels under visualstudio.com that name
-// Microsoft services rather than organisations. A request for one of them
-// is not a repository we could hold a PAT for.
-var vsServiceLabels = map[string]bool{
-	"app": true, "vssps": true, "vsrm": true, "vsaex": true, "aex": true,
-	"status": true, "www": true, "login": true, "marketplace": true,
-	"feeds": true, "pkgs": true, "almsearch": true, "extmgmt": true, "vstmr": true,
+// isVSServiceLabel reports single labels under visualstudio.com that name Microsoft services
+// rather than organisations. A request for one of them is not a repository we could hold a PAT
+// for. (A switch, not a map: a map literal is built at start-up, which every get pays for.)
+func isVSServiceLabel(label string) bool {
+	switch label {
+	case "app", "vssps", "vsrm", "vsaex", "aex", "status", "www", "login", "marketplace",
+		"feeds", "pkgs", "almsearch", "extmgmt", "vstmr":
+		return true
+	}
+	return false
 }
 
 // ParseRemote returns ok=false (and nil error) when the request is not for
@@ -114,7 +117,7 @@ func ParseRemote(req *Request, opts RemoteOptions) (r Remote, ok bool, err error
 func visualStudioOrg(host string) string {
 	host = strings.TrimSuffix(host, ":443")
 	label, found := strings.CutSuffix(host, vsSuffix)
-	if !found || !validOrg(label) || vsServiceLabels[label] {
+	if !found || !validOrg(label) || isVSServiceLabel(label) {
 		return ""
 	}
 	// Punycode labels decode to Unicode, which an org name never is; such a
