@@ -3,7 +3,7 @@ package cli
 // Whole-process benchmarks of git-credential-azdo against git's own credential-store, and a test
 // of what the cached path must not do. The benchmarks only run with -bench:
 //
-//	go test -run '^$' -bench . -benchtime 200x ./cmd/git-credential-azdo/
+//	go test -run '^$' -bench . -benchtime 200x ./cmd/git-credential-azdo/internal/cli/
 //
 // They time a git-credential-azdo built with 'CGO_ENABLED=0 go build -trimpath' (as install.sh builds
 // it; a CGO_ENABLED and GOFLAGS other than -race in the environment apply), never this test binary, which
