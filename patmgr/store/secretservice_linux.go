@@ -32,8 +32,10 @@ import (
 // Whenever reading would need an unlock (item or collection locked), the
 // collection layout is not one we expect, or the bus address or its
 // authentication is not one this reader speaks, directGet reports ok=false
-// and the caller uses go-keyring's Get for the same item, so prompting and
-// error behaviour stay go-keyring's. Any other failure is returned as is.
+// and the caller hands the read of the same item to Keyring.Items
+// (go-keyring's, in the full program; the front has none and reports
+// ErrLocked), so prompting and error behaviour stay go-keyring's. Any other
+// failure is returned as is.
 
 // direct is this process's connection for the direct reader.
 var direct struct {

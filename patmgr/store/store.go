@@ -1,9 +1,11 @@
 // Package store keeps the helper's small secrets (PAT records, the MSAL token
 // cache) either in the operating system's keyring or, when the user opts in,
-// in a private JSON file.
+// in a private file.
 //
 // Both implementations are reached through the Store interface so the rest of
-// the helper never needs to know which one is in use.
+// the helper never needs to know which one is in use. The keyring's items are
+// written (and read where a prompt may be needed) through package oskeyring,
+// which only the full program links; the front reads them itself.
 package store
 
 import (
