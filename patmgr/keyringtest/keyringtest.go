@@ -7,6 +7,7 @@ package keyringtest
 import (
 	"bufio"
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -119,9 +120,12 @@ func Start(dir string) (*Session, error) {
 		"XDG_CACHE_HOME":  filepath.Join(home, ".cache"),
 	}
 
+	conf, err := writeBusConfig(dir, sock)
+	if err != nil {
+		return nil, err
+	}
 	// The bus prints its address on stdout once it listens.
-	s.bus = exec.Command("dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1",
-		"--address=unix:path="+sock)
+	s.bus = exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
 	s.bus.Env = mergeEnv(os.Environ(), env)
 	s.bus.Stderr = &lockedWriter{w: s.logs}
 	setProcAttr(s.bus)
@@ -179,6 +183,61 @@ func Start(dir string) (*Session, error) {
 	current.Unlock()
 	ok = true
 	return s, nil
+}
+
+// writeBusConfig writes the private bus's configuration: a session bus on sock that, like a
+// desktop's, starts gnome-keyring when a client asks for the Secret Service and it is not
+// running. gnome-keyring 42 aborts when many short-lived clients come and go at once
+// ("gkd_secret_service_get_pkcs11_session: assertion 'client' failed", an upstream bug), and a
+// desktop's bus would start it again locked; this one starts it unlocked, on the same keyring
+// files, so one abort does not fail every test after it.
+func writeBusConfig(dir, sock string) (string, error) {
+	services := filepath.Join(dir, "services")
+	if err := os.MkdirAll(services, 0o700); err != nil {
+		return "", err
+	}
+	password := filepath.Join(dir, "password")
+	restart := filepath.Join(dir, "start-keyring")
+	script := "#!/bin/sh\n" +
+		": \"${DBUS_SESSION_BUS_ADDRESS:=$DBUS_STARTER_ADDRESS}\"\nexport DBUS_SESSION_BUS_ADDRESS\n" +
+		"exec gnome-keyring-daemon --foreground --unlock --components=secrets < " + shellQuote(password) + "\n"
+	service := "[D-BUS Service]\nName=" + secretsName + "\nExec=" + restart + "\n"
+	conf := filepath.Join(dir, "bus.conf")
+	config := `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=` + xmlEscape(sock) + `</listen>
+  <servicedir>` + xmlEscape(services) + `</servicedir>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`
+	for _, f := range []struct {
+		path, text string
+		mode       os.FileMode
+	}{
+		{password, Password, 0o600},
+		{restart, script, 0o700},
+		{filepath.Join(services, secretsName+".service"), service, 0o600},
+		{conf, config, 0o600},
+	} {
+		if err := os.WriteFile(f.path, []byte(f.text), f.mode); err != nil {
+			return "", err
+		}
+	}
+	return conf, nil
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
 }
 
 // waitReady polls (bounded) until the keyring owns org.freedesktop.secrets

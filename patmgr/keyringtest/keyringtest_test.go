@@ -167,3 +167,29 @@ func TestRequireInChild(t *testing.T) {
 	Require(t)
 	t.Fatal("Require did not skip without a Secret Service")
 }
+
+// TestKeyringComesBackAfterAnAbort: when gnome-keyring aborts (as it does under many short-lived
+// clients), the next client's call starts it again through the bus, unlocked and with the items
+// it had.
+func TestKeyringComesBackAfterAnAbort(t *testing.T) {
+	requireTools(t)
+	s, err := Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	if err := keyring.Set("keyringtest-abort", "user", "kept"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.keyring.Process.Signal(syscall.SIGABRT); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.keyring.Wait()
+	got, err := keyring.Get("keyringtest-abort", "user")
+	if err != nil || got != "kept" {
+		t.Fatalf("after the abort: Get = %q, %v; want the item back from a restarted, unlocked keyring", got, err)
+	}
+	if err := s.checkReady(); err != nil {
+		t.Fatalf("after the abort: %v", err)
+	}
+}

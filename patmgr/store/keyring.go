@@ -322,23 +322,39 @@ func checksum(b []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// errVanished: the Secret Service left the bus in the middle of a call. gnome-keyring aborts
+// when many short-lived clients come and go at once (an upstream bug), and the bus starts it
+// again on the next call, so such a call is made once more, on the same store.
+var errVanished = errors.New("the Secret Service went away in the middle of a call")
+
+// retryVanished runs op, and once more if the Secret Service vanished during it.
+func retryVanished[T any](op func() (T, error)) (T, error) {
+	v, err := op()
+	if errors.Is(err, errVanished) {
+		v, err = op()
+	}
+	return v, err
+}
+
 // rawGet reads one item.
 func (k *Keyring) rawGet(ctx context.Context, user string) (string, error) {
 	if err := preflight(); err != nil {
 		return "", err
 	}
-	if k.DirectRead {
-		if v, ok, err := directGet(ctx, k.Service, user); ok {
-			return v, mapDirectErr(err)
+	return retryVanished(func() (string, error) {
+		if k.DirectRead {
+			if v, ok, err := directGet(ctx, k.Service, user); ok {
+				return v, mapDirectErr(err)
+			}
+			// Not handled by the direct reader (locked item or collection,
+			// unusual collection layout): Items reads the same item and may
+			// show an unlock prompt, exactly as without DirectRead.
 		}
-		// Not handled by the direct reader (locked item or collection,
-		// unusual collection layout): Items reads the same item and may
-		// show an unlock prompt, exactly as without DirectRead.
-	}
-	if k.Items == nil {
-		return "", ErrLocked
-	}
-	return k.Items.Get(k.Service, user)
+		if k.Items == nil {
+			return "", ErrLocked
+		}
+		return k.Items.Get(k.Service, user)
+	})
 }
 
 // errReadOnly: a write to a Keyring without Items, which only the front has, and the front
@@ -346,23 +362,22 @@ func (k *Keyring) rawGet(ctx context.Context, user string) (string, error) {
 var errReadOnly = errors.New("internal error: this keyring store is read-only")
 
 func (k *Keyring) rawSet(user, value string) error {
-	if err := preflight(); err != nil {
-		return err
-	}
-	if k.Items == nil {
-		return errReadOnly
-	}
-	return k.Items.Set(k.Service, user, value)
+	return k.rawWrite(func() error { return k.Items.Set(k.Service, user, value) })
 }
 
 func (k *Keyring) rawDelete(user string) error {
+	return k.rawWrite(func() error { return k.Items.Delete(k.Service, user) })
+}
+
+func (k *Keyring) rawWrite(op func() error) error {
 	if err := preflight(); err != nil {
 		return err
 	}
 	if k.Items == nil {
 		return errReadOnly
 	}
-	return k.Items.Delete(k.Service, user)
+	_, err := retryVanished(func() (struct{}, error) { return struct{}{}, op() })
+	return err
 }
 
 // run executes fn in a goroutine and gives up after k.Timeout or when ctx

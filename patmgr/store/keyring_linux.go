@@ -56,6 +56,8 @@ const (
 	errNoSuchObject   = "org.freedesktop.Secret.Error.NoSuchObject"
 	errIsLocked       = "org.freedesktop.Secret.Error.IsLocked"
 	errNoSession      = "org.freedesktop.Secret.Error.NoSession"
+	// errNoReply with "disconnected" in its message: the callee left the bus before answering.
+	errNoReply = "org.freedesktop.DBus.Error.NoReply"
 )
 
 // mapDirectErr turns the direct reader's errors into this package's
@@ -84,6 +86,8 @@ func MapSecretServiceError(err error, dbusName string) error {
 		// go-keyring's text when an unlock prompt was dismissed or failed.
 		strings.Contains(msg, "failed to unlock correct collection"):
 		return fmt.Errorf("%w [%w]", ErrLocked, err)
+	case dbusName == errNoReply && strings.Contains(msg, "disconnected"):
+		return fmt.Errorf("%w [%w]", errVanished, err)
 	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED):
 		// No bus at the address (socket gone, refused): same as no service.
 		return fmt.Errorf("%w [%w]", ErrUnavailable, err)

@@ -88,3 +88,33 @@ func BenchmarkKeyringGet_Direct(b *testing.B) {
 		return v, err
 	})
 }
+
+// TestVanishedServiceIsRetriedOnce: a call the Secret Service left unanswered by leaving the bus
+// is made once more; any other failure, and a second vanishing, are returned.
+func TestVanishedServiceIsRetriedOnce(t *testing.T) {
+	vanished := MapSecretServiceError(&busError{Name: errNoReply, Message: "Message recipient disconnected from message bus without replying"}, errNoReply)
+	if !errors.Is(vanished, errVanished) {
+		t.Fatalf("NoReply from a departed callee = %v, want errVanished", vanished)
+	}
+	timedOut := &busError{Name: errNoReply, Message: "Did not receive a reply"}
+	if errors.Is(MapSecretServiceError(timedOut, errNoReply), errVanished) {
+		t.Fatal("a bus timeout is not a departed callee")
+	}
+	for _, tc := range []struct {
+		name  string
+		errs  []error
+		calls int
+		want  error
+	}{
+		{"ok", []error{nil}, 1, nil},
+		{"vanished once", []error{vanished, nil}, 2, nil},
+		{"vanished twice", []error{vanished, vanished}, 2, errVanished},
+		{"locked", []error{ErrLocked}, 1, ErrLocked},
+	} {
+		calls := 0
+		_, err := retryVanished(func() (string, error) { calls++; return "", tc.errs[calls-1] })
+		if calls != tc.calls || !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+			t.Errorf("%s: %d calls, err %v; want %d calls, err %v", tc.name, calls, err, tc.calls, tc.want)
+		}
+	}
+}
