@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
 const (
@@ -351,26 +353,10 @@ func checkHost(h string) string {
 	if name == "" {
 		return "has an empty name"
 	}
-	if port != "" && !validPort(port) {
+	if port != "" && !config.ValidPort(port) {
 		return "has a port that is not a number from 1 to 65535"
 	}
 	return ""
-}
-
-// validPort accepts the canonical decimal form only, so that "0443" and
-// "443" cannot be two spellings of one host when hosts are compared.
-func validPort(p string) bool {
-	if len(p) == 0 || len(p) > 5 || p[0] == '0' {
-		return false
-	}
-	n := 0
-	for i := 0; i < len(p); i++ {
-		if p[i] < '0' || p[i] > '9' {
-			return false
-		}
-		n = n*10 + int(p[i]-'0')
-	}
-	return n >= 1 && n <= 65535
 }
 
 // Response is what the helper prints for get.

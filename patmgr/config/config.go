@@ -155,7 +155,7 @@ func baseHost(raw string) (string, bool) {
 	host, port := hostport, ""
 	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
 		host, port = hostport[:i], hostport[i+1:]
-		if !validPort(port) {
+		if !ValidPort(port) {
 			return "", false
 		}
 	}
@@ -182,8 +182,9 @@ func validHost(host string) bool {
 	return true
 }
 
-// validPort accepts a port number from 1 to 65535 written without leading zeros.
-func validPort(p string) bool {
+// ValidPort accepts the canonical decimal form of a port from 1 to 65535 only (no leading
+// zeros), so that "0443" and "443" cannot be two spellings of one host when hosts are compared.
+func ValidPort(p string) bool {
 	if len(p) == 0 || len(p) > 5 || p[0] == '0' {
 		return false
 	}

@@ -203,19 +203,7 @@ func writeBusConfig(dir, sock string) (string, error) {
 		"exec gnome-keyring-daemon --foreground --unlock --components=secrets < " + shellQuote(password) + "\n"
 	service := "[D-BUS Service]\nName=" + secretsName + "\nExec=" + restart + "\n"
 	conf := filepath.Join(dir, "bus.conf")
-	config := `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=` + xmlEscape(sock) + `</listen>
-  <servicedir>` + xmlEscape(services) + `</servicedir>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`
+	config := BusConfig(sock, services)
 	for _, f := range []struct {
 		path, text string
 		mode       os.FileMode
@@ -230,6 +218,28 @@ func writeBusConfig(dir, sock string) (string, error) {
 		}
 	}
 	return conf, nil
+}
+
+// BusConfig is a dbus-daemon configuration for a private session bus listening on the unix
+// socket sock that anyone may use, starting the services described in serviceDirs on demand (with
+// none, nothing can be started: a bus without a Secret Service).
+func BusConfig(sock string, serviceDirs ...string) string {
+	var dirs strings.Builder
+	for _, d := range serviceDirs {
+		dirs.WriteString("  <servicedir>" + xmlEscape(d) + "</servicedir>\n")
+	}
+	return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=` + xmlEscape(sock) + `</listen>
+` + dirs.String() + `  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	dbus "github.com/godbus/dbus/v5"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
 )
 
 // These tests run in a child process: they point the D-Bus environment
@@ -83,18 +85,7 @@ func TestChildBusWithoutSecretService(t *testing.T) {
 	childOnly(t)
 	dir := shortTemp(t)
 	conf := filepath.Join(dir, "bus.conf")
-	err := os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=`+filepath.Join(dir, "bus")+`</listen>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`), 0o600)
+	err := os.WriteFile(conf, []byte(keyringtest.BusConfig(filepath.Join(dir, "bus"))), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

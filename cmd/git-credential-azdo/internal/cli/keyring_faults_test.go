@@ -60,18 +60,7 @@ func bareBus(t *testing.T) string {
 	// A session bus with no service directories: nothing can be activated, so the Secret
 	// Service is missing rather than started on demand.
 	conf := filepath.Join(dir, "bus.conf")
-	err = os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=`+filepath.Join(dir, "bus")+`</listen>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`), 0o600)
+	err = os.WriteFile(conf, []byte(keyringtest.BusConfig(filepath.Join(dir, "bus"))), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
