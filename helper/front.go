@@ -94,12 +94,8 @@ type cacheOnly struct {
 }
 
 func newCacheOnly(cfg *config.Config) (*cacheOnly, error) {
-	if cfg.Store == "file" && cfg.StoreFile == "" && cfg.StateDir == "" {
-		dir, err := config.DefaultStateDir()
-		if err != nil {
-			return nil, err
-		}
-		cfg.StateDir = dir
+	if err := cfg.ResolveStateDir(); err != nil {
+		return nil, err
 	}
 	st, err := config.OpenStore(cfg, frontKeyringItems)
 	if err != nil {
@@ -123,14 +119,6 @@ func (c *cacheOnly) Credential(ctx context.Context, t cache.Target) (cache.Crede
 
 func (c *cacheOnly) lookup(ctx context.Context, key string) (cache.Credential, bool, error) {
 	return cache.Lookup(ctx, c.store, key, c.cfg.RenewBefore, time.Now())
-}
-
-// stateDir is where the full program keeps its locks.
-func (c *cacheOnly) stateDir() (string, error) {
-	if c.cfg.StateDir != "" {
-		return c.cfg.StateDir, nil
-	}
-	return config.DefaultStateDir()
 }
 
 func (c *cacheOnly) Reject(context.Context, cache.Target, string) error { return errHandOver }

@@ -15,10 +15,7 @@ import (
 // that takes the organisation's lock hands it, with the get, to the full program, and the others
 // wait for that program to finish and serve what it stored.
 func (c *cacheOnly) missed(ctx context.Context, key string) (cache.Credential, error) {
-	dir, err := c.stateDir()
-	if err != nil {
-		return cache.Credential{}, errHandOver
-	}
+	dir := c.cfg.StateDir
 	l, err := orglock.TryAcquire(dir, key)
 	if err != nil {
 		return cache.Credential{}, errHandOver // the full program meets it too, and explains it

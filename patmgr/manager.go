@@ -72,12 +72,8 @@ func New(cfg config.Config, opts Options) (*Manager, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.StateDir == "" {
-		dir, err := config.DefaultStateDir()
-		if err != nil {
-			return nil, err
-		}
-		cfg.StateDir = dir
+	if err := cfg.ResolveStateDir(); err != nil {
+		return nil, err
 	}
 	m := &Manager{cfg: cfg, store: opts.Store, stderr: opts.Stderr, now: opts.Now}
 	if m.stderr == nil {

@@ -21,6 +21,17 @@ func OpenStore(cfg *Config, keyringItems store.Items) (store.Store, error) {
 	return store.NewKeyring("git-credential-azdo", cfg.KeyringTimeout, keyringItems), nil
 }
 
+// ResolveStateDir sets StateDir to DefaultStateDir if it is empty, as both programs must: the
+// front passes the full program a lock it took in that directory.
+func (c *Config) ResolveStateDir() error {
+	if c.StateDir != "" {
+		return nil
+	}
+	dir, err := DefaultStateDir()
+	c.StateDir = dir
+	return err
+}
+
 // DefaultStateDir is where locks and the index live, and the file store when it is chosen.
 func DefaultStateDir() (string, error) {
 	if runtime.GOOS == "linux" {
