@@ -68,8 +68,9 @@ var inheritMu sync.Mutex
 // Inherited returns key's lock if the process that started this one passed it on (PassTo), and
 // nil otherwise. FDEnv is read once and removed, so no process started later believes it holds
 // the lock. The descriptor is taken only if it is key's lock file and this process can hold the
-// lock through it; one for another of the lock files is closed, and anything else is left alone:
-// a stray value may name a descriptor this process uses (Go's runtime keeps files open).
+// lock through it; one for another of the lock files is closed, and anything else is left open
+// (a stray value may name a descriptor this process uses: Go's runtime keeps files open) but
+// closed on exec.
 func Inherited(stateDir, key string) *Lock {
 	inheritMu.Lock()
 	defer inheritMu.Unlock()
@@ -83,6 +84,10 @@ func Inherited(stateDir, key string) *Lock {
 	if err != nil || fd < 3 || syscall.Fstat(fd, &st) != nil {
 		return nil
 	}
+	// A descriptor a child inherits stays open across exec: whatever this one is, it must not
+	// reach a browser or a git that could outlive this process and keep a lock. (Go opens all
+	// of its own descriptors close-on-exec, so this changes nothing for them.)
+	syscall.CloseOnExec(fd)
 	path := Path(stateDir, key)
 	if !isFile(&st, path) {
 		if isLockFile(&st, stateDir) {
@@ -90,9 +95,6 @@ func Inherited(stateDir, key string) *Lock {
 		}
 		return nil
 	}
-	// A descriptor a child inherits stays open across exec: this one must not reach a browser
-	// or a git that could outlive this process and keep the lock.
-	syscall.CloseOnExec(fd)
 	// The parent's lock is this open file's, so this returns at once; should it not be held
 	// after all, it is taken here if free, and left to the caller's bounded wait if not.
 	if syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) != nil {

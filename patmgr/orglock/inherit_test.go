@@ -35,6 +35,8 @@ func child(dir, key string) int {
 	l := Inherited(dir, key)
 	if wasOpen && !open() {
 		fmt.Println("closed", named)
+	} else if flags, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(named), syscall.F_GETFD, 0); wasOpen && named > 2 && errno == 0 && flags&syscall.FD_CLOEXEC == 0 {
+		fmt.Println("inheritable", named) // a browser or git started now would keep it open
 	}
 	if v, ok := os.LookupEnv(FDEnv); ok {
 		fmt.Printf("%s is still set to %q\n", FDEnv, v)
