@@ -328,33 +328,36 @@ func checksum(b []byte) string {
 var errVanished = errors.New("the Secret Service went away in the middle of a call")
 
 // retryVanished runs op, and once more if the Secret Service vanished during it.
-func retryVanished[T any](op func() (T, error)) (T, error) {
-	v, err := op()
+func retryVanished(op func() error) error {
+	err := op()
 	if errors.Is(err, errVanished) {
-		v, err = op()
+		err = op()
 	}
-	return v, err
+	return err
 }
 
 // rawGet reads one item.
-func (k *Keyring) rawGet(ctx context.Context, user string) (string, error) {
+func (k *Keyring) rawGet(ctx context.Context, user string) (value string, err error) {
 	if err := preflight(); err != nil {
 		return "", err
 	}
-	return retryVanished(func() (string, error) {
+	err = retryVanished(func() (err error) {
 		if k.DirectRead {
-			if v, ok, err := directGet(ctx, k.Service, user); ok {
-				return v, mapDirectErr(err)
+			var ok bool
+			if value, ok, err = directGet(ctx, k.Service, user); ok {
+				return err
 			}
 			// Not handled by the direct reader (locked item or collection,
 			// unusual collection layout): Items reads the same item and may
 			// show an unlock prompt, exactly as without DirectRead.
 		}
 		if k.Items == nil {
-			return "", ErrLocked
+			return ErrLocked
 		}
-		return k.Items.Get(k.Service, user)
+		value, err = k.Items.Get(k.Service, user)
+		return err
 	})
+	return value, err
 }
 
 // errReadOnly: a write to a Keyring without Items, which only the front has, and the front
@@ -376,8 +379,7 @@ func (k *Keyring) rawWrite(op func() error) error {
 	if k.Items == nil {
 		return errReadOnly
 	}
-	_, err := retryVanished(func() (struct{}, error) { return struct{}{}, op() })
-	return err
+	return retryVanished(op)
 }
 
 // run executes fn in a goroutine and gives up after k.Timeout or when ctx

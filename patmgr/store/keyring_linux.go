@@ -60,15 +60,6 @@ const (
 	errNoReply = "org.freedesktop.DBus.Error.NoReply"
 )
 
-// mapDirectErr turns the direct reader's errors into this package's
-// sentinels, keeping the original in the chain for diagnosis.
-func mapDirectErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	return MapSecretServiceError(err, busErrName(err))
-}
-
 // MapSecretServiceError turns a failure to read or write the Secret Service
 // into this package's sentinels (ErrNotFound, ErrUnavailable, ErrLocked),
 // keeping the original in the chain for diagnosis. dbusName is the D-Bus

@@ -112,7 +112,7 @@ func TestVanishedServiceIsRetriedOnce(t *testing.T) {
 		{"locked", []error{ErrLocked}, 1, ErrLocked},
 	} {
 		calls := 0
-		_, err := retryVanished(func() (string, error) { calls++; return "", tc.errs[calls-1] })
+		err := retryVanished(func() error { calls++; return tc.errs[calls-1] })
 		if calls != tc.calls || !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
 			t.Errorf("%s: %d calls, err %v; want %d calls, err %v", tc.name, calls, err, tc.calls, tc.want)
 		}

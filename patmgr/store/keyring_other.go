@@ -22,5 +22,3 @@ func preflight() error { return nil }
 
 // directGet exists only on Linux; ok=false sends every read to Keyring.Items.
 func directGet(context.Context, string, string) (string, bool, error) { return "", false, nil }
-
-func mapDirectErr(err error) error { return err }

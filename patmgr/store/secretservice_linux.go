@@ -43,7 +43,17 @@ var direct struct {
 	c *busConn
 }
 
-func directGet(ctx context.Context, service, user string) (value string, ok bool, err error) {
+// directGet reads one item (see "The direct reader"), its errors mapped to this package's
+// sentinels.
+func directGet(ctx context.Context, service, user string) (string, bool, error) {
+	value, ok, err := directGetRaw(ctx, service, user)
+	if err != nil {
+		err = MapSecretServiceError(err, busErrName(err))
+	}
+	return value, ok, err
+}
+
+func directGetRaw(ctx context.Context, service, user string) (value string, ok bool, err error) {
 	direct.Lock()
 	defer direct.Unlock()
 	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
