@@ -229,17 +229,8 @@ func readMessage(r *bufio.Reader) (*dbusMessage, error) {
 		}
 	}
 	d.off = 16 + int(padded)
-	for rest := sig; rest != ""; {
-		one, tail, err := splitSignature(rest)
-		if err != nil {
-			return nil, err
-		}
-		v, err := d.value(one)
-		if err != nil {
-			return nil, fmt.Errorf("d-bus: body: %w", err)
-		}
-		m.body = append(m.body, v)
-		rest = tail
+	if m.body, err = d.values(sig); err != nil {
+		return nil, fmt.Errorf("d-bus: body: %w", err)
 	}
 	return m, nil
 }
@@ -272,15 +263,38 @@ func (d *wireReader) take(n int) ([]byte, error) {
 	return p, nil
 }
 
-func (d *wireReader) uint32() (uint32, error) {
-	if err := d.align(4); err != nil {
-		return 0, err
+// fixed reads an n-byte value, aligned to n.
+func (d *wireReader) fixed(n int) ([]byte, error) {
+	if err := d.align(n); err != nil {
+		return nil, err
 	}
-	p, err := d.take(4)
+	return d.take(n)
+}
+
+func (d *wireReader) uint32() (uint32, error) {
+	p, err := d.fixed(4)
 	if err != nil {
 		return 0, err
 	}
 	return d.order.Uint32(p), nil
+}
+
+// values decodes the complete types of sig one after the other, as a body or a struct holds them.
+func (d *wireReader) values(sig string) ([]any, error) {
+	var out []any
+	for sig != "" {
+		one, rest, err := splitSignature(sig)
+		if err != nil {
+			return nil, err
+		}
+		v, err := d.value(one)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+		sig = rest
+	}
+	return out, nil
 }
 
 func (d *wireReader) str(lenBytes int) (string, error) {
@@ -367,25 +381,9 @@ func (d *wireReader) value(sig string) (any, error) {
 		if err := d.align(8); err != nil {
 			return nil, err
 		}
-		var out []any
-		for rest := sig[1 : len(sig)-1]; rest != ""; {
-			one, tail, err := splitSignature(rest)
-			if err != nil {
-				return nil, err
-			}
-			v, err := d.value(one)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-			rest = tail
-		}
-		return out, nil
+		return d.values(sig[1 : len(sig)-1])
 	case 'n', 'q':
-		if err := d.align(2); err != nil {
-			return nil, err
-		}
-		p, err := d.take(2)
+		p, err := d.fixed(2)
 		if err != nil {
 			return nil, err
 		}
@@ -393,10 +391,7 @@ func (d *wireReader) value(sig string) (any, error) {
 	case 'i', 'h':
 		return d.uint32()
 	case 'x', 't', 'd':
-		if err := d.align(8); err != nil {
-			return nil, err
-		}
-		p, err := d.take(8)
+		p, err := d.fixed(8)
 		if err != nil {
 			return nil, err
 		}
