@@ -242,6 +242,43 @@ func BusConfig(sock string, serviceDirs ...string) string {
 `
 }
 
+// BareBus starts a private D-Bus session bus with nothing on it and no service to start: no
+// Secret Service. It returns the bus's address; the bus stops with t. Without dbus-daemon it
+// skips t, or fails it when CI is true.
+func BareBus(t testing.TB) string {
+	t.Helper()
+	if _, err := exec.LookPath("dbus-daemon"); err != nil {
+		if isCI() {
+			t.Fatalf("keyringtest: dbus-daemon is not installed (CI=true: bus tests must run): %v", err)
+		}
+		t.Skipf("keyringtest: dbus-daemon is not installed: %v", err)
+	}
+	dir, err := os.MkdirTemp("", "kt-bare") // short: a socket path must fit in 108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	conf := filepath.Join(dir, "bus.conf")
+	if err := os.WriteFile(conf, []byte(BusConfig(filepath.Join(dir, "bus"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("keyringtest: dbus-daemon printed no address: %v", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	return strings.TrimSpace(line)
+}
+
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func xmlEscape(s string) string {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	dbus "github.com/godbus/dbus/v5"
 	"github.com/zalando/go-keyring"
@@ -185,9 +186,23 @@ func TestKeyringComesBackAfterAnAbort(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = s.keyring.Wait()
-	got, err := keyring.Get("keyringtest-abort", "user")
-	if err != nil || got != "kept" {
-		t.Fatalf("after the abort: Get = %q, %v; want the item back from a restarted, unlocked keyring", got, err)
+	// A keyring that came back locked would make go-keyring wait for a prompt forever.
+	type result struct {
+		value string
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := keyring.Get("keyringtest-abort", "user")
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil || r.value != "kept" {
+			t.Fatalf("after the abort: Get = %q, %v; want the item back from a restarted, unlocked keyring", r.value, r.err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("after the abort: Get did not answer within 15s (keyring back locked?)")
 	}
 	if err := s.checkReady(); err != nil {
 		t.Fatalf("after the abort: %v", err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,26 +82,7 @@ func TestKeyringBusWithoutSecretService(t *testing.T) {
 // org.freedesktop.secrets (and no service files to activate one).
 func TestChildBusWithoutSecretService(t *testing.T) {
 	childOnly(t)
-	dir := shortTemp(t)
-	conf := filepath.Join(dir, "bus.conf")
-	err := os.WriteFile(conf, []byte(keyringtest.BusConfig(filepath.Join(dir, "bus"))), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("dbus-daemon", "--nofork", "--print-address=1", "--config-file="+conf)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", strings.TrimSpace(addr))
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", keyringtest.BareBus(t))
 
 	for _, direct := range []bool{true, false} {
 		k := NewKeyring("azdo-unavailable", 5*time.Second, goKeyring{}).(*Keyring)

@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"bufio"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,44 +39,6 @@ func silentBus(t *testing.T) string {
 		}
 	}()
 	return "unix:path=" + path
-}
-
-// bareBus starts a D-Bus session bus with no Secret Service on it.
-func bareBus(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("dbus-daemon"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no dbus-daemon")
-		}
-		t.Skip("no dbus-daemon")
-	}
-	dir, err := os.MkdirTemp("", "azdo-bare")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	// A session bus with no service directories: nothing can be activated, so the Secret
-	// Service is missing rather than started on demand.
-	conf := filepath.Join(dir, "bus.conf")
-	err = os.WriteFile(conf, []byte(keyringtest.BusConfig(filepath.Join(dir, "bus"))), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("dbus-daemon printed no address: %v", err)
-	}
-	go io.Copy(io.Discard, out)
-	return strings.TrimSpace(line)
 }
 
 // noPlaintext checks the helper did not quietly fall back to a file of secrets.
@@ -149,7 +109,7 @@ func TestKeyringFaults(t *testing.T) {
 	t.Run("bus without a Secret Service", func(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t, azdotest.Options{AutoApprove: true})
-		bus := bareBus(t)
+		bus := keyringtest.BareBus(t)
 		before := w.srv.Counters()
 		r := w.get("DBUS_SESSION_BUS_ADDRESS="+bus, "AZDO_KEYRING_TIMEOUT=1s")
 		keyringFailure(t, w, before, r, 2500*time.Millisecond, "Secret Service", "--store=file")
