@@ -153,28 +153,9 @@ func (m *Manager) save(ctx context.Context, key string, r *cache.Record) error {
 // window, is one store look-up: no lock, no network, no MSAL.
 func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) {
 	key := m.key(t)
-	var unlock func()
-	// The front git ran looked the PAT up under the lock and passed the lock on with the get, so
-	// that gets missing the cache together start one full program, not one each.
-	if l := orglock.Inherited(m.cfg.StateDir, key); l != nil {
-		unlock = l.Unlock
-	} else {
-		if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
-			return cred, err
-		}
-		// A process holding the lock is most likely making this very PAT (git runs helpers in
-		// parallel, IDEs fetch many repositories at once): wait for it, then serve its result.
-		if waited, err := orglock.WaitUnlocked(ctx, m.cfg.StateDir, key); err != nil {
-			return Credential{}, err
-		} else if waited {
-			if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
-				return cred, err
-			}
-		}
-		var err error
-		if unlock, err = lock(ctx, m.cfg.StateDir, key); err != nil {
-			return Credential{}, err
-		}
+	unlock, cred, err := m.turn(ctx, key)
+	if unlock == nil {
+		return cred, err
 	}
 	defer unlock()
 	// Another process may have done the work while this one waited for the lock.
@@ -189,6 +170,32 @@ func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) 
 		return Credential{}, err
 	}
 	return m.refresh(ctx, t, key, rec, true)
+}
+
+// turn serves key's credential from the store when it can, or returns with key's lock held:
+// unlock releases it, and is nil when the credential was served or err says why not.
+func (m *Manager) turn(ctx context.Context, key string) (unlock func(), cred Credential, err error) {
+	// The front git ran looked the PAT up under the lock and passed the lock on with the get, so
+	// that gets missing the cache together start one full program, not one each.
+	if l := orglock.Inherited(m.cfg.StateDir, key); l != nil {
+		return l.Unlock, Credential{}, nil
+	}
+	if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
+		return nil, cred, err
+	}
+	// A process holding the lock is most likely making this very PAT (git runs helpers in
+	// parallel, IDEs fetch many repositories at once): wait for it, then serve its result.
+	waited, err := orglock.WaitUnlocked(ctx, m.cfg.StateDir, key)
+	if err != nil {
+		return nil, Credential{}, err
+	}
+	if waited {
+		if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
+			return nil, cred, err
+		}
+	}
+	unlock, err = lock(ctx, m.cfg.StateDir, key)
+	return unlock, Credential{}, err
 }
 
 // refresh renews, replaces or creates the PAT for t. The caller holds t's lock. Without prompt,

@@ -180,18 +180,25 @@ func TestTryAcquireDoesNotWait(t *testing.T) {
 	a.Unlock()
 }
 
+// childHolding takes key's lock, passes it to a new child and checks that the child holds it.
+func childHolding(t *testing.T, dir, key string) *childProc {
+	t.Helper()
+	l, err := TryAcquire(dir, key)
+	if err != nil || l == nil {
+		t.Fatalf("free lock: %v, %v", l, err)
+	}
+	c := startChild(t, dir, key, l)
+	if got := c.read(t); got != "held" {
+		t.Fatalf("child: %q, want held", got)
+	}
+	return c
+}
+
 // A passed lock stays held while the child works, the parent's handle closed, and the child's
 // Unlock releases it while the child still runs.
 func TestPassedLockIsTheChildsToRelease(t *testing.T) {
 	dir := t.TempDir()
-	l, err := TryAcquire(dir, "pat:k")
-	if err != nil || l == nil {
-		t.Fatalf("free lock: %v, %v", l, err)
-	}
-	c := startChild(t, dir, "pat:k", l)
-	if got := c.read(t); got != "held" {
-		t.Fatalf("child: %q, want held", got)
-	}
+	c := childHolding(t, dir, "pat:k")
 	if free(t, dir, "pat:k") {
 		t.Fatal("the lock was free while the child held it")
 	}
@@ -207,14 +214,7 @@ func TestPassedLockIsTheChildsToRelease(t *testing.T) {
 // outlives it: that process must not inherit the lock.
 func TestPassedLockDiesWithTheChild(t *testing.T) {
 	dir := t.TempDir()
-	l, err := TryAcquire(dir, "pat:k")
-	if err != nil || l == nil {
-		t.Fatalf("free lock: %v, %v", l, err)
-	}
-	c := startChild(t, dir, "pat:k", l)
-	if got := c.read(t); got != "held" {
-		t.Fatalf("child: %q, want held", got)
-	}
+	c := childHolding(t, dir, "pat:k")
 	pid, err := strconv.Atoi(c.say(t, "grandchild"))
 	if err != nil {
 		t.Fatal(err)
