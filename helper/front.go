@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,17 +31,10 @@ var errHandOver = errors.New("not served from the cache")
 // the sign-in stack (MSAL, net/http), which would cost milliseconds of start-up each time.
 // Everything else it hands, with the same arguments and input, to FullProgram.
 func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	cfg := config.Defaults()
-	fs := flag.NewFlagSet("git-credential-azdo", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	cfg.RegisterFlags(fs)
 	// Settings stand before the operation on git's helper line. Anything unusual (a bad setting,
 	// a command, help) is the full program's to answer, with its messages.
-	if fs.Parse(args) != nil || fs.NArg() != 1 || config.ApplyEnv(fs, getenv) != nil || cfg.Validate() != nil {
-		return handOver(args, stdin, stdout, stderr, nil)
-	}
-	op := fs.Arg(0)
-	if op != "get" && op != "store" {
+	cfg, op, ok := config.ParseHelperLine(args, getenv)
+	if !ok || op != "get" && op != "store" {
 		return handOver(args, stdin, stdout, stderr, nil)
 	}
 	// The full program must see the request exactly as git sent it.

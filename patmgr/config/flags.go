@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -8,27 +9,63 @@ import (
 	"time"
 )
 
-// RegisterFlags binds every setting to fs. They are accepted on the helper line in git's
-// config (`helper = azdo --scope=vso.code`), which costs no git process to read, and before or
-// after any command.
+// setting is one setting as it is given: --name=value on git's helper line (which costs no git
+// process to read), or the variable env. settings lists them all once, for both readers: the
+// flag package in the full program (RegisterFlags, ApplyEnv), and ParseHelperLine in the front
+// git runs on every get, which must not pay for the flag package.
+type setting struct {
+	name, env, usage string
+	field            func(*Config) value
+}
+
+// value is what the flag package calls a flag.Value.
+type value interface {
+	String() string
+	Set(string) error
+}
+
+var settings = [...]setting{
+	{"service-url", "AZDO_SERVICE_URL", "serve this Azure DevOps-compatible `URL` (emulator, proxy) instead of dev.azure.com",
+		func(c *Config) value { return (*stringValue)(&c.ServiceURL) }},
+	{"authority", "AZDO_AUTHORITY", "Entra ID authority `URL` (the tenant is appended)",
+		func(c *Config) value { return (*stringValue)(&c.Authority) }},
+	{"tenant", "AZDO_TENANT", "sign in to this tenant `ID` instead of discovering it",
+		func(c *Config) value { return (*stringValue)(&c.Tenant) }},
+	{"client-id", "AZDO_CLIENT_ID", "public client (application) `ID` used to sign in",
+		func(c *Config) value { return (*stringValue)(&c.ClientID) }},
+	{"resource", "AZDO_RESOURCE", "Azure DevOps resource `ID` in Entra ID",
+		func(c *Config) value { return (*stringValue)(&c.Resource) }},
+	{"ca-file", "AZDO_CA_FILE", "also trust the CA certificates in this PEM `file`",
+		func(c *Config) value { return (*stringValue)(&c.CAFile) }},
+	{"scope", "AZDO_SCOPE", "PAT `scopes`, space separated (vso.code = read only)",
+		func(c *Config) value { return (*stringValue)(&c.Scope) }},
+	{"lifetime", "AZDO_LIFETIME", "lifetime of a new PAT, a `duration` such as 30d or 12h; org policy may shorten it",
+		func(c *Config) value { return (*durationValue)(&c.Lifetime) }},
+	{"renew-before", "AZDO_RENEW_BEFORE", "renew a PAT when less than this `duration` of its lifetime is left",
+		func(c *Config) value { return (*durationValue)(&c.RenewBefore) }},
+	{"store", "AZDO_STORE", "where secrets are kept: `keyring` or file",
+		func(c *Config) value { return (*stringValue)(&c.Store) }},
+	{"store-file", "AZDO_STORE_FILE", "`path` of the file store (default STATE-DIR/credentials)",
+		func(c *Config) value { return (*stringValue)(&c.StoreFile) }},
+	{"state-dir", "AZDO_STATE_DIR", "`dir`ectory for locks, the index and, with --store=file, the file store",
+		func(c *Config) value { return (*stringValue)(&c.StateDir) }},
+	{"login", "AZDO_LOGIN", "sign-in `method`: auto, browser, device, password or never",
+		func(c *Config) value { return (*stringValue)(&c.Login) }},
+	{"username", "AZDO_USERNAME", "`user` name for --login=password (password in AZDO_PASSWORD)",
+		func(c *Config) value { return (*stringValue)(&c.Username) }},
+	{"keyring-timeout", "AZDO_KEYRING_TIMEOUT", "give up on an unanswering keyring after this `duration`",
+		func(c *Config) value { return (*durationValue)(&c.KeyringTimeout) }},
+	{"timeout", "AZDO_TIMEOUT", "give up on the whole operation, sign-in included, after this `duration`",
+		func(c *Config) value { return (*durationValue)(&c.Timeout) }},
+	{"trace", "AZDO_TRACE", "print what the helper does to stderr (secrets redacted)",
+		func(c *Config) value { return (*boolValue)(&c.Trace) }},
+}
+
+// RegisterFlags binds every setting to fs. They are accepted before or after any command.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.ServiceURL, "service-url", c.ServiceURL, "serve this Azure DevOps-compatible `URL` (emulator, proxy) instead of dev.azure.com")
-	fs.StringVar(&c.Authority, "authority", c.Authority, "Entra ID authority `URL` (the tenant is appended)")
-	fs.StringVar(&c.Tenant, "tenant", c.Tenant, "sign in to this tenant `ID` instead of discovering it")
-	fs.StringVar(&c.ClientID, "client-id", c.ClientID, "public client (application) `ID` used to sign in")
-	fs.StringVar(&c.Resource, "resource", c.Resource, "Azure DevOps resource `ID` in Entra ID")
-	fs.StringVar(&c.CAFile, "ca-file", c.CAFile, "also trust the CA certificates in this PEM `file`")
-	fs.StringVar(&c.Scope, "scope", c.Scope, "PAT `scopes`, space separated (vso.code = read only)")
-	fs.Var((*durationValue)(&c.Lifetime), "lifetime", "lifetime of a new PAT, a `duration` such as 30d or 12h; org policy may shorten it")
-	fs.Var((*durationValue)(&c.RenewBefore), "renew-before", "renew a PAT when less than this `duration` of its lifetime is left")
-	fs.StringVar(&c.Store, "store", c.Store, "where secrets are kept: `keyring` or file")
-	fs.StringVar(&c.StoreFile, "store-file", c.StoreFile, "`path` of the file store (default STATE-DIR/credentials)")
-	fs.StringVar(&c.StateDir, "state-dir", c.StateDir, "`dir`ectory for locks, the index and, with --store=file, the file store")
-	fs.StringVar(&c.Login, "login", c.Login, "sign-in `method`: auto, browser, device, password or never")
-	fs.StringVar(&c.Username, "username", c.Username, "`user` name for --login=password (password in AZDO_PASSWORD)")
-	fs.Var((*durationValue)(&c.KeyringTimeout), "keyring-timeout", "give up on an unanswering keyring after this `duration`")
-	fs.Var((*durationValue)(&c.Timeout), "timeout", "give up on the whole operation, sign-in included, after this `duration`")
-	fs.BoolVar(&c.Trace, "trace", c.Trace, "print what the helper does to stderr (secrets redacted)")
+	for _, s := range settings {
+		fs.Var(s.field(c), s.name, s.usage)
+	}
 }
 
 // ApplyEnv lets AZDO_<SETTING> override the helper line, e.g. AZDO_SCOPE or AZDO_STORE, for CI
@@ -48,6 +85,82 @@ func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	})
 	return err
 }
+
+// ParseHelperLine reads git's helper line (settings as --name=value or -name=value, then the
+// operation) and the AZDO_* variables into a valid configuration, as RegisterFlags, ApplyEnv
+// and Validate do in the full program, but without the flag package: its start-up and map
+// building cost the front measurably on every get. ok is false for anything else (a setting it
+// does not know or that is bad, a value in the next argument, help, "--", not exactly one
+// operation): the full program, which explains those, must see them. TestParseHelperLineAgreesWithFlag
+// and FuzzParseHelperLine hold it to the flag package.
+func ParseHelperLine(args []string, getenv func(string) string) (c Config, op string, ok bool) {
+	if len(args) == 0 {
+		return c, "", false
+	}
+	c = Defaults()
+	op = args[len(args)-1]
+	if op == "" || op[0] == '-' {
+		return c, "", false
+	}
+	for _, arg := range args[:len(args)-1] {
+		name, ok := strings.CutPrefix(arg, "-")
+		if !ok {
+			return c, "", false
+		}
+		name = strings.TrimPrefix(name, "-")
+		name, v, hasValue := strings.Cut(name, "=")
+		s := lookupSetting(name)
+		if s == nil {
+			return c, "", false
+		}
+		field := s.field(&c)
+		if !hasValue {
+			if _, isBool := field.(*boolValue); !isBool {
+				return c, "", false
+			}
+			v = "true"
+		}
+		if field.Set(v) != nil {
+			return c, "", false
+		}
+	}
+	for i := range settings {
+		if v := getenv(settings[i].env); v != "" && settings[i].field(&c).Set(v) != nil {
+			return c, "", false
+		}
+	}
+	return c, op, c.Validate() == nil
+}
+
+func lookupSetting(name string) *setting {
+	for i := range settings {
+		if settings[i].name == name {
+			return &settings[i]
+		}
+	}
+	return nil
+}
+
+type stringValue string
+
+func (s *stringValue) String() string     { return string(*s) }
+func (s *stringValue) Set(v string) error { *s = stringValue(v); return nil }
+
+type boolValue bool
+
+func (b *boolValue) String() string { return strconv.FormatBool(bool(*b)) }
+
+func (b *boolValue) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("use true or false") // the flag package and ApplyEnv quote the value
+	}
+	*b = boolValue(v)
+	return nil
+}
+
+// IsBoolFlag lets the flag package take --trace alone as --trace=true.
+func (b *boolValue) IsBoolFlag() bool { return true }
 
 // durationValue accepts Go durations plus whole days ("30d"), which is how PAT lifetimes are
 // usually thought of.
