@@ -569,11 +569,28 @@ func (p *proc) runQuiet() quietResult {
 	return quietResult{sample: sample{wall: wall}}
 }
 
+// configure writes to file the emulator's CA for git, and the helper line that configure writes
+// for the emulator (install.sh runs configure for users).
+func (w *benchWorld) configure(h *home, file string) {
+	w.tb.Helper()
+	ca := fmt.Sprintf("[http %q]\n\tsslCAInfo = %s\n", w.srv.URL+"/", w.srv.CAFile)
+	if err := os.WriteFile(file, []byte(ca), 0o600); err != nil {
+		w.tb.Fatal(err)
+	}
+	cmd := exec.Command(w.bin, append(w.helperArgs("configure"), "--file", file)...)
+	cmd.Env = h.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		w.tb.Fatalf("configure: %v\n%s", err, out)
+	}
+}
+
 // BenchmarkLsRemote compares git ls-remote against the emulator with the helper (warm cache)
 // and with the same PAT in git credential-store.
 func BenchmarkLsRemote(b *testing.B) {
 	w := newBenchWorld(b)
-	withHelper := w.newHome(w.srv.GitConfig)
+	helperConfig := filepath.Join(b.TempDir(), "helper.gitconfig")
+	withHelper := w.newHome(helperConfig)
+	w.configure(withHelper, helperConfig)
 	password := w.warm(withHelper)
 	credFile := w.credentialStoreFile(password)
 	storeConfig := filepath.Join(b.TempDir(), "credential-store.gitconfig")

@@ -87,10 +87,10 @@ func TestInstallScript(t *testing.T) {
 	if !strings.Contains(out, "installed "+installed) {
 		t.Errorf("install.sh did not say where it installed: %s", out)
 	}
-	if got := runIn(t, env, "", "git", "config", "--global", "--get-all", "credential.https://dev.azure.com.helper"); got != "\nazdo\n" {
-		t.Fatalf("dev.azure.com helpers after install: %q, want \"\" then \"azdo\"", got)
+	if got := runIn(t, env, "", "git", "config", "--global", "--get-all", "credential.https://dev.azure.com.helper"); got != "\n"+installed+"\n" {
+		t.Fatalf("dev.azure.com helpers after install: %q, want \"\" then %q", got, installed)
 	}
-	if got := runIn(t, env, "", "git", "config", "--global", "--get-urlmatch", "credential.helper", "https://contoso.visualstudio.com/p/_git/r"); got != "azdo\n" {
+	if got := runIn(t, env, "", "git", "config", "--global", "--get-urlmatch", "credential.helper", "https://contoso.visualstudio.com/p/_git/r"); got != installed+"\n" {
 		t.Fatalf("visualstudio.com helper after install: %q", got)
 	}
 
