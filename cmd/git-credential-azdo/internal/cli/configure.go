@@ -122,10 +122,10 @@ func (inv *invocation) configuredURLs() []string {
 }
 
 // helperCommand is the helper line git runs: the front's absolute path, plus the settings given
-// to configure on its command line. A short name ("azdo") works too, but git runs it through a
-// second git process, which costs every fetch and push about 1.3 ms more than the helper itself
-// saves. When the front beside this program is the one on PATH, the path is PATH's, so that a
-// package manager's link keeps working across upgrades.
+// to configure on its command line. A short name ("azdo") works too, but git then starts a
+// second git process to find the helper, about 1.3 ms on each call. When the front beside this
+// program is the one on PATH, the path is PATH's, so that a package manager's link keeps working
+// across upgrades.
 func (inv *invocation) helperCommand() string {
 	cmd := "azdo" // git finds it on PATH, if this program cannot tell where it is
 	if self, err := os.Executable(); err == nil {
