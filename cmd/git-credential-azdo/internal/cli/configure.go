@@ -138,7 +138,13 @@ func (inv *invocation) helperCommand() string {
 				front = abs
 			}
 		}
-		cmd = shellQuote(filepath.ToSlash(front))
+		path := filepath.ToSlash(front)
+		cmd = shellQuote(path)
+		if cmd != path {
+			// git runs a helper line as a path only if it starts with one; a quoted path must
+			// be a shell command ("!").
+			cmd = "!" + cmd
+		}
 	}
 	for _, s := range inv.explicit {
 		cmd += " " + shellQuote(s)
