@@ -3,6 +3,7 @@ package orglock
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +115,23 @@ func TestNameStaysInTheLockDirectory(t *testing.T) {
 		if strings.ContainsAny(name, `/\:`) || name == "..lock" || !strings.HasSuffix(name, ".lock") {
 			t.Errorf("Name(%q) = %q", key, name)
 		}
+	}
+}
+
+// Waits that overlap leave the process on as many Ps as before, whichever ends first.
+func TestOverlappingWaitsRestoreGOMAXPROCS(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	first := onOneP()
+	second := onOneP()
+	if n := runtime.GOMAXPROCS(0); n != 1 {
+		t.Fatalf("GOMAXPROCS %d while waiting, want 1", n)
+	}
+	first()
+	if n := runtime.GOMAXPROCS(0); n != 1 {
+		t.Fatalf("GOMAXPROCS %d while a wait goes on, want 1", n)
+	}
+	second()
+	if n := runtime.GOMAXPROCS(0); n != before {
+		t.Fatalf("GOMAXPROCS %d after the waits, want %d", n, before)
 	}
 }
