@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -15,50 +16,44 @@ import (
 // git runs on every get, which must not pay for the flag package.
 type setting struct {
 	name, env, usage string
-	field            func(*Config) value
-}
-
-// value is what the flag package calls a flag.Value.
-type value interface {
-	String() string
-	Set(string) error
+	field            func(*Config) flag.Value
 }
 
 var settings = [...]setting{
 	{"service-url", "AZDO_SERVICE_URL", "serve this Azure DevOps-compatible `URL` (emulator, proxy) instead of dev.azure.com",
-		func(c *Config) value { return (*stringValue)(&c.ServiceURL) }},
+		func(c *Config) flag.Value { return (*stringValue)(&c.ServiceURL) }},
 	{"authority", "AZDO_AUTHORITY", "Entra ID authority `URL` (the tenant is appended)",
-		func(c *Config) value { return (*stringValue)(&c.Authority) }},
+		func(c *Config) flag.Value { return (*stringValue)(&c.Authority) }},
 	{"tenant", "AZDO_TENANT", "sign in to this tenant `ID` instead of discovering it",
-		func(c *Config) value { return (*stringValue)(&c.Tenant) }},
+		func(c *Config) flag.Value { return (*stringValue)(&c.Tenant) }},
 	{"client-id", "AZDO_CLIENT_ID", "public client (application) `ID` used to sign in",
-		func(c *Config) value { return (*stringValue)(&c.ClientID) }},
+		func(c *Config) flag.Value { return (*stringValue)(&c.ClientID) }},
 	{"resource", "AZDO_RESOURCE", "Azure DevOps resource `ID` in Entra ID",
-		func(c *Config) value { return (*stringValue)(&c.Resource) }},
+		func(c *Config) flag.Value { return (*stringValue)(&c.Resource) }},
 	{"ca-file", "AZDO_CA_FILE", "also trust the CA certificates in this PEM `file`",
-		func(c *Config) value { return (*stringValue)(&c.CAFile) }},
+		func(c *Config) flag.Value { return (*stringValue)(&c.CAFile) }},
 	{"scope", "AZDO_SCOPE", "PAT `scopes`, space separated (vso.code = read only)",
-		func(c *Config) value { return (*stringValue)(&c.Scope) }},
+		func(c *Config) flag.Value { return (*stringValue)(&c.Scope) }},
 	{"lifetime", "AZDO_LIFETIME", "lifetime of a new PAT, a `duration` such as 30d or 12h; org policy may shorten it",
-		func(c *Config) value { return (*durationValue)(&c.Lifetime) }},
+		func(c *Config) flag.Value { return (*durationValue)(&c.Lifetime) }},
 	{"renew-before", "AZDO_RENEW_BEFORE", "renew a PAT when less than this `duration` of its lifetime is left",
-		func(c *Config) value { return (*durationValue)(&c.RenewBefore) }},
+		func(c *Config) flag.Value { return (*durationValue)(&c.RenewBefore) }},
 	{"store", "AZDO_STORE", "where secrets are kept: `keyring` or file",
-		func(c *Config) value { return (*stringValue)(&c.Store) }},
+		func(c *Config) flag.Value { return (*stringValue)(&c.Store) }},
 	{"store-file", "AZDO_STORE_FILE", "`path` of the file store (default STATE-DIR/credentials)",
-		func(c *Config) value { return (*stringValue)(&c.StoreFile) }},
+		func(c *Config) flag.Value { return (*stringValue)(&c.StoreFile) }},
 	{"state-dir", "AZDO_STATE_DIR", "`dir`ectory for locks, the index and, with --store=file, the file store",
-		func(c *Config) value { return (*stringValue)(&c.StateDir) }},
+		func(c *Config) flag.Value { return (*stringValue)(&c.StateDir) }},
 	{"login", "AZDO_LOGIN", "sign-in `method`: auto, browser, device, password or never",
-		func(c *Config) value { return (*stringValue)(&c.Login) }},
+		func(c *Config) flag.Value { return (*stringValue)(&c.Login) }},
 	{"username", "AZDO_USERNAME", "`user` name for --login=password (password in AZDO_PASSWORD)",
-		func(c *Config) value { return (*stringValue)(&c.Username) }},
+		func(c *Config) flag.Value { return (*stringValue)(&c.Username) }},
 	{"keyring-timeout", "AZDO_KEYRING_TIMEOUT", "give up on an unanswering keyring after this `duration`",
-		func(c *Config) value { return (*durationValue)(&c.KeyringTimeout) }},
+		func(c *Config) flag.Value { return (*durationValue)(&c.KeyringTimeout) }},
 	{"timeout", "AZDO_TIMEOUT", "give up on the whole operation, sign-in included, after this `duration`",
-		func(c *Config) value { return (*durationValue)(&c.Timeout) }},
+		func(c *Config) flag.Value { return (*durationValue)(&c.Timeout) }},
 	{"trace", "AZDO_TRACE", "print what the helper does to stderr (secrets redacted)",
-		func(c *Config) value { return (*boolValue)(&c.Trace) }},
+		func(c *Config) flag.Value { return (*boolValue)(&c.Trace) }},
 }
 
 // RegisterFlags binds every setting to fs. They are accepted before or after any command.
@@ -86,13 +81,12 @@ func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	return err
 }
 
-// ParseHelperLine reads git's helper line (settings as --name=value or -name=value, then the
-// operation) and the AZDO_* variables into a valid configuration, as RegisterFlags, ApplyEnv
-// and Validate do in the full program, but without the flag package: its start-up and map
-// building cost the front measurably on every get. ok is false for anything else (a setting it
-// does not know or that is bad, a value in the next argument, help, "--", not exactly one
-// operation): the full program, which explains those, must see them. TestParseHelperLineAgreesWithFlag
-// and FuzzParseHelperLine hold it to the flag package.
+// ParseHelperLine reads git's helper line (settings, then the operation) and the AZDO_* variables
+// into a valid configuration, as RegisterFlags, ApplyEnv and Validate do in the full program, but
+// without the flag package: registering flags costs the front measurably on every get. ok is
+// false for anything else (a setting it does not know or that is bad, help, "--", not exactly
+// one operation): the full program, which explains those, must see them.
+// TestParseHelperLineAgreesWithFlag and FuzzParseHelperLine hold it to the flag package.
 func ParseHelperLine(args []string, getenv func(string) string) (c Config, op string, ok bool) {
 	if len(args) == 0 {
 		return c, "", false
@@ -102,9 +96,10 @@ func ParseHelperLine(args []string, getenv func(string) string) (c Config, op st
 	if op == "" || op[0] == '-' {
 		return c, "", false
 	}
-	for _, arg := range args[:len(args)-1] {
-		name, ok := strings.CutPrefix(arg, "-")
-		if !ok {
+	settingArgs := args[:len(args)-1]
+	for i := 0; i < len(settingArgs); i++ {
+		name, dashed := strings.CutPrefix(settingArgs[i], "-")
+		if !dashed {
 			return c, "", false
 		}
 		name = strings.TrimPrefix(name, "-")
@@ -114,11 +109,15 @@ func ParseHelperLine(args []string, getenv func(string) string) (c Config, op st
 			return c, "", false
 		}
 		field := s.field(&c)
-		if !hasValue {
-			if _, isBool := field.(*boolValue); !isBool {
-				return c, "", false
-			}
+		switch _, isBool := field.(*boolValue); {
+		case hasValue:
+		case isBool:
 			v = "true"
+		case i+1 < len(settingArgs): // --name value, as the flag package reads it
+			i++
+			v = settingArgs[i]
+		default: // the value would be the operation
+			return c, "", false
 		}
 		if field.Set(v) != nil {
 			return c, "", false
@@ -177,7 +176,7 @@ func (d *durationValue) String() string {
 func (d *durationValue) Set(s string) error {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 {
+		if err != nil || n < 0 || int64(n) > math.MaxInt64/int64(24*time.Hour) {
 			return fmt.Errorf("%q is not a duration: use e.g. 30d or 12h", s)
 		}
 		*d = durationValue(time.Duration(n) * 24 * time.Hour)

@@ -58,8 +58,10 @@ func TestParseHelperLineAgreesWithFlag(t *testing.T) {
 
 		{"nothing", nil, nil, false},
 		{"only a setting", []string{"--trace"}, nil, false},
-		{"value in the next argument", []string{"--scope", "vso.code", "get"}, nil, false},
+		{"value in the next argument", []string{"--scope", "vso.code", "get"}, nil, true},
+		{"values in next arguments", []string{"--lifetime", "2d", "--trace", "--state-dir", "-x", "get"}, nil, true},
 		{"string setting without value", []string{"--scope", "get"}, nil, false},
+		{"setting as the value of another", []string{"--scope", "--trace", "get"}, nil, false},
 		{"unknown setting", []string{"--colour=red", "get"}, nil, false},
 		{"help", []string{"-h", "get"}, nil, false},
 		{"help alone", []string{"--help"}, nil, false},
@@ -105,16 +107,18 @@ func checkAgreement(t *testing.T, args []string, getenv func(string) string, got
 }
 
 func FuzzParseHelperLine(f *testing.F) {
-	f.Add("--service-url=https://127.0.0.1:8443\x00--trace\x00get", "file", "")
-	f.Add("-lifetime=2d\x00-renew-before=1h\x00store", "", "30d")
-	f.Add("--scope\x00vso.code\x00get", "", "")
-	f.Add("--trace=0\x00--\x00get", "keyring", "1s")
-	f.Fuzz(func(t *testing.T, line, store, timeout string) {
+	f.Add("--service-url=https://127.0.0.1:8443\x00--trace\x00get", "file", "", "", "", "")
+	f.Add("-lifetime=2d\x00-renew-before=1h\x00store", "", "30d", "1", "", "")
+	f.Add("--scope\x00vso.code\x00get", "", "", "", "password", "a@b.example")
+	f.Add("--trace=0\x00--\x00get", "keyring", "1s", "yes", "never", "")
+	f.Add("--login\x00password\x00--username=u\x00get", "", "", "false", "", "")
+	f.Fuzz(func(t *testing.T, line, store, timeout, trace, login, username string) {
 		var args []string
 		if line != "" {
 			args = strings.Split(line, "\x00")
 		}
-		env := envOf(map[string]string{"AZDO_STORE": store, "AZDO_TIMEOUT": timeout})
+		env := envOf(map[string]string{"AZDO_STORE": store, "AZDO_TIMEOUT": timeout, "AZDO_TRACE": trace,
+			"AZDO_LOGIN": login, "AZDO_USERNAME": username})
 		got, op, ok := ParseHelperLine(args, env)
 		checkAgreement(t, args, env, got, op, ok)
 	})
@@ -140,13 +144,14 @@ func TestSettingsNameTheirVariables(t *testing.T) {
 }
 
 func TestDurationValue(t *testing.T) {
-	for in, want := range map[string]time.Duration{"30d": 30 * 24 * time.Hour, "12h": 12 * time.Hour, "0d": 0, "90m": 90 * time.Minute} {
+	for in, want := range map[string]time.Duration{"30d": 30 * 24 * time.Hour, "12h": 12 * time.Hour, "0d": 0, "90m": 90 * time.Minute,
+		"106751d": 106751 * 24 * time.Hour} {
 		var d durationValue
 		if err := d.Set(in); err != nil || time.Duration(d) != want {
 			t.Errorf("Set(%q) = %v, %v; want %v", in, time.Duration(d), err, want)
 		}
 	}
-	for _, in := range []string{"", "d", "-1d", "1.5d", "-3h", "soon"} {
+	for _, in := range []string{"", "d", "-1d", "1.5d", "-3h", "soon", "106752d", "213504d", "300000d", "9999999999999999999d"} {
 		var d durationValue
 		if err := d.Set(in); err == nil {
 			t.Errorf("Set(%q) accepted %v", in, time.Duration(d))

@@ -78,6 +78,9 @@ var oneP struct {
 // with one P it hands that back at once and the process sleeps. Here a 50 ms wait cost about
 // 1 ms of CPU with two Ps and 0.5 ms with one (BenchmarkWaitUnlocked): CPU that the gets waiting
 // together take from the one process they wait for.
+//
+// (Setting GOMAXPROCS ends the runtime's automatic updates of it for the rest of the process,
+// which a process this short-lived does not need.)
 func onOneP() (restore func()) {
 	oneP.Lock()
 	defer oneP.Unlock()
@@ -85,13 +88,13 @@ func onOneP() (restore func()) {
 		oneP.prev = runtime.GOMAXPROCS(1)
 	}
 	oneP.waits++
-	return func() {
+	return sync.OnceFunc(func() {
 		oneP.Lock()
 		defer oneP.Unlock()
 		if oneP.waits--; oneP.waits == 0 {
 			runtime.GOMAXPROCS(oneP.prev)
 		}
-	}
+	})
 }
 
 // Acquire takes key's lock exclusively, waiting until ctx ends.

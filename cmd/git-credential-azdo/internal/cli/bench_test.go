@@ -204,7 +204,7 @@ type proc struct {
 type sample struct {
 	wall time.Duration
 	rss  int64         // peak resident set, bytes
-	cpu  time.Duration // user and system time of the process and the children it waited for
+	cpu  time.Duration // user and system time of the process and the children it waited for (runQuiet only)
 }
 
 // run runs p once through the launcher, which times it from fork to exit and reads its peak RSS.
