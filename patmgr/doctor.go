@@ -86,8 +86,7 @@ func (m *Manager) checkHelperConfig(ctx context.Context) Check {
 	}
 	c := Check{Name: "git config"}
 	out, err := exec.CommandContext(ctx, "git", "config", "--get-urlmatch", "credential.helper", url).Output()
-	helpers := strings.Fields(strings.TrimSpace(string(out)))
-	if err != nil || len(helpers) == 0 || !strings.Contains(helpers[0], "azdo") {
+	if _, ours := config.HelperArgs(string(out)); err != nil || !ours {
 		c.Detail = "git does not use this helper for " + url
 		c.Fix = "run 'git-credential-azdo configure'"
 		return c

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -52,62 +51,6 @@ func helperLineArgs(ctx context.Context, url string) []string {
 	if err != nil {
 		return nil
 	}
-	fields := shellFields(strings.TrimSpace(string(out)))
-	if len(fields) == 0 {
-		return nil
-	}
-	if fields[0] != "azdo" && !strings.HasPrefix(filepath.Base(fields[0]), prog) {
-		return nil
-	}
-	return fields[1:]
-}
-
-// shellFields splits a helper line as the shell git hands it to would, for the quoting
-// configure writes: single quotes, double quotes and backslashes.
-func shellFields(s string) []string {
-	var fields []string
-	var cur strings.Builder
-	inField, single, double := false, false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case single:
-			if c == '\'' {
-				single = false
-			} else {
-				cur.WriteByte(c)
-			}
-		case double:
-			switch {
-			case c == '"':
-				double = false
-			case c == '\\' && i+1 < len(s) && strings.IndexByte(`"\$`+"`", s[i+1]) >= 0:
-				i++
-				cur.WriteByte(s[i])
-			default:
-				cur.WriteByte(c)
-			}
-		case c == '\'':
-			single, inField = true, true
-		case c == '"':
-			double, inField = true, true
-		case c == '\\' && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-			inField = true
-		case c == ' ' || c == '\t':
-			if inField {
-				fields = append(fields, cur.String())
-				cur.Reset()
-				inField = false
-			}
-		default:
-			cur.WriteByte(c)
-			inField = true
-		}
-	}
-	if inField {
-		fields = append(fields, cur.String())
-	}
-	return fields
+	args, _ := config.HelperArgs(string(out))
+	return args
 }

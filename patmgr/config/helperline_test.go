@@ -1,0 +1,36 @@
+package config
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestHelperArgs(t *testing.T) {
+	for _, tt := range []struct {
+		line string
+		args []string
+		ours bool
+	}{
+		{"azdo", []string{}, true},
+		{"azdo --scope=vso.code --store=file", []string{"--scope=vso.code", "--store=file"}, true},
+		{"  azdo\t--trace  ", []string{"--trace"}, true},
+		{"/usr/local/bin/git-credential-azdo --trace", []string{"--trace"}, true},
+		{"C:/Users/me/bin/git-credential-azdo.exe", []string{}, true},
+		{`'/opt/my tools/git-credential-azdo' '--scope=vso.code vso.packaging'`, []string{"--scope=vso.code vso.packaging"}, true},
+		{`!'/opt/my tools/git-credential-azdo' --trace`, []string{"--trace"}, true},
+		{`azdo '--ca-file=/tmp/it'\''s.pem'`, []string{"--ca-file=/tmp/it's.pem"}, true},
+		{`azdo "--scope=vso.code \"x\""`, []string{`--scope=vso.code "x"`}, true},
+		{`azdo --store-file=a\ b`, []string{"--store-file=a b"}, true},
+		{`azdo ''`, []string{""}, true},
+		{"", nil, false},
+		{"store --file /home/azdo/creds", nil, false},
+		{"manager", nil, false},
+		{"!gh auth git-credential", nil, false},
+		{"azdo2", nil, false},
+	} {
+		args, ours := HelperArgs(tt.line)
+		if ours != tt.ours || ours && !reflect.DeepEqual(args, tt.args) {
+			t.Errorf("HelperArgs(%q) = %q, %v; want %q, %v", tt.line, args, ours, tt.args, tt.ours)
+		}
+	}
+}
