@@ -104,7 +104,12 @@ func Acquire(ctx context.Context, stateDir, key string) (*Lock, error) {
 		return nil, err
 	}
 	fl := flock.New(path)
-	ok, err := fl.TryLockContext(ctx, poll)
+	// A free lock is taken even when ctx has ended, so that the error comes from the work that
+	// ran out of time, not from a wait for another process that never happened.
+	ok, err := fl.TryLock()
+	if err == nil && !ok {
+		ok, err = fl.TryLockContext(ctx, poll)
+	}
 	if err != nil || !ok {
 		return nil, waitError(path, err)
 	}

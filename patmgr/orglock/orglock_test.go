@@ -60,6 +60,21 @@ func TestAcquireWaitsForTheHolderAndIsBoundedByItsContext(t *testing.T) {
 	}
 }
 
+// Only a held lock makes Acquire wait, and only then does its context's end say "waiting".
+func TestAcquireTakesAFreeLockAfterItsContextEnded(t *testing.T) {
+	dir := t.TempDir()
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	l, err := Acquire(ended, dir, "pat:k")
+	if err != nil {
+		t.Fatalf("free lock, ended context: %v", err)
+	}
+	defer l.Unlock()
+	if _, err := Acquire(ended, dir, "pat:k"); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "waiting for another") {
+		t.Fatalf("held lock, ended context: %v", err)
+	}
+}
+
 func TestWaitUnlockedWakesEveryWaiterAtRelease(t *testing.T) {
 	atLeastTwoPs(t)
 	dir := t.TempDir()
