@@ -10,10 +10,10 @@ import (
 	"time"
 )
 
-// setting is one setting as it is given: --name=value on git's helper line (which costs no git
-// process to read), or the variable env. settings lists them all once, for both readers: the
-// flag package in the full program (RegisterFlags, ApplyEnv), and ParseHelperLine in the front
-// git runs on every get, which must not pay for the flag package.
+// setting is one setting as it is given: --name=value (or --name value) on git's helper line,
+// which costs no git process to read, or the variable env. settings lists them all once, for both
+// readers: the flag package in the full program (RegisterFlags, ApplyEnv), and ParseHelperLine in
+// the front git runs on every get, which must not pay for the flag package.
 type setting struct {
 	name, env, usage string
 	field            func(*Config) flag.Value
@@ -128,7 +128,10 @@ func ParseHelperLine(args []string, getenv func(string) string) (c Config, op st
 			return c, "", false
 		}
 	}
-	return c, op, c.Validate() == nil
+	if c.Validate() != nil {
+		return c, "", false
+	}
+	return c, op, true
 }
 
 func lookupSetting(name string) *setting {

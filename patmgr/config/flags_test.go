@@ -61,7 +61,7 @@ func TestParseHelperLineAgreesWithFlag(t *testing.T) {
 		{"value in the next argument", []string{"--scope", "vso.code", "get"}, nil, true},
 		{"values in next arguments", []string{"--lifetime", "2d", "--trace", "--state-dir", "-x", "get"}, nil, true},
 		{"string setting without value", []string{"--scope", "get"}, nil, false},
-		{"setting as the value of another", []string{"--scope", "--trace", "get"}, nil, false},
+		{"a setting's name as another's value", []string{"--state-dir", "--trace", "get"}, nil, true},
 		{"unknown setting", []string{"--colour=red", "get"}, nil, false},
 		{"help", []string{"-h", "get"}, nil, false},
 		{"help alone", []string{"--help"}, nil, false},

@@ -134,16 +134,19 @@ func WaitUnlocked(ctx context.Context, stateDir, key string) (waited bool, err e
 	}
 	defer onOneP()()
 	done := make(chan error, 1)
-	go func() { done <- fl.RLock() }()
+	go func() {
+		// Released at once, also when the wait has been given up meanwhile: a lock kept by a
+		// goroutine nobody waits for would hold off every other process.
+		err := fl.RLock()
+		if err == nil {
+			fl.Unlock()
+		}
+		done <- err
+	}()
 	select {
 	case err := <-done:
-		if err != nil {
-			return true, err
-		}
-		fl.Unlock()
-		return true, nil
+		return true, err
 	case <-ctx.Done():
-		// The blocked RLock goroutine is left behind; the process is about to give up.
 		return true, waitError(path, ctx.Err())
 	}
 }

@@ -120,12 +120,20 @@ func TestWaitUnlockedWakesEveryWaiterAtRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer held.Unlock()
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	if waited, err := WaitUnlocked(short, dir, "pat:k"); !waited || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "waiting for another git-credential-azdo to finish") {
 		t.Fatalf("held lock and an ending context: waited=%v err=%v", waited, err)
 	}
+	// The wait given up keeps nothing once the holder lets go: the lock can be taken again.
+	held.Unlock()
+	again, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	l, err := Acquire(again, dir, "pat:k")
+	if err != nil {
+		t.Fatalf("after a wait given up: %v", err)
+	}
+	l.Unlock()
 }
 
 func TestNameStaysInTheLockDirectory(t *testing.T) {
