@@ -277,16 +277,24 @@ func summarise(s []sample) stats {
 	return stats{median: ms(rank(walls, 0.5)), p90: ms(rank(walls, 0.9)), peakRSS: float64(peak) / (1 << 20), medianCPU: ms(rank(cpus, 0.5))}
 }
 
-// report puts the subject's figures and those of the baseline it is compared with on b.
-func report(b *testing.B, subject, baseline []sample) {
+// report puts s on b, each metric's name after prefix; peak RSS and CPU only where measured.
+func (s stats) report(b *testing.B, prefix string) {
+	b.ReportMetric(s.median, prefix+"median-ms")
+	b.ReportMetric(s.p90, prefix+"p90-ms")
+	if s.peakRSS > 0 {
+		b.ReportMetric(s.peakRSS, prefix+"peak-rss-MB")
+	}
+	if s.medianCPU > 0 {
+		b.ReportMetric(s.medianCPU, prefix+"cpu-ms")
+	}
+}
+
+// compare puts the subject's figures and those of the baseline it is compared with on b.
+func compare(b *testing.B, subject, baseline []sample) {
 	s, base := summarise(subject), summarise(baseline)
 	b.ReportMetric(0, "ns/op") // an op is several processes: the figures below say what it costs
-	b.ReportMetric(s.median, "median-ms")
-	b.ReportMetric(s.p90, "p90-ms")
-	b.ReportMetric(s.peakRSS, "peak-rss-MB")
-	b.ReportMetric(base.median, "base-median-ms")
-	b.ReportMetric(base.p90, "base-p90-ms")
-	b.ReportMetric(base.peakRSS, "base-peak-rss-MB")
+	s.report(b, "")
+	base.report(b, "base-")
 	b.ReportMetric(s.median/base.median, "x-credential-store")
 }
 
@@ -388,7 +396,7 @@ func BenchmarkCachedGet(b *testing.B) {
 			if d := requestsSince(before, w.srv.Counters()); len(d) > 0 {
 				b.Fatalf("the cached gets made requests to the emulator: %v", d)
 			}
-			report(b, subject, baseline)
+			compare(b, subject, baseline)
 		})
 	}
 }
@@ -493,17 +501,12 @@ func BenchmarkColdGet(b *testing.B) {
 				b.StartTimer()
 			}
 			b.StopTimer()
-			one, all, warm := summarise(single), summarise(batch), summarise(warmBatch)
+			one, all := summarise(single), summarise(batch)
 			b.ReportMetric(0, "ns/op")
-			b.ReportMetric(one.median, "cold-median-ms")
-			b.ReportMetric(one.p90, "cold-p90-ms")
-			b.ReportMetric(one.medianCPU, "cold-cpu-ms")
-			b.ReportMetric(all.median, "x32-median-ms")
-			b.ReportMetric(all.p90, "x32-p90-ms")
+			one.report(b, "cold-")
+			all.report(b, "x32-")
+			summarise(warmBatch).report(b, "x32-cached-")
 			b.ReportMetric(all.median/one.median, "x32-per-cold")
-			b.ReportMetric(all.medianCPU, "x32-cpu-ms")
-			b.ReportMetric(warm.median, "x32-cached-median-ms")
-			b.ReportMetric(warm.medianCPU, "x32-cached-cpu-ms")
 			total := 0
 			for ep, n := range trips {
 				b.ReportMetric(float64(n), "rt-"+ep)
@@ -643,7 +646,7 @@ func BenchmarkLsRemote(b *testing.B) {
 			b.Fatalf("ls-remote with a warm cache called %s", ep)
 		}
 	}
-	report(b, subject, baseline)
+	compare(b, subject, baseline)
 }
 
 // TestCachedGetIsLocal checks what a cached get must not do: start a process or talk to the
