@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/helper"
-
 	"context"
 	"fmt"
 	"os"
@@ -12,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/git-credential-azdo/git-credential-azdo/helper"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
 )
 
 // TestParallelGetsStartOneFullProgram runs many git ls-remote at once on an empty cache: the
@@ -85,7 +85,7 @@ func (w *world) logFullProgramStarts() func() []string {
 		w.t.Fatalf("linking the front into %s: %v", dir, err)
 	}
 	log := filepath.Join(dir, "starts.log")
-	script := fmt.Sprintf("#!/bin/sh\necho \"lock-fd=${%s:-none}\" >> '%s'\nexec '%s' \"$@\"\n", "GIT_CREDENTIAL_AZDO_LOCK_FD", log, real)
+	script := fmt.Sprintf("#!/bin/sh\necho \"lock-fd=${%s:-none}\" >> '%s'\nexec '%s' \"$@\"\n", orglock.FDEnv, log, real)
 	if err := os.WriteFile(filepath.Join(dir, helper.FullProgram), []byte(script), 0o755); err != nil {
 		w.t.Fatal(err)
 	}

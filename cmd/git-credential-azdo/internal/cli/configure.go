@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,7 +43,10 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 				return err
 			}
 			g := gitConfig{ctx: ctx, scope: scope}
-			state := stateFile(inv.cfg.StateDir)
+			if err := inv.cfg.ResolveStateDir(); err != nil {
+				return fmt.Errorf("finding the state directory for configure's record: %w", err)
+			}
+			state := filepath.Join(inv.cfg.StateDir, "configured.json")
 			all, err := loadConfigured(state)
 			if err != nil {
 				return err
@@ -246,13 +247,6 @@ func (g gitConfig) remove(c configured) error {
 		}
 	}
 	return nil
-}
-
-func stateFile(stateDir string) string {
-	if stateDir == "" {
-		stateDir, _ = config.DefaultStateDir()
-	}
-	return filepath.Join(stateDir, "configured.json")
 }
 
 func loadConfigured(path string) (map[string]configured, error) {

@@ -197,7 +197,7 @@ func TestHostileInput(t *testing.T) {
 			tried++
 			after := w.srv.Counters()
 			if r.password() != "" || strings.Contains(r.stdout, "password") {
-				t.Fatalf("a credential was printed: %q", r.stdout)
+				t.Fatalf("a credential was printed: %q", hidePasswords(r.stdout))
 			}
 			if d := totalRequests(after) - totalRequests(before) - (after.Requests["org"] - before.Requests["org"]); d != 0 || (tc.want != ours && after.Requests["org"] != before.Requests["org"]) {
 				t.Errorf("the emulator saw %d request(s): %v", d, after.Requests)
@@ -217,7 +217,7 @@ func TestHostileInput(t *testing.T) {
 				got = ours
 				oursN++
 			default:
-				t.Fatalf("neither refused nor passed over: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+				t.Fatalf("neither refused nor passed over: exit %d, stdout %q, stderr %q", r.code, hidePasswords(r.stdout), r.stderr)
 			}
 			if tc.want != eitherOf && got != tc.want {
 				t.Errorf("want %s, got %s (exit %d, stderr %q)", tc.want, got, r.code, r.stderr)

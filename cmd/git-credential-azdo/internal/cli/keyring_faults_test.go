@@ -57,7 +57,7 @@ func noPlaintext(t *testing.T, w *world) {
 func keyringFailure(t *testing.T, w *world, before azdotest.Counters, r azdoResult, limit time.Duration, mention ...string) {
 	t.Helper()
 	if r.code == 0 || r.password() != "" {
-		t.Fatalf("get succeeded without a keyring: exit %d, stdout %q", r.code, r.stdout)
+		t.Fatalf("get succeeded without a keyring: exit %d, stdout %q", r.code, hidePasswords(r.stdout))
 	}
 	if lines := r.errorLines(); len(lines) != 1 {
 		t.Fatalf("want one line, got %q", r.stderr)

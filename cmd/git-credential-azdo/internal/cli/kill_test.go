@@ -110,7 +110,7 @@ func TestKilledMidwayRecovers(t *testing.T) {
 				t.Fatalf("the get was not killed: %v", err)
 			}
 			if stdout.Len() != 0 {
-				t.Errorf("the killed get printed %q", stdout.String())
+				t.Errorf("the killed get printed %q", hidePasswords(stdout.String()))
 			}
 			// The OS released every lock the dead processes held. The full program holding the
 			// organisation's lock dies of the front's death (its parent-death signal) a moment
