@@ -42,15 +42,15 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 	// Each keyring call has its own bound, and a wait for another process to sign in has the
 	// whole-operation deadline (see missed), so a get served from the cache sets no timer.
 	ctx := context.Background()
-	var front *cacheOnly
+	front := &cacheOnly{cfg: &cfg}
 	err := Run(ctx, op, Options{
 		Credentials: func() (Credentials, error) {
-			c, err := newCacheOnly(&cfg)
+			st, err := config.OpenStore(&cfg, frontKeyringItems)
 			if err != nil {
 				return nil, errHandOver // the full program explains a store it cannot open
 			}
-			front = c
-			return c, nil
+			front.store = st
+			return front, nil
 		},
 		ExtraHost: extraHost(&cfg),
 		Stdin:     io.TeeReader(stdin, &seen),
@@ -58,11 +58,7 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 	})
 	switch {
 	case errors.Is(err, errHandOver):
-		var baton *orglock.Lock
-		if front != nil {
-			baton = front.baton
-		}
-		return handOver(args, io.MultiReader(&seen, stdin), stdout, stderr, baton)
+		return handOver(args, io.MultiReader(&seen, stdin), stdout, stderr, front.baton)
 	case err != nil:
 		fmt.Fprintf(stderr, "git-credential-azdo: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return 1
@@ -83,17 +79,6 @@ type cacheOnly struct {
 	store store.Store
 	// baton is the organisation's lock, taken for the full program to inherit with the get.
 	baton *orglock.Lock
-}
-
-func newCacheOnly(cfg *config.Config) (*cacheOnly, error) {
-	if err := cfg.ResolveStateDir(); err != nil {
-		return nil, err
-	}
-	st, err := config.OpenStore(cfg, frontKeyringItems)
-	if err != nil {
-		return nil, err
-	}
-	return &cacheOnly{cfg: cfg, store: st}, nil
 }
 
 func (c *cacheOnly) Credential(ctx context.Context, t cache.Target) (cache.Credential, error) {

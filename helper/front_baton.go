@@ -5,6 +5,7 @@ package helper
 import (
 	"context"
 	"os/exec"
+	"runtime"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
@@ -15,6 +16,9 @@ import (
 // that takes the organisation's lock hands it, with the get, to the full program, and the others
 // wait for that program to finish and serve what it stored.
 func (c *cacheOnly) missed(ctx context.Context, key string) (cache.Credential, error) {
+	if err := c.cfg.ResolveStateDir(); err != nil {
+		return cache.Credential{}, errHandOver // the full program explains it
+	}
 	dir := c.cfg.StateDir
 	l, err := orglock.TryAcquire(dir, key)
 	if err != nil {
@@ -31,6 +35,12 @@ func (c *cacheOnly) missed(ctx context.Context, key string) (cache.Credential, e
 	}
 	wait, cancel := context.WithTimeout(ctx, c.cfg.Timeout) // as long as the full program would wait
 	defer cancel()
+	// While a system call blocks, Go's runtime keeps the call's processor (P) for up to 10 ms in
+	// case it returns soon, checking every 20 µs at first, as long as another P is idle; with one
+	// P it hands it back at once and the process sleeps. That halves the CPU a wait costs
+	// (BenchmarkWaitUnlocked), CPU the full program being waited for needs. What this process
+	// does after the wait needs no second P.
+	runtime.GOMAXPROCS(1)
 	if _, err := orglock.WaitUnlocked(wait, dir, key); err != nil {
 		if wait.Err() != nil {
 			return cache.Credential{}, err

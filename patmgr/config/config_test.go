@@ -75,3 +75,18 @@ func TestConfigEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// A keyring get needs no state directory, so it works where no home directory is known
+// (systemd units, env -i); the file store's default path needs one.
+func TestOpenStoreResolvesTheStateDirOnlyForTheFileStore(t *testing.T) {
+	t.Setenv("HOME", "")
+	t.Setenv("XDG_STATE_HOME", "")
+	cfg := Defaults()
+	if _, err := OpenStore(&cfg, nil); err != nil || cfg.StateDir != "" {
+		t.Fatalf("keyring: %v, state dir %q", err, cfg.StateDir)
+	}
+	cfg.Store = "file"
+	if _, err := OpenStore(&cfg, nil); err == nil {
+		t.Fatal("file store with no home directory and no --state-dir: no error")
+	}
+}

@@ -9,11 +9,15 @@ import (
 )
 
 // OpenStore opens the secret store cfg names, a keyring over keyringItems (see
-// store.Keyring.Items). The file store is never chosen unless asked for.
+// store.Keyring.Items). The file store is never chosen unless asked for. It resolves the state
+// directory only for the file store's default path: a keyring get needs none.
 func OpenStore(cfg *Config, keyringItems store.Items) (store.Store, error) {
 	if cfg.Store == "file" {
 		path := cfg.StoreFile
 		if path == "" {
+			if err := cfg.ResolveStateDir(); err != nil {
+				return nil, err
+			}
 			path = filepath.Join(cfg.StateDir, "credentials")
 		}
 		return store.NewFile(path)

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -65,38 +63,6 @@ func waitError(path string, err error) error {
 	return fmt.Errorf("waiting for another git-credential-azdo to finish (lock %s): %w", path, err)
 }
 
-// oneP counts the waits in progress, which run the process on one P.
-var oneP struct {
-	sync.Mutex
-	waits int
-	prev  int // GOMAXPROCS before the first wait
-}
-
-// onOneP puts the process on one P until the returned function is called, by each of the waits
-// in progress. While a system call blocks, Go's runtime keeps the call's processor (P) for up to
-// 10 ms in case it returns soon, and checks every 20 µs at first, as long as another P is idle;
-// with one P it hands that back at once and the process sleeps. Here a 50 ms wait cost about
-// 1 ms of CPU with two Ps and 0.5 ms with one (BenchmarkWaitUnlocked): CPU that the gets waiting
-// together take from the one process they wait for.
-//
-// (Setting GOMAXPROCS ends the runtime's automatic updates of it for the rest of the process,
-// which a process this short-lived does not need.)
-func onOneP() (restore func()) {
-	oneP.Lock()
-	defer oneP.Unlock()
-	if oneP.waits == 0 {
-		oneP.prev = runtime.GOMAXPROCS(1)
-	}
-	oneP.waits++
-	return sync.OnceFunc(func() {
-		oneP.Lock()
-		defer oneP.Unlock()
-		if oneP.waits--; oneP.waits == 0 {
-			runtime.GOMAXPROCS(oneP.prev)
-		}
-	})
-}
-
 // Acquire takes key's lock exclusively, waiting until ctx ends.
 func Acquire(ctx context.Context, stateDir, key string) (*Lock, error) {
 	path, err := create(stateDir, key)
@@ -132,7 +98,6 @@ func WaitUnlocked(ctx context.Context, stateDir, key string) (waited bool, err e
 		}
 		return false, err
 	}
-	defer onOneP()()
 	done := make(chan error, 1)
 	go func() {
 		// Released at once, also when the wait has been given up meanwhile: a lock kept by a

@@ -3,7 +3,6 @@ package orglock
 import (
 	"context"
 	"errors"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -76,7 +75,6 @@ func TestAcquireTakesAFreeLockAfterItsContextEnded(t *testing.T) {
 }
 
 func TestWaitUnlockedWakesEveryWaiterAtRelease(t *testing.T) {
-	atLeastTwoPs(t)
 	dir := t.TempDir()
 	ctx := context.Background()
 	if waited, err := WaitUnlocked(ctx, dir, "pat:k"); err != nil || waited {
@@ -103,9 +101,6 @@ func TestWaitUnlockedWakesEveryWaiterAtRelease(t *testing.T) {
 	case r := <-done:
 		t.Fatalf("returned while the lock was held: %+v", r)
 	default:
-	}
-	if n := runtime.GOMAXPROCS(0); n != 1 {
-		t.Errorf("GOMAXPROCS %d while waiting, want 1", n)
 	}
 	released := time.Now()
 	held.Unlock()
@@ -142,32 +137,5 @@ func TestNameStaysInTheLockDirectory(t *testing.T) {
 		if strings.ContainsAny(name, `/\:`) || name == "..lock" || !strings.HasSuffix(name, ".lock") {
 			t.Errorf("Name(%q) = %q", key, name)
 		}
-	}
-}
-
-// atLeastTwoPs runs the test on 3 Ps, so that a wait's one P shows even on a machine with one CPU.
-func atLeastTwoPs(t *testing.T) {
-	prev := runtime.GOMAXPROCS(3)
-	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
-}
-
-// Waits that overlap leave the process on as many Ps as before, whichever ends first, and
-// restoring twice counts once.
-func TestOverlappingWaitsRestoreGOMAXPROCS(t *testing.T) {
-	atLeastTwoPs(t)
-	before := runtime.GOMAXPROCS(0)
-	first := onOneP()
-	second := onOneP()
-	if n := runtime.GOMAXPROCS(0); n != 1 {
-		t.Fatalf("GOMAXPROCS %d while two waits go on, want 1", n)
-	}
-	first()
-	first() // counts for nothing
-	if n := runtime.GOMAXPROCS(0); n != 1 {
-		t.Fatalf("GOMAXPROCS %d while a wait goes on, want 1", n)
-	}
-	second()
-	if n := runtime.GOMAXPROCS(0); n != before {
-		t.Fatalf("GOMAXPROCS %d after the waits, want %d", n, before)
 	}
 }
