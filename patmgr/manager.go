@@ -172,6 +172,11 @@ func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) 
 	return m.refresh(ctx, t, key, rec, true)
 }
 
+// lookup serves key's credential from the store if it is good outside its renewal window.
+func (m *Manager) lookup(ctx context.Context, key string) (Credential, bool, error) {
+	return cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now())
+}
+
 // turn serves key's credential from the store when it can, or returns with key's lock held:
 // unlock releases it, and is nil when the credential was served or err says why not.
 func (m *Manager) turn(ctx context.Context, key string) (unlock func(), cred Credential, err error) {
@@ -180,7 +185,7 @@ func (m *Manager) turn(ctx context.Context, key string) (unlock func(), cred Cre
 	if l := orglock.Inherited(m.cfg.StateDir, key); l != nil {
 		return l.Unlock, Credential{}, nil
 	}
-	if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
+	if cred, ok, err := m.lookup(ctx, key); ok || err != nil {
 		return nil, cred, err
 	}
 	// A process holding the lock is most likely making this very PAT (git runs helpers in
@@ -190,7 +195,7 @@ func (m *Manager) turn(ctx context.Context, key string) (unlock func(), cred Cre
 		return nil, Credential{}, err
 	}
 	if waited {
-		if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
+		if cred, ok, err := m.lookup(ctx, key); ok || err != nil {
 			return nil, cred, err
 		}
 	}

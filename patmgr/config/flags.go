@@ -83,9 +83,9 @@ func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 
 // ParseHelperLine reads git's helper line (settings, then the operation) and the AZDO_* variables
 // into a valid configuration, as RegisterFlags, ApplyEnv and Validate do in the full program, but
-// without the flag package: registering flags costs the front measurably on every get. ok is
-// false for anything else (a setting it does not know or that is bad, help, "--", not exactly
-// one operation): the full program, which explains those, must see them.
+// without registering flags, which costs the front measurably on every get. ok is false for
+// anything else (a setting it does not know or that is bad, help, "--", not exactly one
+// operation): the full program, which explains those, must see them.
 // TestParseHelperLineAgreesWithFlag and FuzzParseHelperLine hold it to the flag package.
 func ParseHelperLine(args []string, getenv func(string) string) (c Config, op string, ok bool) {
 	if len(args) == 0 {
