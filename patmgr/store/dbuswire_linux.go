@@ -428,7 +428,10 @@ func splitSignature(sig string) (first, rest string, err error) {
 		}
 		return "a" + elem, rest, nil
 	case '(', '{':
-		closer := map[byte]byte{'(': ')', '{': '}'}[sig[0]]
+		closer := byte(')')
+		if sig[0] == '{' {
+			closer = '}'
+		}
 		depth := 0
 		for i := 0; i < len(sig); i++ {
 			switch sig[i] {

@@ -118,3 +118,32 @@ func TestVanishedServiceIsRetriedOnce(t *testing.T) {
 		}
 	}
 }
+
+// A kept connection that broke since the last read (the bus or the service went away) is
+// replaced by a new one within the same read.
+func TestDirectReadRedialsAStaleConnection(t *testing.T) {
+	k := newKeyring(t)
+	ctx := context.Background()
+	if err := keyring.Set(k.Service, "stale", "value"); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := directGet(ctx, k.Service, "stale"); !ok || err != nil || got != "value" {
+		t.Fatalf("first read: %q, %v, %v", got, ok, err)
+	}
+	direct.Lock()
+	kept := direct.c
+	if kept == nil {
+		direct.Unlock()
+		t.Fatal("the first read kept no connection")
+	}
+	kept.conn.Close() // as if the peer had gone: the next write fails
+	direct.Unlock()
+	if got, ok, err := directGet(ctx, k.Service, "stale"); !ok || err != nil || got != "value" {
+		t.Fatalf("read on a stale connection: %q, %v, %v", got, ok, err)
+	}
+	direct.Lock()
+	defer direct.Unlock()
+	if direct.c == nil || direct.c == kept {
+		t.Fatal("the stale connection was not replaced")
+	}
+}

@@ -22,7 +22,7 @@ import (
 // authentication, BEGIN, Hello, SearchItems on the collection go-keyring
 // would use, and OpenSession ("plain"), all pipelined as the D-Bus
 // specification allows; the second is GetSecrets. Messages are encoded and
-// decoded by dbuswire.go, and the socket is a plain unix socket, so the front
+// decoded by dbuswire_linux.go, and the socket is a plain unix socket, so the front
 // links neither godbus nor net. The attributes and the collection choice (the
 // "login" collection if it exists, else the default alias) are go-keyring's,
 // and the first search result is taken like go-keyring does, so both readers
@@ -57,29 +57,31 @@ func directGetRaw(ctx context.Context, service, user string) (value string, ok b
 	direct.Lock()
 	defer direct.Unlock()
 	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
-	for attempt := 0; attempt < 2; attempt++ {
-		c := direct.c
-		if c != nil && c.addr != addr {
-			c.close()
-			c = nil
-		}
-		reused := c != nil
-		if c == nil {
-			if c, ok, err = dialBus(addr); c == nil {
-				return "", ok, err
+	if c := direct.c; c != nil {
+		direct.c = nil
+		if c.addr == addr {
+			value, ok, err = c.get(ctx, service, user)
+			if !c.broken {
+				direct.c = c
+				return value, ok, err
 			}
-		}
-		value, ok, err = c.get(ctx, service, user)
-		if c.broken {
-			c.close()
-			direct.c = nil
-			if reused && ctx.Err() == nil {
-				continue // the kept connection had gone stale: once more on a new one
+			if ctx.Err() != nil {
+				c.close()
+				return value, ok, err
 			}
-			return value, ok, err
+			// The kept connection had gone stale: once more on a new one.
 		}
+		c.close()
+	}
+	c, ok, err := dialBus(addr)
+	if c == nil {
+		return "", ok, err
+	}
+	value, ok, err = c.get(ctx, service, user)
+	if c.broken {
+		c.close()
+	} else {
 		direct.c = c
-		return value, ok, err
 	}
 	return value, ok, err
 }
@@ -105,17 +107,15 @@ func dialBus(addr string) (*busConn, bool, error) {
 	if path == "" {
 		return nil, false, nil
 	}
-	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	// Non-blocking from the start, so that a bus whose backlog is full fails the connect
+	// (EAGAIN) instead of blocking it past the caller's deadline.
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return nil, true, os.NewSyscallError("socket", err)
 	}
 	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
 		syscall.Close(fd)
 		return nil, true, &os.PathError{Op: "connect", Path: path, Err: err}
-	}
-	if err := syscall.SetNonblock(fd, true); err != nil {
-		syscall.Close(fd)
-		return nil, true, os.NewSyscallError("setnonblock", err)
 	}
 	f := os.NewFile(uintptr(fd), path)
 	return &busConn{addr: addr, conn: f, rd: bufio.NewReader(f), hello: true}, true, nil
@@ -350,12 +350,15 @@ func secretOf(body []any, item string) (value []byte, found bool, err error) {
 // get reads one item's secret (see "The direct reader").
 func (c *busConn) get(ctx context.Context, service, user string) (string, bool, error) {
 	attrs := argStringDict("username", user, "service", service)
+	searchIn := func(collection string) *call {
+		return secretsCall(collection, "org.freedesktop.Secret.Collection", "SearchItems", attrs)
+	}
 	collection := ssLoginCollection
-	search := secretsCall(collection, "org.freedesktop.Secret.Collection", "SearchItems", attrs)
+	search := searchIn(collection)
 	batch := []*call{search}
 	var open *call
 	if c.session == "" {
-		open = c.openSessionCall()
+		open = openSessionCall()
 		batch = append(batch, open)
 	}
 	if err := c.roundTrip(ctx, batch...); err != nil {
@@ -366,7 +369,7 @@ func (c *busConn) get(ctx context.Context, service, user string) (string, bool, 
 	}
 	if isNoObject(search.err) {
 		collection = ssDefaultAlias
-		search = secretsCall(collection, "org.freedesktop.Secret.Collection", "SearchItems", attrs)
+		search = searchIn(collection)
 		if err := c.roundTrip(ctx, search); err != nil {
 			return "", true, err
 		}
@@ -395,7 +398,7 @@ func (c *busConn) get(ctx context.Context, service, user string) (string, bool, 
 	item := items[0]
 	for attempt := 0; attempt < 2; attempt++ {
 		if c.session == "" {
-			open := c.openSessionCall()
+			open := openSessionCall()
 			if err := c.roundTrip(ctx, open); err != nil {
 				return "", true, err
 			}
@@ -431,7 +434,7 @@ func (c *busConn) get(ctx context.Context, service, user string) (string, bool, 
 	return "", true, errors.New("secret service: no usable session")
 }
 
-func (c *busConn) openSessionCall() *call {
+func openSessionCall() *call {
 	return secretsCall(ssPath, "org.freedesktop.Secret.Service", "OpenSession", argString("plain"), argVariantString(""))
 }
 
@@ -447,8 +450,8 @@ func (c *busConn) keepSession(open *call) error {
 // collection before searching; if it is locked, the search may hide items, so
 // only go-keyring can tell.
 func (c *busConn) missing(ctx context.Context, collection string) (string, bool, error) {
-	locked := &call{dest: ssName, path: collection, iface: "org.freedesktop.DBus.Properties", member: "Get",
-		args: []dbusArg{argString("org.freedesktop.Secret.Collection"), argString("Locked")}}
+	locked := secretsCall(collection, "org.freedesktop.DBus.Properties", "Get",
+		argString("org.freedesktop.Secret.Collection"), argString("Locked"))
 	if err := c.roundTrip(ctx, locked); err != nil {
 		return "", true, err
 	}
