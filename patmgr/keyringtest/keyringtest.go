@@ -124,30 +124,9 @@ func Start(dir string) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The bus prints its address on stdout once it listens.
-	s.bus = exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
-	s.bus.Env = mergeEnv(os.Environ(), env)
-	s.bus.Stderr = &lockedWriter{w: s.logs}
-	setProcAttr(s.bus)
-	out, err := s.bus.StdoutPipe()
+	s.bus, s.BusAddress, err = startBus(conf, mergeEnv(os.Environ(), env), &lockedWriter{w: s.logs})
 	if err != nil {
-		return nil, err
-	}
-	if err := s.bus.Start(); err != nil {
-		return nil, fmt.Errorf("keyringtest: starting dbus-daemon: %w", err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		addr <- strings.TrimSpace(line)
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	select {
-	case s.BusAddress = <-addr:
-	case <-time.After(startTimeout):
-	}
-	if s.BusAddress == "" {
-		return nil, fmt.Errorf("keyringtest: dbus-daemon printed no address: %s", s.logText())
+		return nil, fmt.Errorf("%w: %s", err, s.logText())
 	}
 	env["DBUS_SESSION_BUS_ADDRESS"] = s.BusAddress
 
@@ -262,21 +241,48 @@ func BareBus(t testing.TB) string {
 	if err := os.WriteFile(conf, []byte(BusConfig(filepath.Join(dir, "bus"))), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	var logs bytes.Buffer
+	cmd, addr, err := startBus(conf, os.Environ(), &lockedWriter{w: &logs})
+	if cmd != nil {
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+	if err != nil {
+		logMu.Lock()
+		defer logMu.Unlock()
+		t.Fatalf("%v: %s", err, logs.String())
+	}
+	return addr
+}
+
+// startBus starts dbus-daemon with the configuration file conf and returns it with the address
+// it prints once it listens. The command is returned, to be stopped, also with an error once it
+// has started.
+func startBus(conf string, env []string, stderr io.Writer) (*exec.Cmd, string, error) {
 	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
+	cmd.Env = env
+	cmd.Stderr = stderr
+	setProcAttr(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, "", err
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, "", fmt.Errorf("keyringtest: starting dbus-daemon: %w", err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("keyringtest: dbus-daemon printed no address: %v", err)
+	addr := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		addr <- strings.TrimSpace(line)
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case a := <-addr:
+		if a != "" {
+			return cmd, a, nil
+		}
+	case <-time.After(startTimeout):
 	}
-	go func() { _, _ = io.Copy(io.Discard, out) }()
-	return strings.TrimSpace(line)
+	return cmd, "", errors.New("keyringtest: dbus-daemon printed no address")
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
