@@ -44,7 +44,7 @@ func TestChildTimeout(t *testing.T) {
 	}()
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+sock)
 	const timeout = 500 * time.Millisecond
-	k := NewKeyring("azdo-timeout", timeout, goKeyring{})
+	k := NewKeyring("azdo-timeout", timeout, OSItems)
 	ops := map[string]func() error{
 		"Get":    func() error { _, err := k.Get(context.Background(), "k"); return err },
 		"Set":    func() error { return k.Set(context.Background(), "k", []byte("v")) },
@@ -85,7 +85,7 @@ func TestChildBusWithoutSecretService(t *testing.T) {
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", keyringtest.BareBus(t))
 
 	for _, direct := range []bool{true, false} {
-		k := NewKeyring("azdo-unavailable", 5*time.Second, goKeyring{}).(*Keyring)
+		k := NewKeyring("azdo-unavailable", 5*time.Second, OSItems).(*Keyring)
 		k.DirectRead = direct
 		_, getErr := k.Get(context.Background(), "k")
 		for name, err := range map[string]error{
@@ -125,7 +125,7 @@ func TestChildNoBus(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", dir)
 	runUserDir = dir
 
-	k := NewKeyring("azdo-nobus", 5*time.Second, goKeyring{})
+	k := NewKeyring("azdo-nobus", 5*time.Second, OSItems)
 	start := time.Now()
 	_, getErr := k.Get(context.Background(), "k")
 	for name, err := range map[string]error{

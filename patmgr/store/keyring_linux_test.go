@@ -42,7 +42,7 @@ func TestDirectReadMatchesGoKeyring(t *testing.T) {
 	}
 
 	// Store writes (go-keyring) read back identically by both readers.
-	slow := &Keyring{Service: k.Service, Timeout: k.Timeout, Items: goKeyring{}}
+	slow := &Keyring{Service: k.Service, Timeout: k.Timeout, Items: OSItems}
 	for _, v := range [][]byte{allBytes(), randomBytes(10_000), []byte("{}")} {
 		if err := k.Set(ctx, "pat", v); err != nil {
 			t.Fatal(err)

@@ -59,7 +59,7 @@ func TestKeyringChunking(t *testing.T) {
 	}
 	// The limit is only for writing: a reader with another limit (another
 	// OS's default, say) reads the same items.
-	other := &Keyring{Service: k.Service, Timeout: k.Timeout, DirectRead: k.DirectRead, Items: goKeyring{}}
+	other := &Keyring{Service: k.Service, Timeout: k.Timeout, DirectRead: k.DirectRead, Items: OSItems}
 	if got, err := other.Get(ctx, "cache"); err != nil || !bytes.Equal(got, big) {
 		t.Fatalf("Get without limit = %d bytes, %v", len(got), err)
 	}
@@ -95,7 +95,7 @@ func TestKeyringChunking(t *testing.T) {
 		}
 	}
 
-	if err := (&Keyring{Service: k.Service, PartLimit: 10, Items: goKeyring{}}).Set(ctx, "x", big); err == nil {
+	if err := (&Keyring{Service: k.Service, PartLimit: 10, Items: OSItems}).Set(ctx, "x", big); err == nil {
 		t.Fatal("a part limit below the header size was accepted")
 	}
 }
@@ -187,7 +187,7 @@ func TestKeyringLocked(t *testing.T) {
 	for _, direct := range []bool{true, false} {
 		// A fresh Keyring each time: a timed-out call leaves its goroutine
 		// behind, still reading the fields of the one it ran on.
-		k := &Keyring{Service: k.Service, Timeout: 2 * time.Second, DirectRead: direct, Items: goKeyring{}}
+		k := &Keyring{Service: k.Service, Timeout: 2 * time.Second, DirectRead: direct, Items: OSItems}
 		start := time.Now()
 		_, err := k.Get(ctx, "pat")
 		took := time.Since(start)

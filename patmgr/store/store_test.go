@@ -41,27 +41,10 @@ func newKeyring(t testing.TB) *Keyring {
 	serviceSeq.n++
 	n := serviceSeq.n
 	serviceSeq.Unlock()
-	k := NewKeyring(fmt.Sprintf("azdo-test-%d-%d", os.Getpid(), n), 5*time.Second, goKeyring{}).(*Keyring)
+	k := NewKeyring(fmt.Sprintf("azdo-test-%d-%d", os.Getpid(), n), 5*time.Second, OSItems).(*Keyring)
 	// gnome-keyring rewrites its whole file on every change: keep it small.
 	t.Cleanup(func() { _ = keyring.DeleteAll(k.Service) })
 	return k
-}
-
-// goKeyring is go-keyring as a Keyring's Items for this package's tests. The programs use
-// package oskeyring's, which imports this package and so cannot be imported here.
-type goKeyring struct{}
-
-func (goKeyring) Get(service, user string) (string, error) {
-	v, err := keyring.Get(service, user)
-	return v, testItemErr(err)
-}
-
-func (goKeyring) Set(service, user, value string) error {
-	return testItemErr(keyring.Set(service, user, value))
-}
-
-func (goKeyring) Delete(service, user string) error {
-	return testItemErr(keyring.Delete(service, user))
 }
 
 func newFile(t testing.TB) *File {
