@@ -55,6 +55,9 @@ func fileLock(path string, f *os.File) *Lock {
 // Once cmd has started, Close this process's handle: the child then holds the lock alone, and
 // the OS releases it when the child ends.
 func (l *Lock) PassTo(cmd *exec.Cmd) {
+	if l.file == nil {
+		panic("orglock: PassTo needs a lock from TryAcquire, which a child can inherit")
+	}
 	fd := 3 + len(cmd.ExtraFiles) // ExtraFiles[i] becomes descriptor 3+i in the child
 	cmd.ExtraFiles = append(cmd.ExtraFiles, l.file)
 	cmd.Env = append(cmd.Environ(), FDEnv+"="+strconv.Itoa(fd))

@@ -164,6 +164,20 @@ func trunc(s string) string {
 	return s
 }
 
+// lockCollection locks the test session's login collection; the function it returns unlocks it.
+func lockCollection(t *testing.T) (unlock func()) {
+	t.Helper()
+	s := keyringtest.Current()
+	if err := s.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := s.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestKeyringLocked: with the login collection locked and no prompter, a
 // read ends in a clear error (or the timeout), never a hang.
 func TestKeyringLocked(t *testing.T) {
@@ -172,14 +186,9 @@ func TestKeyringLocked(t *testing.T) {
 	if err := k.Set(ctx, "pat", []byte("secret")); err != nil {
 		t.Fatal(err)
 	}
-	s := keyringtest.Current()
-	if err := s.Lock(); err != nil {
-		t.Fatal(err)
-	}
+	unlock := lockCollection(t)
 	defer func() {
-		if err := s.Unlock(); err != nil {
-			t.Fatal(err)
-		}
+		unlock()
 		if got, err := k.Get(ctx, "pat"); err != nil || string(got) != "secret" {
 			t.Fatalf("after unlock: %q, %v", got, err)
 		}
@@ -240,15 +249,7 @@ func TestReadOnlyKeyring(t *testing.T) {
 	if err := ro.Delete(ctx, "pat"); !errors.Is(err, errReadOnly) {
 		t.Errorf("Delete = %v, want errReadOnly", err)
 	}
-	s := keyringtest.Current()
-	if err := s.Lock(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := s.Unlock(); err != nil {
-			t.Fatal(err)
-		}
-	}()
+	defer lockCollection(t)()
 	start := time.Now()
 	if _, err := NewKeyring(k.Service, 2*time.Second, nil).Get(ctx, "pat"); !errors.Is(err, ErrLocked) {
 		t.Errorf("Get on a locked keyring = %v, want ErrLocked", err)
