@@ -322,7 +322,8 @@ func checksum(b []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// errVanished: the Secret Service left the bus in the middle of a call. gnome-keyring aborts
+// errVanished: the Secret Service left the bus in the middle of a call, or between the session a
+// call opened and its use of it. gnome-keyring aborts
 // when many short-lived clients come and go at once (an upstream bug), and the bus starts it
 // again on the next call, so such a call is made once more, on the same store.
 var errVanished = errors.New("the Secret Service went away in the middle of a call")

@@ -77,7 +77,10 @@ func MapSecretServiceError(err error, dbusName string) error {
 		// go-keyring's text when an unlock prompt was dismissed or failed.
 		strings.Contains(msg, "failed to unlock correct collection"):
 		return fmt.Errorf("%w [%w]", ErrLocked, err)
-	case dbusName == errNoReply && strings.Contains(msg, "disconnected"):
+	case dbusName == errNoReply && strings.Contains(msg, "disconnected"),
+		// The session the call opened a moment before is gone: the Secret Service that
+		// opened it was replaced in between (go-keyring opens one per call).
+		dbusName == errNoSession:
 		return fmt.Errorf("%w [%w]", errVanished, err)
 	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED):
 		// No bus at the address (socket gone, refused): same as no service.
