@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	dbus "github.com/godbus/dbus/v5"
 	"github.com/zalando/go-keyring"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
 )
 
 // TestDirectReadMatchesGoKeyring: what go-keyring wrote, the direct reader
@@ -149,5 +152,109 @@ func TestDirectReadRedialsAStaleConnection(t *testing.T) {
 	defer direct.Unlock()
 	if direct.c == nil || direct.c == kept {
 		t.Fatal("the stale connection was not replaced")
+	}
+}
+
+// forgetDirectConnection makes the next direct read dial afresh, as a new process would.
+func forgetDirectConnection() {
+	direct.Lock()
+	defer direct.Unlock()
+	if direct.c != nil {
+		direct.c.close()
+		direct.c = nil
+	}
+}
+
+// TestDirectReadLeavesALockedCollectionToGoKeyring: in a locked collection gnome-keyring finds
+// the item but leaves its secret out of GetSecrets, and finds nothing at all for an item it
+// would find once unlocked. Neither may read as "not stored": the full program would then mint
+// a PAT it already has. Both must hand the read over (ok=false), which unlocks.
+func TestDirectReadLeavesALockedCollectionToGoKeyring(t *testing.T) {
+	k := newKeyring(t)
+	if err := keyring.Set(k.Service, "present", "value"); err != nil {
+		t.Fatal(err)
+	}
+	defer lockCollection(t)()
+	for _, user := range []string{"present", "absent"} {
+		for _, fresh := range []bool{true, false} { // a new connection, and the kept one
+			if fresh {
+				forgetDirectConnection()
+			}
+			v, ok, err := directGet(context.Background(), k.Service, user)
+			if ok || err != nil || v != "" {
+				t.Errorf("%s item, new connection %v: direct read = %q, ok=%v, %v; want it handed over (ok=false, no error)",
+					user, fresh, v, ok, err)
+			}
+		}
+	}
+}
+
+// TestDirectReadUsesTheDefaultAliasWithoutALoginCollection: where there is no "login" collection
+// (a desktop that names its keyring otherwise), go-keyring uses the collection the "default"
+// alias names, and so must the direct reader; with neither, it hands the read over. This runs on
+// a Secret Service of its own, since it deletes the login collection.
+func TestDirectReadUsesTheDefaultAliasWithoutALoginCollection(t *testing.T) {
+	keyringtest.Require(t)
+	s, err := keyringtest.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	defer forgetDirectConnection() // its connection is to this session's bus
+	conn, err := dbus.Connect(s.BusAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	secrets := func(path string) dbus.BusObject { return conn.Object(ssName, dbus.ObjectPath(path)) }
+	const sessionCollection = "/org/freedesktop/secrets/collection/session"
+	if err := secrets(ssPath).Call("org.freedesktop.Secret.Service.SetAlias", 0, "default", dbus.ObjectPath(sessionCollection)).Err; err != nil {
+		t.Fatal(err)
+	}
+	var prompt dbus.ObjectPath
+	if err := secrets(ssLoginCollection).Call("org.freedesktop.Secret.Collection.Delete", 0).Store(&prompt); err != nil || prompt != "/" {
+		t.Fatalf("deleting the login collection: prompt %q, %v", prompt, err)
+	}
+	// The item as go-keyring's Set writes it where there is no login collection.
+	var ignored dbus.Variant
+	var session dbus.ObjectPath
+	if err := secrets(ssPath).Call("org.freedesktop.Secret.Service.OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&ignored, &session); err != nil {
+		t.Fatal(err)
+	}
+	secret := struct {
+		Session     dbus.ObjectPath
+		Parameters  []byte
+		Value       []byte
+		ContentType string
+	}{session, []byte{}, []byte("in the default collection"), "text/plain; charset=utf8"}
+	props := map[string]dbus.Variant{
+		"org.freedesktop.Secret.Item.Label":      dbus.MakeVariant("Password for 'user' on 'svc'"),
+		"org.freedesktop.Secret.Item.Attributes": dbus.MakeVariant(map[string]string{"username": "user", "service": "svc"}),
+	}
+	var item dbus.ObjectPath
+	if err := secrets(ssDefaultAlias).Call("org.freedesktop.Secret.Collection.CreateItem", 0, props, secret, true).Store(&item, &prompt); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := context.Background()
+	forgetDirectConnection()
+	if v, ok, err := directGet(ctx, "svc", "user"); !ok || err != nil || v != "in the default collection" {
+		t.Errorf("item in the default collection: %q, ok=%v, %v", v, ok, err)
+	}
+	if _, ok, err := directGet(ctx, "svc", "nobody"); !ok || !errors.Is(err, ErrNotFound) {
+		t.Errorf("absent from the default collection: ok=%v, %v; want ErrNotFound", ok, err)
+	}
+
+	// No alias either: the reader cannot tell where go-keyring would look.
+	if err := secrets(ssPath).Call("org.freedesktop.Secret.Service.SetAlias", 0, "default", dbus.ObjectPath("/")).Err; err != nil {
+		t.Fatal(err)
+	}
+	for _, fresh := range []bool{true, false} {
+		if fresh {
+			forgetDirectConnection()
+		}
+		if v, ok, err := directGet(ctx, "svc", "user"); ok || err != nil || v != "" {
+			t.Errorf("no login collection, no default alias (new connection %v): %q, ok=%v, %v; want it handed over", fresh, v, ok, err)
+		}
 	}
 }
