@@ -66,31 +66,59 @@ func (l *Lock) PassTo(cmd *exec.Cmd) {
 // Close closes this process's handle on l without unlocking it, for a child that shares it.
 func (l *Lock) Close() { l.file.Close() }
 
-var inheritMu sync.Mutex
+var inherit struct {
+	sync.Mutex
+	claimed bool
+	fd      int // the descriptor FDEnv named, once claimed; -1 for none or once taken
+}
 
-// Inherited returns key's lock if the process that started this one passed it on (PassTo), and
-// nil otherwise. FDEnv is read once and removed, so no process started later believes it holds
-// the lock. The descriptor is taken only if it is key's lock file and this process can hold the
-// lock through it; one for another of the lock files is closed, and anything else is left open
-// (a stray value may name a descriptor this process uses: Go's runtime keeps files open) but
-// closed on exec.
-func Inherited(stateDir, key string) *Lock {
-	inheritMu.Lock()
-	defer inheritMu.Unlock()
+// Claim takes the descriptor of an inherited lock out of what this process passes on: FDEnv is
+// read once and removed, so no process started later believes it holds the lock, and the
+// descriptor is made close-on-exec. A descriptor a child inherits stays open across exec, and
+// whatever this one is, it must not reach a browser or a git that could outlive this process
+// and keep a lock. (Go opens all of its own descriptors close-on-exec, so this changes nothing
+// for them.) The full program calls Claim first thing, before it could start any process;
+// Inherited claims too, for a process that did not.
+func Claim() {
+	inherit.Lock()
+	defer inherit.Unlock()
+	claim()
+}
+
+func claim() {
+	if inherit.claimed {
+		return
+	}
+	inherit.claimed, inherit.fd = true, -1
 	v, ok := os.LookupEnv(FDEnv)
 	if !ok {
-		return nil
+		return
 	}
 	os.Unsetenv(FDEnv)
 	fd, err := strconv.Atoi(v)
 	var st syscall.Stat_t
 	if err != nil || fd < 3 || syscall.Fstat(fd, &st) != nil {
+		return
+	}
+	syscall.CloseOnExec(fd)
+	inherit.fd = fd
+}
+
+// Inherited returns key's lock if the process that started this one passed it on (PassTo), and
+// nil otherwise; only its first call can return a lock. The descriptor is taken only if it is
+// key's lock file and this process can hold the lock through it; one for another of the lock
+// files is closed, and anything else is left open (a stray value may name a descriptor this
+// process uses: Go's runtime keeps files open) but closed on exec.
+func Inherited(stateDir, key string) *Lock {
+	inherit.Lock()
+	defer inherit.Unlock()
+	claim()
+	fd := inherit.fd
+	inherit.fd = -1
+	var st syscall.Stat_t
+	if fd < 0 || syscall.Fstat(fd, &st) != nil {
 		return nil
 	}
-	// A descriptor a child inherits stays open across exec: whatever this one is, it must not
-	// reach a browser or a git that could outlive this process and keep a lock. (Go opens all
-	// of its own descriptors close-on-exec, so this changes nothing for them.)
-	syscall.CloseOnExec(fd)
 	path := Path(stateDir, key)
 	if !isFile(&st, path) {
 		if isLockFile(&st, stateDir) {

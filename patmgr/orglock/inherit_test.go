@@ -17,6 +17,9 @@ import (
 
 // TestMain makes the test binary double as the child a lock is passed to.
 func TestMain(m *testing.M) {
+	if fd := os.Getenv("ORGLOCK_TEST_REPORT"); fd != "" {
+		os.Exit(report(fd))
+	}
 	if dir := os.Getenv("ORGLOCK_TEST_DIR"); dir != "" {
 		os.Exit(child(dir, os.Getenv("ORGLOCK_TEST_KEY")))
 	}
@@ -24,9 +27,22 @@ func TestMain(m *testing.M) {
 }
 
 // child takes the lock its parent passed, says what it holds, and then obeys stdin: "unlock",
-// or "grandchild" (start a long-lived process, as a sign-in starts a browser).
+// or "grandchild" (start a long-lived process, as a sign-in starts a browser). With
+// ORGLOCK_TEST_CLAIM set it first claims the lock, as the full program does, and starts a
+// process before taking it, which says what it inherited.
 func child(dir, key string) int {
 	named, err := strconv.Atoi(os.Getenv(FDEnv))
+	if os.Getenv("ORGLOCK_TEST_CLAIM") != "" {
+		Claim()
+		probe := exec.Command(os.Args[0])
+		probe.Env = append(os.Environ(), "ORGLOCK_TEST_REPORT="+strconv.Itoa(named))
+		out, err := probe.Output()
+		if err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		fmt.Print(string(out))
+	}
 	open := func() bool {
 		var st syscall.Stat_t
 		return err == nil && syscall.Fstat(named, &st) == nil
@@ -64,6 +80,18 @@ func child(dir, key string) int {
 			fmt.Println(sleep.Process.Pid)
 		}
 	}
+	return 0
+}
+
+// report, in a process the child started, says whether descriptor fd is the lock file here
+// (Go's runtime may have opened another file under that number) and whether FDEnv is set: the
+// lock's descriptor and name, if the child passed them on.
+func report(fd string) int {
+	n, _ := strconv.Atoi(fd)
+	var st syscall.Stat_t
+	lock := syscall.Fstat(n, &st) == nil && isFile(&st, Path(os.Getenv("ORGLOCK_TEST_DIR"), os.Getenv("ORGLOCK_TEST_KEY")))
+	_, set := os.LookupEnv(FDEnv)
+	fmt.Printf("lock descriptor %v, %s set %v\n", lock, FDEnv, set)
 	return 0
 }
 
@@ -235,6 +263,23 @@ func TestPassedLockDiesWithTheChild(t *testing.T) {
 
 // A descriptor for another key's lock is not taken, and is closed: the other lock is free again
 // while the child runs.
+// A process the child starts between Claim and Inherited inherits neither the lock's descriptor
+// nor the variable naming it, and the child still takes the lock.
+func TestClaimKeepsTheLockFromProcessesStartedMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	l, err := TryAcquire(dir, "pat:k")
+	if err != nil || l == nil {
+		t.Fatalf("free lock: %v, %v", l, err)
+	}
+	c := startChild(t, dir, "pat:k", l, "ORGLOCK_TEST_CLAIM=1")
+	if got, want := c.read(t), "lock descriptor false, "+FDEnv+" set false"; got != want {
+		t.Fatalf("a process started after Claim: %q, want %q", got, want)
+	}
+	if got := c.read(t); got != "held" {
+		t.Fatalf("child: %q, want held", got)
+	}
+}
+
 func TestInheritedIgnoresAnotherKeysLock(t *testing.T) {
 	dir := t.TempDir()
 	l, err := TryAcquire(dir, "pat:other")
