@@ -203,6 +203,14 @@ func ValidPort(p string) bool {
 // place of the last two groups. Zones are refused.
 func validIPv6(s string) bool {
 	groups, compressed := 0, false
+	// complete reports whether n written groups make a whole address: eight, or fewer where
+	// "::" stands for at least one.
+	complete := func(n int) bool {
+		if compressed {
+			return n < 8
+		}
+		return n == 8
+	}
 	if strings.HasPrefix(s, "::") {
 		compressed, s = true, s[2:]
 		if s == "" {
@@ -212,14 +220,14 @@ func validIPv6(s string) bool {
 	for {
 		field, rest, more := strings.Cut(s, ":")
 		if !more && strings.Contains(field, ".") {
-			return validIPv4(field) && groups+2 <= 8 && (compressed || groups+2 == 8) && (!compressed || groups+2 < 8)
+			return validIPv4(field) && complete(groups+2)
 		}
 		if len(field) == 0 || len(field) > 4 || strings.Trim(field, "0123456789abcdefABCDEF") != "" {
 			return false
 		}
 		groups++
 		if !more {
-			return groups <= 8 && (compressed || groups == 8) && (!compressed || groups < 8)
+			return complete(groups)
 		}
 		if strings.HasPrefix(rest, ":") {
 			if compressed {
