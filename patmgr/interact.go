@@ -35,22 +35,27 @@ func HostEnvironment() Environment {
 // signInCommand is what every "cannot prompt here" message tells the user to run.
 const signInCommand = "git-credential-azdo login"
 
-// chooseMethod picks the interactive sign-in method allowed here, or explains why none is.
+// chooseMethod picks the interactive sign-in method allowed here, or explains why none is. org
+// is "" for a sign-in that is for no organisation in particular (orgs).
 func chooseMethod(ctx context.Context, cfg *config.Config, env Environment, org string) (string, error) {
+	what, login, loginDevice := "your organisations", signInCommand, signInCommand+" --device"
+	if org != "" {
+		what, login, loginDevice = org, login+" "+org, loginDevice+" "+org
+	}
 	if cfg.Login == config.LoginNever {
-		return "", fmt.Errorf("%w for %s, and --login=never forbids prompting: run '%s %s'", ErrSignInRequired, org, signInCommand, org)
+		return "", fmt.Errorf("%w for %s, and --login=never forbids prompting: run '%s'", ErrSignInRequired, what, login)
 	}
 	if cfg.Login == config.LoginPassword {
 		return config.LoginPassword, nil // explicit, non-interactive by nature
 	}
 	if env.Getenv("GIT_TERMINAL_PROMPT") == "0" {
-		return "", fmt.Errorf("%w for %s, and GIT_TERMINAL_PROMPT=0 forbids prompting: run '%s %s' first", ErrSignInRequired, org, signInCommand, org)
+		return "", fmt.Errorf("%w for %s, and GIT_TERMINAL_PROMPT=0 forbids prompting: run '%s' first", ErrSignInRequired, what, login)
 	}
 	if env.GitConfig != nil {
 		if v, ok := env.GitConfig(ctx, "credential.interactive"); ok {
 			switch strings.ToLower(v) {
 			case "false", "never", "no", "off", "0":
-				return "", fmt.Errorf("%w for %s, and credential.interactive=%s forbids prompting: run '%s %s' first", ErrSignInRequired, org, v, signInCommand, org)
+				return "", fmt.Errorf("%w for %s, and credential.interactive=%s forbids prompting: run '%s' first", ErrSignInRequired, what, v, login)
 			}
 		}
 	}
@@ -59,7 +64,7 @@ func chooseMethod(ctx context.Context, cfg *config.Config, env Environment, org 
 		return config.LoginDevice, nil // the message goes to stderr even with no terminal: the user asked
 	case config.LoginBrowser:
 		if !env.HasBrowser() {
-			return "", fmt.Errorf("%w for %s, --login=browser was asked for, but no browser can be opened here: use --login=device", ErrSignInRequired, org)
+			return "", fmt.Errorf("%w for %s, --login=browser was asked for, but no browser can be opened here: use --login=device", ErrSignInRequired, what)
 		}
 		return config.LoginBrowser, nil
 	}
@@ -69,7 +74,7 @@ func chooseMethod(ctx context.Context, cfg *config.Config, env Environment, org 
 	if env.HasTerminal() {
 		return config.LoginDevice, nil
 	}
-	return "", fmt.Errorf("%w for %s, and there is neither a browser nor a terminal here: run '%s --device %s' in a terminal", ErrSignInRequired, org, signInCommand, org)
+	return "", fmt.Errorf("%w for %s, and there is neither a browser nor a terminal here: run '%s' in a terminal", ErrSignInRequired, what, loginDevice)
 }
 
 // hasBrowser guesses whether a browser on this machine would reach the user: not over SSH, and on

@@ -76,6 +76,29 @@ func TestChooseMethod(t *testing.T) {
 	}
 }
 
+// The command a "cannot prompt here" message names must be one that works: the organisation as
+// login's argument after its flags, and none for a sign-in for no organisation (orgs).
+func TestChooseMethodNamesACommandThatWorks(t *testing.T) {
+	none := Environment{Getenv: func(string) string { return "" }, HasTerminal: func() bool { return false }, HasBrowser: func() bool { return false }}
+	never := config.Defaults()
+	never.Login = config.LoginNever
+	for _, tc := range []struct {
+		cfg  config.Config
+		org  string
+		want string
+	}{
+		{config.Defaults(), "contoso", "sign-in required for contoso, and there is neither a browser nor a terminal here: run 'git-credential-azdo login --device contoso' in a terminal"},
+		{config.Defaults(), "", "sign-in required for your organisations, and there is neither a browser nor a terminal here: run 'git-credential-azdo login --device' in a terminal"},
+		{never, "contoso", "sign-in required for contoso, and --login=never forbids prompting: run 'git-credential-azdo login contoso'"},
+		{never, "", "sign-in required for your organisations, and --login=never forbids prompting: run 'git-credential-azdo login'"},
+	} {
+		_, err := chooseMethod(context.Background(), &tc.cfg, none, tc.org)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("org %q, --login=%s:\n got %v\nwant %s", tc.org, tc.cfg.Login, err, tc.want)
+		}
+	}
+}
+
 func TestHasBrowser(t *testing.T) {
 	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 	// Over SSH a browser would open on the remote machine's display, not the user's.

@@ -371,7 +371,7 @@ func (m *Manager) Orgs(ctx context.Context, account string) ([]Org, error) {
 		return nil, err
 	}
 	tenant := firstNonEmpty(m.cfg.Tenant, config.TenantOrganizations)
-	tok, err := m.accessToken(ctx, "your organisations", tenant, account, true)
+	tok, err := m.accessToken(ctx, "", tenant, account, true)
 	if err != nil {
 		return nil, err
 	}

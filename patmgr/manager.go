@@ -498,7 +498,7 @@ func (m *Manager) accessToken(ctx context.Context, org, tenant, account string, 
 	if err == nil || !interactive {
 		return tok, err
 	}
-	m.trace.printf("silent sign-in for %s: %v", org, err)
+	m.trace.printf("silent sign-in for %s: %v", firstNonEmpty(org, "your organisations"), err)
 	method, err := chooseMethod(ctx, &m.cfg, m.env, org)
 	if err != nil {
 		return accessToken{}, err

@@ -69,7 +69,7 @@ func (s *signer) silent(ctx context.Context, tenant, account string, fresh bool)
 	if err != nil {
 		return accessToken{}, fmt.Errorf("reading the sign-in cache: %w", err)
 	}
-	acct, ok := pickAccount(accounts, account)
+	acct, ok := pickAccount(accounts, account, tenant)
 	if !ok {
 		return accessToken{}, fmt.Errorf("%w: no cached sign-in for %s", ErrSignInRequired, orAny(account))
 	}
@@ -158,19 +158,31 @@ func transient(err error) bool {
 	return errors.As(err, &urlErr) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
-func pickAccount(accounts []public.Account, want string) (public.Account, bool) {
-	if want == "" {
-		if len(accounts) == 1 {
-			return accounts[0], true
+// pickAccount chooses the cached account to sign in silently with: the one named (by user name
+// or home account ID), or the only person in the cache. MSAL keeps a person once per tenant they
+// signed in to (a sign-in for orgs goes to the multi-tenant endpoint), so entries that share a
+// home account are one person, and the one for tenant is preferred.
+func pickAccount(accounts []public.Account, want, tenant string) (public.Account, bool) {
+	var found []public.Account
+	for _, a := range accounts {
+		if want == "" || strings.EqualFold(a.PreferredUsername, want) || a.HomeAccountID == want {
+			found = append(found, a)
 		}
+	}
+	if len(found) == 0 {
 		return public.Account{}, false
 	}
-	for _, a := range accounts {
-		if strings.EqualFold(a.PreferredUsername, want) || a.HomeAccountID == want {
+	for _, a := range found[1:] {
+		if a.HomeAccountID != found[0].HomeAccountID {
+			return public.Account{}, false // two people: only naming one can tell
+		}
+	}
+	for _, a := range found {
+		if strings.EqualFold(a.Realm, tenant) {
 			return a, true
 		}
 	}
-	return public.Account{}, false
+	return found[0], true
 }
 
 func orAny(account string) string {

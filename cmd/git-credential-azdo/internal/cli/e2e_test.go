@@ -528,3 +528,29 @@ func TestLoginThenCloneUsesTheSamePAT(t *testing.T) {
 		t.Fatalf("login then clone: want 1 sign-in and 1 PAT, got %v and %d", c.Grants, c.PATsCreated)
 	}
 }
+
+// orgs signs in to the multi-tenant endpoint, after which MSAL keeps the person once more, for
+// that tenant. That must not make the cache look like two people: orgs again, and a get for an
+// organisation not seen before, still sign in silently.
+func TestOrgsKeepsTheSignInSilent(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	if err := w.srv.AddOrg("fabrikam", w.srv.TenantID); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.srv.AddUser(w.srv.User, w.srv.Password, w.srv.TenantID, "fabrikam"); err != nil {
+		t.Fatal(err)
+	}
+	w.clone()
+	for i := 1; i <= 2; i++ {
+		if r := w.azdo(nil, []string{"GIT_TERMINAL_PROMPT=0"}, "orgs"); r.err != nil || !strings.Contains(r.stdout, "fabrikam") {
+			t.Fatalf("orgs, run %d: %v\n%s%s", i, r.err, r.stdout, r.stderr)
+		}
+	}
+	req := []byte("protocol=https\nhost=" + w.host() + "\npath=fabrikam/p/_git/r\n\n")
+	if r := w.azdo(req, []string{"GIT_TERMINAL_PROMPT=0"}, "get"); r.err != nil || r.password() == "" {
+		t.Fatalf("get for a second organisation after orgs: %v\n%s", r.err, r.stderr)
+	}
+	if c := w.srv.Counters(); c.Grants["device_code"] != 1 {
+		t.Fatalf("want the one sign-in of the clone, got grants %v", c.Grants)
+	}
+}
