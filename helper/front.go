@@ -58,7 +58,10 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 	})
 	switch {
 	case errors.Is(err, errHandOver):
-		return handOver(args, io.MultiReader(&seen, stdin), stdout, stderr, front.baton)
+		// The request as read, not the rest of stdin: a caller that waits for the answer before
+		// closing stdin (a person typing, a tool) would otherwise never get one, as the copy to
+		// the full program waits for stdin's end.
+		return handOver(args, bytes.NewReader(seen.Bytes()), stdout, stderr, front.baton)
 	case err != nil:
 		fmt.Fprintf(stderr, "git-credential-azdo: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return 1

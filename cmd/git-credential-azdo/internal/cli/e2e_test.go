@@ -554,3 +554,35 @@ func TestOrgsKeepsTheSignInSilent(t *testing.T) {
 		t.Fatalf("want the one sign-in of the clone, got grants %v", c.Grants)
 	}
 }
+
+// A caller may keep stdin open until it has the answer (git closes it at once, a person typing a
+// request does not): a get the front hands over must still answer and end.
+func TestHandedOverGetEndsWithStdinOpen(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	cmd := exec.Command(prog, append(w.flags(), "get")...)
+	cmd.Env = w.env
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stdin.Write(w.request()); err != nil { // an empty cache: the full program answers
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil || !strings.Contains(stdout.String(), "\npassword=") {
+			t.Fatalf("get: %v, %d bytes of answer\n%s", err, stdout.Len(), stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the get did not end while its stdin stayed open; stderr: %s", stderr.String())
+	}
+}
