@@ -52,9 +52,9 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 			front.store = st
 			return front, nil
 		},
-		ExtraHost: extraHost(&cfg),
-		Stdin:     io.TeeReader(stdin, &seen),
-		Stdout:    stdout,
+		ServiceHost: serviceHost(&cfg),
+		Stdin:       io.TeeReader(stdin, &seen),
+		Stdout:      stdout,
 	})
 	switch {
 	case errors.Is(err, errHandOver):
@@ -69,7 +69,7 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 	return 0
 }
 
-func extraHost(cfg *config.Config) string {
+func serviceHost(cfg *config.Config) string {
 	if cfg.ServiceURL == "" {
 		return ""
 	}

@@ -91,7 +91,7 @@ func FuzzParseRemote(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, proto, host, path, user, extra string) {
 		req := &Request{Protocol: proto, Host: host, Path: path, Username: user}
-		r, ok, err := ParseRemote(req, RemoteOptions{ExtraHost: extra})
+		r, ok, err := ParseRemote(req, RemoteOptions{ServiceHost: extra})
 		if err != nil {
 			if ok || r != (Remote{}) {
 				t.Fatalf("error %v came with ok=%v remote=%+v", err, ok, r)
@@ -111,8 +111,10 @@ func FuzzParseRemote(f *testing.F) {
 			t.Fatalf("accepted protocol %q", proto)
 		}
 		allowed := r.Host == "dev.azure.com" || r.Host == "dev.azure.com:443" ||
-			r.Host == r.Org+".visualstudio.com" || r.Host == r.Org+".visualstudio.com:443" ||
-			(extra != "" && r.Host == asciiLower(extra))
+			r.Host == r.Org+".visualstudio.com" || r.Host == r.Org+".visualstudio.com:443"
+		if extra != "" { // a configured service is the only host served
+			allowed = r.Host == asciiLower(extra)
+		}
 		if !allowed || !strings.EqualFold(r.Host, host) {
 			t.Fatalf("host %q (from %q, extra %q) is not an allowed one", r.Host, host, extra)
 		}

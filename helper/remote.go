@@ -12,13 +12,13 @@ type Remote struct {
 	Account string // user@domain from the URL user name as given (case kept), "" if none
 }
 
-// RemoteOptions configures which hosts besides Azure DevOps's own count.
+// RemoteOptions configures which hosts count.
 type RemoteOptions struct {
-	// ExtraHost is the host[:port] of a configured non-Azure service
-	// (emulator, proxy). Its org is the first path segment, as for
-	// dev.azure.com. It must match the request's host exactly, port
-	// included; "" means none.
-	ExtraHost string
+	// ServiceHost is the host[:port] of a configured Azure DevOps-compatible service (the
+	// emulator, a proxy), or "" for Azure DevOps itself. When set, it is the only host served:
+	// the PATs are made there and good nowhere else. It must match the request's host exactly,
+	// port included, and its org is the first path segment, as for dev.azure.com.
+	ServiceHost string
 }
 
 const (
@@ -53,12 +53,15 @@ func ParseRemote(req *Request, opts RemoteOptions) (r Remote, ok bool, err error
 		return Remote{}, false, nil
 	}
 	host := asciiLower(req.Host)
-	extra := asciiLower(opts.ExtraHost)
+	service := asciiLower(opts.ServiceHost)
 
 	var vsOrg string
 	switch {
+	case service != "":
+		if host != service {
+			return Remote{}, false, nil
+		}
 	case host == devAzureHost || host == devAzureHost+":443":
-	case extra != "" && host == extra:
 	default:
 		vsOrg = visualStudioOrg(host)
 		if vsOrg == "" {

@@ -185,7 +185,7 @@ func TestParseRemote(t *testing.T) {
 		{"vs trailing dot", Request{Protocol: "https", Host: "contoso.visualstudio.com."}, "", notOurs},
 		{"vs double port", Request{Protocol: "https", Host: "contoso.visualstudio.com:443:443"}, "", notOurs},
 
-		// ExtraHost.
+		// ServiceHost.
 		{"extra host", Request{Protocol: "https", Host: emu, Path: "contoso/demo/_git/demo"}, emu,
 			want{ok: true, host: emu, org: "contoso"}},
 		{"extra host user-name org", Request{Protocol: "https", Host: emu, Username: "contoso"}, emu,
@@ -204,13 +204,14 @@ func TestParseRemote(t *testing.T) {
 			want{err: "not a valid organisation"}},
 		{"extra IPv6 host", Request{Protocol: "https", Host: "[::1]:8443", Path: "contoso"}, "[::1]:8443",
 			want{ok: true, host: "[::1]:8443", org: "contoso"}},
-		{"extra host does not disable dev.azure.com", Request{Protocol: "https", Host: "dev.azure.com", Path: "contoso"}, emu,
-			want{ok: true, host: "dev.azure.com", org: "contoso"}},
+		// Its PATs are made at the service and good nowhere else.
+		{"service host: dev.azure.com is not served", Request{Protocol: "https", Host: "dev.azure.com", Path: "contoso"}, emu, notOurs},
+		{"service host: visualstudio.com is not served", Request{Protocol: "https", Host: "contoso.visualstudio.com"}, emu, notOurs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := tt.req
-			r, ok, err := ParseRemote(&req, RemoteOptions{ExtraHost: tt.extra})
+			r, ok, err := ParseRemote(&req, RemoteOptions{ServiceHost: tt.extra})
 			if tt.want.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.want.err) {
 					t.Fatalf("err = %v, want one containing %q", err, tt.want.err)

@@ -24,11 +24,11 @@ type Options struct {
 	// Credentials is called only for requests that are ours, so a constructor that costs
 	// something can be deferred behind it.
 	Credentials func() (Credentials, error)
-	// ExtraHost is host[:port] of a configured service (the emulator, a proxy) treated like
+	// ServiceHost is host[:port] of a configured service (the emulator, a proxy), served instead of
 	// dev.azure.com; "" for none.
-	ExtraHost string
-	Stdin     io.Reader
-	Stdout    io.Writer
+	ServiceHost string
+	Stdin       io.Reader
+	Stdout      io.Writer
 }
 
 // Run performs one git credential operation (get, store or erase). Requests for other hosts get
@@ -47,7 +47,7 @@ func Run(ctx context.Context, op string, opts Options) error {
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	remote, ours, err := ParseRemote(req, RemoteOptions{ExtraHost: opts.ExtraHost})
+	remote, ours, err := ParseRemote(req, RemoteOptions{ServiceHost: opts.ServiceHost})
 	if err != nil || !ours {
 		return err
 	}

@@ -214,13 +214,13 @@ func fail(stderr io.Writer, code int, err error) int {
 func helperOp(op string) func(fs *flag.FlagSet) func(context.Context, *invocation, []string) error {
 	return func(fs *flag.FlagSet) func(context.Context, *invocation, []string) error {
 		return func(ctx context.Context, inv *invocation, _ []string) error {
-			extraHost := ""
+			serviceHost := ""
 			if inv.cfg.ServiceURL != "" {
-				extraHost = inv.cfg.ServiceHost()
+				serviceHost = inv.cfg.ServiceHost()
 			}
 			return helper.Run(ctx, op, helper.Options{
 				Credentials: func() (helper.Credentials, error) { return inv.manager() },
-				ExtraHost:   extraHost,
+				ServiceHost: serviceHost,
 				Stdin:       inv.stdin,
 				Stdout:      inv.stdout,
 			})

@@ -31,11 +31,11 @@ func (inv *invocation) target(arg string) (patmgr.Target, error) {
 		}
 		req = r
 	}
-	extra := ""
+	service := ""
 	if inv.cfg.ServiceURL != "" {
-		extra = inv.cfg.ServiceHost()
+		service = inv.cfg.ServiceHost()
 	}
-	remote, ok, err := helper.ParseRemote(req, helper.RemoteOptions{ExtraHost: extra})
+	remote, ok, err := helper.ParseRemote(req, helper.RemoteOptions{ServiceHost: service})
 	if err != nil && !strings.Contains(arg, "://") {
 		return patmgr.Target{}, usagef("%q is not an organisation name: use its name (letters, digits and inner hyphens) or a remote URL", arg)
 	}
