@@ -305,8 +305,7 @@ func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tena
 	if err != nil {
 		return Credential{}, err
 	}
-	rec.ValidTo = pat.ValidTo
-	rec.ValidFrom = pat.ValidFrom
+	rec.ValidTo, rec.ValidFrom, rec.RenewedAt = pat.ValidTo, pat.ValidFrom, m.now().UTC()
 	if err := m.save(ctx, key, rec); err != nil {
 		return Credential{}, err
 	}

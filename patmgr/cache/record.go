@@ -31,6 +31,9 @@ type Record struct {
 	DisplayName     string    `json:"displayName,omitempty"`
 	ValidFrom       time.Time `json:"validFrom,omitzero"`
 	ValidTo         time.Time `json:"validTo,omitzero"`
+	// RenewedAt is when ValidTo was last extended; zero for a PAT never renewed. The service
+	// keeps ValidFrom at the PAT's creation.
+	RenewedAt time.Time `json:"renewedAt,omitzero"`
 	// Rejected is set by git's erase: the server refused Token, so the next get replaces it.
 	Rejected    bool      `json:"rejected,omitempty"`
 	PolicyError string    `json:"policyError,omitempty"`
@@ -38,12 +41,17 @@ type Record struct {
 	UpdatedAt   time.Time `json:"updatedAt,omitzero"`
 }
 
-// RenewAt is when a PAT enters its renewal window: renewBefore ahead of its end. When a policy
-// clamped the PAT to a life no longer than the window, it would be renewed on every get; the
-// middle of its life is used then.
+// RenewAt is when a PAT enters its renewal window: renewBefore ahead of its end. When the PAT
+// was given a life no longer than the window (a policy clamped it, or --lifetime is short), it
+// would be renewed on every get; the middle of that life is used then. The life counts from the
+// last renewal, if any: from the PAT's creation, every get after the first renewal would renew.
 func (r *Record) RenewAt(renewBefore time.Duration) time.Time {
+	start := r.ValidFrom
+	if r.RenewedAt.After(start) {
+		start = r.RenewedAt
+	}
 	window := renewBefore
-	if life := r.ValidTo.Sub(r.ValidFrom); r.ValidFrom.Before(r.ValidTo) && window >= life {
+	if life := r.ValidTo.Sub(start); start.Before(r.ValidTo) && window >= life {
 		window = life / 2
 	}
 	return r.ValidTo.Add(-window)
@@ -98,6 +106,7 @@ var (
 	}{
 		{"validFrom", func(r *Record) *time.Time { return &r.ValidFrom }},
 		{"validTo", func(r *Record) *time.Time { return &r.ValidTo }},
+		{"renewedAt", func(r *Record) *time.Time { return &r.RenewedAt }},
 		{"updatedAt", func(r *Record) *time.Time { return &r.UpdatedAt }},
 	}
 )

@@ -1,0 +1,114 @@
+package patmgr
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+)
+
+// emulated is a Manager against the emulator, on the emulator's clock, with a file store and a
+// password sign-in: the policy's tests need no keyring, browser or terminal.
+type emulated struct {
+	*Manager
+	srv    *azdotest.Server
+	target Target
+}
+
+func newEmulated(t *testing.T, change func(*config.Config)) *emulated {
+	t.Helper()
+	srv, err := azdotest.NewServer(azdotest.Options{Dir: t.TempDir(), AutoApprove: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	cfg := config.Defaults()
+	cfg.ServiceURL, cfg.Authority, cfg.CAFile = srv.URL, srv.URL, srv.CAFile
+	cfg.StateDir = t.TempDir()
+	cfg.Store, cfg.StoreFile = "file", filepath.Join(cfg.StateDir, "credentials")
+	cfg.Login, cfg.Username, cfg.Password = config.LoginPassword, srv.User, srv.Password
+	if change != nil {
+		change(&cfg)
+	}
+	st, err := store.NewFile(cfg.StoreFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	none := Environment{Getenv: func(string) string { return "" }, HasTerminal: func() bool { return false }, HasBrowser: func() bool { return false }}
+	m, err := New(cfg, Options{Store: st, Env: &none, Stderr: io.Discard, Now: srv.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &emulated{Manager: m, srv: srv, target: Target{Org: srv.Org}}
+}
+
+// get is git's get: a credential for the emulator's organisation.
+func (e *emulated) get(t *testing.T) Credential {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := e.Credential(ctx, e.target)
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	return c
+}
+
+func (e *emulated) fault(t *testing.T, f azdotest.Fault) {
+	t.Helper()
+	if err := e.srv.InjectFault(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// active counts the organisation's PATs the service still takes.
+func (e *emulated) active() int {
+	n := 0
+	for _, p := range e.srv.PATs() {
+		if p.Status == "active" {
+			n++
+		}
+	}
+	return n
+}
+
+// A PAT whose life is no longer than the renewal window (an organisation's cap, a short
+// --lifetime) is renewed in the middle of its life. After a renewal that middle is measured from
+// the renewal, not from when the PAT was first made: otherwise every get renewed it again.
+func TestShortLivedPATIsRenewedOncePerHalfLife(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy time.Duration // the organisation's cap; 0 for none
+		change func(*config.Config)
+		life   time.Duration
+	}{
+		{"organisation caps at 7 days", 7 * 24 * time.Hour, nil, 7 * 24 * time.Hour},
+		{"--lifetime=24h", 0, func(c *config.Config) { c.Lifetime = 24 * time.Hour }, 24 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEmulated(t, tc.change)
+			if tc.policy != 0 {
+				if err := e.srv.SetPolicy(e.srv.Org, azdotest.Policy{MaxLifespan: tc.policy}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.get(t)
+			for step := 1; step <= 8; step++ { // gets every eighth of a life, over two lives
+				e.srv.Advance(tc.life / 8)
+				for range 3 {
+					e.get(t)
+				}
+			}
+			c := e.srv.Counters()
+			// Due at 4/8 of the first life; renewed there for a life from then, due again 4/8 later.
+			if c.PATsCreated != 1 || c.PATsRenewed != 2 {
+				t.Fatalf("over two lives with gets every eighth: %d created, %d renewals; want 1 and 2", c.PATsCreated, c.PATsRenewed)
+			}
+		})
+	}
+}
