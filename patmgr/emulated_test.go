@@ -112,3 +112,67 @@ func TestShortLivedPATIsRenewedOncePerHalfLife(t *testing.T) {
 		})
 	}
 }
+
+func (e *emulated) pendingNames() map[string]bool { return e.pending(e.key(e.target)).names() }
+
+// statusFaults makes the next n calls to endpoint answer status.
+func (e *emulated) statusFaults(t *testing.T, endpoint string, status, n int) {
+	t.Helper()
+	e.fault(t, azdotest.Fault{Endpoint: endpoint, Kind: azdotest.FaultStatus, Status: status, Count: n})
+}
+
+// A create whose answer was lost, which neither that run nor the next could check for (the list
+// failed both times), stays noted after the next run's own create succeeds, and is revoked by a
+// later sweep, here the one after the next renewal.
+func TestUnsettledCreateOutlivesTheNextSuccessfulCreate(t *testing.T) {
+	e := newEmulated(t, nil)
+	e.fault(t, azdotest.Fault{Endpoint: "pats.create", Kind: azdotest.FaultTruncate})
+	e.statusFaults(t, "pats.list", 503, 4) // every attempt of the check
+	ctx := context.Background()
+	if _, err := e.Credential(ctx, e.target); err == nil {
+		t.Fatal("a get whose create and check both failed succeeded")
+	}
+	lost := e.pendingNames()
+	if len(lost) != 1 || e.active() != 1 {
+		t.Fatalf("after the lost create: pending %v, %d active; want the one made, noted", lost, e.active())
+	}
+	e.statusFaults(t, "pats.list", 503, 4) // the next run's sweep fails too
+	e.get(t)
+	if got := e.pendingNames(); len(got) != 1 || !got[firstKey(lost)] {
+		t.Fatalf("after a successful create: pending %v, want the lost create's %v still noted", got, lost)
+	}
+	e.srv.Advance(config.DefaultLifetime - config.DefaultRenewBefore + time.Hour)
+	e.get(t) // renews, then sweeps
+	if c := e.srv.Counters(); c.PATsRenewed != 1 || e.active() != 1 || len(e.pendingNames()) != 0 {
+		t.Fatalf("after the renewal: %d renewals, %d active, pending %v; want 1, 1 and none", c.PATsRenewed, e.active(), e.pendingNames())
+	}
+}
+
+// A replaced PAT that could not be revoked is noted, and revoked by a later sweep.
+func TestReplacedPATIsRevokedLaterWhenItsRevokeFails(t *testing.T) {
+	e := newEmulated(t, nil)
+	old := e.get(t)
+	ctx := context.Background()
+	if err := e.Reject(ctx, e.target, old.Password); err != nil {
+		t.Fatal(err)
+	}
+	e.statusFaults(t, "pats.revoke", 503, 4)
+	if e.get(t).Password == old.Password {
+		t.Fatal("a rejected PAT was served again")
+	}
+	if e.active() != 2 || len(e.pendingNames()) != 1 {
+		t.Fatalf("after a failed revoke: %d active, pending %v; want the old one active and noted", e.active(), e.pendingNames())
+	}
+	e.srv.Advance(config.DefaultLifetime - config.DefaultRenewBefore + time.Hour)
+	e.get(t)
+	if e.active() != 1 || len(e.pendingNames()) != 0 {
+		t.Fatalf("after the renewal's sweep: %d active, pending %v; want 1 and none", e.active(), e.pendingNames())
+	}
+}
+
+func firstKey(m map[string]bool) string {
+	for k := range m {
+		return k
+	}
+	return ""
+}

@@ -227,9 +227,10 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	// Inside the renewal window with a PAT that still works: renew it silently if we can, and
 	// otherwise keep serving it until it expires rather than prompting early.
 	if rec.Alive(m.now()) {
-		cred, err := m.renew(ctx, key, rec, tenant, account)
+		cred, bearer, err := m.renew(ctx, key, rec, tenant, account)
 		switch {
 		case err == nil:
+			m.sweepPending(ctx, key, rec.Org, bearer, rec)
 			return cred, nil
 		case errors.Is(err, ErrSignInRequired):
 			if !prompt {
@@ -270,46 +271,62 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		Tenant: tenant, AuthorizationID: pat.AuthorizationID, Token: pat.Token, Scope: pat.Scope,
 		DisplayName: pat.DisplayName, ValidFrom: pat.ValidFrom, ValidTo: pat.ValidTo,
 	}
+	pending := m.pending(key)
+	replaced := rec != nil && rec.AuthorizationID != "" && rec.AuthorizationID != pat.AuthorizationID &&
+		strings.EqualFold(rec.Account, tok.Account)
+	if replaced && rec.DisplayName != "" {
+		// Noted before it is revoked below: should that fail, or this process end first, the
+		// next sweep revokes it. (Should the save fail instead, the sweep spares it: it is the
+		// stored one.)
+		if err := pending.add(rec.DisplayName); err != nil {
+			m.trace.printf("noting the PAT about to be replaced: %v", err)
+		}
+	}
 	if err := m.save(ctx, key, next); err != nil {
-		// The new PAT cannot be kept, so it must not outlive this process either.
-		m.revokeQuietly(ctx, t.Org, tok.Token, pat.AuthorizationID)
+		// The new PAT cannot be kept, so it must not outlive this process either; its name stays
+		// noted should this revoke fail.
+		if m.revokeQuietly(ctx, t.Org, tok.Token, pat.AuthorizationID) {
+			pending.remove(pat.DisplayName)
+		}
 		return Credential{}, err
 	}
-	m.pending(key).clear()
-	if rec != nil && rec.AuthorizationID != "" && rec.AuthorizationID != pat.AuthorizationID &&
-		strings.EqualFold(rec.Account, tok.Account) {
-		m.revokeQuietly(ctx, t.Org, tok.Token, rec.AuthorizationID)
+	// Only this create is settled: names an earlier run left, which the sweep could not settle
+	// this time, stay for the next one.
+	pending.remove(pat.DisplayName)
+	if replaced && m.revokeQuietly(ctx, t.Org, tok.Token, rec.AuthorizationID) {
+		pending.remove(rec.DisplayName)
 	}
 	return next.Credential(), nil
 }
 
-// renew extends rec with the update call, signing in silently only. When the service no longer
-// knows the PAT or will not extend it, rec is marked Rejected so that the caller replaces it.
-func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tenant, account string) (Credential, error) {
+// renew extends rec with the update call, signing in silently only, and returns the access
+// token it used too. When the service no longer knows the PAT or will not extend it, rec is
+// marked Rejected so that the caller replaces it.
+func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tenant, account string) (Credential, string, error) {
 	tok, err := m.accessToken(ctx, rec.Org, tenant, account, false)
 	if err != nil {
-		return Credential{}, err
+		return Credential{}, "", err
 	}
 	pat, err := m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
 	if errors.Is(err, errNotAuthenticated) {
 		if tok, err = m.freshToken(ctx, rec.Org, tenant, tok.Account); err != nil {
-			return Credential{}, err
+			return Credential{}, "", err
 		}
 		pat, err = m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
 	}
 	var perr *PATError
 	if errors.As(err, &perr) && (perr.Code == "authorizationNotFound" || perr.Code == "expiredPatCannotBeExtended") {
 		rec.Rejected = true
-		return Credential{}, err
+		return Credential{}, "", err
 	}
 	if err != nil {
-		return Credential{}, err
+		return Credential{}, "", err
 	}
 	rec.ValidTo, rec.ValidFrom, rec.RenewedAt = pat.ValidTo, pat.ValidFrom, m.now().UTC()
 	if err := m.save(ctx, key, rec); err != nil {
-		return Credential{}, err
+		return Credential{}, "", err
 	}
-	return rec.Credential(), nil
+	return rec.Credential(), tok.Token, nil
 }
 
 // mint creates a PAT. A create whose answer is lost may still have made one, whose secret is then
@@ -351,9 +368,10 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error
 	return PAT{}, lastErr
 }
 
-// sweepPending revokes the PATs of creates an earlier run could not settle, sparing the one the
-// stored record holds (a run killed after saving but before crossing out its name). A failure
-// leaves them for the next run: it does not stop this one.
+// sweepPending revokes the PATs an earlier run could not settle (creates whose outcome it did not
+// learn, replaced PATs it did not revoke), sparing the one the stored record holds (a run killed
+// after saving but before crossing out its name). It runs before a create and after a renewal. A
+// failure leaves them for the next run: it does not stop this one.
 func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec *cache.Record) {
 	pending := m.pending(key)
 	names := pending.names()
@@ -388,8 +406,9 @@ func (m *Manager) revokeByName(ctx context.Context, org, bearer string, names ma
 	return nil
 }
 
-// pendingCreates is the file of display names of creates whose outcome is not known yet, one per
-// store key. It holds no secret, and is only touched under the key's lock.
+// pendingCreates is the file, one per store key, of the display names of PATs that may exist and
+// must not: creates whose outcome is not known yet, and replaced PATs not yet revoked. It holds
+// no secret, and is only touched under the key's lock.
 type pendingCreates struct{ path string }
 
 func (m *Manager) pending(key string) pendingCreates {
@@ -448,13 +467,15 @@ func (p pendingCreates) remove(name string) {
 
 func (p pendingCreates) clear() { _ = p.write(nil) }
 
-func (m *Manager) revokeQuietly(ctx context.Context, org, bearer, id string) {
-	if err := m.pats.revoke(ctx, org, bearer, id); err != nil {
-		var perr *PATError
-		if !errors.As(err, &perr) || perr.Code != "authorizationNotFound" {
-			m.trace.printf("revoking the replaced PAT %s of %s: %v", id, org, err)
-		}
+// revokeQuietly revokes a PAT this run no longer keeps, and reports whether it is gone.
+func (m *Manager) revokeQuietly(ctx context.Context, org, bearer, id string) bool {
+	err := m.pats.revoke(ctx, org, bearer, id)
+	var perr *PATError
+	if err == nil || errors.As(err, &perr) && perr.Code == "authorizationNotFound" {
+		return true
 	}
+	m.trace.printf("revoking the PAT %s of %s: %v (the next run tries again)", id, org, err)
+	return false
 }
 
 // displayName tells the user, in the Azure DevOps web page, what made this PAT and where; the
