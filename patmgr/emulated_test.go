@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,4 +176,39 @@ func firstKey(m map[string]bool) string {
 		return k
 	}
 	return ""
+}
+
+// renew (for cron) reports a renewal that failed as failed, not as renewed; the PAT stays.
+func TestRenewReportsAFailedRenewal(t *testing.T) {
+	e := newEmulated(t, nil)
+	first := e.get(t)
+	e.srv.Advance(config.DefaultLifetime - config.DefaultRenewBefore + time.Hour)
+	e.statusFaults(t, "pats.update", 503, 4)
+	ctx := context.Background()
+	res, err := e.Renew(ctx, nil)
+	if err == nil || len(res) != 1 || res[0].Action != "failed" || !strings.Contains(err.Error(), "renewing the PAT for contoso, which expires in") {
+		t.Fatalf("renew with the update failing: %+v, %v; want one failed result and its reason", res, err)
+	}
+	if res, err := e.Renew(ctx, nil); err != nil || len(res) != 1 || res[0].Action != "renewed" {
+		t.Fatalf("renew again: %+v, %v", res, err)
+	}
+	if c := e.srv.Counters(); c.PATsRenewed != 1 || c.PATsCreated != 1 || e.get(t).Password != first.Password {
+		t.Fatalf("want the one PAT renewed once: %+v", c)
+	}
+}
+
+// renew ORG renews the organisation's PAT however it is stored: one a remote asked for by
+// account is keyed by the account too.
+func TestRenewOrgFindsAPATStoredForAnAccount(t *testing.T) {
+	e := newEmulated(t, nil)
+	e.target.Account = e.srv.User
+	e.get(t)
+	e.srv.Advance(config.DefaultLifetime - config.DefaultRenewBefore + time.Hour)
+	res, err := e.Renew(context.Background(), []string{"CONTOSO"})
+	if err != nil || len(res) != 1 || res[0].Action != "renewed" {
+		t.Fatalf("renew contoso: %+v, %v; want it renewed", res, err)
+	}
+	if c := e.srv.Counters(); c.PATsCreated != 1 || c.PATsRenewed != 1 || e.active() != 1 {
+		t.Fatalf("want the one PAT renewed, got %d created, %d renewed, %d active", c.PATsCreated, c.PATsRenewed, e.active())
+	}
 }

@@ -419,27 +419,34 @@ func (m *Manager) getJSON(ctx context.Context, u, bearer string, v any) error {
 	return decodeJSON(resp, v)
 }
 
-// targets turns org names into targets, or lists every organisation in the index.
+// targets is what renew works on: every PAT in the index for the named organisations (all of
+// them without names), whichever account keys it, and a first one for a named organisation
+// with none.
 func (m *Manager) targets(orgs []string) ([]Target, error) {
-	if len(orgs) > 0 {
-		ts := make([]Target, len(orgs))
-		for i, o := range orgs {
-			ts[i] = Target{Org: strings.ToLower(o)}
-		}
-		return ts, nil
-	}
 	ix, err := m.index().load()
 	if err != nil {
 		return nil, err
 	}
+	named := map[string]bool{}
+	for _, o := range orgs {
+		named[strings.ToLower(o)] = true
+	}
 	var ts []Target
 	for _, key := range sortedKeys(ix) {
-		if r := ix[key]; r.Host == m.cfg.ServiceHost() {
+		if r := ix[key]; r.Host == m.cfg.ServiceHost() && (len(orgs) == 0 || named[r.Org]) {
 			t := Target{Org: r.Org}
-			if key != cache.Key(r.Host, r.Org, "") {
+			if key != cache.Key(r.Host, r.Org, "") { // a remote named the account
 				t.Account = r.Account
 			}
 			ts = append(ts, t)
+			delete(named, r.Org)
+		}
+	}
+	// A named organisation with nothing stored yet gets its first PAT.
+	for _, o := range orgs {
+		if o := strings.ToLower(o); named[o] {
+			ts = append(ts, Target{Org: o})
+			delete(named, o)
 		}
 	}
 	return ts, nil

@@ -239,6 +239,9 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 			fmt.Fprintf(m.stderr, "git-credential-azdo: the PAT for %s expires %s and cannot be renewed without a sign-in: run '%s %s'\n",
 				rec.Org, humanTime(rec.ValidTo, m.now()), signInCommand, rec.Org)
 			return rec.Credential(), nil
+		case !rec.Rejected && !prompt:
+			// renew, from cron or a timer: the PAT works, but the job must see that it failed.
+			return Credential{}, fmt.Errorf("renewing the PAT for %s, which expires %s: %w", rec.Org, humanTime(rec.ValidTo, m.now()), err)
 		case !rec.Rejected:
 			m.trace.printf("renewing the PAT for %s failed (%v); serving it as it is", rec.Org, err)
 			return rec.Credential(), nil
