@@ -2,9 +2,11 @@ package patmgr
 
 import (
 	"context"
+	"errors"
 	"io"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +25,14 @@ type emulated struct {
 
 func newEmulated(t *testing.T, change func(*config.Config)) *emulated {
 	t.Helper()
-	srv, err := azdotest.NewServer(azdotest.Options{Dir: t.TempDir(), AutoApprove: true})
+	return newEmulatedWith(t, azdotest.Options{}, change, nil)
+}
+
+// newEmulatedWith also sets the emulator's options, and wraps the store if wrap is not nil.
+func newEmulatedWith(t *testing.T, opts azdotest.Options, change func(*config.Config), wrap func(store.Store) store.Store) *emulated {
+	t.Helper()
+	opts.Dir, opts.AutoApprove = t.TempDir(), true
+	srv, err := azdotest.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +48,9 @@ func newEmulated(t *testing.T, change func(*config.Config)) *emulated {
 	st, err := store.NewFile(cfg.StoreFile)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if wrap != nil {
+		st = wrap(st)
 	}
 	none := Environment{Getenv: func(string) string { return "" }, HasTerminal: func() bool { return false }, HasBrowser: func() bool { return false }}
 	m, err := New(cfg, Options{Store: st, Env: &none, Stderr: io.Discard, Now: srv.Now})
@@ -210,5 +222,43 @@ func TestRenewOrgFindsAPATStoredForAnAccount(t *testing.T) {
 	}
 	if c := e.srv.Counters(); c.PATsCreated != 1 || c.PATsRenewed != 1 || e.active() != 1 {
 		t.Fatalf("want the one PAT renewed, got %d created, %d renewed, %d active", c.PATsCreated, c.PATsRenewed, e.active())
+	}
+}
+
+// failingWrites is a store whose writes under a key prefix fail, as a keyring that stops
+// answering would.
+type failingWrites struct {
+	store.Store
+	prefix string
+	fail   atomic.Bool
+}
+
+func (f *failingWrites) Set(ctx context.Context, key string, value []byte) error {
+	if f.fail.Load() && strings.HasPrefix(key, f.prefix) {
+		return store.ErrTimeout
+	}
+	return f.Store.Set(ctx, key, value)
+}
+
+// A keyring that fails under MSAL's token cache is the keyring's problem: the get says so, and
+// does not start a new sign-in, which would meet the same keyring (and open a browser for it).
+func TestSignInCacheFailureIsNotASignInFailure(t *testing.T) {
+	var st *failingWrites
+	e := newEmulatedWith(t, azdotest.Options{AccessTokenLifetime: time.Minute}, nil, func(s store.Store) store.Store {
+		st = &failingWrites{Store: s, prefix: "msal:"}
+		return st
+	})
+	ctx := context.Background()
+	first := e.get(t)
+	if err := e.Reject(ctx, e.target, first.Password); err != nil {
+		t.Fatal(err)
+	}
+	st.fail.Store(true) // the next token refresh cannot be saved
+	_, err := e.Credential(ctx, e.target)
+	if !errors.Is(err, store.ErrTimeout) || errors.Is(err, ErrSignInRequired) || !strings.Contains(err.Error(), "saving the sign-in cache") {
+		t.Fatalf("get with the sign-in cache failing: %v; want the keyring's timeout, not a sign-in required", err)
+	}
+	if g := e.srv.Counters().Grants; g["password"] != 1 {
+		t.Fatalf("grants %v: want only the first sign-in", g)
 	}
 }

@@ -518,8 +518,8 @@ func (m *Manager) accessToken(ctx context.Context, org, tenant, account string, 
 	}
 	defer unlock()
 	tok, err := m.signer.silent(ctx, tenant, account, false)
-	if err == nil || !interactive {
-		return tok, err
+	if err == nil || !interactive || !errors.Is(err, ErrSignInRequired) {
+		return tok, err // a failed network or keyring would fail a new sign-in too
 	}
 	m.trace.printf("silent sign-in for %s: %v", firstNonEmpty(org, "your organisations"), err)
 	method, err := chooseMethod(ctx, &m.cfg, m.env, org)

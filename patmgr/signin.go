@@ -67,7 +67,7 @@ func (s *signer) silent(ctx context.Context, tenant, account string, fresh bool)
 	}
 	accounts, err := c.Accounts(ctx)
 	if err != nil {
-		return accessToken{}, fmt.Errorf("reading the sign-in cache: %w", err)
+		return accessToken{}, err // a signInCacheError
 	}
 	acct, ok := pickAccount(accounts, account, tenant)
 	if !ok {
@@ -78,6 +78,11 @@ func (s *signer) silent(ctx context.Context, tenant, account string, fresh bool)
 		opts = append(opts, public.WithClaims(refreshClaims))
 	}
 	res, err := c.AcquireTokenSilent(ctx, s.cfg.Scopes(), opts...)
+	var cacheErr *signInCacheError
+	if errors.As(err, &cacheErr) {
+		// The keyring failed, not the sign-in: a new one would meet the same keyring.
+		return accessToken{}, fmt.Errorf("refreshing the sign-in of %s: %w", acct.PreferredUsername, err)
+	}
 	if err != nil {
 		if transient(err) {
 			return accessToken{}, fmt.Errorf("refreshing the sign-in of %s: %s", acct.PreferredUsername, oneLine(err))
@@ -211,15 +216,31 @@ func (c *msalCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.Re
 		return nil
 	}
 	if err != nil {
-		return err
+		return &signInCacheError{"reading", err}
 	}
-	return u.Unmarshal(b)
+	if err := u.Unmarshal(b); err != nil {
+		return &signInCacheError{"reading", err}
+	}
+	return nil
 }
 
 func (c *msalCache) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHints) error {
 	b, err := m.Marshal()
-	if err != nil {
-		return err
+	if err == nil {
+		err = c.store.Set(ctx, c.key, b)
 	}
-	return c.store.Set(ctx, c.key, b)
+	if err != nil {
+		return &signInCacheError{"saving", err}
+	}
+	return nil
 }
+
+// signInCacheError is a failure of the store under MSAL's token cache, which MSAL returns as it
+// is: told apart from a refusal of the sign-in, it does not lead to a new sign-in.
+type signInCacheError struct {
+	doing string
+	err   error
+}
+
+func (e *signInCacheError) Error() string { return e.doing + " the sign-in cache: " + e.err.Error() }
+func (e *signInCacheError) Unwrap() error { return e.err }
