@@ -262,3 +262,30 @@ func TestSignInCacheFailureIsNotASignInFailure(t *testing.T) {
 		t.Fatalf("grants %v: want only the first sign-in", g)
 	}
 }
+
+// A create the service refuses with a 4xx made nothing, so there is nothing to look for: a 429
+// is tried again after its Retry-After, any other refusal ends the get at once.
+func TestRefusedCreateIsNotLookedFor(t *testing.T) {
+	t.Run("429", func(t *testing.T) {
+		e := newEmulated(t, nil)
+		e.fault(t, azdotest.Fault{Endpoint: "pats.create", Kind: azdotest.FaultStatus, Status: 429, RetryAfter: time.Second, Count: 2})
+		start := time.Now()
+		e.get(t)
+		took := time.Since(start)
+		c := e.srv.Counters()
+		if c.Requests["pats.create"] != 3 || c.Requests["pats.list"] != 0 || c.PATsCreated != 1 || took < 2*time.Second {
+			t.Fatalf("after two 429s asking for a second each: %d creates, %d lists, %d made, in %v; want 3, 0, 1, at least 2s",
+				c.Requests["pats.create"], c.Requests["pats.list"], c.PATsCreated, took)
+		}
+	})
+	t.Run("400", func(t *testing.T) {
+		e := newEmulated(t, nil)
+		e.statusFaults(t, "pats.create", 400, 1)
+		_, err := e.Credential(context.Background(), e.target)
+		c := e.srv.Counters()
+		if err == nil || !strings.Contains(err.Error(), "HTTP 400") || c.Requests["pats.create"] != 1 || c.Requests["pats.list"] != 0 || len(e.pendingNames()) != 0 {
+			t.Fatalf("a 400: %v, %d creates, %d lists, pending %v; want the error, one create, no list, nothing noted",
+				err, c.Requests["pats.create"], c.Requests["pats.list"], e.pendingNames())
+		}
+	})
+}

@@ -123,18 +123,26 @@ func shouldRetry(req *http.Request, resp *http.Response, err error) bool {
 }
 
 func backoff(attempt int, resp *http.Response) time.Duration {
-	if resp != nil {
-		if s := resp.Header.Get("Retry-After"); s != "" {
-			if secs, err := strconv.Atoi(s); err == nil && secs >= 0 {
-				return min(time.Duration(secs)*time.Second, time.Minute)
-			}
-			if at, err := http.ParseTime(s); err == nil {
-				return min(max(time.Until(at), 0), time.Minute)
-			}
-		}
+	if wait, ok := retryAfter(resp); ok {
+		return wait
 	}
 	ceiling := 200 * time.Millisecond << (attempt - 1)
 	return ceiling/2 + rand.N(ceiling/2)
+}
+
+// retryAfter is the wait resp's Retry-After asks for, at most a minute.
+func retryAfter(resp *http.Response) (time.Duration, bool) {
+	if resp == nil {
+		return 0, false
+	}
+	s := resp.Header.Get("Retry-After")
+	if secs, err := strconv.Atoi(s); err == nil && secs >= 0 {
+		return min(time.Duration(secs)*time.Second, time.Minute), true
+	}
+	if at, err := http.ParseTime(s); err == nil {
+		return min(max(time.Until(at), 0), time.Minute), true
+	}
+	return 0, false
 }
 
 func errOrStatus(resp *http.Response, err error) error {

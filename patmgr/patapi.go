@@ -52,6 +52,20 @@ func (e *PATError) IsPolicy() bool {
 	return false
 }
 
+// statusError is an error status that no patTokenError explains.
+type statusError struct {
+	status     int
+	host       string
+	retryAfter time.Duration // what a 429 or 503 asked to wait; 0 when it did not say
+}
+
+func newStatusError(resp *http.Response) *statusError {
+	wait, _ := retryAfter(resp)
+	return &statusError{status: resp.StatusCode, host: resp.Request.URL.Host, retryAfter: wait}
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d from %s", e.status, e.host) }
+
 // errNotAuthenticated covers the service's way of refusing a token: 401, or 203 with an HTML
 // sign-in page instead of JSON.
 var errNotAuthenticated = errors.New("Azure DevOps did not accept the sign-in")
@@ -195,7 +209,7 @@ func decodeEnvelope(resp *http.Response) (PAT, error) {
 		return PAT{}, &PATError{Code: env.PatTokenError, Message: env.PatTokenErrorMessage, Status: resp.StatusCode}
 	}
 	if resp.StatusCode/100 != 2 {
-		return PAT{}, fmt.Errorf("the PAT API answered HTTP %d", resp.StatusCode)
+		return PAT{}, newStatusError(resp)
 	}
 	if env.PatToken == nil || env.PatToken.AuthorizationID == "" {
 		return PAT{}, errors.New("the PAT API answered without a token")
@@ -217,7 +231,7 @@ func decodeJSON(resp *http.Response, v any) error {
 		if resp.StatusCode/100 == 2 {
 			return fmt.Errorf("%w (HTTP %d with %q instead of JSON)", errNotAuthenticated, resp.StatusCode, mt)
 		}
-		return fmt.Errorf("HTTP %d from %s", resp.StatusCode, resp.Request.URL.Host)
+		return newStatusError(resp)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
@@ -225,7 +239,7 @@ func decodeJSON(resp *http.Response, v any) error {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("HTTP %d from %s", resp.StatusCode, resp.Request.URL.Host)
+			return newStatusError(resp)
 		}
 		return fmt.Errorf("unreadable answer from %s (HTTP %d): %w", resp.Request.URL.Host, resp.StatusCode, err)
 	}
