@@ -52,13 +52,17 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 				return err
 			}
 			previous, had := all[id]
-			if err := g.remove(previous); err != nil {
-				return err
-			}
-			delete(all, id)
 			if add {
+				// Configuring again replaces what an earlier configure added for the same URLs,
+				// and leaves what it added for others (dev.azure.com, when this is for a
+				// --service-url).
+				var others configured
+				previous, others = previous.split(inv.configuredURLs())
+				if err := g.remove(previous); err != nil {
+					return err
+				}
 				done, err := g.add(inv.helperCommand(), inv.configuredURLs())
-				all[id] = done
+				all[id] = others.merge(done)
 				if serr := saveConfigured(state, all); serr != nil {
 					return errors.Join(err, serr)
 				}
@@ -68,6 +72,10 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 				fmt.Fprintf(inv.stdout, "git now asks %s for Azure DevOps credentials (%s).\n", prog, strings.Join(inv.configuredURLs(), ", "))
 				return nil
 			}
+			if err := g.remove(previous); err != nil {
+				return err
+			}
+			delete(all, id)
 			if err := saveConfigured(state, all); err != nil {
 				return err
 			}
@@ -230,15 +238,61 @@ func (g gitConfig) add(helperCmd string, urls []string) (configured, error) {
 	return done, nil
 }
 
-// remove undoes what an earlier configure recorded, value by value.
-func (g gitConfig) remove(c configured) error {
-	for _, e := range slices.Backward(c.Entries) {
-		values, _ := g.run("--get-all", e.Key)
-		if !slices.Contains(strings.Split(strings.TrimSuffix(values, "\n"), "\n"), e.Value) {
-			continue // already gone: the user removed it by hand
+// split divides c into what it added for urls' sections and the rest.
+func (c configured) split(urls []string) (these, others configured) {
+	ours := func(key string) bool {
+		return slices.ContainsFunc(urls, func(u string) bool { return strings.HasPrefix(key, "credential."+u+".") || key == "credential."+u })
+	}
+	for _, e := range c.Entries {
+		if ours(e.Key) {
+			these.Entries = append(these.Entries, e)
+		} else {
+			others.Entries = append(others.Entries, e)
 		}
-		if _, err := g.run("--fixed-value", "--unset-all", e.Key, e.Value); err != nil {
+	}
+	for _, sec := range c.NewSections {
+		if ours(sec) {
+			these.NewSections = append(these.NewSections, sec)
+		} else {
+			others.NewSections = append(others.NewSections, sec)
+		}
+	}
+	return these, others
+}
+
+func (c configured) merge(d configured) configured {
+	return configured{Entries: append(c.Entries, d.Entries...), NewSections: append(c.NewSections, d.NewSections...)}
+}
+
+// remove undoes what an earlier configure recorded, value by value: one occurrence for each
+// value it added (the user may have set the same value, such as an empty helper, themselves),
+// keeping the order of the key's other values, which decides the order git asks helpers in.
+func (g gitConfig) remove(c configured) error {
+	var keys []string
+	added := map[string][]string{}
+	for _, e := range c.Entries {
+		if _, seen := added[e.Key]; !seen {
+			keys = append(keys, e.Key)
+		}
+		added[e.Key] = append(added[e.Key], e.Value)
+	}
+	for _, key := range keys {
+		out, _ := g.run("--get-all", key)
+		values := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if out == "" {
+			values = nil
+		}
+		kept := withoutAdded(values, added[key])
+		if len(kept) == len(values) {
+			continue // already gone: the user removed them by hand
+		}
+		if _, err := g.run("--unset-all", key); err != nil {
 			return err
+		}
+		for _, v := range kept {
+			if _, err := g.run("--add", key, v); err != nil {
+				return err
+			}
 		}
 	}
 	for _, section := range c.NewSections {
@@ -247,6 +301,26 @@ func (g gitConfig) remove(c configured) error {
 		}
 	}
 	return nil
+}
+
+// withoutAdded removes from values the run that configure added (added, in order), where it is
+// found last, else each added value's last occurrence.
+func withoutAdded(values, added []string) []string {
+	for i := len(values) - len(added); i >= 0; i-- {
+		if slices.Equal(values[i:i+len(added)], added) {
+			return slices.Concat(values[:i], values[i+len(added):])
+		}
+	}
+	out := slices.Clone(values)
+	for _, a := range slices.Backward(added) {
+		for i := len(out) - 1; i >= 0; i-- {
+			if out[i] == a {
+				out = slices.Delete(out, i, i+1)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func loadConfigured(path string) (map[string]configured, error) {
