@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
 // gitEntry is one value configure added to a git config file.
@@ -43,10 +45,15 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 				return err
 			}
 			g := gitConfig{ctx: ctx, scope: scope}
-			if err := inv.cfg.ResolveStateDir(); err != nil {
-				return fmt.Errorf("finding the state directory for configure's record: %w", err)
+			// The record of what configure added is kept where unconfigure finds it whatever
+			// --state-dir either is given: that one is the helper's setting, for its line.
+			recordDir := inv.getenv(config.EnvName("state-dir"))
+			if recordDir == "" {
+				if recordDir, err = config.DefaultStateDir(); err != nil {
+					return fmt.Errorf("finding the state directory for configure's record: %w", err)
+				}
 			}
-			state := filepath.Join(inv.cfg.StateDir, "configured.json")
+			state := filepath.Join(recordDir, "configured.json")
 			all, err := loadConfigured(state)
 			if err != nil {
 				return err
