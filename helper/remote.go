@@ -131,49 +131,20 @@ func visualStudioOrg(host string) string {
 	return label
 }
 
-// orgFromPath takes the first path segment as the org. The segment is
-// percent-decoded before it is checked, so that an encoded "..%2f" or
-// "%2e%2e" is judged by what a server would see, and can never become an
-// org name or a storage key.
+// orgFromPath takes the first path segment as the org. git has already percent-decoded the
+// path it sends (url=https://dev.azure.com/a%2541 arrives as path=a%41), so the segment is
+// judged as it is: decoding it again would name another organisation than the URL does, and a
+// '%' is never part of an org name.
 func orgFromPath(path string) (string, error) {
 	path = strings.TrimLeft(path, "/")
 	seg, _, _ := strings.Cut(path, "/")
 	if seg == "" {
 		return "", fmt.Errorf("the path has no organisation segment")
 	}
-	dec, ok := percentDecodeStrict(seg)
-	if !ok {
-		return "", fmt.Errorf("the path's first segment has a malformed percent escape")
-	}
-	if !validOrg(dec) {
+	if !validOrg(seg) {
 		return "", fmt.Errorf("the path's first segment is not a valid organisation name (letters, digits and inner hyphens, at most %d)", maxOrgLen)
 	}
-	return asciiLower(dec), nil
-}
-
-// percentDecodeStrict decodes %XX escapes and fails on a malformed one,
-// since an org that only makes sense after guessing is no org.
-func percentDecodeStrict(s string) (string, bool) {
-	if !strings.Contains(s, "%") {
-		return s, true
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b.WriteByte(s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return "", false
-		}
-		hi, lo := unhex(s[i+1]), unhex(s[i+2])
-		if hi < 0 || lo < 0 {
-			return "", false
-		}
-		b.WriteByte(byte(hi<<4 | lo))
-		i += 2
-	}
-	return b.String(), true
+	return asciiLower(seg), nil
 }
 
 // validOrg reports whether s is an Azure DevOps organisation name: ASCII

@@ -54,8 +54,8 @@ func TestParseRemote(t *testing.T) {
 			want{ok: true, host: "dev.azure.com", org: "my-org-2"}},
 		{"leading slashes in path", Request{Protocol: "https", Host: "dev.azure.com", Path: "//contoso/p"}, "",
 			want{ok: true, host: "dev.azure.com", org: "contoso"}},
-		{"percent-encoded org letters decode", Request{Protocol: "https", Host: "dev.azure.com", Path: "%63ontoso/p"}, "",
-			want{ok: true, host: "dev.azure.com", org: "contoso"}},
+		{"an escape in path= was %25 in the URL", Request{Protocol: "https", Host: "dev.azure.com", Path: "%63ontoso/p"}, "",
+			want{err: "not a valid organisation"}},
 
 		// Protocol.
 		{"plain http", Request{Protocol: "http", Host: "dev.azure.com", Path: "contoso"}, "",
@@ -83,9 +83,12 @@ func TestParseRemote(t *testing.T) {
 		{"double-encoded percent", Request{Protocol: "https", Host: "dev.azure.com", Path: "%252e%252e"}, "",
 			want{err: "not a valid organisation"}},
 		{"malformed escape", Request{Protocol: "https", Host: "dev.azure.com", Path: "con%zztoso"}, "",
-			want{err: "malformed percent escape"}},
+			want{err: "not a valid organisation"}},
 		{"truncated escape", Request{Protocol: "https", Host: "dev.azure.com", Path: "contoso%2"}, "",
-			want{err: "malformed percent escape"}},
+			want{err: "not a valid organisation"}},
+		// git decoded the URL's path once already: decoding it again would name "aa".
+		{"escape git left", Request{Protocol: "https", Host: "dev.azure.com", Path: "a%41/p/_git/r"}, "",
+			want{err: "not a valid organisation"}},
 		{"dot org", Request{Protocol: "https", Host: "dev.azure.com", Path: "./x"}, "",
 			want{err: "not a valid organisation"}},
 		{"dotted org", Request{Protocol: "https", Host: "dev.azure.com", Path: "con.toso"}, "",
@@ -266,6 +269,8 @@ func TestParseRemoteFromURL(t *testing.T) {
 		{url: "https://dev.azure.com%00.evil/contoso", errSub: "control character"},
 		{url: "https://dev.azure.com/..%252f/x", errSub: "not a valid organisation"},
 		{url: "https://dev.azure.com/%2e%2e%2fevil", errSub: "not a valid organisation"},
+		{url: "https://dev.azure.com/%63ontoso/p", ok: true, org: "contoso"}, // decoded once, as git does
+		{url: "https://dev.azure.com/a%2541/b", errSub: "not a valid organisation"},
 		{url: "http://dev.azure.com/contoso", errSub: "plain http"},
 	}
 	for _, tt := range tests {
