@@ -44,11 +44,13 @@ func Run(ctx context.Context, op string, opts Options) error {
 	if err != nil {
 		return err
 	}
-	if err := req.Validate(); err != nil {
-		return err
+	if req.Protocol == "" || req.Host == "" {
+		return req.Validate() // names no remote at all: not a request git would send
 	}
 	remote, ours, err := ParseRemote(req, RemoteOptions{ServiceHost: opts.ServiceHost})
 	if err != nil || !ours {
+		// Another host's request, even one with a host this helper could not use (git sends
+		// "example.com:" for https://example.com:/), is the next helper's to answer.
 		return err
 	}
 	target := cache.Target{Org: remote.Org, Account: remote.Account, Challenges: req.WWWAuth}

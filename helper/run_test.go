@@ -69,6 +69,17 @@ func TestRun(t *testing.T) {
 			input: "protocol=https\nhost=github.com\npath=o/r.git\n",
 		},
 		{
+			name:  "get for another host that is unusable is declined, not refused",
+			op:    "get",
+			input: "protocol=https\nhost=example.com:\npath=x\n",
+		},
+		{
+			name:    "a request without a host is refused",
+			op:      "get",
+			input:   "protocol=https\npath=x\n",
+			wantErr: "credential input has no host",
+		},
+		{
 			name:  "get for a lookalike host is not ours",
 			op:    "get",
 			input: "protocol=https\nhost=dev.azure.com.evil.example\npath=contoso\n",
