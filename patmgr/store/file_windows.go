@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"syscall"
 )
 
 // isWindows: Unix permission bits mean nothing there; the file lives in the
@@ -15,11 +16,21 @@ func isWindows() bool { return true }
 func syncDir(string) {}
 
 // readChecked reads the file at path, which must be the one fi describes (no swap in between).
+// It opens the file sharing delete access too, which os.Open does not: a writer replaces the
+// file by renaming over it, and Windows refuses that rename while any reader holds the file
+// open without FILE_SHARE_DELETE, so parallel gets would fail each other's saves.
 func readChecked(path string, fi os.FileInfo) ([]byte, error) {
-	fh, err := os.Open(path)
+	name, err := syscall.UTF16PtrFromString(path)
 	if err != nil {
-		return nil, fmt.Errorf("file store: %w", err)
+		return nil, fmt.Errorf("file store: %w", &os.PathError{Op: "open", Path: path, Err: err})
 	}
+	h, err := syscall.CreateFile(name, syscall.GENERIC_READ,
+		syscall.FILE_SHARE_READ|syscall.FILE_SHARE_WRITE|syscall.FILE_SHARE_DELETE,
+		nil, syscall.OPEN_EXISTING, syscall.FILE_ATTRIBUTE_NORMAL, 0)
+	if err != nil {
+		return nil, fmt.Errorf("file store: %w", &os.PathError{Op: "open", Path: path, Err: err})
+	}
+	fh := os.NewFile(uintptr(h), path)
 	defer fh.Close()
 	if ofi, err := fh.Stat(); err != nil || !os.SameFile(fi, ofi) {
 		return nil, fmt.Errorf("%w: %s", errSwapped, path)
