@@ -34,7 +34,8 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 	// Settings stand before the operation on git's helper line. Anything unusual (a bad setting,
 	// a command, help) is the full program's to answer, with its messages.
 	cfg, op, ok := config.ParseHelperLine(args, getenv)
-	if !ok || op != "get" && op != "store" {
+	// A trace is asked for to see what the helper does: the full program has the tracer.
+	if !ok || cfg.Trace || op != "get" && op != "store" {
 		return handOver(args, stdin, stdout, stderr, nil)
 	}
 	// The full program must see the request exactly as git sent it.
@@ -120,7 +121,11 @@ func handOver(args []string, stdin io.Reader, stdout, stderr io.Writer, baton *o
 	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
-		return exit.ExitCode()
+		if code := exit.ExitCode(); code >= 0 {
+			return code
+		}
+		fmt.Fprintf(stderr, "git-credential-azdo: %s ended: %v\n", path, exit) // a signal: no code of its own
+		return 1
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "git-credential-azdo: running %s: %v\n", path, err)

@@ -186,6 +186,9 @@ func (m *Manager) turn(ctx context.Context, key string) (unlock func(), cred Cre
 		return l.Unlock, Credential{}, nil
 	}
 	if cred, ok, err := m.lookup(ctx, key); ok || err != nil {
+		if ok {
+			m.trace.printf("serving the stored PAT (%s), which expires %s", key, humanTime(cred.Expires, m.now()))
+		}
 		return nil, cred, err
 	}
 	// A process holding the lock is most likely making this very PAT (git runs helpers in

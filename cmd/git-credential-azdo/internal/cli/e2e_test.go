@@ -586,3 +586,20 @@ func TestHandedOverGetEndsWithStdinOpen(t *testing.T) {
 		t.Fatalf("the get did not end while its stdin stayed open; stderr: %s", stderr.String())
 	}
 }
+
+// --trace shows what a get does, also one served from the cache (which the front hands to the
+// full program then, as only that has the tracer), and never the PAT.
+func TestTraceShowsACachedGet(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	first := w.get()
+	if first.err != nil || first.password() == "" {
+		t.Fatalf("first get: %v\n%s", first.err, first.stderr)
+	}
+	r := w.get("AZDO_TRACE=1")
+	if r.err != nil || r.password() != first.password() {
+		t.Fatalf("traced get: %v\n%s", r.err, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "serving the stored PAT") || strings.Contains(r.stderr, first.password()) {
+		t.Fatalf("traced cached get's stderr: %q; want the trace, without the PAT", hidePasswords(r.stderr))
+	}
+}
