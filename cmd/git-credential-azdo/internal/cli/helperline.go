@@ -13,8 +13,9 @@ import (
 
 // adoptHelperLine makes a command typed by a person act on what git's get acts on: the settings
 // on the helper line git runs for the service (its store, authority, scope...) become defaults,
-// under AZDO_* variables, which are under what was typed. git's own operations never come here: their
-// settings arrive on the command line, and reading git's config would cost a process.
+// under AZDO_* variables, which are under what was typed, with a helper line or without. git's
+// own operations never come here: their settings arrive on the command line, as the helper line,
+// which AZDO_* variables override, and reading git's config would cost a process.
 func (inv *invocation) adoptHelperLine(explicit []string) error {
 	url := "https://dev.azure.com/"
 	if inv.cfg.ServiceURL != "" {
@@ -23,9 +24,6 @@ func (inv *invocation) adoptHelperLine(explicit []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	line := helperLineArgs(ctx, url)
-	if len(line) == 0 {
-		return nil
-	}
 	cfg := config.Defaults()
 	fs := flag.NewFlagSet("helper line", flag.ContinueOnError)
 	cfg.RegisterFlags(fs)
