@@ -63,11 +63,11 @@ func commands() []command {
 		{"login", "[ORG] [--device|--browser]", "sign in ahead of time and mint the PAT", loginCmd},
 		{"logout", "[ORG|--all]", "revoke this tool's PATs and delete every cached secret", logoutCmd},
 		{"status", "[--json]", "show each organisation's PAT: account, scope, expiry, cache, renewal", statusCmd},
-		{"list", "[ORG] [--all] [--json]", "list the organisation's PATs from Azure DevOps", listCmd},
-		{"renew", "[ORG|--all]", "renew PATs inside their renewal window, never prompting (for cron)", renewCmd},
+		{"list", "ORG [--all] [--json]", "list the organisation's PATs from Azure DevOps", listCmd},
+		{"renew", "[ORG...|--all] [--json]", "renew PATs inside their renewal window, never prompting (for cron)", renewCmd},
 		{"revoke", "ORG AUTHORIZATION-ID", "revoke one PAT", revokeCmd},
 		{"orgs", "[--json]", "list the organisations of the signed-in user", orgsCmd},
-		{"doctor", "[ORG]", "check git, the keyring, the authority and the organisation; print fixes", doctorCmd},
+		{"doctor", "[ORG] [--json]", "check git, the keyring, the authority and the organisation; print fixes", doctorCmd},
 		{"version", "", "print the version", versionCmd},
 	}
 }
@@ -89,8 +89,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	}
 	rest := global.Args()
 	if len(rest) == 0 {
-		usage(stderr)
-		return exitUsage
+		return fail(stderr, exitUsage, fmt.Errorf("no command given: see '%s help'", prog))
 	}
 	name, rest := rest[0], rest[1:]
 	if name == "help" {

@@ -38,7 +38,7 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 		file := fs.String("file", "", "this git config `file`")
 		return func(ctx context.Context, inv *invocation, args []string) error {
 			if len(args) > 0 {
-				return usagef("%s takes no arguments", fs.Name())
+				return usagef("%s takes no arguments", strings.TrimPrefix(fs.Name(), prog+" "))
 			}
 			scope, id, err := configScope(*global, *system, *local, *file)
 			if err != nil {
@@ -69,7 +69,9 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 					return err
 				}
 				done, err := g.add(inv.helperCommand(), inv.configuredURLs())
-				all[id] = others.merge(done)
+				if all[id] = others.merge(done); len(all[id].Entries) == 0 {
+					delete(all, id) // nothing of ours is left there for unconfigure to remove
+				}
 				if serr := saveConfigured(state, all); serr != nil {
 					return errors.Join(err, serr)
 				}
@@ -119,6 +121,9 @@ func configScope(global, system, local bool, file string) (scope []string, id st
 		abs, err := filepath.Abs(file)
 		if err != nil {
 			return nil, "", err
+		}
+		if fi, err := os.Stat(filepath.Dir(abs)); err != nil || !fi.IsDir() {
+			return nil, "", usagef("--file %s: the directory %s does not exist: create it first", file, filepath.Dir(abs))
 		}
 		return []string{"--file", abs}, "file:" + abs, nil
 	}
