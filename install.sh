@@ -37,9 +37,13 @@ full="$bin_dir/git-credential-azdo-full"
 
 if [ "$action" = uninstall ]; then
   if [ -x "$target" ]; then
+    # The PATs it made stay valid until they expire, and this removes the command that revokes
+    # them: say so.
+    held=$("$target" status --json 2>/dev/null | sed -n 's/^ *"org": "\(.*\)",$/\1/p' | sort -u | tr '\n' ' ')
     "$target" unconfigure --global
     rm -f "$target" "$full"
     say "removed $target and its git configuration"
+    [ -z "$held" ] || say "the PATs for ${held% } stay cached and valid until they expire: to revoke them and delete the cached sign-in, install again and run 'git-credential-azdo logout --all'"
   else
     say "nothing installed at $target"
   fi
