@@ -57,6 +57,13 @@ func (s *Server) AddRepo(orgName, project, repo string) error {
 		return err
 	}
 	bare := filepath.Join(s.Dir, "repos", strings.ToLower(orgName), strings.ToLower(project), strings.ToLower(repo)+".git")
+	if _, err := os.Stat(filepath.Join(bare, "HEAD")); err == nil {
+		// An earlier server on the same Dir made it: serve it as it is, with what was pushed.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.st.repos[key] = bare
+		return nil
+	}
 	work, err := os.MkdirTemp(s.Dir, "seed-")
 	if err != nil {
 		return err

@@ -144,3 +144,29 @@ func TestGitExpiredAndReadOnly(t *testing.T) {
 		t.Errorf("missing repo: %s", out)
 	}
 }
+
+// A server started again on the same Dir serves the repositories the last one left, pushes
+// included, instead of failing to seed them again.
+func TestRestartOnTheSameDirKeepsTheRepositories(t *testing.T) {
+	dir := t.TempDir()
+	s := newTestServer(t, Options{Dir: dir})
+	g := newGitRunner(t, s)
+	_, pat := createPAT(t, s, "vso.code_write", 24*time.Hour)
+	work := t.TempDir()
+	clone := filepath.Join(work, "clone")
+	for _, args := range [][]string{{"clone", "-q", s.RepoURL, clone}, {"-C", clone, "commit", "-q", "--allow-empty", "-m", "pushed before the restart"}, {"-C", clone, "push", "-q", "origin", "main"}} {
+		if out, ok := g.run(work, pat, args...); !ok {
+			t.Fatalf("%v: %s", args, out)
+		}
+	}
+	s.Close()
+	again := newTestServer(t, Options{Dir: dir})
+	g = newGitRunner(t, again)
+	_, pat = createPAT(t, again, "vso.code", 24*time.Hour)
+	if out, ok := g.run(work, pat, "clone", "-q", again.RepoURL, filepath.Join(work, "again")); !ok {
+		t.Fatalf("clone after the restart: %s", out)
+	}
+	if out, _ := g.run(filepath.Join(work, "again"), pat, "log", "-1", "--format=%s"); strings.TrimSpace(out) != "pushed before the restart" {
+		t.Fatalf("last commit after the restart: %q", out)
+	}
+}
