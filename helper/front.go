@@ -62,7 +62,7 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 		// The request as read, not the rest of stdin: a caller that waits for the answer before
 		// closing stdin (a person typing, a tool) would otherwise never get one, as the copy to
 		// the full program waits for stdin's end.
-		return handOver(args, bytes.NewReader(seen.Bytes()), stdout, stderr, front.baton)
+		return handOver(args, bytes.NewReader(seen.Bytes()), stdout, stderr, front.baton, front.timeLeft()...)
 	case err != nil:
 		fmt.Fprintf(stderr, "git-credential-azdo: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return 1
@@ -83,6 +83,18 @@ type cacheOnly struct {
 	store store.Store
 	// baton is the organisation's lock, taken for the full program to inherit with the get.
 	baton *orglock.Lock
+	// deadline is when the get's --timeout ends, once a wait for another process started it.
+	deadline time.Time
+}
+
+// timeLeft is the environment that gives the full program what is left of --timeout, if a wait
+// used some of it.
+func (c *cacheOnly) timeLeft() []string {
+	if c.deadline.IsZero() {
+		return nil
+	}
+	left := max(time.Until(c.deadline).Round(time.Second), time.Second)
+	return []string{config.EnvName("timeout") + "=" + left.String()}
 }
 
 func (c *cacheOnly) Credential(ctx context.Context, t cache.Target) (cache.Credential, error) {
@@ -105,8 +117,8 @@ func (c *cacheOnly) lookup(ctx context.Context, key string) (cache.Credential, b
 func (c *cacheOnly) Reject(context.Context, cache.Target, string) error { return errHandOver }
 
 // handOver runs the full program with the same arguments and streams, and exits as it does.
-// baton, if not nil, is a lock the full program inherits.
-func handOver(args []string, stdin io.Reader, stdout, stderr io.Writer, baton *orglock.Lock) int {
+// baton, if not nil, is a lock the full program inherits; env is added to its environment.
+func handOver(args []string, stdin io.Reader, stdout, stderr io.Writer, baton *orglock.Lock, env ...string) int {
 	path, err := fullProgramPath()
 	if err != nil {
 		fmt.Fprintf(stderr, "git-credential-azdo: %v\n", err)
@@ -114,6 +126,9 @@ func handOver(args []string, stdin io.Reader, stdout, stderr io.Writer, baton *o
 	}
 	cmd := exec.Command(path, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	dieWithFront(cmd)
 	err = start(cmd, baton)
 	if err == nil {

@@ -35,6 +35,9 @@ func (c *cacheOnly) missed(ctx context.Context, key string) (cache.Credential, e
 	}
 	wait, cancel := context.WithTimeout(ctx, c.cfg.Timeout) // as long as the full program would wait
 	defer cancel()
+	// A full program this get hands over to after the wait has only what is left of --timeout:
+	// the wait and the program together are the one get git waits for.
+	defer func() { c.deadline, _ = wait.Deadline() }()
 	// While a system call blocks, Go's runtime keeps the call's processor (P) for up to 10 ms in
 	// case it returns soon, checking every 20 µs at first, as long as another P is idle; with one
 	// P it hands it back at once and the process sleeps. That halves the CPU a wait costs

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,5 +72,32 @@ func TestMissedGivesUpAtTheDeadline(t *testing.T) {
 	}
 	if c.baton != nil {
 		t.Fatal("took a lock another process holds")
+	}
+}
+
+// After waiting for a process that stored nothing, the front hands over with what is left of
+// --timeout, so that the wait and the full program together keep to it.
+func TestMissedHandsOverWhatIsLeftOfTheTimeout(t *testing.T) {
+	c, key := missingFront(t)
+	c.cfg.Timeout = 10 * time.Second
+	if env := c.timeLeft(); env != nil {
+		t.Fatalf("before any wait: %v, want nothing", env)
+	}
+	held, err := orglock.TryAcquire(c.cfg.StateDir, key)
+	if err != nil || held == nil {
+		t.Fatalf("free lock: %v, %v", held, err)
+	}
+	time.AfterFunc(2500*time.Millisecond, held.Unlock) // ends without storing a PAT
+	if _, err := c.missed(t.Context(), key); !errors.Is(err, errHandOver) {
+		t.Fatalf("missed = %v, want a hand-over", err)
+	}
+	env := c.timeLeft()
+	if len(env) != 1 {
+		t.Fatalf("time left = %v", env)
+	}
+	left, ok := strings.CutPrefix(env[0], "AZDO_TIMEOUT=")
+	d, err := time.ParseDuration(left)
+	if !ok || err != nil || d < 5*time.Second || d > 8*time.Second {
+		t.Fatalf("time left = %v after a 2.5 s wait of a 10 s timeout", env)
 	}
 }
