@@ -61,7 +61,7 @@ func commands() []command {
 		{"configure", "[--global|--system|--local|--file=PATH]", "set this helper for Azure DevOps in git's config", configureCmd(true)},
 		{"unconfigure", "[--global|--system|--local|--file=PATH]", "remove exactly what configure added", configureCmd(false)},
 		{"login", "[ORG] [--device|--browser]", "sign in ahead of time and mint the PAT", loginCmd},
-		{"logout", "[ORG|--all]", "revoke this tool's PATs and delete every cached secret", logoutCmd},
+		{"logout", "ORG...|--all", "revoke this tool's PATs and delete every cached secret", logoutCmd},
 		{"status", "[--json]", "show each organisation's PAT: account, scope, expiry, cache, renewal", statusCmd},
 		{"list", "ORG [--all] [--json]", "list the organisation's PATs from Azure DevOps", listCmd},
 		{"renew", "[ORG...|--all] [--json]", "renew PATs inside their renewal window, never prompting (for cron)", renewCmd},
@@ -124,8 +124,16 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	if err := config.ApplyEnv(fs, getenv); err != nil {
 		return fail(stderr, exitUsage, err)
 	}
-	if readsHelperLine[name] {
+	switch {
+	case readsHelperLine[name]:
 		if err := inv.adoptHelperLine(inv.explicit); err != nil {
+			return fail(stderr, exitUsage, err)
+		}
+	case !isGitOperation(name):
+		// A person typed it: what they typed wins over the environment (configure would
+		// otherwise set the helper for one service and name another on its line). For git's
+		// operations the command line is the helper line, which the environment overrides.
+		if _, err := parseArgs(fs, inv.explicit); err != nil {
 			return fail(stderr, exitUsage, err)
 		}
 	}
@@ -183,6 +191,8 @@ func isHelperInvocation(stdin io.Reader) bool {
 
 // readsHelperLine lists the commands a person runs, which take their defaults from the helper
 // line git uses (see adoptHelperLine).
+func isGitOperation(name string) bool { return name == "get" || name == "store" || name == "erase" }
+
 var readsHelperLine = map[string]bool{
 	"login": true, "logout": true, "status": true, "list": true, "renew": true, "revoke": true, "orgs": true, "doctor": true,
 }

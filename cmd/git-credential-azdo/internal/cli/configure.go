@@ -44,6 +44,11 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 			if err != nil {
 				return err
 			}
+			if add && *file != "" { // scope is --file ABS
+				if fi, err := os.Stat(filepath.Dir(scope[1])); err != nil || !fi.IsDir() {
+					return usagef("--file %s: the directory %s does not exist: create it first", *file, filepath.Dir(scope[1]))
+				}
+			}
 			g := gitConfig{ctx: ctx, scope: scope}
 			// The record of what configure added is kept where unconfigure finds it whatever
 			// --state-dir either is given: that one is the helper's setting, for its line.
@@ -122,9 +127,6 @@ func configScope(global, system, local bool, file string) (scope []string, id st
 		if err != nil {
 			return nil, "", err
 		}
-		if fi, err := os.Stat(filepath.Dir(abs)); err != nil || !fi.IsDir() {
-			return nil, "", usagef("--file %s: the directory %s does not exist: create it first", file, filepath.Dir(abs))
-		}
 		return []string{"--file", abs}, "file:" + abs, nil
 	}
 	home := os.Getenv("GIT_CONFIG_GLOBAL")
@@ -192,20 +194,42 @@ type gitConfig struct {
 	scope []string
 }
 
+// errNoValue is git config's exit status 1 for a get: the key (or pattern) has no value.
+var errNoValue = errors.New("no value")
+
 func (g gitConfig) run(args ...string) (string, error) {
 	cmd := exec.CommandContext(g.ctx, "git", append(append([]string{"config"}, g.scope...), args...)...)
 	out, err := cmd.Output()
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
+		if exitErr.ExitCode() == 1 && len(exitErr.Stderr) == 0 {
+			return "", errNoValue
+		}
 		return string(out), fmt.Errorf("git config %s: %s", strings.Join(args, " "), strings.TrimSpace(string(exitErr.Stderr)))
 	}
 	return string(out), err
 }
 
+// values lists key's values in the order git reads them. A broken config file is an error,
+// not a key without values: nothing may be removed from a file git cannot read.
+func (g gitConfig) values(key string) ([]string, error) {
+	out, err := g.run("-z", "--get-all", key) // -z: a value may hold a newline
+	if errors.Is(err, errNoValue) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(strings.TrimSuffix(out, "\x00"), "\x00"), nil
+}
+
 // sectionExists reports whether any key of the credential section for url is set.
-func (g gitConfig) sectionExists(url string) bool {
-	out, _ := g.run("--get-regexp", "^credential\\."+regexpQuote(url)+"\\.")
-	return strings.TrimSpace(out) != ""
+func (g gitConfig) sectionExists(url string) (bool, error) {
+	out, err := g.run("--get-regexp", "^credential\\."+regexpQuote(url)+"\\.")
+	if errors.Is(err, errNoValue) {
+		return false, nil
+	}
+	return strings.TrimSpace(out) != "", err
 }
 
 func regexpQuote(s string) string {
@@ -225,7 +249,11 @@ func (g gitConfig) add(helperCmd string, urls []string) (configured, error) {
 	var done configured
 	for _, url := range urls {
 		section := "credential." + url
-		if !g.sectionExists(url) {
+		exists, err := g.sectionExists(url)
+		if err != nil {
+			return done, err
+		}
+		if !exists {
 			done.NewSections = append(done.NewSections, section)
 		}
 		for _, e := range []gitEntry{{section + ".helper", ""}, {section + ".helper", helperCmd}} {
@@ -252,8 +280,13 @@ func (g gitConfig) add(helperCmd string, urls []string) (configured, error) {
 
 // split divides c into what it added for urls' sections and the rest.
 func (c configured) split(urls []string) (these, others configured) {
+	// Keys and sections are matched whole: "credential.https://dev.azure.com." also starts
+	// "credential.https://dev.azure.com.proxy.example.helper".
 	ours := func(key string) bool {
-		return slices.ContainsFunc(urls, func(u string) bool { return strings.HasPrefix(key, "credential."+u+".") || key == "credential."+u })
+		return slices.ContainsFunc(urls, func(u string) bool {
+			rest, ok := strings.CutPrefix(key, "credential."+u)
+			return ok && (rest == "" || rest == ".helper" || rest == ".useHttpPath")
+		})
 	}
 	for _, e := range c.Entries {
 		if ours(e.Key) {
@@ -276,9 +309,9 @@ func (c configured) merge(d configured) configured {
 	return configured{Entries: append(c.Entries, d.Entries...), NewSections: append(c.NewSections, d.NewSections...)}
 }
 
-// remove undoes what an earlier configure recorded, value by value: one occurrence for each
-// value it added (the user may have set the same value, such as an empty helper, themselves),
-// keeping the order of the key's other values, which decides the order git asks helpers in.
+// remove undoes what an earlier configure recorded: one occurrence of each value it added (the
+// user may have set an equal value, such as an empty helper, themselves), leaving the key's other
+// values where they are, since their order, across sections too, is the order git asks helpers in.
 func (g gitConfig) remove(c configured) error {
 	var keys []string
 	added := map[string][]string{}
@@ -289,30 +322,79 @@ func (g gitConfig) remove(c configured) error {
 		added[e.Key] = append(added[e.Key], e.Value)
 	}
 	for _, key := range keys {
-		out, _ := g.run("--get-all", key)
-		values := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-		if out == "" {
-			values = nil
-		}
-		kept := withoutAdded(values, added[key])
-		if len(kept) == len(values) {
-			continue // already gone: the user removed them by hand
-		}
-		if _, err := g.run("--unset-all", key); err != nil {
+		values, err := g.values(key)
+		if err != nil {
 			return err
 		}
-		for _, v := range kept {
-			if _, err := g.run("--add", key, v); err != nil {
+		kept := withoutAdded(values, added[key])
+		switch {
+		case len(kept) == len(values):
+			continue // already gone: the user removed them by hand
+		case onlyOurs(values, added[key]):
+			// The common case: no value of ours is also the user's, so each can go in place.
+			for _, v := range slices.Compact(slices.Sorted(slices.Values(added[key]))) {
+				if _, err := g.run("--fixed-value", "--unset-all", key, v); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := g.rewrite(key, kept); err != nil {
 				return err
 			}
 		}
 	}
 	for _, section := range c.NewSections {
-		if !g.sectionExists(strings.TrimPrefix(section, "credential.")) {
+		exists, err := g.sectionExists(strings.TrimPrefix(section, "credential."))
+		if err != nil {
+			return err
+		}
+		if !exists {
 			g.run("--remove-section", section) // may already be gone; nothing to undo then
 		}
 	}
 	return nil
+}
+
+// onlyOurs reports whether every value in added occurs in values only as often as configure
+// added it.
+func onlyOurs(values, added []string) bool {
+	for _, a := range added {
+		if count(values, a) != count(added, a) {
+			return false
+		}
+	}
+	return true
+}
+
+func count(list []string, v string) int {
+	n := 0
+	for _, x := range list {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
+
+// rewrite replaces key's values by values. git cannot remove one of two equal values, so all go
+// and the rest come back, in order; a placeholder key keeps the section from being emptied
+// meanwhile, which would make git drop it and add it again at the end of the file.
+func (g gitConfig) rewrite(key string, values []string) error {
+	section := key[:strings.LastIndexByte(key, '.')]
+	placeholder := section + ".gitCredentialAzdoEditing"
+	if _, err := g.run("--add", placeholder, "true"); err != nil {
+		return err
+	}
+	if _, err := g.run("--unset-all", key); err != nil {
+		return err
+	}
+	for _, v := range values {
+		if _, err := g.run("--add", key, v); err != nil {
+			return err
+		}
+	}
+	_, err := g.run("--unset-all", placeholder)
+	return err
 }
 
 // withoutAdded removes from values the run that configure added (added, in order), where it is
