@@ -209,19 +209,20 @@ func TestRenewReportsAFailedRenewal(t *testing.T) {
 	}
 }
 
-// renew ORG renews the organisation's PAT however it is stored: one a remote asked for by
-// account is keyed by the account too.
-func TestRenewOrgFindsAPATStoredForAnAccount(t *testing.T) {
+// renew ORG renews each of the organisation's PATs however it is stored: one a remote asked for
+// by account is keyed by the account too, beside the one for remotes that name none.
+func TestRenewOrgFindsEveryPATOfTheOrganisation(t *testing.T) {
 	e := newEmulated(t, nil)
+	e.get(t)
 	e.target.Account = e.srv.User
 	e.get(t)
 	e.srv.Advance(config.DefaultLifetime - config.DefaultRenewBefore + time.Hour)
 	res, err := e.Renew(context.Background(), []string{"CONTOSO"})
-	if err != nil || len(res) != 1 || res[0].Action != "renewed" {
-		t.Fatalf("renew contoso: %+v, %v; want it renewed", res, err)
+	if err != nil || len(res) != 2 || res[0].Action != "renewed" || res[1].Action != "renewed" {
+		t.Fatalf("renew contoso: %+v, %v; want both renewed", res, err)
 	}
-	if c := e.srv.Counters(); c.PATsCreated != 1 || c.PATsRenewed != 1 || e.active() != 1 {
-		t.Fatalf("want the one PAT renewed, got %d created, %d renewed, %d active", c.PATsCreated, c.PATsRenewed, e.active())
+	if c := e.srv.Counters(); c.PATsCreated != 2 || c.PATsRenewed != 2 || e.active() != 2 {
+		t.Fatalf("want the two PATs renewed, got %d created, %d renewed, %d active", c.PATsCreated, c.PATsRenewed, e.active())
 	}
 }
 

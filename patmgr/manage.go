@@ -432,6 +432,7 @@ func (m *Manager) targets(orgs []string) ([]Target, error) {
 		named[strings.ToLower(o)] = true
 	}
 	var ts []Target
+	stored := map[string]bool{}
 	for _, key := range sortedKeys(ix) {
 		if r := ix[key]; r.Host == m.cfg.ServiceHost() && (len(orgs) == 0 || named[r.Org]) {
 			t := Target{Org: r.Org}
@@ -439,14 +440,14 @@ func (m *Manager) targets(orgs []string) ([]Target, error) {
 				t.Account = r.Account
 			}
 			ts = append(ts, t)
-			delete(named, r.Org)
+			stored[r.Org] = true
 		}
 	}
 	// A named organisation with nothing stored yet gets its first PAT.
 	for _, o := range orgs {
-		if o := strings.ToLower(o); named[o] {
+		if o := strings.ToLower(o); !stored[o] {
 			ts = append(ts, Target{Org: o})
-			delete(named, o)
+			stored[o] = true
 		}
 	}
 	return ts, nil

@@ -163,10 +163,11 @@ func transient(err error) bool {
 	return errors.As(err, &urlErr) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
-// pickAccount chooses the cached account to sign in silently with: the one named (by user name
-// or home account ID), or the only person in the cache. MSAL keeps a person once per tenant they
-// signed in to (a sign-in for orgs goes to the multi-tenant endpoint), so entries that share a
-// home account are one person, and the one for tenant is preferred.
+// pickAccount chooses the cached account to sign in silently with, among those named (by user
+// name or home account ID; all when none is): the one for tenant, else the only person. MSAL
+// keeps a person once per tenant they signed in to (a sign-in for orgs goes to the multi-tenant
+// endpoint), so entries that share a home account are one person. Two people can share a name
+// too (a work and a personal account with one e-mail address).
 func pickAccount(accounts []public.Account, want, tenant string) (public.Account, bool) {
 	var found []public.Account
 	for _, a := range accounts {
@@ -174,17 +175,17 @@ func pickAccount(accounts []public.Account, want, tenant string) (public.Account
 			found = append(found, a)
 		}
 	}
+	for _, a := range found {
+		if strings.EqualFold(a.Realm, tenant) {
+			return a, true
+		}
+	}
 	if len(found) == 0 {
 		return public.Account{}, false
 	}
 	for _, a := range found[1:] {
 		if a.HomeAccountID != found[0].HomeAccountID {
-			return public.Account{}, false // two people: only naming one can tell
-		}
-	}
-	for _, a := range found {
-		if strings.EqualFold(a.Realm, tenant) {
-			return a, true
+			return public.Account{}, false // two people, neither for this tenant: only naming one can tell
 		}
 	}
 	return found[0], true
