@@ -2,9 +2,11 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 )
 
 // isWindows: Unix permission bits mean nothing there; the file lives in the
@@ -41,4 +43,21 @@ func readChecked(path string, fi os.FileInfo) ([]byte, error) {
 		return nil, fmt.Errorf("file store: reading %s: %w", path, err)
 	}
 	return data.Bytes(), nil
+}
+
+// errSharingViolation is ERROR_SHARING_VIOLATION, which syscall does not name.
+const errSharingViolation syscall.Errno = 32
+
+// replaceFile renames tmp over path. Windows refuses it while any process has path open, even
+// with delete sharing (a reader; also antivirus or the search indexer). Readers hold the file
+// for microseconds, so the rename is tried again for a while before it counts as failed.
+func replaceFile(tmp, path string) error {
+	for wait := time.Millisecond; ; wait *= 2 {
+		err := os.Rename(tmp, path)
+		var errno syscall.Errno
+		if err == nil || !errors.As(err, &errno) || errno != syscall.ERROR_ACCESS_DENIED && errno != errSharingViolation || wait > time.Second {
+			return err
+		}
+		time.Sleep(wait)
+	}
 }
