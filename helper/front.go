@@ -53,7 +53,7 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 			front.store = st
 			return front, nil
 		},
-		ServiceHost: serviceHost(&cfg),
+		ServiceHost: ServiceHostOf(&cfg),
 		Stdin:       io.TeeReader(stdin, &seen),
 		Stdout:      stdout,
 	})
@@ -70,7 +70,9 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 	return 0
 }
 
-func serviceHost(cfg *config.Config) string {
+// ServiceHostOf is the RemoteOptions.ServiceHost cfg asks for: its --service-url's host, or ""
+// for Azure DevOps itself.
+func ServiceHostOf(cfg *config.Config) string {
 	if cfg.ServiceURL == "" {
 		return ""
 	}

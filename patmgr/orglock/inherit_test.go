@@ -261,8 +261,6 @@ func TestPassedLockDiesWithTheChild(t *testing.T) {
 	}
 }
 
-// A descriptor for another key's lock is not taken, and is closed: the other lock is free again
-// while the child runs.
 // A process the child starts between Claim and Inherited inherits neither the lock's descriptor
 // nor the variable naming it, and the child still takes the lock.
 func TestClaimKeepsTheLockFromProcessesStartedMeanwhile(t *testing.T) {
@@ -280,6 +278,8 @@ func TestClaimKeepsTheLockFromProcessesStartedMeanwhile(t *testing.T) {
 	}
 }
 
+// A descriptor for another key's lock is not taken, and is closed: the other lock is free again
+// while the child runs.
 func TestInheritedIgnoresAnotherKeysLock(t *testing.T) {
 	dir := t.TempDir()
 	l, err := TryAcquire(dir, "pat:other")

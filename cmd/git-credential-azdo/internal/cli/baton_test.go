@@ -1,3 +1,5 @@
+//go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
+
 package cli
 
 import (
@@ -99,5 +101,27 @@ func (w *world) logFullProgramStarts() func() []string {
 			w.t.Fatal(err)
 		}
 		return strings.Fields(string(b))
+	}
+}
+
+// A get that waited for another process, which then stored nothing, hands over with what is left
+// of its --timeout: the wait and the full program together keep to it. Here the full program's
+// PAT creation is slowed past what is left, and the get must fail by the deadline, not a fresh
+// --timeout later.
+func TestHandOverAfterAWaitKeepsToTheTimeout(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	held, err := orglock.TryAcquire(filepath.Join(w.home, "state"), w.recordKey())
+	if err != nil || held == nil {
+		t.Fatalf("taking the organisation's lock: %v, %v", held, err)
+	}
+	release := time.AfterFunc(3*time.Second, held.Unlock) // as if its holder stored nothing
+	defer release.Stop()
+	if err := w.srv.InjectFault(azdotest.Fault{Endpoint: "pats.create", Kind: azdotest.FaultDelay, Delay: 6 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	r := w.get("AZDO_TIMEOUT=7s")
+	if r.code == 0 || r.took > 8*time.Second {
+		t.Fatalf("a get that waited 3 s of its 7 s, then met a 6 s create: exit %d after %v, want a failure by the deadline\n%s",
+			r.code, r.took.Round(time.Millisecond), r.stderr)
 	}
 }

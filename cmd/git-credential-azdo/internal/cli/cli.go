@@ -223,13 +223,9 @@ func fail(stderr io.Writer, code int, err error) int {
 func helperOp(op string) func(fs *flag.FlagSet) func(context.Context, *invocation, []string) error {
 	return func(fs *flag.FlagSet) func(context.Context, *invocation, []string) error {
 		return func(ctx context.Context, inv *invocation, _ []string) error {
-			serviceHost := ""
-			if inv.cfg.ServiceURL != "" {
-				serviceHost = inv.cfg.ServiceHost()
-			}
 			return helper.Run(ctx, op, helper.Options{
 				Credentials: func() (helper.Credentials, error) { return inv.manager() },
-				ServiceHost: serviceHost,
+				ServiceHost: helper.ServiceHostOf(&inv.cfg),
 				Stdin:       inv.stdin,
 				Stdout:      inv.stdout,
 			})

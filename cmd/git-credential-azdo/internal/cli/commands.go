@@ -31,11 +31,7 @@ func (inv *invocation) target(arg string) (patmgr.Target, error) {
 		}
 		req = r
 	}
-	service := ""
-	if inv.cfg.ServiceURL != "" {
-		service = inv.cfg.ServiceHost()
-	}
-	remote, ok, err := helper.ParseRemote(req, helper.RemoteOptions{ServiceHost: service})
+	remote, ok, err := helper.ParseRemote(req, helper.RemoteOptions{ServiceHost: helper.ServiceHostOf(&inv.cfg)})
 	if err != nil && !strings.Contains(arg, "://") {
 		return patmgr.Target{}, usagef("%q is not an organisation name: use its name (letters, digits and inner hyphens) or a remote URL", arg)
 	}
