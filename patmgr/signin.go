@@ -164,31 +164,40 @@ func transient(err error) bool {
 }
 
 // pickAccount chooses the cached account to sign in silently with, among those named (by user
-// name or home account ID; all when none is): the one for tenant, else the only person. MSAL
-// keeps a person once per tenant they signed in to (a sign-in for orgs goes to the multi-tenant
-// endpoint), so entries that share a home account are one person. Two people can share a name
-// too (a work and a personal account with one e-mail address).
+// name or home account ID; all when none is). MSAL keeps a person once per tenant they signed in
+// to (a sign-in for orgs goes to the multi-tenant endpoint), so entries that share a home account
+// are one person: theirs for tenant is preferred. Between two people (a work and a personal
+// account with one e-mail address, or two accounts of one tenant) it picks only the one person
+// signed in to tenant, and otherwise none: only naming one can tell.
 func pickAccount(accounts []public.Account, want, tenant string) (public.Account, bool) {
-	var found []public.Account
+	var found, inTenant []public.Account
 	for _, a := range accounts {
 		if want == "" || strings.EqualFold(a.PreferredUsername, want) || a.HomeAccountID == want {
 			found = append(found, a)
+			if strings.EqualFold(a.Realm, tenant) {
+				inTenant = append(inTenant, a)
+			}
 		}
 	}
-	for _, a := range found {
-		if strings.EqualFold(a.Realm, tenant) {
-			return a, true
+	switch {
+	case onePerson(found) && len(inTenant) > 0:
+		return inTenant[0], true
+	case onePerson(found):
+		return found[0], true
+	case onePerson(inTenant):
+		return inTenant[0], true
+	}
+	return public.Account{}, false
+}
+
+// onePerson reports whether accounts is not empty and all of one home account.
+func onePerson(accounts []public.Account) bool {
+	for _, a := range accounts {
+		if a.HomeAccountID != accounts[0].HomeAccountID {
+			return false
 		}
 	}
-	if len(found) == 0 {
-		return public.Account{}, false
-	}
-	for _, a := range found[1:] {
-		if a.HomeAccountID != found[0].HomeAccountID {
-			return public.Account{}, false // two people, neither for this tenant: only naming one can tell
-		}
-	}
-	return found[0], true
+	return len(accounts) > 0
 }
 
 func orAny(account string) string {

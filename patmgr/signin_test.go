@@ -30,6 +30,7 @@ func TestPickAccount(t *testing.T) {
 		{"named by home account", []public.Account{alice("t1"), alice("t2"), bob}, "a.home", "t2", "t2"},
 		{"two people with one name: the tenant's", []public.Account{personal, alice("t1")}, "alice@contoso.example", "t1", "t1"},
 		{"two people with one name, neither the tenant's", []public.Account{personal, alice("t1")}, "alice@contoso.example", "t2", ""},
+		{"two people of one tenant, none named", []public.Account{alice("t1"), {HomeAccountID: "admin.home", Realm: "t1", PreferredUsername: "alice-admin@contoso.example"}}, "", "t1", ""},
 		{"named but not cached", []public.Account{alice("t1")}, "carol@contoso.example", "t1", ""},
 	}
 	for _, tt := range tests {
