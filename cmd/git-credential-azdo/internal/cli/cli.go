@@ -189,10 +189,10 @@ func isHelperInvocation(stdin io.Reader) bool {
 	}
 }
 
-// readsHelperLine lists the commands a person runs, which take their defaults from the helper
-// line git uses (see adoptHelperLine).
 func isGitOperation(name string) bool { return name == "get" || name == "store" || name == "erase" }
 
+// readsHelperLine lists the commands a person runs, which take their defaults from the helper
+// line git uses (see adoptHelperLine).
 var readsHelperLine = map[string]bool{
 	"login": true, "logout": true, "status": true, "list": true, "renew": true, "revoke": true, "orgs": true, "doctor": true,
 }

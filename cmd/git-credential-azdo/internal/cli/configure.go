@@ -21,6 +21,9 @@ import (
 type gitEntry struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
+	// Before is how many equal values the key had before (the user's own empty helper, say):
+	// those are never configure's to remove.
+	Before int `json:"before,omitempty"`
 }
 
 // configured is what configure added to one config file, so unconfigure removes exactly that:
@@ -169,7 +172,12 @@ func (inv *invocation) helperCommand() string {
 			cmd = "!" + cmd
 		}
 	}
-	for _, s := range inv.explicit {
+	settings := inv.explicit
+	if inv.cfg.ServiceURL != "" && !slices.ContainsFunc(settings, func(s string) bool { return strings.HasPrefix(s, "--service-url=") }) {
+		// From the environment: the section is for this service, so the line must name it too.
+		settings = append(slices.Clip(settings), "--service-url="+inv.cfg.ServiceURL)
+	}
+	for _, s := range settings {
 		cmd += " " + shellQuote(s)
 	}
 	return cmd
@@ -256,7 +264,12 @@ func (g gitConfig) add(helperCmd string, urls []string) (configured, error) {
 		if !exists {
 			done.NewSections = append(done.NewSections, section)
 		}
-		for _, e := range []gitEntry{{section + ".helper", ""}, {section + ".helper", helperCmd}} {
+		before, err := g.values(section + ".helper")
+		if err != nil {
+			return done, err
+		}
+		for _, e := range []gitEntry{{Key: section + ".helper", Value: ""}, {Key: section + ".helper", Value: helperCmd}} {
+			e.Before = count(before, e.Value)
 			if _, err := g.run("--add", e.Key, e.Value); err != nil {
 				return done, err
 			}
@@ -272,7 +285,7 @@ func (g gitConfig) add(helperCmd string, urls []string) (configured, error) {
 			if _, err := g.run("--add", key, "true"); err != nil {
 				return done, err
 			}
-			done.Entries = append(done.Entries, gitEntry{key, "true"})
+			done.Entries = append(done.Entries, gitEntry{Key: key, Value: "true"})
 		}
 	}
 	return done, nil
@@ -309,36 +322,39 @@ func (c configured) merge(d configured) configured {
 	return configured{Entries: append(c.Entries, d.Entries...), NewSections: append(c.NewSections, d.NewSections...)}
 }
 
-// remove undoes what an earlier configure recorded: one occurrence of each value it added (the
-// user may have set an equal value, such as an empty helper, themselves), leaving the key's other
+// remove undoes what an earlier configure recorded: the values it added that are still there,
+// never one of the user's equal to one of them (an empty helper, say), leaving the key's other
 // values where they are, since their order, across sections too, is the order git asks helpers in.
 func (g gitConfig) remove(c configured) error {
 	var keys []string
-	added := map[string][]string{}
+	added := map[string][]gitEntry{}
 	for _, e := range c.Entries {
 		if _, seen := added[e.Key]; !seen {
 			keys = append(keys, e.Key)
 		}
-		added[e.Key] = append(added[e.Key], e.Value)
+		added[e.Key] = append(added[e.Key], e)
 	}
 	for _, key := range keys {
+		if err := g.dropPlaceholder(key); err != nil {
+			return err
+		}
 		values, err := g.values(key)
 		if err != nil {
 			return err
 		}
-		kept := withoutAdded(values, added[key])
+		ours, theirs := ourValues(values, added[key])
 		switch {
-		case len(kept) == len(values):
+		case len(ours) == 0:
 			continue // already gone: the user removed them by hand
-		case onlyOurs(values, added[key]):
+		case theirs == 0:
 			// The common case: no value of ours is also the user's, so each can go in place.
-			for _, v := range slices.Compact(slices.Sorted(slices.Values(added[key]))) {
+			for _, v := range slices.Compact(slices.Sorted(slices.Values(ours))) {
 				if _, err := g.run("--fixed-value", "--unset-all", key, v); err != nil {
 					return err
 				}
 			}
 		default:
-			if err := g.rewrite(key, kept); err != nil {
+			if err := g.rewrite(key, withoutAdded(values, ours)); err != nil {
 				return err
 			}
 		}
@@ -355,15 +371,24 @@ func (g gitConfig) remove(c configured) error {
 	return nil
 }
 
-// onlyOurs reports whether every value in added occurs in values only as often as configure
-// added it.
-func onlyOurs(values, added []string) bool {
-	for _, a := range added {
-		if count(values, a) != count(added, a) {
-			return false
+// ourValues lists, in the order configure added them, the values of added still to remove from
+// values: for each value, as many as the key holds beyond the user's (Before). theirs counts the
+// user's values equal to one of those.
+func ourValues(values []string, added []gitEntry) (ours []string, theirs int) {
+	left := map[string]int{}
+	for _, e := range added {
+		if _, seen := left[e.Value]; !seen {
+			left[e.Value] = count(values, e.Value) - e.Before
 		}
 	}
-	return true
+	for _, e := range added {
+		if left[e.Value] > 0 {
+			left[e.Value]--
+			ours = append(ours, e.Value)
+			theirs += e.Before
+		}
+	}
+	return ours, theirs
 }
 
 func count(list []string, v string) int {
@@ -380,8 +405,7 @@ func count(list []string, v string) int {
 // and the rest come back, in order; a placeholder key keeps the section from being emptied
 // meanwhile, which would make git drop it and add it again at the end of the file.
 func (g gitConfig) rewrite(key string, values []string) error {
-	section := key[:strings.LastIndexByte(key, '.')]
-	placeholder := section + ".gitCredentialAzdoEditing"
+	placeholder := placeholderOf(key)
 	if _, err := g.run("--add", placeholder, "true"); err != nil {
 		return err
 	}
@@ -397,9 +421,24 @@ func (g gitConfig) rewrite(key string, values []string) error {
 	return err
 }
 
-// withoutAdded removes from values the run that configure added (added, in order), where it is
-// found last, else each added value's last occurrence.
-func withoutAdded(values, added []string) []string {
+func placeholderOf(key string) string {
+	return key[:strings.LastIndexByte(key, '.')] + ".gitCredentialAzdoEditing"
+}
+
+// dropPlaceholder removes the placeholder a rewrite of key left when it was interrupted.
+func (g gitConfig) dropPlaceholder(key string) error {
+	left, err := g.values(placeholderOf(key))
+	if err != nil || len(left) == 0 {
+		return err
+	}
+	_, err = g.run("--unset-all", placeholderOf(key))
+	return err
+}
+
+// withoutAdded removes ours (configure's values still there, in the order it added them) from
+// values: as the run it is where found last, else each value's last occurrence.
+func withoutAdded(values, ours []string) []string {
+	added := ours
 	for i := len(values) - len(added); i >= 0; i-- {
 		if slices.Equal(values[i:i+len(added)], added) {
 			return slices.Concat(values[:i], values[i+len(added):])
