@@ -218,8 +218,8 @@ func TestRenewOrgFindsEveryPATOfTheOrganisation(t *testing.T) {
 	e.get(t)
 	e.srv.Advance(config.DefaultLifetime - config.DefaultRenewBefore + time.Hour)
 	res, err := e.Renew(context.Background(), []string{"CONTOSO"})
-	if err != nil || len(res) != 2 || res[0].Action != "renewed" || res[1].Action != "renewed" {
-		t.Fatalf("renew contoso: %+v, %v; want both renewed", res, err)
+	if err != nil || len(res) != 2 || res[0].Action != "renewed" || res[1].Action != "renewed" || res[0].Account != "" || res[1].Account != e.srv.User {
+		t.Fatalf("renew contoso: %+v, %v; want both renewed, the second named by its account", res, err)
 	}
 	if c := e.srv.Counters(); c.PATsCreated != 2 || c.PATsRenewed != 2 || e.active() != 2 {
 		t.Fatalf("want the two PATs renewed, got %d created, %d renewed, %d active", c.PATsCreated, c.PATsRenewed, e.active())

@@ -155,7 +155,8 @@ func (m *Manager) statusOf(ctx context.Context, org string) (Status, error) {
 // RenewResult says what Renew did for one organisation.
 type RenewResult struct {
 	Org     string    `json:"org"`
-	Action  string    `json:"action"` // not-due, renewed, replaced, failed
+	Account string    `json:"account,omitempty"` // for a PAT a remote asked for by account
+	Action  string    `json:"action"`            // not-due, renewed, replaced, failed
 	ValidTo time.Time `json:"validTo,omitzero"`
 	Err     error     `json:"-"`
 }
@@ -184,35 +185,35 @@ func (m *Manager) renewOne(ctx context.Context, t Target) RenewResult {
 	key := m.key(t)
 	unlock, err := lock(ctx, m.cfg.StateDir, key)
 	if err != nil {
-		return RenewResult{Org: t.Org, Action: "failed", Err: err}
+		return RenewResult{Org: t.Org, Account: t.Account, Action: "failed", Err: err}
 	}
 	defer unlock()
 	rec, err := m.load(ctx, key)
 	if err != nil {
-		return RenewResult{Org: t.Org, Action: "failed", Err: err}
+		return RenewResult{Org: t.Org, Account: t.Account, Action: "failed", Err: err}
 	}
 	if rec.Servable(m.now(), m.cfg.RenewBefore) {
-		return RenewResult{Org: t.Org, Action: "not-due", ValidTo: rec.ValidTo}
+		return RenewResult{Org: t.Org, Account: t.Account, Action: "not-due", ValidTo: rec.ValidTo}
 	}
 	if err := m.init(); err != nil {
-		return RenewResult{Org: t.Org, Action: "failed", Err: err}
+		return RenewResult{Org: t.Org, Account: t.Account, Action: "failed", Err: err}
 	}
 	before := ""
 	if rec != nil {
 		before = rec.AuthorizationID
 	}
 	if _, err := m.refresh(ctx, t, key, rec, false); err != nil {
-		return RenewResult{Org: t.Org, Action: "failed", Err: err}
+		return RenewResult{Org: t.Org, Account: t.Account, Action: "failed", Err: err}
 	}
 	after, err := m.load(ctx, key)
 	if err != nil || after == nil {
-		return RenewResult{Org: t.Org, Action: "failed", Err: err}
+		return RenewResult{Org: t.Org, Account: t.Account, Action: "failed", Err: err}
 	}
 	action := "renewed"
 	if after.AuthorizationID != before {
 		action = "replaced"
 	}
-	return RenewResult{Org: t.Org, Action: action, ValidTo: after.ValidTo}
+	return RenewResult{Org: t.Org, Account: t.Account, Action: action, ValidTo: after.ValidTo}
 }
 
 // LogoutResult says what Logout did for one organisation.

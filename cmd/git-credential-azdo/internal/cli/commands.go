@@ -243,7 +243,11 @@ func renewCmd(fs *flag.FlagSet) runFunc {
 		} else {
 			for _, r := range results {
 				if r.Err == nil {
-					fmt.Fprintf(inv.stdout, "%s: %s, valid until %s\n", r.Org, r.Action, r.ValidTo.Local().Format(time.DateTime))
+					name := r.Org
+					if r.Account != "" {
+						name += " (" + r.Account + ")"
+					}
+					fmt.Fprintf(inv.stdout, "%s: %s, valid until %s\n", name, r.Action, r.ValidTo.Local().Format(time.DateTime))
 				}
 			}
 		}
