@@ -161,6 +161,28 @@ func TestUnsettledCreateOutlivesTheNextSuccessfulCreate(t *testing.T) {
 	}
 }
 
+// renew, from cron, settles what an earlier run left unsettled even when no renewal is due.
+func TestRenewSettlesUnsettledPATsWhenNothingIsDue(t *testing.T) {
+	e := newEmulated(t, nil)
+	old := e.get(t)
+	ctx := context.Background()
+	if err := e.Reject(ctx, e.target, old.Password); err != nil {
+		t.Fatal(err)
+	}
+	e.statusFaults(t, "pats.revoke", 503, 4)
+	e.get(t) // replaces it; the old one's revoke fails
+	if e.active() != 2 || len(e.pendingNames()) != 1 {
+		t.Fatalf("after a failed revoke: %d active, pending %v", e.active(), e.pendingNames())
+	}
+	res, err := e.Renew(ctx, nil)
+	if err != nil || len(res) != 1 || res[0].Action != "not-due" {
+		t.Fatalf("renew: %+v, %v", res, err)
+	}
+	if e.active() != 1 || len(e.pendingNames()) != 0 {
+		t.Fatalf("after renew: %d active, pending %v; want the old one revoked", e.active(), e.pendingNames())
+	}
+}
+
 // A replaced PAT that could not be revoked is noted, and revoked by a later sweep.
 func TestReplacedPATIsRevokedLaterWhenItsRevokeFails(t *testing.T) {
 	e := newEmulated(t, nil)

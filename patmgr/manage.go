@@ -193,6 +193,7 @@ func (m *Manager) renewOne(ctx context.Context, t Target) RenewResult {
 		return RenewResult{Org: t.Org, Account: t.Account, Action: "failed", Err: err}
 	}
 	if rec.Servable(m.now(), m.cfg.RenewBefore) {
+		m.settlePending(ctx, t, key, rec)
 		return RenewResult{Org: t.Org, Account: t.Account, Action: "not-due", ValidTo: rec.ValidTo}
 	}
 	if err := m.init(); err != nil {
@@ -214,6 +215,26 @@ func (m *Manager) renewOne(ctx context.Context, t Target) RenewResult {
 		action = "replaced"
 	}
 	return RenewResult{Org: t.Org, Account: t.Account, Action: action, ValidTo: after.ValidTo}
+}
+
+// settlePending sweeps the PATs an earlier run could not settle for key, if any, when there is
+// no renewal to do it after: renew from cron then settles them within a day, not at the next
+// create or renewal weeks later. It signs in silently only, and a failure waits for the next run.
+func (m *Manager) settlePending(ctx context.Context, t Target, key string, rec *cache.Record) {
+	if len(m.pending(key).names()) == 0 || m.init() != nil {
+		return
+	}
+	known := m.remembered(key, t)
+	tenant, err := m.tenant(ctx, t, known)
+	if err != nil {
+		return
+	}
+	tok, err := m.accessToken(ctx, t.Org, tenant, firstNonEmpty(t.Account, known.Account), false)
+	if err != nil {
+		m.trace.printf("settling unconfirmed PATs of %s: %v", t.Org, err)
+		return
+	}
+	m.sweepPending(ctx, key, t.Org, tok.Token, rec)
 }
 
 // LogoutResult says what Logout did for one organisation.
