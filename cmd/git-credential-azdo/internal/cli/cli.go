@@ -115,13 +115,21 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	if err != nil {
 		return fail(stderr, exitUsage, fmt.Errorf("%s: %w: see '%s %s --help'", name, err, prog, name))
 	}
-	global.Visit(func(f *flag.Flag) { inv.explicit = append(inv.explicit, "--"+f.Name+"="+f.Value.String()) })
+	// A setting given before the command and after it is one setting, with the last value (both
+	// flag sets write the same field).
+	afterCommand := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { afterCommand[f.Name] = true })
+	global.Visit(func(f *flag.Flag) {
+		if !afterCommand[f.Name] {
+			inv.explicit = append(inv.explicit, "--"+f.Name+"="+f.Value.String())
+		}
+	})
 	fs.Visit(func(f *flag.Flag) {
 		if global.Lookup(f.Name) != nil {
 			inv.explicit = append(inv.explicit, "--"+f.Name+"="+f.Value.String())
 		}
 	})
-	if err := config.ApplyEnv(fs, getenv); err != nil {
+	if err := config.ApplyEnv(fs, getenv); err != nil && name != "version" { // see Validate below
 		return fail(stderr, exitUsage, err)
 	}
 	switch {
