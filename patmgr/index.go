@@ -1,8 +1,6 @@
 package patmgr
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
 // index is a file of records without their secrets: which organisations this tool holds a PAT
@@ -93,5 +94,5 @@ func writeFileAtomic(path string, b []byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), path)
+	return store.ReplaceFile(f.Name(), path)
 }

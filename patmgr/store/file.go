@@ -165,7 +165,7 @@ func (f *File) replace(data []byte) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("file store: %w", err)
 	}
-	if err := replaceFile(name, f.path); err != nil {
+	if err := ReplaceFile(name, f.path); err != nil {
 		return fmt.Errorf("file store: replacing %s: %w", f.path, err)
 	}
 	ok = true

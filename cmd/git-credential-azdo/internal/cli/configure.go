@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
 // gitEntry is one value configure added to a git config file.
@@ -483,7 +484,7 @@ func saveConfigured(path string, all map[string]configured) error {
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	return store.ReplaceFile(tmp, path)
 }
 
 func exeName(name string) string {
