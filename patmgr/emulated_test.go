@@ -161,20 +161,28 @@ func TestUnsettledCreateOutlivesTheNextSuccessfulCreate(t *testing.T) {
 	}
 }
 
-// renew, from cron, settles what an earlier run left unsettled even when no renewal is due.
-func TestRenewSettlesUnsettledPATsWhenNothingIsDue(t *testing.T) {
-	e := newEmulated(t, nil)
+// replaceFailingTheRevoke has git reject the PAT, and the next get replace it while the old
+// one's revoke fails: it stays active, and noted.
+func (e *emulated) replaceFailingTheRevoke(t *testing.T) {
+	t.Helper()
 	old := e.get(t)
-	ctx := context.Background()
-	if err := e.Reject(ctx, e.target, old.Password); err != nil {
+	if err := e.Reject(context.Background(), e.target, old.Password); err != nil {
 		t.Fatal(err)
 	}
 	e.statusFaults(t, "pats.revoke", 503, 4)
-	e.get(t) // replaces it; the old one's revoke fails
-	if e.active() != 2 || len(e.pendingNames()) != 1 {
-		t.Fatalf("after a failed revoke: %d active, pending %v", e.active(), e.pendingNames())
+	if e.get(t).Password == old.Password {
+		t.Fatal("a rejected PAT was served again")
 	}
-	res, err := e.Renew(ctx, nil)
+	if e.active() != 2 || len(e.pendingNames()) != 1 {
+		t.Fatalf("after a failed revoke: %d active, pending %v; want the old one active and noted", e.active(), e.pendingNames())
+	}
+}
+
+// renew, from cron, settles what an earlier run left unsettled even when no renewal is due.
+func TestRenewSettlesUnsettledPATsWhenNothingIsDue(t *testing.T) {
+	e := newEmulated(t, nil)
+	e.replaceFailingTheRevoke(t)
+	res, err := e.Renew(context.Background(), nil)
 	if err != nil || len(res) != 1 || res[0].Action != "not-due" {
 		t.Fatalf("renew: %+v, %v", res, err)
 	}
@@ -186,18 +194,7 @@ func TestRenewSettlesUnsettledPATsWhenNothingIsDue(t *testing.T) {
 // A replaced PAT that could not be revoked is noted, and revoked by a later sweep.
 func TestReplacedPATIsRevokedLaterWhenItsRevokeFails(t *testing.T) {
 	e := newEmulated(t, nil)
-	old := e.get(t)
-	ctx := context.Background()
-	if err := e.Reject(ctx, e.target, old.Password); err != nil {
-		t.Fatal(err)
-	}
-	e.statusFaults(t, "pats.revoke", 503, 4)
-	if e.get(t).Password == old.Password {
-		t.Fatal("a rejected PAT was served again")
-	}
-	if e.active() != 2 || len(e.pendingNames()) != 1 {
-		t.Fatalf("after a failed revoke: %d active, pending %v; want the old one active and noted", e.active(), e.pendingNames())
-	}
+	e.replaceFailingTheRevoke(t)
 	e.srv.Advance(config.DefaultLifetime - config.DefaultRenewBefore + time.Hour)
 	e.get(t)
 	if e.active() != 1 || len(e.pendingNames()) != 0 {
