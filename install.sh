@@ -40,7 +40,7 @@ if [ "$action" = uninstall ]; then
     # The PATs it made stay valid until they expire, and this removes the command that revokes
     # them: say so.
     held=$("$target" status --json 2>/dev/null | sed -n 's/^ *"org": "\(.*\)",$/\1/p' | sort -u | tr '\n' ' ')
-    "$target" unconfigure --global # says what it removed from git's config
+    "$target" unconfigure --global # says whether it removed anything from git's config
     rm -f "$target" "$full"
     say "removed $target and $full"
     [ -z "$held" ] || say "the PATs for ${held% } stay cached and valid until they expire: to revoke them and delete the cached sign-in, install again and run 'git-credential-azdo logout --all'"

@@ -373,8 +373,9 @@ func (g gitConfig) remove(c configured) error {
 }
 
 // ourValues lists, in the order configure added them, the values of added still to remove from
-// values: for each value, as many as the key holds beyond the user's (Before). theirs counts the
-// user's values equal to one of those.
+// values: for each value, as many as the key holds beyond the user's from before configure
+// (Before). theirs counts the other values equal to one of those: the user's, from before or
+// added since (a record from before Before was kept counts them all here).
 func ourValues(values []string, added []gitEntry) (ours []string, theirs int) {
 	left := map[string]int{}
 	for _, e := range added {
@@ -386,8 +387,10 @@ func ourValues(values []string, added []gitEntry) (ours []string, theirs int) {
 		if left[e.Value] > 0 {
 			left[e.Value]--
 			ours = append(ours, e.Value)
-			theirs += e.Before
 		}
+	}
+	for _, v := range slices.Compact(slices.Sorted(slices.Values(ours))) {
+		theirs += count(values, v) - count(ours, v)
 	}
 	return ours, theirs
 }
@@ -439,14 +442,13 @@ func (g gitConfig) dropPlaceholder(key string) error {
 // withoutAdded removes ours (configure's values still there, in the order it added them) from
 // values: as the run it is where found last, else each value's last occurrence.
 func withoutAdded(values, ours []string) []string {
-	added := ours
-	for i := len(values) - len(added); i >= 0; i-- {
-		if slices.Equal(values[i:i+len(added)], added) {
-			return slices.Concat(values[:i], values[i+len(added):])
+	for i := len(values) - len(ours); i >= 0; i-- {
+		if slices.Equal(values[i:i+len(ours)], ours) {
+			return slices.Concat(values[:i], values[i+len(ours):])
 		}
 	}
 	out := slices.Clone(values)
-	for _, a := range slices.Backward(added) {
+	for _, a := range slices.Backward(ours) {
 		for i := len(out) - 1; i >= 0; i-- {
 			if out[i] == a {
 				out = slices.Delete(out, i, i+1)
