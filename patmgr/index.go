@@ -52,7 +52,7 @@ func (ix index) update(ctx context.Context, fn func(map[string]cache.Record)) er
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(ix.path(), b)
+	return store.WriteFileAtomic(ix.path(), b)
 }
 
 func (ix index) put(ctx context.Context, key string, r cache.Record) error {
@@ -71,28 +71,4 @@ func sortedKeys(m map[string]cache.Record) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// writeFileAtomic writes a 0600 file in a 0700 directory by rename, so readers never see half of it.
-func writeFileAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return store.ReplaceFile(f.Name(), path)
 }

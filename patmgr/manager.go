@@ -476,7 +476,7 @@ func (p pendingCreates) write(names map[string]bool) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(p.path, b)
+	return store.WriteFileAtomic(p.path, b)
 }
 
 func (p pendingCreates) add(name string) error {

@@ -165,12 +165,38 @@ func (f *File) replace(data []byte) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("file store: %w", err)
 	}
-	if err := ReplaceFile(name, f.path); err != nil {
+	if err := replaceFile(name, f.path); err != nil {
 		return fmt.Errorf("file store: replacing %s: %w", f.path, err)
 	}
 	ok = true
 	syncDir(dir) // make the rename itself durable
 	return nil
+}
+
+// WriteFileAtomic writes a 0600 file in a 0700 directory by rename, so readers never see half
+// of it, for the helper's files that hold no secret (the index, pending creates, configure's
+// record).
+func WriteFileAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return replaceFile(f.Name(), path)
 }
 
 // secrets maps each key to its value's base64, a slice of the file read: the MSAL cache's

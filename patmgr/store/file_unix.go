@@ -10,9 +10,8 @@ import (
 
 func isWindows() bool { return false }
 
-// ReplaceFile renames tmp over path, atomically: readers see the old file or the new one. (On
-// Windows it also waits out other processes that hold path open.)
-func ReplaceFile(tmp, path string) error { return os.Rename(tmp, path) }
+// replaceFile renames tmp over path, atomically: readers see the old file or the new one.
+func replaceFile(tmp, path string) error { return os.Rename(tmp, path) }
 
 // syncDir flushes a directory so a rename in it survives a crash. Errors are
 // ignored: some file systems do not support it and the data is already safe.

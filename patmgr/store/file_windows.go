@@ -48,11 +48,11 @@ func readChecked(path string, fi os.FileInfo) ([]byte, error) {
 // errSharingViolation is ERROR_SHARING_VIOLATION, which syscall does not name.
 const errSharingViolation syscall.Errno = 32
 
-// ReplaceFile renames tmp over path, atomically: readers see the old file or the new one.
+// replaceFile renames tmp over path, atomically: readers see the old file or the new one.
 // Windows refuses it while any process has path open, even with delete sharing (a reader; also
 // antivirus or the search indexer). Readers hold a file for microseconds, so the rename is tried
 // again for a while before it counts as failed.
-func ReplaceFile(tmp, path string) error {
+func replaceFile(tmp, path string) error {
 	for wait := time.Millisecond; ; wait *= 2 {
 		err := os.Rename(tmp, path)
 		var errno syscall.Errno

@@ -479,14 +479,7 @@ func saveConfigured(path string, all map[string]configured) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return store.ReplaceFile(tmp, path)
+	return store.WriteFileAtomic(path, b)
 }
 
 func exeName(name string) string {
