@@ -182,54 +182,56 @@ func (m *Manager) Renew(ctx context.Context, orgs []string) ([]RenewResult, erro
 }
 
 func (m *Manager) renewOne(ctx context.Context, t Target) RenewResult {
+	res := RenewResult{Org: t.Org, Account: t.Account, Action: "failed"}
 	key := m.key(t)
 	unlock, err := lock(ctx, m.cfg.StateDir, key)
 	if err != nil {
-		return RenewResult{Org: t.Org, Account: t.Account, Action: "failed", Err: err}
+		res.Err = err
+		return res
 	}
 	defer unlock()
 	rec, err := m.load(ctx, key)
 	if err != nil {
-		return RenewResult{Org: t.Org, Account: t.Account, Action: "failed", Err: err}
+		res.Err = err
+		return res
 	}
 	if rec.Servable(m.now(), m.cfg.RenewBefore) {
 		m.settlePending(ctx, t, key, rec)
-		return RenewResult{Org: t.Org, Account: t.Account, Action: "not-due", ValidTo: rec.ValidTo}
-	}
-	if err := m.init(); err != nil {
-		return RenewResult{Org: t.Org, Account: t.Account, Action: "failed", Err: err}
+		res.Action, res.ValidTo = "not-due", rec.ValidTo
+		return res
 	}
 	before := ""
 	if rec != nil {
 		before = rec.AuthorizationID
 	}
+	if err := m.init(); err != nil {
+		res.Err = err
+		return res
+	}
 	if _, err := m.refresh(ctx, t, key, rec, false); err != nil {
-		return RenewResult{Org: t.Org, Account: t.Account, Action: "failed", Err: err}
+		res.Err = err
+		return res
 	}
 	after, err := m.load(ctx, key)
 	if err != nil || after == nil {
-		return RenewResult{Org: t.Org, Account: t.Account, Action: "failed", Err: err}
+		res.Err = err
+		return res
 	}
-	action := "renewed"
+	res.Action, res.ValidTo = "renewed", after.ValidTo
 	if after.AuthorizationID != before {
-		action = "replaced"
+		res.Action = "replaced"
 	}
-	return RenewResult{Org: t.Org, Account: t.Account, Action: action, ValidTo: after.ValidTo}
+	return res
 }
 
 // settlePending sweeps the PATs an earlier run could not settle for key, if any, when there is
 // no renewal to do it after: renew from cron then settles them within a day, not at the next
 // create or renewal weeks later. It signs in silently only, and a failure waits for the next run.
 func (m *Manager) settlePending(ctx context.Context, t Target, key string, rec *cache.Record) {
-	if len(m.pending(key).names()) == 0 || m.init() != nil {
+	if len(m.pending(key).names()) == 0 {
 		return
 	}
-	known := m.remembered(key, t)
-	tenant, err := m.tenant(ctx, t, known)
-	if err != nil {
-		return
-	}
-	tok, err := m.accessToken(ctx, t.Org, tenant, firstNonEmpty(t.Account, known.Account), false)
+	tok, err := m.tokenFor(ctx, t, false)
 	if err != nil {
 		m.trace.printf("settling unconfirmed PATs of %s: %v", t.Org, err)
 		return
@@ -322,7 +324,7 @@ type ListedPAT struct {
 // List returns the signed-in user's PATs in org from the service, every page. filter is active,
 // revoked, expired or all.
 func (m *Manager) List(ctx context.Context, t Target, filter string) ([]ListedPAT, error) {
-	tok, err := m.tokenFor(ctx, t)
+	tok, err := m.tokenFor(ctx, t, true)
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +347,7 @@ func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 	if !config.IsGUID(id) {
 		return fmt.Errorf("%q is not an authorization ID (a GUID): see '%s list %s'", id, DisplayNamePrefix, t.Org)
 	}
-	tok, err := m.tokenFor(ctx, t)
+	tok, err := m.tokenFor(ctx, t, true)
 	if err != nil {
 		return err
 	}
@@ -367,8 +369,8 @@ func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 	return nil
 }
 
-// tokenFor signs in for t's organisation, prompting if the environment allows.
-func (m *Manager) tokenFor(ctx context.Context, t Target) (accessToken, error) {
+// tokenFor signs in for t's organisation, prompting if interactive and the environment allows.
+func (m *Manager) tokenFor(ctx context.Context, t Target, interactive bool) (accessToken, error) {
 	if err := m.init(); err != nil {
 		return accessToken{}, err
 	}
@@ -377,7 +379,7 @@ func (m *Manager) tokenFor(ctx context.Context, t Target) (accessToken, error) {
 	if err != nil {
 		return accessToken{}, err
 	}
-	return m.accessToken(ctx, t.Org, tenant, firstNonEmpty(t.Account, known.Account), true)
+	return m.accessToken(ctx, t.Org, tenant, firstNonEmpty(t.Account, known.Account), interactive)
 }
 
 // Org is an Azure DevOps organisation the signed-in user belongs to.
