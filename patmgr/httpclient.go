@@ -55,8 +55,8 @@ func newHTTPClient(caFile string, tr *tracer) (*http.Client, error) {
 
 // retryTransport retries idempotent requests and Entra's token endpoints on 429, 5xx and transport
 // errors, with exponential backoff and full jitter, honouring Retry-After, always inside the
-// request's context deadline. PAT creation (POST) is never retried here: Manager decides, because
-// a lost answer may mean a PAT was made.
+// request's context deadline. PAT creation (POST) is retried here only on a 429: otherwise Manager
+// decides, because a lost answer may mean a PAT was made.
 type retryTransport struct {
 	next  http.RoundTripper
 	trace *tracer
@@ -71,7 +71,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		start := time.Now()
 		resp, err := t.next.RoundTrip(req)
 		t.trace.request(req, resp, err, time.Since(start))
-		if !retryable || attempt == maxAttempts || !shouldRetry(req, resp, err) {
+		// A 429 refused the request before doing anything, so even a PAT create can go again.
+		throttled := err == nil && resp.StatusCode == http.StatusTooManyRequests
+		if !retryable && !throttled || attempt == maxAttempts || !shouldRetry(req, resp, err) {
 			return resp, err
 		}
 		wait := backoff(attempt, resp)
@@ -123,26 +125,18 @@ func shouldRetry(req *http.Request, resp *http.Response, err error) bool {
 }
 
 func backoff(attempt int, resp *http.Response) time.Duration {
-	if wait, ok := retryAfter(resp); ok {
-		return wait
+	if resp != nil {
+		if s := resp.Header.Get("Retry-After"); s != "" {
+			if secs, err := strconv.Atoi(s); err == nil && secs >= 0 {
+				return min(time.Duration(secs)*time.Second, time.Minute)
+			}
+			if at, err := http.ParseTime(s); err == nil {
+				return min(max(time.Until(at), 0), time.Minute)
+			}
+		}
 	}
 	ceiling := 200 * time.Millisecond << (attempt - 1)
 	return ceiling/2 + rand.N(ceiling/2)
-}
-
-// retryAfter is the wait resp's Retry-After asks for, at most a minute.
-func retryAfter(resp *http.Response) (time.Duration, bool) {
-	if resp == nil {
-		return 0, false
-	}
-	s := resp.Header.Get("Retry-After")
-	if secs, err := strconv.Atoi(s); err == nil && secs >= 0 {
-		return min(time.Duration(secs)*time.Second, time.Minute), true
-	}
-	if at, err := http.ParseTime(s); err == nil {
-		return min(max(time.Until(at), 0), time.Minute), true
-	}
-	return 0, false
 }
 
 func errOrStatus(resp *http.Response, err error) error {

@@ -93,7 +93,8 @@ func TestRetryBacksOffAndGivesUp(t *testing.T) {
 	}
 }
 
-// PAT creation is a POST with a side effect: never retried by the transport.
+// PAT creation is a POST with a side effect: the transport does not retry it, unless a 429 says
+// the service did nothing.
 func TestCreateIsNotRetried(t *testing.T) {
 	c, url, n := flakyServer(t, 1, http.StatusServiceUnavailable, "")
 	resp, err := c.Post(url+"/contoso/_apis/tokens/pats", "application/json", strings.NewReader(`{}`))
@@ -103,6 +104,15 @@ func TestCreateIsNotRetried(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 503 || n.Load() != 1 {
 		t.Fatalf("create: status %d after %d requests, want one 503", resp.StatusCode, n.Load())
+	}
+	c, url, n = flakyServer(t, 1, http.StatusTooManyRequests, "")
+	resp, err = c.Post(url+"/contoso/_apis/tokens/pats", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || n.Load() != 2 {
+		t.Fatalf("create after a 429: status %d after %d requests, want 200 after 2", resp.StatusCode, n.Load())
 	}
 	// The token endpoint's POST is retried.
 	c, url, n = flakyServer(t, 1, http.StatusServiceUnavailable, "")

@@ -364,26 +364,10 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error
 		lastErr = err
 		var serr *statusError
 		if errors.As(err, &serr) && serr.status < 500 {
-			// Refused before anything was made: there is no PAT to look for. A 429 asks to come
-			// back later; other statuses will not change.
+			// Refused before anything was made (the transport already waited out 429s): there
+			// is no PAT to look for.
 			pending.remove(name)
-			if serr.status != http.StatusTooManyRequests || attempt == 2 {
-				return PAT{}, err
-			}
-			wait := serr.retryAfter
-			if wait == 0 {
-				wait = backoff(attempt+1, nil)
-			}
-			m.trace.printf("creating a PAT for %s was throttled; trying again in %s", org, wait.Round(time.Millisecond))
-			if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-				return PAT{}, err
-			}
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return PAT{}, err
-			}
-			continue
+			return PAT{}, err
 		}
 		if ctx.Err() != nil {
 			return PAT{}, err // no time left to check: the next run does

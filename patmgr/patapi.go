@@ -54,14 +54,12 @@ func (e *PATError) IsPolicy() bool {
 
 // statusError is an error status that no patTokenError explains.
 type statusError struct {
-	status     int
-	host       string
-	retryAfter time.Duration // what a 429 or 503 asked to wait; 0 when it did not say
+	status int
+	host   string
 }
 
 func newStatusError(resp *http.Response) *statusError {
-	wait, _ := retryAfter(resp)
-	return &statusError{status: resp.StatusCode, host: resp.Request.URL.Host, retryAfter: wait}
+	return &statusError{status: resp.StatusCode, host: resp.Request.URL.Host}
 }
 
 func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d from %s", e.status, e.host) }
