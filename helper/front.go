@@ -53,7 +53,7 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 			front.store = st
 			return front, nil
 		},
-		ServiceHost: ServiceHostOf(&cfg),
+		ServiceHost: cfg.CustomServiceHost(),
 		Stdin:       io.TeeReader(stdin, &seen),
 		Stdout:      stdout,
 	})
@@ -68,15 +68,6 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 		return 1
 	}
 	return 0
-}
-
-// ServiceHostOf is the RemoteOptions.ServiceHost cfg asks for: its --service-url's host, or ""
-// for Azure DevOps itself.
-func ServiceHostOf(cfg *config.Config) string {
-	if cfg.ServiceURL == "" {
-		return ""
-	}
-	return cfg.ServiceHost()
 }
 
 // cacheOnly answers from the cache alone; anything more is handed over.

@@ -291,6 +291,15 @@ func (c *Config) ServiceHost() string {
 	return host
 }
 
+// CustomServiceHost is ServiceHost for a configured --service-url, and "" for Azure DevOps
+// itself: the RemoteOptions.ServiceHost that makes it the only host served.
+func (c *Config) CustomServiceHost() string {
+	if c.ServiceURL == "" {
+		return ""
+	}
+	return c.ServiceHost()
+}
+
 // OrgURL is the organisation's own URL, which names its tenant to an anonymous request.
 func (c *Config) OrgURL(org string) string {
 	if c.ServiceURL != "" {

@@ -233,7 +233,7 @@ func helperOp(op string) func(fs *flag.FlagSet) func(context.Context, *invocatio
 		return func(ctx context.Context, inv *invocation, _ []string) error {
 			return helper.Run(ctx, op, helper.Options{
 				Credentials: func() (helper.Credentials, error) { return inv.manager() },
-				ServiceHost: helper.ServiceHostOf(&inv.cfg),
+				ServiceHost: inv.cfg.CustomServiceHost(),
 				Stdin:       inv.stdin,
 				Stdout:      inv.stdout,
 			})
