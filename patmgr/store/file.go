@@ -135,47 +135,19 @@ func (f *File) update(ctx context.Context, change func(secrets) bool) error {
 	return f.replace(formatSecrets(m))
 }
 
-// replace writes data to a temporary file in the same directory, flushes it
-// to disk, and renames it over the store: rename is atomic within a
-// directory, so readers see either the old or the new file, and a crash
-// leaves one of the two rather than a truncated file.
+// replace writes the store whole (WriteFileAtomic): readers see either the old or the new
+// file, and a crash leaves one of the two rather than a truncated file.
 func (f *File) replace(data []byte) error {
-	dir := filepath.Dir(f.path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(f.path)+".tmp-*") // created 0600
-	if err != nil {
-		return fmt.Errorf("file store: %w", err)
-	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			_ = tmp.Close()
-			_ = os.Remove(name)
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil && !isWindows() {
-		return fmt.Errorf("file store: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("file store: writing %s: %w", name, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("file store: syncing %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("file store: %w", err)
-	}
-	if err := replaceFile(name, f.path); err != nil {
+	if err := WriteFileAtomic(f.path, data); err != nil {
 		return fmt.Errorf("file store: replacing %s: %w", f.path, err)
 	}
-	ok = true
-	syncDir(dir) // make the rename itself durable
 	return nil
 }
 
-// WriteFileAtomic writes a 0600 file in a 0700 directory by rename, so readers never see half
-// of it, for the helper's files that hold no secret (the index, pending creates, configure's
-// record).
+// WriteFileAtomic writes a 0600 file in a 0700 directory: to a temporary file beside it, flushed,
+// then renamed over it (rename is atomic within a directory), and the directory flushed so that
+// the rename survives a crash. Readers never see half of it. The file store and the helper's
+// files that hold no secret (the index, pending creates, configure's record) are written so.
 func WriteFileAtomic(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
@@ -196,7 +168,11 @@ func WriteFileAtomic(path string, b []byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return replaceFile(f.Name(), path)
+	if err := replaceFile(f.Name(), path); err != nil {
+		return err
+	}
+	syncDir(filepath.Dir(path))
+	return nil
 }
 
 // secrets maps each key to its value's base64, a slice of the file read: the MSAL cache's
