@@ -300,14 +300,20 @@ func compare(b *testing.B, subject, baseline []sample) {
 func wantPassword(password string) func([]byte) error {
 	return func(out []byte) error {
 		if !bytes.Contains(out, []byte("\npassword="+password+"\n")) {
-			return fmt.Errorf("output lacks the password: %q", hidePasswords(string(out)))
+			return fmt.Errorf("output lacks the password: %q", hidePasswords(string(out), password))
 		}
 		return nil
 	}
 }
 
-// hidePasswords masks the value of every password= line of a helper's output, for messages.
-func hidePasswords(out string) string {
+// hidePasswords masks the value of every password= line of a helper's output, and the known
+// secrets wherever else they stand (a trace line), for messages.
+func hidePasswords(out string, secrets ...string) string {
+	for _, s := range secrets {
+		if s != "" {
+			out = strings.ReplaceAll(out, s, "[secret]")
+		}
+	}
 	lines := strings.Split(out, "\n")
 	for i, l := range lines {
 		if strings.HasPrefix(l, "password=") {

@@ -137,7 +137,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		if err := inv.adoptHelperLine(inv.explicit); err != nil {
 			return fail(stderr, exitUsage, err)
 		}
-	case !isGitOperation(name):
+	case !helper.IsOperation(name):
 		// A person typed it: what they typed wins over the environment (configure would
 		// otherwise set the helper for one service and name another on its line). For git's
 		// operations the command line is the helper line, which the environment overrides.
@@ -196,8 +196,6 @@ func isHelperInvocation(stdin io.Reader) bool {
 		return false // git writes its request at once; a silent pipe is not git
 	}
 }
-
-func isGitOperation(name string) bool { return name == "get" || name == "store" || name == "erase" }
 
 // readsHelperLine lists the commands a person runs, which take their defaults from the helper
 // line git uses (see adoptHelperLine).

@@ -56,13 +56,11 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 			g := gitConfig{ctx: ctx, scope: scope}
 			// The record of what configure added is kept where unconfigure finds it whatever
 			// --state-dir either is given: that one is the helper's setting, for its line.
-			recordDir := inv.getenv(config.EnvName("state-dir"))
-			if recordDir == "" {
-				if recordDir, err = config.DefaultStateDir(); err != nil {
-					return fmt.Errorf("finding the state directory for configure's record: %w", err)
-				}
+			record := config.Config{StateDir: inv.getenv(config.EnvName("state-dir"))}
+			if err := record.ResolveStateDir(); err != nil {
+				return fmt.Errorf("finding the state directory for configure's record: %w", err)
 			}
-			state := filepath.Join(recordDir, "configured.json")
+			state := filepath.Join(record.StateDir, "configured.json")
 			all, err := loadConfigured(state)
 			if err != nil {
 				return err

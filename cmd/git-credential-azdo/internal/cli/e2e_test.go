@@ -600,6 +600,6 @@ func TestTraceShowsACachedGet(t *testing.T) {
 		t.Fatalf("traced get: %v\n%s", r.err, r.stderr)
 	}
 	if !strings.Contains(r.stderr, "serving the stored PAT") || strings.Contains(r.stderr, first.password()) {
-		t.Fatalf("traced cached get's stderr: %q; want the trace, without the PAT", hidePasswords(r.stderr))
+		t.Fatalf("traced cached get's stderr: %q; want the trace, without the PAT", hidePasswords(r.stderr, first.password()))
 	}
 }
