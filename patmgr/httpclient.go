@@ -3,6 +3,7 @@ package patmgr
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -22,20 +24,40 @@ const maxAttempts = 4
 // follows no redirects (a redirect could carry a bearer token elsewhere or downgrade to http), and
 // retries what is safe to retry.
 func newHTTPClient(caFile string, tr *tracer) (*http.Client, error) {
-	roots, err := x509.SystemCertPool()
-	if err != nil || roots == nil {
-		roots = x509.NewCertPool()
-	}
+	var extra *x509.CertPool
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading --ca-file: %w", err)
 		}
-		if !roots.AppendCertsFromPEM(pem) {
+		extra = x509.NewCertPool()
+		if !extra.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", caFile)
 		}
 	}
-	base := &http.Transport{
+	return newClient(extra, nil, tr), nil
+}
+
+// newClient returns the client of newHTTPClient, trusting system (nil: the system's roots) and
+// extra, if not nil.
+func newClient(extra, system *x509.CertPool, tr *tracer) *http.Client {
+	var tlsTransport http.RoundTripper = newTLSTransport(system)
+	if extra != nil {
+		tlsTransport = &extraRootsTransport{extra: newTLSTransport(extra), system: tlsTransport, trace: tr}
+	}
+	return &http.Client{
+		Transport: &retryTransport{next: tlsTransport, trace: tr},
+		Timeout:   2 * requestTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// newTLSTransport returns a transport that verifies servers against roots, or the system's roots
+// if roots is nil.
+func newTLSTransport(roots *x509.CertPool) *http.Transport {
+	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
@@ -44,13 +66,46 @@ func newHTTPClient(caFile string, tr *tracer) (*http.Client, error) {
 		ForceAttemptHTTP2:     true,
 		MaxIdleConnsPerHost:   4,
 	}
-	return &http.Client{
-		Transport: &retryTransport{next: base, trace: tr},
-		Timeout:   2 * requestTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}, nil
+}
+
+// extraRootsTransport trusts the certificates of --ca-file as well as the system's roots. One
+// pool of both would do, but it makes crypto/x509 parse every system root first (on Debian the
+// bundle and /etc/ssl/certs, each of them, so some 400 certificates), which costs more CPU than
+// the rest of a cold get. So a host is verified against the CA file first and against the
+// system's roots only if that fails. That trusts exactly what the one pool would: a chain ends at
+// the first root it reaches, so a chain the one pool accepts ends at a root of one of the two
+// sets, and that set alone accepts it.
+type extraRootsTransport struct {
+	extra, system http.RoundTripper
+	trace         *tracer
+	// systemHosts are the hosts (host:port) the CA file does not vouch for: they go straight to
+	// system, without a handshake that fails first.
+	systemHosts sync.Map
+}
+
+func (t *extraRootsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if _, ok := t.systemHosts.Load(req.URL.Host); ok {
+		return t.system.RoundTrip(req)
+	}
+	resp, err := t.extra.RoundTrip(req)
+	var unverified *tls.CertificateVerificationError
+	if !errors.As(err, &unverified) {
+		return resp, err
+	}
+	// The handshake failed before anything was sent, so even a PAT create can go again, but the
+	// transport closed the body: a fresh copy goes instead.
+	retry := req.Clone(req.Context())
+	if req.Body != nil {
+		if req.GetBody == nil {
+			return nil, err
+		}
+		if retry.Body, err = req.GetBody(); err != nil {
+			return nil, err
+		}
+	}
+	t.systemHosts.Store(req.URL.Host, true)
+	t.trace.printf("--ca-file does not vouch for %s (%v): verifying it against the system's roots", req.URL.Host, unverified.Err)
+	return t.system.RoundTrip(retry)
 }
 
 // retryTransport retries idempotent requests and Entra's token endpoints on 429, 5xx and transport
@@ -117,6 +172,10 @@ func isRetryable(req *http.Request) bool {
 func shouldRetry(req *http.Request, resp *http.Response, err error) bool {
 	if req.Context().Err() != nil {
 		return false
+	}
+	var unverified *tls.CertificateVerificationError
+	if errors.As(err, &unverified) {
+		return false // the certificate will be the same next time
 	}
 	if err != nil {
 		return true // a reset or EOF on a flaky network is worth another try

@@ -1,8 +1,20 @@
 package patmgr
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
+	"io"
+	"log"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -130,5 +142,141 @@ func TestHTTPIsRefused(t *testing.T) {
 	c, _, _ := flakyServer(t, 0, 200, "")
 	if _, err := c.Get("http://127.0.0.1:1/x"); err == nil || !strings.Contains(err.Error(), "https only") {
 		t.Fatalf("plain http: %v", err)
+	}
+}
+
+// selfSigned returns a certificate for 127.0.0.1 that is its own root, and a pool trusting it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: t.Name()},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		IsCA:         true, BasicConstraintsValid: true,
+		KeyUsage:    x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// echoServer serves https with cert, answering each request with its body, and counts the
+// connections made to it, failed handshakes included.
+func echoServer(t *testing.T, cert tls.Certificate) (string, *atomic.Int64) {
+	t.Helper()
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(w, r.Body)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes refused are the point
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv.URL, &conns
+}
+
+// closingBody is a request body that cannot be read once closed, as a file's or a pipe's.
+type closingBody struct {
+	r      io.Reader
+	closed atomic.Bool
+}
+
+func (b *closingBody) Read(p []byte) (int, error) {
+	if b.closed.Load() {
+		return 0, errors.New("read of a closed body")
+	}
+	return b.r.Read(p)
+}
+
+func (b *closingBody) Close() error { b.closed.Store(true); return nil }
+
+// --ca-file adds to the system's roots: a host it vouches for is verified against it alone, any
+// other against the system's roots as well, with its request intact and at most one handshake
+// refused; a host neither vouches for is refused, and not asked again.
+func TestCAFileAddsToTheSystemRoots(t *testing.T) {
+	caCert, caRoots := selfSigned(t)
+	systemCert, systemRoots := selfSigned(t) // stands in for the system's roots
+	strangerCert, _ := selfSigned(t)
+	byCA, byCAConns := echoServer(t, caCert)
+	bySystem, bySystemConns := echoServer(t, systemCert)
+	stranger, strangerConns := echoServer(t, strangerCert)
+	var trace bytes.Buffer
+	c := newClient(caRoots, systemRoots, newTracer(&trace))
+	post := func(url string) (string, error) {
+		// A PAT create: a POST that is not retried, with a body that must be sent again after a
+		// refusal, as the transport closes it.
+		const body = `{"scope":"vso.code"}`
+		req, err := http.NewRequest(http.MethodPost, url+"/contoso/_apis/tokens/pats", nil)
+		if err != nil {
+			return "", err
+		}
+		req.ContentLength = int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return &closingBody{r: strings.NewReader(body)}, nil }
+		req.Body, _ = req.GetBody()
+		resp, err := c.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		echo, err := io.ReadAll(resp.Body)
+		return string(echo), err
+	}
+	for _, srv := range []string{byCA, byCA, bySystem, bySystem} {
+		body, err := post(srv)
+		if err != nil || body != `{"scope":"vso.code"}` {
+			t.Fatalf("POST to %s: %q, %v", srv, body, err)
+		}
+	}
+	if n := byCAConns.Load(); n != 1 {
+		t.Errorf("the host the CA file vouches for saw %d connections, want 1", n)
+	}
+	// The refused handshake, then the one verified against the system's roots, reused.
+	if n := bySystemConns.Load(); n != 2 {
+		t.Errorf("the host only the system's roots vouch for saw %d connections, want 2", n)
+	}
+	if host := strings.TrimPrefix(bySystem, "https://"); !strings.Contains(trace.String(), "--ca-file does not vouch for "+host) {
+		t.Errorf("the trace does not say why %s was verified against the system's roots:\n%s", host, trace.String())
+	}
+
+	_, err := post(stranger)
+	var unverified *tls.CertificateVerificationError
+	if !errors.As(err, &unverified) {
+		t.Fatalf("POST to a host nobody vouches for: %v, want a certificate error", err)
+	}
+	if n := strangerConns.Load(); n != 2 {
+		t.Errorf("the host nobody vouches for saw %d connections, want 2 (one per set of roots)", n)
+	}
+
+	// Without --ca-file, a certificate refused is not retried: it would be the same next time.
+	c = newClient(nil, systemRoots, newTracer(nil))
+	strangerConns.Store(0)
+	if resp, err := c.Get(stranger + "/x"); !errors.As(err, &unverified) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Fatalf("GET of a host nobody vouches for: %v, want a certificate error", err)
+	}
+	if n := strangerConns.Load(); n != 1 {
+		t.Errorf("a GET refused for its certificate made %d connections, want 1", n)
 	}
 }
