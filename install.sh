@@ -38,12 +38,25 @@ full="$bin_dir/git-credential-azdo-full"
 if [ "$action" = uninstall ]; then
   if [ -x "$target" ]; then
     # The PATs it made stay valid until they expire, and this removes the command that revokes
-    # them: say so.
-    held=$("$target" status --json 2>/dev/null | sed -n 's/^ *"org": "\(.*\)",$/\1/p' | sort -u | tr '\n' ' ')
+    # them: say so. status --json prints one key per line; a PAT not expired may still work.
+    if status=$("$target" status --json 2>/dev/null); then
+      held=$(printf '%s\n' "$status" | awk -F'"' '
+        /^  [{]/ { org = ""; kind = ""; state = "" }
+        $2 == "org" { org = $4 }
+        $2 == "kind" { kind = $4 }
+        $2 == "state" { state = $4 }
+        /^  [}]/ && kind == "pat" && state != "expired" && state != "missing" { print org }' | sort -u | tr '\n' ' ')
+    else
+      held="?"
+    fi
     "$target" unconfigure --global # says whether it removed anything from git's config
     rm -f "$target" "$full"
     say "removed $target and $full"
-    [ -z "$held" ] || say "the PATs for ${held% } stay cached and valid until they expire: to revoke them and delete the cached sign-in, install again and run 'git-credential-azdo logout --all'"
+    case $held in
+      "") ;;
+      "?") say "could not list the PATs it made ('git-credential-azdo status' failed): they stay valid until they expire; to see and revoke them, install again and run 'git-credential-azdo status', then 'git-credential-azdo logout --all'" ;;
+      *) say "the PATs for ${held% } stay cached and valid until they expire: to revoke them and delete the cached sign-in, install again and run 'git-credential-azdo logout --all'" ;;
+    esac
   else
     say "nothing installed at $target"
   fi

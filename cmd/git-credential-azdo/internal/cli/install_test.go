@@ -120,6 +120,20 @@ func TestInstallScript(t *testing.T) {
 	if after := gitList(); after != before {
 		t.Fatalf("git config after uninstall differs from before install:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
+	// The PAT the clone made is still valid, and the command that revokes it is gone: say so.
+	if !strings.Contains(out, "the PATs for contoso stay cached and valid") {
+		t.Errorf("uninstall did not name the organisation whose PAT stays valid: %s", out)
+	}
+
+	// Where status cannot tell which PATs stay valid, uninstall says that instead of nothing.
+	runIn(t, env, "", "sh", script, "--bin-dir", binDir)
+	if err := os.WriteFile(filepath.Join(w.home, "state", "index.json"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out = runIn(t, env, "", "sh", script, "--uninstall", "--bin-dir", binDir)
+	if !strings.Contains(out, "could not list the PATs it made") {
+		t.Errorf("uninstall with a status that fails: %s", out)
+	}
 	out = runIn(t, env, "", "sh", script, "--uninstall", "--bin-dir", binDir)
 	if !strings.Contains(out, "nothing installed") {
 		t.Errorf("second uninstall: %s", out)
