@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
@@ -334,7 +335,7 @@ func (g gitConfig) remove(c configured) error {
 		added[e.Key] = append(added[e.Key], e)
 	}
 	for _, key := range keys {
-		if err := g.dropPlaceholder(key); err != nil {
+		if err := g.finishRewrite(key); err != nil {
 			return err
 		}
 		values, err := g.values(key)
@@ -404,37 +405,51 @@ func count(list []string, v string) int {
 }
 
 // rewrite replaces key's values by values. git cannot remove one of two equal values, so all go
-// and the rest come back, in order; a placeholder key keeps the section from being emptied
-// meanwhile, which would make git drop it and add it again at the end of the file.
+// and the rest come back, in order. The placeholder key holds them meanwhile, after their count:
+// it keeps the section from being emptied, which would make git drop it and add it again at the
+// end of the file, and if the rewrite is cut short (Ctrl-C), the next configure or unconfigure
+// finishes it from there instead of leaving the user's values lost.
 func (g gitConfig) rewrite(key string, values []string) error {
 	placeholder := placeholderOf(key)
-	if _, err := g.run("--add", placeholder, "true"); err != nil {
-		return err
-	}
-	if _, err := g.run("--unset-all", key); err != nil {
-		return err
-	}
-	for _, v := range values {
-		if _, err := g.run("--add", key, v); err != nil {
+	for _, v := range slices.Concat([]string{strconv.Itoa(len(values))}, values) {
+		if _, err := g.run("--add", placeholder, v); err != nil {
 			return err
 		}
 	}
-	_, err := g.run("--unset-all", placeholder)
+	return g.finishRewrite(key)
+}
+
+// finishRewrite gives key the values a rewrite of it left in its placeholder, if the rewrite had
+// them all there, and removes the placeholder. One cut short before that had not touched key
+// yet; one left by an older version ("true") holds nothing to finish with.
+func (g gitConfig) finishRewrite(key string) error {
+	placeholder := placeholderOf(key)
+	journal, err := g.values(placeholder)
+	if err != nil || len(journal) == 0 {
+		return err
+	}
+	if n, err := strconv.Atoi(journal[0]); err == nil && n == len(journal)-1 {
+		current, err := g.values(key)
+		if err != nil {
+			return err
+		}
+		if len(current) > 0 {
+			if _, err := g.run("--unset-all", key); err != nil {
+				return err
+			}
+		}
+		for _, v := range journal[1:] {
+			if _, err := g.run("--add", key, v); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = g.run("--unset-all", placeholder)
 	return err
 }
 
 func placeholderOf(key string) string {
 	return key[:strings.LastIndexByte(key, '.')] + ".gitCredentialAzdoEditing"
-}
-
-// dropPlaceholder removes the placeholder a rewrite of key left when it was interrupted.
-func (g gitConfig) dropPlaceholder(key string) error {
-	left, err := g.values(placeholderOf(key))
-	if err != nil || len(left) == 0 {
-		return err
-	}
-	_, err = g.run("--unset-all", placeholderOf(key))
-	return err
 }
 
 // withoutAdded removes ours (configure's values still there, in the order it added them) from
