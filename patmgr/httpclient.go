@@ -1,6 +1,7 @@
 package patmgr
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -24,26 +26,45 @@ const maxAttempts = 4
 // follows no redirects (a redirect could carry a bearer token elsewhere or downgrade to http), and
 // retries what is safe to retry.
 func newHTTPClient(caFile string, tr *tracer) (*http.Client, error) {
-	var extra *x509.CertPool
+	var caPEM []byte
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
+		var err error
+		if caPEM, err = os.ReadFile(caFile); err != nil {
 			return nil, fmt.Errorf("reading --ca-file: %w", err)
 		}
-		extra = x509.NewCertPool()
-		if !extra.AppendCertsFromPEM(pem) {
+		if !x509.NewCertPool().AppendCertsFromPEM(caPEM) {
 			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", caFile)
 		}
 	}
-	return newClient(extra, nil, tr), nil
+	return newClient(caPEM, nil, http.ProxyFromEnvironment, tr), nil
 }
 
-// newClient returns the client of newHTTPClient, trusting system (nil: the system's roots) and
-// extra, if not nil.
-func newClient(extra, system *x509.CertPool, tr *tracer) *http.Client {
-	var tlsTransport http.RoundTripper = newTLSTransport(system)
-	if extra != nil {
-		tlsTransport = &extraRootsTransport{extra: newTLSTransport(extra), system: tlsTransport, trace: tr}
+// newClient returns the client of newHTTPClient, going through proxy and trusting system (nil:
+// the system's roots) and the certificates of caPEM, if any.
+func newClient(caPEM []byte, system *x509.CertPool, proxy func(*http.Request) (*url.URL, error), tr *tracer) *http.Client {
+	var tlsTransport http.RoundTripper = newTLSTransport(system, proxy)
+	if caPEM != nil {
+		extra := x509.NewCertPool()
+		extra.AppendCertsFromPEM(caPEM)
+		tlsTransport = &extraRootsTransport{
+			extra:  newTLSTransport(extra, proxy),
+			system: tlsTransport,
+			both: sync.OnceValue(func() http.RoundTripper {
+				pool := system
+				if pool == nil {
+					var err error
+					if pool, err = x509.SystemCertPool(); err != nil {
+						pool = x509.NewCertPool()
+					}
+				} else {
+					pool = pool.Clone()
+				}
+				pool.AppendCertsFromPEM(caPEM)
+				return newTLSTransport(pool, proxy)
+			}),
+			proxy: proxy,
+			trace: tr,
+		}
 	}
 	return &http.Client{
 		Transport: &retryTransport{next: tlsTransport, trace: tr},
@@ -56,9 +77,9 @@ func newClient(extra, system *x509.CertPool, tr *tracer) *http.Client {
 
 // newTLSTransport returns a transport that verifies servers against roots, or the system's roots
 // if roots is nil.
-func newTLSTransport(roots *x509.CertPool) *http.Transport {
+func newTLSTransport(roots *x509.CertPool, proxy func(*http.Request) (*url.URL, error)) *http.Transport {
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		Proxy:                 proxy,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   10 * time.Second,
@@ -77,14 +98,23 @@ func newTLSTransport(roots *x509.CertPool) *http.Transport {
 // sets, and that set alone accepts it.
 type extraRootsTransport struct {
 	extra, system http.RoundTripper
-	trace         *tracer
+	// both trusts one pool of both, for requests through an https proxy: each of their
+	// connections is verified twice, the proxy's certificate and then the host's, under the same
+	// roots, and the two may need a different set each.
+	both  func() http.RoundTripper
+	proxy func(*http.Request) (*url.URL, error)
+	trace *tracer
 	// systemHosts are the hosts (host:port) the CA file does not vouch for: they go straight to
 	// system, without a handshake that fails first.
 	systemHosts sync.Map
 }
 
 func (t *extraRootsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if _, ok := t.systemHosts.Load(req.URL.Host); ok {
+	if p, err := t.proxy(req); err == nil && p != nil && p.Scheme == "https" {
+		return t.both().RoundTrip(req)
+	}
+	host := net.JoinHostPort(req.URL.Hostname(), cmp.Or(req.URL.Port(), "443"))
+	if _, ok := t.systemHosts.Load(host); ok {
 		return t.system.RoundTrip(req)
 	}
 	resp, err := t.extra.RoundTrip(req)
@@ -97,15 +127,19 @@ func (t *extraRootsTransport) RoundTrip(req *http.Request) (*http.Response, erro
 	retry := req.Clone(req.Context())
 	if req.Body != nil {
 		if req.GetBody == nil {
-			return nil, err
+			return nil, fmt.Errorf("%w, and the request cannot be sent again to check it against the system's roots", err)
 		}
 		if retry.Body, err = req.GetBody(); err != nil {
 			return nil, err
 		}
 	}
-	t.systemHosts.Store(req.URL.Host, true)
-	t.trace.printf("--ca-file does not vouch for %s (%v): verifying it against the system's roots", req.URL.Host, unverified.Err)
-	return t.system.RoundTrip(retry)
+	t.systemHosts.Store(host, true)
+	t.trace.printf("--ca-file does not vouch for %s (%v): verifying it against the system's roots", host, unverified.Err)
+	resp, err = t.system.RoundTrip(retry)
+	if errors.As(err, new(*tls.CertificateVerificationError)) {
+		return nil, fmt.Errorf("%w (nor does --ca-file: %v)", err, unverified.Err)
+	}
+	return resp, err
 }
 
 // retryTransport retries idempotent requests and Entra's token endpoints on 429, 5xx and transport

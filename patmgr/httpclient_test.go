@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,8 +146,9 @@ func TestHTTPIsRefused(t *testing.T) {
 	}
 }
 
-// selfSigned returns a certificate for 127.0.0.1 that is its own root, and a pool trusting it.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+// selfSigned returns a certificate for 127.0.0.1 named name that is its own root, a pool
+// trusting it, and its PEM.
+func selfSigned(t *testing.T, name string) (tls.Certificate, *x509.CertPool, []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -154,7 +156,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: t.Name()},
+		Subject:      pkix.Name{CommonName: name},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
@@ -172,8 +174,12 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool,
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
+
+// direct is the proxy setting of a client that goes through none.
+func direct(*http.Request) (*url.URL, error) { return nil, nil }
 
 // echoServer serves https with cert, answering each request with its body, and counts the
 // connections made to it, failed handshakes included.
@@ -214,14 +220,14 @@ func (b *closingBody) Close() error { b.closed.Store(true); return nil }
 // other against the system's roots as well, with its request intact and at most one handshake
 // refused; a host neither vouches for is refused, and not asked again.
 func TestCAFileAddsToTheSystemRoots(t *testing.T) {
-	caCert, caRoots := selfSigned(t)
-	systemCert, systemRoots := selfSigned(t) // stands in for the system's roots
-	strangerCert, _ := selfSigned(t)
+	caCert, _, caPEM := selfSigned(t, "the CA file's")
+	systemCert, systemRoots, _ := selfSigned(t, "the system's") // stands in for the system's roots
+	strangerCert, _, _ := selfSigned(t, "nobody's")
 	byCA, byCAConns := echoServer(t, caCert)
 	bySystem, bySystemConns := echoServer(t, systemCert)
 	stranger, strangerConns := echoServer(t, strangerCert)
 	var trace bytes.Buffer
-	c := newClient(caRoots, systemRoots, newTracer(&trace))
+	c := newClient(caPEM, systemRoots, direct, newTracer(&trace))
 	post := func(url string) (string, error) {
 		// A PAT create: a POST that is not retried, with a body that must be sent again after a
 		// refusal, as the transport closes it.
@@ -263,12 +269,25 @@ func TestCAFileAddsToTheSystemRoots(t *testing.T) {
 	if !errors.As(err, &unverified) {
 		t.Fatalf("POST to a host nobody vouches for: %v, want a certificate error", err)
 	}
+	if !strings.Contains(err.Error(), "nor does --ca-file") {
+		t.Errorf("refused by both sets of roots, the error names only one: %v", err)
+	}
 	if n := strangerConns.Load(); n != 2 {
 		t.Errorf("the host nobody vouches for saw %d connections, want 2 (one per set of roots)", n)
 	}
 
+	// A body that cannot be sent again cannot be checked against the system's roots: say so.
+	c = newClient(caPEM, systemRoots, direct, newTracer(nil))
+	req, _ := http.NewRequest(http.MethodPost, bySystem+"/x", &closingBody{r: strings.NewReader("once")})
+	if resp, err := c.Do(req); err == nil || !errors.As(err, &unverified) || !strings.Contains(err.Error(), "cannot be sent again") {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Fatalf("POST of a body that cannot be replayed to a host only the system vouches for: %v", err)
+	}
+
 	// Without --ca-file, a certificate refused is not retried: it would be the same next time.
-	c = newClient(nil, systemRoots, newTracer(nil))
+	c = newClient(nil, systemRoots, direct, newTracer(nil))
 	strangerConns.Store(0)
 	if resp, err := c.Get(stranger + "/x"); !errors.As(err, &unverified) {
 		if err == nil {
@@ -278,5 +297,69 @@ func TestCAFileAddsToTheSystemRoots(t *testing.T) {
 	}
 	if n := strangerConns.Load(); n != 1 {
 		t.Errorf("a GET refused for its certificate made %d connections, want 1", n)
+	}
+}
+
+// httpsProxy is a CONNECT proxy served over https with cert.
+func httpsProxy(t *testing.T, cert tls.Certificate) *url.URL {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		upstream, err := net.Dial("tcp", r.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer upstream.Close()
+		client, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer client.Close()
+		io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n")
+		go io.Copy(upstream, client)
+		io.Copy(client, upstream)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// Through an https proxy each connection is verified twice under the same roots, the proxy's
+// certificate and then the host's: with one signed by the CA file and the other by a system root,
+// both must be trusted, as one pool of both did.
+func TestCAFileAddsToTheSystemRootsThroughAnHTTPSProxy(t *testing.T) {
+	caCert, _, caPEM := selfSigned(t, "the CA file's")
+	systemCert, systemRoots, _ := selfSigned(t, "the system's")
+	for _, tc := range []struct {
+		name          string
+		proxy, origin tls.Certificate
+	}{
+		{"proxy signed by the CA file, host by a system root", caCert, systemCert},
+		{"proxy signed by a system root, host by the CA file", systemCert, caCert},
+		{"both signed by the CA file", caCert, caCert},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proxy := httpsProxy(t, tc.proxy)
+			origin, _ := echoServer(t, tc.origin)
+			c := newClient(caPEM, systemRoots, http.ProxyURL(proxy), newTracer(nil))
+			resp, err := c.Post(origin+"/x", "application/json", strings.NewReader("through"))
+			if err != nil {
+				t.Fatalf("POST through the proxy: %v", err)
+			}
+			defer resp.Body.Close()
+			if body, _ := io.ReadAll(resp.Body); string(body) != "through" {
+				t.Fatalf("POST through the proxy: %d %q", resp.StatusCode, body)
+			}
+		})
 	}
 }
