@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
@@ -308,4 +310,33 @@ func TestRefusedCreateIsNotLookedFor(t *testing.T) {
 				err, c.Requests["pats.create"], c.Requests["pats.list"], e.pendingNames())
 		}
 	})
+}
+
+// failedToReadTenantPolicy says the service could not read the organisation's policies, not that
+// they forbid the PAT: the get fails with what to do, nothing is remembered, and the next get,
+// once the service reads them again, makes the PAT. A policy that does forbid it falls back to
+// the Entra token.
+func TestUnreadPolicyIsNotAPolicy(t *testing.T) {
+	for _, status := range []int{http.StatusOK, http.StatusBadRequest} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			e := newEmulated(t, nil)
+			e.fault(t, azdotest.Fault{Endpoint: "pats.create", Kind: azdotest.FaultPATError, Code: "failedToReadTenantPolicy", Status: status})
+			_, err := e.Credential(context.Background(), e.target)
+			if err == nil || !strings.Contains(err.Error(), "failedToReadTenantPolicy") || !strings.Contains(err.Error(), "try again in a few minutes") {
+				t.Fatalf("get while the service cannot read the policies: %v, want the refusal and what to do", err)
+			}
+			if rec, err := e.load(context.Background(), e.key(e.target)); err != nil || rec != nil {
+				t.Fatalf("after the refusal the store holds %+v (%v), want nothing", rec, err)
+			}
+			if c := e.get(t); c.Password == "" || e.srv.Counters().PATsCreated != 1 {
+				t.Fatalf("the next get: %d PATs made, want 1", e.srv.Counters().PATsCreated)
+			}
+		})
+	}
+	e := newEmulated(t, nil)
+	e.fault(t, azdotest.Fault{Endpoint: "pats.create", Kind: azdotest.FaultPATError, Code: "disablePatCreationPolicyViolation", Status: http.StatusBadRequest})
+	e.get(t)
+	if rec, err := e.load(context.Background(), e.key(e.target)); err != nil || rec == nil || rec.Kind != cache.KindEntra {
+		t.Fatalf("after a policy refusal the store holds %+v (%v), want the Entra fallback", rec, err)
+	}
 }

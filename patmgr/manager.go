@@ -269,6 +269,9 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	if errors.As(err, &perr) && perr.IsPolicy() {
 		return m.fallback(ctx, key, t, tenant, tok, perr)
 	}
+	if errors.As(err, &perr) && perr.fix() != "" {
+		return Credential{}, fmt.Errorf("creating a PAT for %s: %w; %s", t.Org, err, perr.fix())
+	}
 	if err != nil {
 		return Credential{}, fmt.Errorf("creating a PAT for %s: %w", t.Org, err)
 	}

@@ -43,13 +43,23 @@ func (e *PATError) Error() string {
 
 // IsPolicy reports whether an organisation policy, not this request, forbids the PAT: then
 // retrying or a new sign-in cannot help, and the helper falls back to the Entra token.
+// failedToReadTenantPolicy is not one: the service could not tell what the policy is, and a
+// fallback would keep handing git the wider Entra token for a day on a passing failure.
 func (e *PATError) IsPolicy() bool {
 	switch e.Code {
 	case "disablePatCreationPolicyViolation", "fullScopePatPolicyViolation", "globalPatPolicyViolation",
-		"globalPATCreationBlocked", "patLifespanPolicyViolation", "failedToReadTenantPolicy":
+		"globalPATCreationBlocked", "patLifespanPolicyViolation":
 		return true
 	}
 	return false
+}
+
+// fix is what to do about a refusal that has a remedy other than changing the request.
+func (e *PATError) fix() string {
+	if e.Code == "failedToReadTenantPolicy" {
+		return "Azure DevOps could not read the organisation's PAT policies: try again in a few minutes"
+	}
+	return ""
 }
 
 // statusError is an error status that no patTokenError explains.

@@ -2,9 +2,11 @@ package azdotest
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -21,6 +23,9 @@ const (
 	FaultHTML203  = "html203"  // answer 203 with an HTML sign-in page, as Azure DevOps does for bad auth
 	FaultDelay    = "delay"    // wait Delay, then answer normally
 	FaultTruncate = "truncate" // send the real status and headers, then only the first half of the body
+	// FaultPATError answers as the PAT API does when it refuses: patTokenError Code, with Status
+	// (200 if 0: the service does not document that a refusal is also an error status).
+	FaultPATError = "paterror"
 	// FaultDrop closes the connection without answering. Go's transport
 	// (like many clients) replays an idempotent request once when a reused
 	// keep-alive connection dies, so give a GET Count 2 to make it surface.
@@ -32,9 +37,10 @@ type Fault struct {
 	Endpoint   string        `json:"endpoint"`
 	Kind       string        `json:"kind"`
 	Status     int           `json:"status,omitempty"`
-	RetryAfter time.Duration `json:"-"`     // sent as whole seconds in Retry-After (kind status)
-	Delay      time.Duration `json:"-"`     // kind delay
-	Count      int           `json:"count"` // 0 means 1
+	Code       string        `json:"code,omitempty"` // kind paterror
+	RetryAfter time.Duration `json:"-"`              // sent as whole seconds in Retry-After (kind status)
+	Delay      time.Duration `json:"-"`              // kind delay
+	Count      int           `json:"count"`          // 0 means 1
 }
 
 // Counters are what the server has seen since it started.
@@ -64,6 +70,10 @@ func (s *Server) InjectFault(f Fault) error {
 	case FaultDelay:
 		if f.Delay <= 0 {
 			return fmt.Errorf("delay fault needs a positive delay")
+		}
+	case FaultPATError:
+		if !strings.HasPrefix(f.Endpoint, "pats.") || f.Code == "" || f.Status != 0 && (f.Status < 200 || f.Status > 599) {
+			return fmt.Errorf("a paterror fault needs a pats.* endpoint, a code and no status or one from 200 to 599")
 		}
 	case FaultHTML203, FaultTruncate, FaultDrop:
 	default:
@@ -143,6 +153,8 @@ func (s *Server) instrument(endpoint string, h http.Handler) http.Handler {
 			writeJSON(w, f.Status, map[string]any{"message": fmt.Sprintf("injected fault: HTTP %d", f.Status)})
 		case FaultHTML203:
 			signInPage(w)
+		case FaultPATError:
+			writePATResult(w, nil, &patError{cmp.Or(f.Status, http.StatusOK), f.Code, "injected fault: " + f.Code})
 		case FaultDelay:
 			t := time.NewTimer(f.Delay)
 			defer t.Stop()

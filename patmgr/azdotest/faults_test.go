@@ -109,14 +109,33 @@ func TestFaults(t *testing.T) {
 		t.Errorf("token fault: %d", st)
 	}
 
+	// paterror: the PAT API's own refusal, with 200 unless told otherwise.
+	if err := s.InjectFault(Fault{Endpoint: "pats.list", Kind: FaultPATError, Code: "failedToReadTenantPolicy"}); err != nil {
+		t.Fatal(err)
+	}
+	resp, body, err = get(c)
+	var refusal struct{ PatTokenError string }
+	if err != nil || resp.StatusCode != 200 || json.Unmarshal(body, &refusal) != nil || refusal.PatTokenError != "failedToReadTenantPolicy" {
+		t.Errorf("paterror: %v %v %s", err, resp, body)
+	}
+	for _, bad := range []Fault{
+		{Endpoint: "token", Kind: FaultPATError, Code: "x"},
+		{Endpoint: "pats.create", Kind: FaultPATError},
+		{Endpoint: "pats.create", Kind: FaultPATError, Code: "x", Status: 99},
+	} {
+		if err := s.InjectFault(bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+
 	if err := s.InjectFault(Fault{Endpoint: "nope", Kind: FaultDrop}); err == nil {
 		t.Error("unknown endpoint accepted")
 	}
 	if err := s.InjectFault(Fault{Endpoint: "git", Kind: "explode"}); err == nil {
 		t.Error("unknown kind accepted")
 	}
-	if n := s.Counters().Requests["pats.list"]; n != 11 {
-		t.Errorf("pats.list counted %d, want 11", n)
+	if n := s.Counters().Requests["pats.list"]; n != 12 {
+		t.Errorf("pats.list counted %d, want 12", n)
 	}
 }
 
@@ -191,6 +210,8 @@ func TestControlAPI(t *testing.T) {
 	}
 	ctl("POST", "faults", `{"endpoint":"org","kind":"bogus"}`, 400)
 	ctl("POST", "faults", `{"endpoint":"org","kind":"drop","count":5}`, 200)
+	ctl("POST", "faults", `{"endpoint":"pats.create","kind":"paterror","code":"failedToReadTenantPolicy"}`, 200)
+	ctl("POST", "faults", `{"endpoint":"pats.create","kind":"paterror"}`, 400)
 	ctl("DELETE", "faults", "", 200)
 	if st, _, _ := do(t, c, "GET", s.URL+"/"+s.Org, "", ""); st != 401 {
 		t.Errorf("after clearing faults: %d", st)
