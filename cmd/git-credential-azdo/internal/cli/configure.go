@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
@@ -61,12 +62,26 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 			if err := record.ResolveStateDir(); err != nil {
 				return fmt.Errorf("finding the state directory for configure's record: %w", err)
 			}
+			// One configure or unconfigure at a time: each reads the record, then changes the
+			// config and the record in many steps.
+			l, err := orglock.Acquire(ctx, record.StateDir, "configure")
+			if err != nil {
+				return err
+			}
+			defer l.Unlock()
+			finished, err := g.finishRewrites()
+			if err != nil {
+				return err
+			}
 			state := filepath.Join(record.StateDir, "configured.json")
 			all, err := loadConfigured(state)
 			if err != nil {
 				return err
 			}
 			previous, had := all[id]
+			// A rewrite finished took out what the record holds for its key: what is left there
+			// is the user's, though it may equal ours.
+			previous = previous.without(finished)
 			if add {
 				// Configuring again replaces what an earlier configure added for the same URLs,
 				// and leaves what it added for others (dev.azure.com, when this is for a
@@ -318,6 +333,17 @@ func (c configured) split(urls []string) (these, others configured) {
 	return these, others
 }
 
+// without drops the entries of keys (variable names in any case, as git gives them).
+func (c configured) without(keys []string) configured {
+	c.Entries = slices.DeleteFunc(slices.Clone(c.Entries), func(e gitEntry) bool {
+		return slices.ContainsFunc(keys, func(k string) bool {
+			i, j := strings.LastIndexByte(e.Key, '.'), strings.LastIndexByte(k, '.')
+			return e.Key[:i] == k[:j] && strings.EqualFold(e.Key[i:], k[j:])
+		})
+	})
+	return c
+}
+
 func (c configured) merge(d configured) configured {
 	return configured{Entries: append(c.Entries, d.Entries...), NewSections: append(c.NewSections, d.NewSections...)}
 }
@@ -335,9 +361,6 @@ func (g gitConfig) remove(c configured) error {
 		added[e.Key] = append(added[e.Key], e)
 	}
 	for _, key := range keys {
-		if err := g.finishRewrite(key); err != nil {
-			return err
-		}
 		values, err := g.values(key)
 		if err != nil {
 			return err
@@ -405,51 +428,91 @@ func count(list []string, v string) int {
 }
 
 // rewrite replaces key's values by values. git cannot remove one of two equal values, so all go
-// and the rest come back, in order. The placeholder key holds them meanwhile, after their count:
-// it keeps the section from being emptied, which would make git drop it and add it again at the
-// end of the file, and if the rewrite is cut short (Ctrl-C), the next configure or unconfigure
-// finishes it from there instead of leaving the user's values lost.
+// and the rest come back, in order. A journal key beside it holds them meanwhile, after their
+// count: it keeps the section from being emptied, which would make git drop it and add it again
+// at the end of the file, and if the rewrite is cut short (Ctrl-C), the next configure or
+// unconfigure of this config finishes it (finishRewrites) instead of leaving the user's values
+// lost.
 func (g gitConfig) rewrite(key string, values []string) error {
-	placeholder := placeholderOf(key)
+	journal := journalOf(key)
 	for _, v := range slices.Concat([]string{strconv.Itoa(len(values))}, values) {
-		if _, err := g.run("--add", placeholder, v); err != nil {
+		if _, err := g.run("--add", journal, v); err != nil {
 			return err
 		}
 	}
-	return g.finishRewrite(key)
+	_, err := g.finishRewrite(key)
+	return err
 }
 
-// finishRewrite gives key the values a rewrite of it left in its placeholder, if the rewrite had
-// them all there, and removes the placeholder. One cut short before that had not touched key
-// yet; one left by an older version ("true") holds nothing to finish with.
-func (g gitConfig) finishRewrite(key string) error {
-	placeholder := placeholderOf(key)
-	journal, err := g.values(placeholder)
+// journalPrefix starts the name of the key in which a rewrite notes the values it puts back.
+const journalPrefix = "gitCredentialAzdoRewriting-"
+
+func journalOf(key string) string {
+	i := strings.LastIndexByte(key, '.') // variable names hold no dot; URLs in section names do
+	return key[:i+1] + journalPrefix + key[i+1:]
+}
+
+// finishRewrites finishes every rewrite cut short in this config, returning the keys it gave
+// their values (their removal is done), and drops the placeholder of an older version's
+// ("gitCredentialAzdoEditing"), which holds nothing to finish with.
+func (g gitConfig) finishRewrites() (finished []string, err error) {
+	out, err := g.run("-z", "--name-only", "--get-regexp", `^credential\..*\.gitcredentialazdo[^.]*$`)
+	if errors.Is(err, errNoValue) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	names := strings.Split(strings.TrimSuffix(out, "\x00"), "\x00")
+	for _, name := range slices.Compact(slices.Sorted(slices.Values(names))) {
+		i := strings.LastIndexByte(name, '.')
+		// git gives variable names in lower case; it reads them in any.
+		variable, ok := strings.CutPrefix(name[i+1:], strings.ToLower(journalPrefix))
+		if !ok {
+			if _, err := g.run("--unset-all", name); err != nil {
+				return finished, err
+			}
+			continue
+		}
+		key := name[:i+1] + variable
+		done, err := g.finishRewrite(key)
+		if err != nil {
+			return finished, err
+		}
+		if done {
+			finished = append(finished, key)
+		}
+	}
+	return finished, nil
+}
+
+// finishRewrite gives key the values its journal holds, if the journal has them all, and removes
+// the journal. One cut short before that had not touched key yet.
+func (g gitConfig) finishRewrite(key string) (done bool, err error) {
+	journalKey := journalOf(key)
+	journal, err := g.values(journalKey)
 	if err != nil || len(journal) == 0 {
-		return err
+		return false, err
 	}
 	if n, err := strconv.Atoi(journal[0]); err == nil && n == len(journal)-1 {
 		current, err := g.values(key)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if len(current) > 0 {
 			if _, err := g.run("--unset-all", key); err != nil {
-				return err
+				return false, err
 			}
 		}
 		for _, v := range journal[1:] {
 			if _, err := g.run("--add", key, v); err != nil {
-				return err
+				return false, err
 			}
 		}
+		done = true
 	}
-	_, err = g.run("--unset-all", placeholder)
-	return err
-}
-
-func placeholderOf(key string) string {
-	return key[:strings.LastIndexByte(key, '.')] + ".gitCredentialAzdoEditing"
+	_, err = g.run("--unset-all", journalKey)
+	return done, err
 }
 
 // withoutAdded removes ours (configure's values still there, in the order it added them) from
