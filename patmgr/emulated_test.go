@@ -333,10 +333,33 @@ func TestUnreadPolicyIsNotAPolicy(t *testing.T) {
 			}
 		})
 	}
-	e := newEmulated(t, nil)
-	e.fault(t, azdotest.Fault{Endpoint: "pats.create", Kind: azdotest.FaultPATError, Code: "disablePatCreationPolicyViolation", Status: http.StatusBadRequest})
-	e.get(t)
-	if rec, err := e.load(context.Background(), e.key(e.target)); err != nil || rec == nil || rec.Kind != cache.KindEntra {
-		t.Fatalf("after a policy refusal the store holds %+v (%v), want the Entra fallback", rec, err)
-	}
+	t.Run("renewal", func(t *testing.T) {
+		e := newEmulated(t, nil)
+		e.get(t)
+		e.srv.Advance(config.DefaultLifetime - config.DefaultRenewBefore + time.Hour)
+		e.fault(t, azdotest.Fault{Endpoint: "pats.update", Kind: azdotest.FaultPATError, Code: "failedToReadTenantPolicy"})
+		if _, err := e.Renew(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "try again in a few minutes") {
+			t.Fatalf("renew while the service cannot read the policies: %v, want the refusal and what to do", err)
+		}
+	})
+	t.Run("a day's fallback an older version saved", func(t *testing.T) {
+		e := newEmulated(t, nil)
+		ctx := context.Background()
+		old := &cache.Record{Kind: cache.KindEntra, Host: e.cfg.ServiceHost(), Org: e.srv.Org, PolicyError: "failedToReadTenantPolicy",
+			ValidFrom: e.srv.Now(), ValidTo: e.srv.Now().Add(policyRecheck)}
+		if err := e.save(ctx, e.key(e.target), old); err != nil {
+			t.Fatal(err)
+		}
+		if e.get(t); e.srv.Counters().PATsCreated != 1 {
+			t.Fatalf("a get with that fallback saved made %d PATs, want 1", e.srv.Counters().PATsCreated)
+		}
+	})
+	t.Run("a policy", func(t *testing.T) {
+		e := newEmulated(t, nil)
+		e.fault(t, azdotest.Fault{Endpoint: "pats.create", Kind: azdotest.FaultPATError, Code: "disablePatCreationPolicyViolation", Status: http.StatusBadRequest})
+		e.get(t)
+		if rec, err := e.load(context.Background(), e.key(e.target)); err != nil || rec == nil || rec.Kind != cache.KindEntra {
+			t.Fatalf("after a policy refusal the store holds %+v (%v), want the Entra fallback", rec, err)
+		}
+	})
 }

@@ -219,7 +219,8 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		return Credential{}, err
 	}
 
-	if rec != nil && rec.Kind == cache.KindEntra && m.now().Before(rec.ValidTo) {
+	// An older version fell back for a day when the service only could not read the policies.
+	if rec != nil && rec.Kind == cache.KindEntra && rec.PolicyError != policyUnread && m.now().Before(rec.ValidTo) {
 		tok, err := m.accessToken(ctx, t.Org, tenant, account, prompt)
 		if err != nil {
 			return Credential{}, err
@@ -244,7 +245,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 			return rec.Credential(), nil
 		case !rec.Rejected && !prompt:
 			// renew, from cron or a timer: the PAT works, but the job must see that it failed.
-			return Credential{}, fmt.Errorf("renewing the PAT for %s, which expires %s: %w", rec.Org, humanTime(rec.ValidTo, m.now()), err)
+			return Credential{}, fmt.Errorf("renewing the PAT for %s, which expires %s: %w", rec.Org, humanTime(rec.ValidTo, m.now()), withFix(err))
 		case !rec.Rejected:
 			m.trace.printf("renewing the PAT for %s failed (%v); serving it as it is", rec.Org, err)
 			return rec.Credential(), nil
@@ -269,11 +270,8 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	if errors.As(err, &perr) && perr.IsPolicy() {
 		return m.fallback(ctx, key, t, tenant, tok, perr)
 	}
-	if errors.As(err, &perr) && perr.fix() != "" {
-		return Credential{}, fmt.Errorf("creating a PAT for %s: %w; %s", t.Org, err, perr.fix())
-	}
 	if err != nil {
-		return Credential{}, fmt.Errorf("creating a PAT for %s: %w", t.Org, err)
+		return Credential{}, fmt.Errorf("creating a PAT for %s: %w", t.Org, withFix(err))
 	}
 	next := &cache.Record{
 		Kind: cache.KindPAT, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,

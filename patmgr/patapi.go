@@ -43,7 +43,7 @@ func (e *PATError) Error() string {
 
 // IsPolicy reports whether an organisation policy, not this request, forbids the PAT: then
 // retrying or a new sign-in cannot help, and the helper falls back to the Entra token.
-// failedToReadTenantPolicy is not one: the service could not tell what the policy is, and a
+// policyUnread is not one: the service could not tell what the policy is, and a
 // fallback would keep handing git the wider Entra token for a day on a passing failure.
 func (e *PATError) IsPolicy() bool {
 	switch e.Code {
@@ -54,12 +54,17 @@ func (e *PATError) IsPolicy() bool {
 	return false
 }
 
-// fix is what to do about a refusal that has a remedy other than changing the request.
-func (e *PATError) fix() string {
-	if e.Code == "failedToReadTenantPolicy" {
-		return "Azure DevOps could not read the organisation's PAT policies: try again in a few minutes"
+// policyUnread is the refusal of a service that could not read the organisation's policies.
+const policyUnread = "failedToReadTenantPolicy"
+
+// withFix adds to err what to do about it, when it is a refusal whose remedy is not to change
+// the request.
+func withFix(err error) error {
+	var perr *PATError
+	if errors.As(err, &perr) && perr.Code == policyUnread {
+		return fmt.Errorf("%w; it could not read the organisation's PAT policies: try again in a few minutes", err)
 	}
-	return ""
+	return err
 }
 
 // statusError is an error status that no patTokenError explains.
