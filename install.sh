@@ -39,6 +39,7 @@ if [ "$action" = uninstall ]; then
   if [ -x "$target" ]; then
     # The PATs it made stay valid until they expire, and this removes the command that revokes
     # them: say so. status --json prints one key per line; a PAT not expired may still work.
+    signed_in=
     if status=$("$target" status --json 2>/dev/null); then
       held=$(printf '%s\n' "$status" | awk -F'"' '
         /^  [{]/ { org = ""; kind = ""; state = "" }
@@ -46,6 +47,7 @@ if [ "$action" = uninstall ]; then
         $2 == "kind" { kind = $4 }
         $2 == "state" { state = $4 }
         /^  [}]/ && kind == "pat" && state != "expired" && state != "missing" { print org }' | sort -u | tr '\n' ' ')
+      case $status in *'"org":'*) signed_in=yes ;; esac
     else
       held="?"
     fi
@@ -53,7 +55,7 @@ if [ "$action" = uninstall ]; then
     rm -f "$target" "$full"
     say "removed $target and $full"
     case $held in
-      "") ;;
+      "") [ -z "$signed_in" ] || say "your sign-in stays cached: to delete it, install again and run 'git-credential-azdo logout --all'" ;;
       "?") say "could not list the PATs it made ('git-credential-azdo status' failed): they stay valid until they expire; to see and revoke them, install again and run 'git-credential-azdo status', then 'git-credential-azdo logout --all'" ;;
       *) say "the PATs for ${held% } stay cached and valid until they expire: to revoke them and delete the cached sign-in, install again and run 'git-credential-azdo logout --all'" ;;
     esac

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 )
 
@@ -155,5 +156,55 @@ func TestInstallScriptDemo(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("install.sh --demo output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// install.sh --uninstall reads status --json to say what stays valid once the command that
+// revokes it is gone: the organisations whose PAT may still work (not expired, missing, or an
+// Entra fallback), else that the sign-in stays, else nothing; and that it could not tell, when
+// status fails. The status is the real JSON of the Status type, printed by a stand-in program.
+func TestUninstallSaysWhatStaysValid(t *testing.T) {
+	record := func(org, kind, state string) patmgr.Status {
+		return patmgr.Status{Org: org, Host: "dev.azure.com", Account: "alice@contoso.example", Kind: kind, State: state,
+			Scope: "vso.code", ValidTo: time.Now(), ExpiresIn: "in 5 days", Store: `file /tmp/a "b"/credentials`, SilentRenewal: true}
+	}
+	for _, tc := range []struct {
+		name   string
+		status []patmgr.Status // nil: status fails
+		want   string
+	}{
+		{"some PATs still work", []patmgr.Status{
+			record("valid", "pat", "valid"), record("due", "pat", "renewal-due"), record("rejected", "pat", "rejected"),
+			record("expired", "pat", "expired"), record("missing", "pat", "missing"), record("fallback", "entra", "valid"),
+		}, "the PATs for due rejected valid stay cached and valid"},
+		{"none does", []patmgr.Status{record("expired", "pat", "expired"), record("fallback", "entra", "valid")},
+			"your sign-in stays cached"},
+		{"nothing cached", []patmgr.Status{}, ""},
+		{"status fails", nil, "could not list the PATs it made"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var status bytes.Buffer
+			if tc.status != nil {
+				if err := writeJSON(&status, tc.status); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dir, "status.json"), status.Bytes(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			standIn := "#!/bin/sh\ncase $1 in\nstatus) [ -s \"$(dirname \"$0\")/status.json\" ] && cat \"$(dirname \"$0\")/status.json\" ;;\nunconfigure) echo 'Nothing to remove.' ;;\nesac\n"
+			if err := os.WriteFile(filepath.Join(dir, prog), []byte(standIn), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command("sh", installScript(t), "--uninstall", "--bin-dir", dir).CombinedOutput()
+			if err != nil {
+				t.Fatalf("uninstall: %v\n%s", err, out)
+			}
+			said := strings.TrimSpace(strings.TrimPrefix(string(out), "Nothing to remove.\ninstall.sh: removed "+filepath.Join(dir, prog)+" and "+filepath.Join(dir, prog+"-full")))
+			if tc.want == "" && said != "" || !strings.Contains(said, tc.want) {
+				t.Fatalf("uninstall said %q, want %q", said, tc.want)
+			}
+		})
 	}
 }
