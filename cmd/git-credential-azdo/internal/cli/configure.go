@@ -69,19 +69,27 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 				return err
 			}
 			defer l.Unlock()
-			finished, err := g.finishRewrites()
-			if err != nil {
-				return err
-			}
 			state := filepath.Join(record.StateDir, "configured.json")
 			all, err := loadConfigured(state)
 			if err != nil {
 				return err
 			}
+			// A rewrite that has put a key's values back has taken out what the record holds for
+			// that key: what is left there is the user's, though it may equal ours. The record
+			// says so before the rewrite's journal goes, so that a run cut short in between
+			// finishes the rewrite again instead of forgetting it was done.
+			g.rewritten = func(key string) error {
+				c, ok := all[id]
+				if !ok {
+					return nil
+				}
+				all[id] = c.without(key)
+				return saveConfigured(state, all)
+			}
+			if err := g.finishRewrites(); err != nil {
+				return err
+			}
 			previous, had := all[id]
-			// A rewrite finished took out what the record holds for its key: what is left there
-			// is the user's, though it may equal ours.
-			previous = previous.without(finished)
 			if add {
 				// Configuring again replaces what an earlier configure added for the same URLs,
 				// and leaves what it added for others (dev.azure.com, when this is for a
@@ -215,6 +223,9 @@ func shellQuote(s string) string {
 type gitConfig struct {
 	ctx   context.Context
 	scope []string
+	// rewritten, if not nil, is told of each key a rewrite has given its values back (see
+	// finishRewrite).
+	rewritten func(key string) error
 }
 
 // errNoValue is git config's exit status 1 for a get: the key (or pattern) has no value.
@@ -333,13 +344,11 @@ func (c configured) split(urls []string) (these, others configured) {
 	return these, others
 }
 
-// without drops the entries of keys (variable names in any case, as git gives them).
-func (c configured) without(keys []string) configured {
+// without drops the entries of key (its variable name in any case, as git gives it).
+func (c configured) without(key string) configured {
 	c.Entries = slices.DeleteFunc(slices.Clone(c.Entries), func(e gitEntry) bool {
-		return slices.ContainsFunc(keys, func(k string) bool {
-			i, j := strings.LastIndexByte(e.Key, '.'), strings.LastIndexByte(k, '.')
-			return e.Key[:i] == k[:j] && strings.EqualFold(e.Key[i:], k[j:])
-		})
+		i, j := strings.LastIndexByte(e.Key, '.'), strings.LastIndexByte(key, '.')
+		return e.Key[:i] == key[:j] && strings.EqualFold(e.Key[i:], key[j:])
 	})
 	return c
 }
@@ -440,8 +449,7 @@ func (g gitConfig) rewrite(key string, values []string) error {
 			return err
 		}
 	}
-	_, err := g.finishRewrite(key)
-	return err
+	return g.finishRewrite(key)
 }
 
 // journalPrefix starts the name of the key in which a rewrite notes the values it puts back.
@@ -452,67 +460,63 @@ func journalOf(key string) string {
 	return key[:i+1] + journalPrefix + key[i+1:]
 }
 
-// finishRewrites finishes every rewrite cut short in this config, returning the keys it gave
-// their values (their removal is done), and drops the placeholder of an older version's
-// ("gitCredentialAzdoEditing"), which holds nothing to finish with.
-func (g gitConfig) finishRewrites() (finished []string, err error) {
+// finishRewrites finishes every rewrite cut short in this config, and drops the placeholder of
+// an older version's ("gitCredentialAzdoEditing"), which holds nothing to finish with.
+func (g gitConfig) finishRewrites() error {
 	out, err := g.run("-z", "--name-only", "--get-regexp", `^credential\..*\.gitcredentialazdo[^.]*$`)
 	if errors.Is(err, errNoValue) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	names := strings.Split(strings.TrimSuffix(out, "\x00"), "\x00")
 	for _, name := range slices.Compact(slices.Sorted(slices.Values(names))) {
 		i := strings.LastIndexByte(name, '.')
 		// git gives variable names in lower case; it reads them in any.
-		variable, ok := strings.CutPrefix(name[i+1:], strings.ToLower(journalPrefix))
-		if !ok {
-			if _, err := g.run("--unset-all", name); err != nil {
-				return finished, err
-			}
-			continue
+		if variable, ok := strings.CutPrefix(name[i+1:], strings.ToLower(journalPrefix)); ok && variable != "" {
+			err = g.finishRewrite(name[:i+1] + variable)
+		} else {
+			_, err = g.run("--unset-all", name)
 		}
-		key := name[:i+1] + variable
-		done, err := g.finishRewrite(key)
 		if err != nil {
-			return finished, err
-		}
-		if done {
-			finished = append(finished, key)
+			return err
 		}
 	}
-	return finished, nil
+	return nil
 }
 
-// finishRewrite gives key the values its journal holds, if the journal has them all, and removes
-// the journal. One cut short before that had not touched key yet.
-func (g gitConfig) finishRewrite(key string) (done bool, err error) {
+// finishRewrite gives key the values its journal holds, if the journal has them all, tells
+// rewritten, and removes the journal. One cut short before it had them all had not touched key.
+func (g gitConfig) finishRewrite(key string) error {
 	journalKey := journalOf(key)
 	journal, err := g.values(journalKey)
 	if err != nil || len(journal) == 0 {
-		return false, err
+		return err
 	}
 	if n, err := strconv.Atoi(journal[0]); err == nil && n == len(journal)-1 {
 		current, err := g.values(key)
 		if err != nil {
-			return false, err
+			return err
 		}
 		if len(current) > 0 {
 			if _, err := g.run("--unset-all", key); err != nil {
-				return false, err
+				return err
 			}
 		}
 		for _, v := range journal[1:] {
 			if _, err := g.run("--add", key, v); err != nil {
-				return false, err
+				return err
 			}
 		}
-		done = true
+		if g.rewritten != nil {
+			if err := g.rewritten(key); err != nil {
+				return err
+			}
+		}
 	}
 	_, err = g.run("--unset-all", journalKey)
-	return done, err
+	return err
 }
 
 // withoutAdded removes ours (configure's values still there, in the order it added them) from
