@@ -99,15 +99,22 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 				if err := g.remove(previous); err != nil {
 					return err
 				}
-				done, err := g.add(inv.helperCommand(), inv.configuredURLs())
-				if all[id] = others.merge(done); len(all[id].Entries) == 0 {
-					delete(all, id) // nothing of ours is left there for unconfigure to remove
-				}
-				if serr := saveConfigured(state, all); serr != nil {
-					return errors.Join(err, serr)
-				}
+				planned, err := g.plan(inv.helperCommand(), inv.configuredURLs())
 				if err != nil {
 					return err
+				}
+				// Recorded before it is added, so that a run cut short leaves nothing of ours
+				// unrecorded: unconfigure takes what never made it in for gone.
+				if all[id] = others.merge(planned); len(all[id].Entries) == 0 {
+					delete(all, id) // nothing of ours is left there for unconfigure to remove
+				}
+				if err := saveConfigured(state, all); err != nil {
+					return err
+				}
+				for _, e := range planned.Entries {
+					if _, err := g.run("--add", e.Key, e.Value); err != nil {
+						return err
+					}
 				}
 				fmt.Fprintf(inv.stdout, "git now asks %s for Azure DevOps credentials (%s).\n", prog, strings.Join(inv.configuredURLs(), ", "))
 				return nil
@@ -277,29 +284,26 @@ func regexpQuote(s string) string {
 	return b.String()
 }
 
-// add sets helper (after an empty value that stops helpers configured for all hosts from
-// answering first) and useHttpPath, recording each value it adds.
-func (g gitConfig) add(helperCmd string, urls []string) (configured, error) {
-	var done configured
+// plan lists what configure adds for urls, each value with the count of equal ones the key
+// already holds (Before): an empty helper, which stops helpers configured for all hosts from
+// answering first, then helperCmd, and useHttpPath where it is not already true.
+func (g gitConfig) plan(helperCmd string, urls []string) (configured, error) {
+	var planned configured
 	for _, url := range urls {
 		section := "credential." + url
 		exists, err := g.sectionExists(url)
 		if err != nil {
-			return done, err
+			return configured{}, err
 		}
 		if !exists {
-			done.NewSections = append(done.NewSections, section)
+			planned.NewSections = append(planned.NewSections, section)
 		}
 		before, err := g.values(section + ".helper")
 		if err != nil {
-			return done, err
+			return configured{}, err
 		}
-		for _, e := range []gitEntry{{Key: section + ".helper", Value: ""}, {Key: section + ".helper", Value: helperCmd}} {
-			e.Before = count(before, e.Value)
-			if _, err := g.run("--add", e.Key, e.Value); err != nil {
-				return done, err
-			}
-			done.Entries = append(done.Entries, e)
+		for _, v := range []string{"", helperCmd} {
+			planned.Entries = append(planned.Entries, gitEntry{Key: section + ".helper", Value: v, Before: count(before, v)})
 		}
 		// Only dev.azure.com carries the organisation in the path; visualstudio.com names it in
 		// the host, and sending paths there would only split the cache per repository.
@@ -308,13 +312,10 @@ func (g gitConfig) add(helperCmd string, urls []string) (configured, error) {
 		}
 		key := section + ".useHttpPath"
 		if v, _ := g.run("--type=bool", "--get", key); strings.TrimSpace(v) != "true" {
-			if _, err := g.run("--add", key, "true"); err != nil {
-				return done, err
-			}
-			done.Entries = append(done.Entries, gitEntry{Key: key, Value: "true"})
+			planned.Entries = append(planned.Entries, gitEntry{Key: key, Value: "true"})
 		}
 	}
-	return done, nil
+	return planned, nil
 }
 
 // split divides c into what it added for urls' sections and the rest.
