@@ -3,17 +3,12 @@ package patmgr
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 )
 
 // flakyServer answers the first fails requests with status (and Retry-After when set), then 200.
@@ -146,36 +143,17 @@ func TestHTTPIsRefused(t *testing.T) {
 	}
 }
 
-// selfSigned returns a certificate for 127.0.0.1 named name that is its own root, a pool
-// trusting it, and its PEM.
-func selfSigned(t *testing.T, name string) (tls.Certificate, *x509.CertPool, []byte) {
+// newRoot returns a server certificate for 127.0.0.1 issued by a CA of its own, a pool trusting
+// that CA, and the CA in PEM.
+func newRoot(t *testing.T) (tls.Certificate, *x509.CertPool, []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		IsCA:         true, BasicConstraintsValid: true,
-		KeyUsage:    x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
+	cert, caPEM, err := azdotest.LoopbackCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool,
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	pool.AppendCertsFromPEM(caPEM)
+	return cert, pool, caPEM
 }
 
 // direct is the proxy setting of a client that goes through none.
@@ -220,9 +198,9 @@ func (b *closingBody) Close() error { b.closed.Store(true); return nil }
 // other against the system's roots as well, with its request intact and at most one handshake
 // refused; a host neither vouches for is refused, and not asked again.
 func TestCAFileAddsToTheSystemRoots(t *testing.T) {
-	caCert, _, caPEM := selfSigned(t, "the CA file's")
-	systemCert, systemRoots, _ := selfSigned(t, "the system's") // stands in for the system's roots
-	strangerCert, _, _ := selfSigned(t, "nobody's")
+	caCert, _, caPEM := newRoot(t)
+	systemCert, systemRoots, _ := newRoot(t) // stands in for the system's roots
+	strangerCert, _, _ := newRoot(t)
 	byCA, byCAConns := echoServer(t, caCert)
 	bySystem, bySystemConns := echoServer(t, systemCert)
 	stranger, strangerConns := echoServer(t, strangerCert)
@@ -338,8 +316,8 @@ func httpsProxy(t *testing.T, cert tls.Certificate) *url.URL {
 // certificate and then the host's: with one signed by the CA file and the other by a system root,
 // both must be trusted, as one pool of both did.
 func TestCAFileAddsToTheSystemRootsThroughAnHTTPSProxy(t *testing.T) {
-	caCert, _, caPEM := selfSigned(t, "the CA file's")
-	systemCert, systemRoots, _ := selfSigned(t, "the system's")
+	caCert, _, caPEM := newRoot(t)
+	systemCert, systemRoots, _ := newRoot(t)
 	for _, tc := range []struct {
 		name          string
 		proxy, origin tls.Certificate

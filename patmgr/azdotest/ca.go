@@ -94,3 +94,15 @@ func randomSerial() *big.Int {
 	}
 	return n
 }
+
+// LoopbackCertificate returns a server certificate for 127.0.0.1, ::1 and localhost issued by a
+// CA made for it alone, and that CA's certificate in PEM: for a test server other than Server
+// that needs a root of its own to trust or not.
+func LoopbackCertificate() (cert tls.Certificate, caPEM []byte, err error) {
+	a, err := newAuthority()
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	cert, err = a.leaf()
+	return cert, a.certPEM, err
+}
