@@ -122,16 +122,13 @@ func (t *extraRootsTransport) RoundTrip(req *http.Request) (*http.Response, erro
 	if !errors.As(err, &unverified) {
 		return resp, err
 	}
-	// The handshake failed before anything was sent, so even a PAT create can go again, but the
-	// transport closed the body: a fresh copy goes instead.
-	retry := req.Clone(req.Context())
-	if req.Body != nil {
-		if req.GetBody == nil {
-			return nil, fmt.Errorf("%w, and the request cannot be sent again to check it against the system's roots", err)
-		}
-		if retry.Body, err = req.GetBody(); err != nil {
-			return nil, err
-		}
+	// The handshake failed before anything was sent, so even a PAT create can go again.
+	retry, rerr := resend(req)
+	if errors.Is(rerr, errNoReplay) {
+		return nil, fmt.Errorf("%w, and the request cannot be sent again to check it against the system's roots", err)
+	}
+	if rerr != nil {
+		return nil, rerr
 	}
 	t.systemHosts.Store(host, true)
 	t.trace.printf("--ca-file does not vouch for %s (%v): verifying it against the system's roots", host, unverified.Err)
@@ -172,16 +169,14 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if resp != nil {
 			resp.Body.Close()
 		}
-		if req.Body != nil {
-			if req.GetBody == nil {
-				return nil, fmt.Errorf("%s %s failed and cannot be replayed: %w", req.Method, req.URL.Path, errOrStatus(resp, err))
-			}
-			body, gerr := req.GetBody()
-			if gerr != nil {
-				return nil, gerr
-			}
-			req.Body = body
+		next, rerr := resend(req)
+		if errors.Is(rerr, errNoReplay) {
+			return nil, fmt.Errorf("%s %s failed and cannot be replayed: %w", req.Method, req.URL.Path, errOrStatus(resp, err))
 		}
+		if rerr != nil {
+			return nil, rerr
+		}
+		req = next
 		t.trace.printf("retrying %s %s in %s (attempt %d of %d)", req.Method, req.URL.Path, wait.Round(time.Millisecond), attempt+1, maxAttempts)
 		select {
 		case <-time.After(wait):
@@ -189,6 +184,27 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, req.Context().Err()
 		}
 	}
+}
+
+// errNoReplay is resend's answer for a body that cannot be had again.
+var errNoReplay = errors.New("the request body cannot be sent again")
+
+// resend returns a copy of req to send again. A round trip closes the body it sent, so the copy
+// has a fresh one from GetBody.
+func resend(req *http.Request) (*http.Request, error) {
+	again := req.Clone(req.Context())
+	if req.Body == nil || req.Body == http.NoBody {
+		return again, nil
+	}
+	if req.GetBody == nil {
+		return nil, errNoReplay
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	again.Body = body
+	return again, nil
 }
 
 func isRetryable(req *http.Request) bool {
