@@ -341,3 +341,16 @@ func TestCAFileAddsToTheSystemRootsThroughAnHTTPSProxy(t *testing.T) {
 		})
 	}
 }
+
+// A failed request whose body cannot be had again is not retried without it: it fails, saying so.
+func TestRetryNeedsTheBodyAgain(t *testing.T) {
+	c, url, n := flakyServer(t, 1, http.StatusServiceUnavailable, "")
+	req, _ := http.NewRequest(http.MethodPut, url+"/x", &closingBody{r: strings.NewReader("once")})
+	resp, err := c.Do(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "cannot be replayed") || n.Load() != 1 {
+		t.Fatalf("PUT of a body that cannot be replayed, after a 503: %v after %d requests; want the reason after 1", err, n.Load())
+	}
+}
