@@ -132,16 +132,17 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	if err := config.ApplyEnv(fs, getenv); err != nil && name != "version" { // see Validate below
 		return fail(stderr, exitUsage, err)
 	}
-	switch {
-	case readsHelperLine[name]:
-		if err := inv.adoptHelperLine(inv.explicit); err != nil {
+	if !helper.IsOperation(name) {
+		// A person typed it: what they typed wins over the environment, in choosing the helper
+		// line to read too (configure would otherwise set the helper for one service and name
+		// another on its line). For git's operations the command line is the helper line, which
+		// the environment overrides.
+		if _, err := parseArgs(fs, inv.explicit); err != nil {
 			return fail(stderr, exitUsage, err)
 		}
-	case !helper.IsOperation(name):
-		// A person typed it: what they typed wins over the environment (configure would
-		// otherwise set the helper for one service and name another on its line). For git's
-		// operations the command line is the helper line, which the environment overrides.
-		if _, err := parseArgs(fs, inv.explicit); err != nil {
+	}
+	if readsHelperLine[name] {
+		if err := inv.adoptHelperLine(inv.explicit); err != nil {
 			return fail(stderr, exitUsage, err)
 		}
 	}
