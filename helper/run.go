@@ -45,8 +45,8 @@ func Run(ctx context.Context, op string, opts Options) error {
 	if err != nil {
 		return err
 	}
-	if req.Protocol == "" || req.Host == "" {
-		return req.Validate() // names no remote at all: not a request git would send
+	if err := req.Validate(); err != nil {
+		return err // names no remote at all: not a request git would send
 	}
 	remote, ours, err := ParseRemote(req, RemoteOptions{ServiceHost: opts.ServiceHost})
 	if err != nil || !ours {

@@ -186,3 +186,49 @@ func TestRunBuildsTheManagerOnlyWhenNeeded(t *testing.T) {
 		t.Fatalf("err=%v built=%v", err, built)
 	}
 }
+
+// A host made to pass for an Azure DevOps one (spaces, controls, format characters that print as
+// nothing or reverse the text, slashes, user information, odd ports) is not served: Run asks the
+// manager nothing and says nothing, and git asks its next helper.
+func TestRunDeclinesDisguisedHosts(t *testing.T) {
+	for _, host := range []string{
+		"dev.azure.com x",        // space
+		"dev.azure.com\t",        // tab
+		"dev\x01.azure.com",      // control
+		"dev\x7f.azure.com",      // DEL
+		"dev\u00a0azure.com",     // unicode space
+		"dev\u200b.azure.com",    // zero width
+		"moc.eruza.ved\u202e",    // bidi override
+		"\ufeffdev.azure.com",    // BOM
+		"dev.azure.com\u2028",    // line separator
+		"dev\u0085.azure.com",    // C1 control
+		"evil.com/dev.azure.com", // slash
+		`evil.com\dev.azure.com`, // backslash
+		"dev.azure.com@evil.com", // userinfo
+		"dev.azure.com:0",        // port zero
+		"dev.azure.com:65536",    // port too big
+		"dev.azure.com:0443",     // port leading zero
+		"dev.azure.com:https",    // port not numeric
+		"dev.azure.com:-1",       // port negative
+		"dev.azure.com:+443",     // port plus
+		"dev.azure.com:",         // empty port
+		":443",                   // only a port
+		"::1",                    // bare IPv6
+		"[::1",                   // unclosed IPv6
+		"[::1]x",                 // junk after IPv6
+		"[::1]:",                 // empty port after IPv6
+		"[]",                     // empty IPv6
+		"dev\xff.azure.com",      // invalid utf8
+	} {
+		fake := &fakeCredentials{cred: cache.Credential{Username: "contoso", Password: "the-pat"}}
+		var out bytes.Buffer
+		err := Run(context.Background(), "get", Options{
+			Credentials: func() (Credentials, error) { return fake, nil },
+			Stdin:       strings.NewReader("protocol=https\nhost=" + host + "\npath=contoso/p/_git/r\n"),
+			Stdout:      &out,
+		})
+		if len(fake.gets) != 0 || out.Len() != 0 {
+			t.Errorf("host %q: asked the manager for %+v and answered %q (err %v)", host, fake.gets, out.String(), err)
+		}
+	}
+}
