@@ -329,7 +329,7 @@ func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tena
 	if err != nil {
 		return Credential{}, "", err
 	}
-	rec.ValidTo, rec.ValidFrom, rec.RenewedAt = pat.ValidTo, pat.ValidFrom, m.now().UTC()
+	rec.ValidTo, rec.ValidFrom = pat.ValidTo, pat.ValidFrom
 	if err := m.save(ctx, key, rec); err != nil {
 		return Credential{}, "", err
 	}

@@ -31,9 +31,6 @@ type Record struct {
 	DisplayName     string    `json:"displayName,omitempty"`
 	ValidFrom       time.Time `json:"validFrom,omitzero"`
 	ValidTo         time.Time `json:"validTo,omitzero"`
-	// RenewedAt is when ValidTo was last extended; zero for a PAT never renewed. The service
-	// keeps ValidFrom at the PAT's creation.
-	RenewedAt time.Time `json:"renewedAt,omitzero"`
 	// Rejected is set by git's erase: the server refused Token, so the next get replaces it.
 	Rejected    bool      `json:"rejected,omitempty"`
 	PolicyError string    `json:"policyError,omitempty"`
@@ -44,11 +41,13 @@ type Record struct {
 // RenewAt is when a PAT enters its renewal window: renewBefore ahead of its end. When the PAT
 // was given a life no longer than the window (a policy clamped it, or --lifetime is short), it
 // would be renewed on every get; the middle of that life is used then. The life counts from the
-// last renewal, if any: from the PAT's creation, every get after the first renewal would renew.
+// last renewal: from the PAT's creation (ValidFrom, which the service keeps), every get after
+// the first renewal would renew. A PAT's record is saved only when it is made or renewed (or
+// rejected, and then never served), so UpdatedAt is that time.
 func (r *Record) RenewAt(renewBefore time.Duration) time.Time {
 	start := r.ValidFrom
-	if r.RenewedAt.After(start) {
-		start = r.RenewedAt
+	if r.UpdatedAt.After(start) {
+		start = r.UpdatedAt
 	}
 	window := renewBefore
 	if life := r.ValidTo.Sub(start); start.Before(r.ValidTo) && window >= life {
@@ -106,7 +105,6 @@ var (
 	}{
 		{"validFrom", func(r *Record) *time.Time { return &r.ValidFrom }},
 		{"validTo", func(r *Record) *time.Time { return &r.ValidTo }},
-		{"renewedAt", func(r *Record) *time.Time { return &r.RenewedAt }},
 		{"updatedAt", func(r *Record) *time.Time { return &r.UpdatedAt }},
 	}
 )

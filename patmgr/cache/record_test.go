@@ -95,7 +95,7 @@ func TestRecordEncoding(t *testing.T) {
 	r := &Record{
 		Kind: KindPAT, Host: "dev.azure.com", Org: "contoso", Account: "alice@contoso.example", Token: "s3cret",
 		ValidFrom: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), ValidTo: time.Date(2026, 12, 1, 0, 0, 0, 1234567, time.UTC),
-		RenewedAt: time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC), PolicyError: "two\nlines \"quoted\"", Rejected: true,
+		UpdatedAt: time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC), PolicyError: "two\nlines \"quoted\"", Rejected: true,
 	}
 	want := `kind="pat"
 host="dev.azure.com"
@@ -105,7 +105,7 @@ token="s3cret"
 policyError="two\nlines \"quoted\""
 validFrom="2026-11-01T00:00:00Z"
 validTo="2026-12-01T00:00:00.001234567Z"
-renewedAt="2026-11-15T00:00:00Z"
+updatedAt="2026-11-15T00:00:00Z"
 rejected="true"
 `
 	got, err := Encode(r)
