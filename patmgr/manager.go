@@ -245,7 +245,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 			return rec.Credential(), nil
 		case !rec.Rejected && !prompt:
 			// renew, from cron or a timer: the PAT works, but the job must see that it failed.
-			return Credential{}, fmt.Errorf("renewing the PAT for %s, which expires %s: %w", rec.Org, humanTime(rec.ValidTo, m.now()), withFix(err))
+			return Credential{}, fmt.Errorf("renewing the PAT for %s, which expires %s: %w", rec.Org, humanTime(rec.ValidTo, m.now()), err)
 		case !rec.Rejected:
 			m.trace.printf("renewing the PAT for %s failed (%v); serving it as it is", rec.Org, err)
 			return rec.Credential(), nil
@@ -271,7 +271,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		return m.fallback(ctx, key, t, tenant, tok, perr)
 	}
 	if err != nil {
-		return Credential{}, fmt.Errorf("creating a PAT for %s: %w", t.Org, withFix(err))
+		return Credential{}, fmt.Errorf("creating a PAT for %s: %w", t.Org, err)
 	}
 	next := &cache.Record{
 		Kind: cache.KindPAT, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
@@ -357,19 +357,15 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error
 			m.trace.hide(pat.Token)
 			return pat, nil // crossed out by the caller once the PAT is saved
 		}
+		// A clear refusal, or a 4xx (the transport already waited out 429s), made nothing: there
+		// is no PAT to look for.
 		var perr *PATError
-		if errors.As(err, &perr) || errors.Is(err, errNotAuthenticated) {
-			pending.remove(name)
-			return PAT{}, err // a clear refusal: nothing was made
-		}
-		lastErr = err
 		var serr *statusError
-		if errors.As(err, &serr) && serr.status < 500 {
-			// Refused before anything was made (the transport already waited out 429s): there
-			// is no PAT to look for.
+		if errors.As(err, &perr) || errors.Is(err, errNotAuthenticated) || errors.As(err, &serr) && serr.status < 500 {
 			pending.remove(name)
 			return PAT{}, err
 		}
+		lastErr = err
 		if ctx.Err() != nil {
 			return PAT{}, err // no time left to check: the next run does
 		}
@@ -484,8 +480,7 @@ func (p pendingCreates) clear() { _ = p.write(nil) }
 // revokeQuietly revokes a PAT this run no longer keeps, and reports whether it is gone.
 func (m *Manager) revokeQuietly(ctx context.Context, org, bearer, id string) bool {
 	err := m.pats.revoke(ctx, org, bearer, id)
-	var perr *PATError
-	if err == nil || errors.As(err, &perr) && perr.Code == "authorizationNotFound" {
+	if err == nil || isNotFound(err) {
 		return true
 	}
 	m.trace.printf("revoking the PAT %s of %s: %v (the next run tries again)", id, org, err)

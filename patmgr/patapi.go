@@ -35,10 +35,14 @@ type PATError struct {
 }
 
 func (e *PATError) Error() string {
+	msg := "Azure DevOps refused: " + e.Code
 	if e.Message != "" {
-		return fmt.Sprintf("Azure DevOps refused: %s (%s)", e.Message, e.Code)
+		msg = fmt.Sprintf("Azure DevOps refused: %s (%s)", e.Message, e.Code)
 	}
-	return fmt.Sprintf("Azure DevOps refused: %s", e.Code)
+	if e.Code == policyUnread {
+		msg += "; it could not read the organisation's PAT policies: try again in a few minutes"
+	}
+	return msg
 }
 
 // IsPolicy reports whether an organisation policy, not this request, forbids the PAT: then
@@ -56,16 +60,6 @@ func (e *PATError) IsPolicy() bool {
 
 // policyUnread is the refusal of a service that could not read the organisation's policies.
 const policyUnread = "failedToReadTenantPolicy"
-
-// withFix adds to err what to do about it, when it is a refusal whose remedy is not to change
-// the request.
-func withFix(err error) error {
-	var perr *PATError
-	if errors.As(err, &perr) && perr.Code == policyUnread {
-		return fmt.Errorf("%w; it could not read the organisation's PAT policies: try again in a few minutes", err)
-	}
-	return err
-}
 
 // statusError is an error status that no patTokenError explains.
 type statusError struct {
