@@ -438,7 +438,7 @@ func (m *Manager) getJSON(ctx context.Context, u, bearer string, v any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNonAuthoritativeInfo {
-		return fmt.Errorf("HTTP %d from %s", resp.StatusCode, req.URL.Host)
+		return newStatusError(resp)
 	}
 	return decodeJSON(resp, v)
 }

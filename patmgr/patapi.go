@@ -144,7 +144,7 @@ func (c *patClient) list(ctx context.Context, org, bearer, filter string) ([]PAT
 		// An error status with a JSON body (a 503 or 429 after the retries ran out) decodes
 		// into an empty page: it must not read as "no PATs", or a half-made PAT goes unnoticed.
 		if resp.StatusCode/100 != 2 {
-			return nil, fmt.Errorf("listing PATs of %s: HTTP %d", org, resp.StatusCode)
+			return nil, fmt.Errorf("listing PATs of %s: %w", org, newStatusError(resp))
 		}
 		all = append(all, out.PatTokens...)
 		if out.ContinuationToken == "" || out.ContinuationToken == continuation {
