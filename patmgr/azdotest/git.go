@@ -57,13 +57,20 @@ func (s *Server) AddRepo(orgName, project, repo string) error {
 		return err
 	}
 	bare := filepath.Join(s.Dir, "repos", strings.ToLower(orgName), strings.ToLower(project), strings.ToLower(repo)+".git")
-	if _, err := os.Stat(filepath.Join(bare, "HEAD")); err == nil {
-		// An earlier server on the same Dir made it: serve it as it is, with what was pushed.
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.st.repos[key] = bare
-		return nil
+	// An earlier server on the same Dir made it: serve it as it is, with what was pushed.
+	if _, err := os.Stat(filepath.Join(bare, "HEAD")); err != nil {
+		if err := s.seedRepo(bare, orgName, project, repo); err != nil {
+			return err
+		}
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.repos[key] = bare
+	return nil
+}
+
+// seedRepo makes the bare repository bare with one commit on main, a README.
+func (s *Server) seedRepo(bare, orgName, project, repo string) error {
 	work, err := os.MkdirTemp(s.Dir, "seed-")
 	if err != nil {
 		return err
@@ -85,9 +92,6 @@ func (s *Server) AddRepo(orgName, project, repo string) error {
 			return err
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.st.repos[key] = bare
 	return nil
 }
 
