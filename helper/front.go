@@ -81,12 +81,12 @@ type cacheOnly struct {
 }
 
 // timeLeft is the environment that gives the full program what is left of --timeout, if a wait
-// used some of it.
+// used some of it: to the millisecond, never more (rounding could give it half a second over).
 func (c *cacheOnly) timeLeft() []string {
 	if c.deadline.IsZero() {
 		return nil
 	}
-	left := max(time.Until(c.deadline).Round(time.Second), time.Second)
+	left := max(time.Until(c.deadline).Truncate(time.Millisecond), time.Second)
 	return []string{config.EnvName("timeout") + "=" + left.String()}
 }
 

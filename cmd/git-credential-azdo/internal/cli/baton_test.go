@@ -120,7 +120,9 @@ func TestHandOverAfterAWaitKeepsToTheTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := w.get("AZDO_TIMEOUT=7s")
-	if r.code == 0 || r.took > 8*time.Second {
+	// A fresh 7 s after the wait would end after 10 s; the bound leaves a loaded machine the
+	// start of both programs.
+	if r.code == 0 || r.took > 9*time.Second {
 		t.Fatalf("a get that waited 3 s of its 7 s, then met a 6 s create: exit %d after %v, want a failure by the deadline\n%s",
 			r.code, r.took.Round(time.Millisecond), r.stderr)
 	}

@@ -597,7 +597,7 @@ func TestTraceShowsACachedGet(t *testing.T) {
 	}
 	r := w.get("AZDO_TRACE=1")
 	if r.err != nil || r.password() != first.password() {
-		t.Fatalf("traced get: %v\n%s", r.err, r.stderr)
+		t.Fatalf("traced get: %v\n%s", r.err, hidePasswords(r.stderr, first.password()))
 	}
 	if !strings.Contains(r.stderr, "serving the stored PAT") || strings.Contains(r.stderr, first.password()) {
 		t.Fatalf("traced cached get's stderr: %q; want the trace, without the PAT", hidePasswords(r.stderr, first.password()))

@@ -197,7 +197,7 @@ func TestHostileInput(t *testing.T) {
 			tried++
 			after := w.srv.Counters()
 			if r.password() != "" || strings.Contains(r.stdout, "password") {
-				t.Fatalf("a credential was printed: %q", hidePasswords(r.stdout))
+				t.Fatalf("a credential was printed (%d bytes on stdout, not shown)", len(r.stdout))
 			}
 			if d := totalRequests(after) - totalRequests(before) - (after.Requests["org"] - before.Requests["org"]); d != 0 || (tc.want != ours && after.Requests["org"] != before.Requests["org"]) {
 				t.Errorf("the emulator saw %d request(s): %v", d, after.Requests)
