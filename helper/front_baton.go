@@ -6,6 +6,7 @@ import (
 	"context"
 	"os/exec"
 	"runtime"
+	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
@@ -33,11 +34,12 @@ func (c *cacheOnly) missed(ctx context.Context, key string) (cache.Credential, e
 		c.baton = l
 		return cache.Credential{}, errHandOver
 	}
-	wait, cancel := context.WithTimeout(ctx, c.cfg.Timeout) // as long as the full program would wait
+	// As long as the full program would wait. A full program this get hands over to after the
+	// wait has only what is left of it: the wait and the program together are the one get git
+	// waits for.
+	c.deadline = time.Now().Add(c.cfg.Timeout)
+	wait, cancel := context.WithDeadline(ctx, c.deadline)
 	defer cancel()
-	// A full program this get hands over to after the wait has only what is left of --timeout:
-	// the wait and the program together are the one get git waits for.
-	defer func() { c.deadline, _ = wait.Deadline() }()
 	// While a system call blocks, Go's runtime keeps the call's processor (P) for up to 10 ms in
 	// case it returns soon, checking every 20 µs at first, as long as another P is idle; with one
 	// P it hands it back at once and the process sleeps. That halves the CPU a wait costs

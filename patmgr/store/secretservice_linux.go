@@ -57,33 +57,30 @@ func directGetRaw(ctx context.Context, service, user string) (value string, ok b
 	direct.Lock()
 	defer direct.Unlock()
 	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
+	// call reads on c, and keeps c for the next read unless it broke.
+	call := func(c *busConn) (string, bool, error) {
+		value, ok, err := c.get(ctx, service, user)
+		if c.broken {
+			c.close()
+		} else {
+			direct.c = c
+		}
+		return value, ok, err
+	}
 	if c := direct.c; c != nil {
 		direct.c = nil
-		if c.addr == addr {
-			value, ok, err = c.get(ctx, service, user)
-			if !c.broken {
-				direct.c = c
-				return value, ok, err
-			}
-			if ctx.Err() != nil {
-				c.close()
-				return value, ok, err
-			}
-			// The kept connection had gone stale: once more on a new one.
+		if c.addr != addr {
+			c.close()
+		} else if value, ok, err = call(c); !c.broken || ctx.Err() != nil {
+			return value, ok, err
 		}
-		c.close()
+		// The kept connection had gone stale: once more on a new one.
 	}
 	c, ok, err := dialBus(addr)
 	if c == nil {
 		return "", ok, err
 	}
-	value, ok, err = c.get(ctx, service, user)
-	if c.broken {
-		c.close()
-	} else {
-		direct.c = c
-	}
-	return value, ok, err
+	return call(c)
 }
 
 // busConn is a connection to the session bus that sends method calls and
