@@ -310,6 +310,14 @@ func TestRefusedCreateIsNotLookedFor(t *testing.T) {
 				err, c.Requests["pats.create"], c.Requests["pats.list"], e.pendingNames())
 		}
 	})
+	t.Run("408, which a gateway may send after the service made the PAT", func(t *testing.T) {
+		e := newEmulated(t, nil)
+		e.statusFaults(t, "pats.create", http.StatusRequestTimeout, 1)
+		e.get(t)
+		if c := e.srv.Counters(); c.Requests["pats.list"] == 0 || c.PATsCreated != 1 {
+			t.Fatalf("after a 408: %d lists, %d made; want it looked for, and one PAT made", c.Requests["pats.list"], c.PATsCreated)
+		}
+	})
 }
 
 // failedToReadTenantPolicy says the service could not read the organisation's policies, not that

@@ -358,10 +358,11 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error
 			return pat, nil // crossed out by the caller once the PAT is saved
 		}
 		// A clear refusal, or a 4xx (the transport already waited out 429s), made nothing: there
-		// is no PAT to look for.
+		// is no PAT to look for. A 408 may come from a gateway after the service acted.
 		var perr *PATError
 		var serr *statusError
-		if errors.As(err, &perr) || errors.Is(err, errNotAuthenticated) || errors.As(err, &serr) && serr.status < 500 {
+		refused := errors.As(err, &serr) && serr.status < 500 && serr.status != http.StatusRequestTimeout
+		if errors.As(err, &perr) || errors.Is(err, errNotAuthenticated) || refused {
 			pending.remove(name)
 			return PAT{}, err
 		}
