@@ -16,13 +16,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
 )
 
 func TestBinary(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("signals")
 	}
-	tmp := t.TempDir()
+	tmp := testdir.New(t)
 	bin := filepath.Join(tmp, "azdo-emulator")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
@@ -106,7 +108,7 @@ func TestBinary(t *testing.T) {
 		t.Fatalf("token: %v %d", err, resp.StatusCode)
 	}
 	if _, err := exec.LookPath("git"); err == nil {
-		home := t.TempDir()
+		home := testdir.New(t)
 		global := filepath.Join(home, "gitconfig")
 		if err := os.WriteFile(global, []byte("[include]\n\tpath = "+info["gitConfig"]+"\n"), 0o600); err != nil {
 			t.Fatal(err)

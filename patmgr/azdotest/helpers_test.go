@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
 )
 
 func newTestServer(t *testing.T, opts Options) *Server {
 	t.Helper()
 	if opts.Dir == "" {
-		opts.Dir = t.TempDir()
+		opts.Dir = testdir.New(t)
 	}
 	if opts.Logf == nil {
 		opts.Logf = t.Logf

@@ -75,6 +75,9 @@ var current struct {
 // process's environment at them. Call Stop to kill both and restore the
 // environment.
 func Start(dir string) (*Session, error) {
+	if s := nativeSession(dir); s != nil {
+		return s, nil
+	}
 	if err := supported(); err != nil {
 		return nil, err
 	}

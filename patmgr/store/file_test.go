@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
 )
 
 func mode(t *testing.T, path string) os.FileMode {
@@ -26,7 +28,7 @@ func TestFilePermissions(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("Unix permission bits; Windows relies on the profile's ACLs")
 	}
-	root := t.TempDir()
+	root := testdir.New(t)
 	path := filepath.Join(root, "a", "b", "secrets")
 	s, err := NewFile(path)
 	if err != nil {
@@ -99,7 +101,7 @@ func TestFilePermissions(t *testing.T) {
 }
 
 func TestFileCorrupt(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "secrets")
+	path := filepath.Join(testdir.New(t), "secrets")
 	s, err := NewFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +155,7 @@ func TestFileCorrupt(t *testing.T) {
 // processes would have) and 2 child processes write distinct keys into one
 // file at the same time; none may be lost.
 func TestFileConcurrentProcesses(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "secrets")
+	path := filepath.Join(testdir.New(t), "secrets")
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -216,7 +218,7 @@ func TestFileConcurrentProcesses(t *testing.T) {
 // TestFileFormat pins the file's lines: other tools and people read it, and a get reads it on
 // every fetch.
 func TestFileFormat(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "secrets")
+	path := filepath.Join(testdir.New(t), "secrets")
 	s, err := NewFile(path)
 	if err != nil {
 		t.Fatal(err)

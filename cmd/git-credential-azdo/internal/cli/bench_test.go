@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/helper"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
@@ -132,7 +133,7 @@ func newBenchWorld(tb testing.TB) *benchWorld {
 		}
 		tb.Skipf("git is not installed: %v", err)
 	}
-	srv, err := azdotest.NewServer(azdotest.Options{AutoApprove: true, Dir: tb.TempDir()})
+	srv, err := azdotest.NewServer(azdotest.Options{AutoApprove: true, Dir: testdir.New(tb)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func newBenchWorld(tb testing.TB) *benchWorld {
 		tb.Fatal(err)
 	}
 	w := &benchWorld{tb: tb, srv: srv, binDir: binDir, bin: filepath.Join(binDir, prog), launcher: launcher, git: git, host: u.Host}
-	w.req = filepath.Join(tb.TempDir(), "request")
+	w.req = filepath.Join(testdir.New(tb), "request")
 	request := fmt.Sprintf("protocol=https\nhost=%s\npath=%s\n\n", u.Host, strings.TrimPrefix(u.Path, "/"))
 	if err := os.WriteFile(w.req, []byte(request), 0o600); err != nil {
 		tb.Fatal(err)
@@ -165,7 +166,7 @@ type home struct {
 // naming credential-store).
 func (w *benchWorld) newHome(gitconfig string, extraEnv ...string) *home {
 	w.tb.Helper()
-	dir := w.tb.TempDir()
+	dir := testdir.New(w.tb)
 	global := filepath.Join(dir, ".gitconfig")
 	cfg := fmt.Sprintf("[include]\n\tpath = %s\n[user]\n\tname = Bench\n\temail = bench@example.invalid\n", gitconfig)
 	if err := os.WriteFile(global, []byte(cfg), 0o600); err != nil {
@@ -236,7 +237,7 @@ func (p *proc) prepare(tb testing.TB) {
 	if p.out != nil {
 		return
 	}
-	f, err := os.CreateTemp(tb.TempDir(), "stdout-")
+	f, err := os.CreateTemp(testdir.New(tb), "stdout-")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -359,7 +360,7 @@ func (w *benchWorld) credentialStoreFile(password string) string {
 		w.tb.Fatal(err)
 	}
 	u.User = url.UserPassword(w.srv.Org, password)
-	path := filepath.Join(w.tb.TempDir(), ".git-credentials")
+	path := filepath.Join(testdir.New(w.tb), ".git-credentials")
 	if err := os.WriteFile(path, []byte(u.String()+"\n"), 0o600); err != nil {
 		w.tb.Fatal(err)
 	}
@@ -616,12 +617,12 @@ func (w *benchWorld) configure(h *home, file string) {
 // and with the same PAT in git credential-store.
 func BenchmarkLsRemote(b *testing.B) {
 	w := newBenchWorld(b)
-	helperConfig := filepath.Join(b.TempDir(), "helper.gitconfig")
+	helperConfig := filepath.Join(testdir.New(b), "helper.gitconfig")
 	withHelper := w.newHome(helperConfig)
 	w.configure(withHelper, helperConfig)
 	password := w.warm(withHelper)
 	credFile := w.credentialStoreFile(password)
-	storeConfig := filepath.Join(b.TempDir(), "credential-store.gitconfig")
+	storeConfig := filepath.Join(testdir.New(b), "credential-store.gitconfig")
 	cfg := fmt.Sprintf("[http %q]\n\tsslCAInfo = %s\n[credential %q]\n\tuseHttpPath = true\n\thelper =\n\thelper = store --file %s\n",
 		w.srv.URL+"/", w.srv.CAFile, w.srv.URL, credFile)
 	if err := os.WriteFile(storeConfig, []byte(cfg), 0o600); err != nil {
@@ -665,10 +666,10 @@ func TestCachedGetIsLocal(t *testing.T) {
 	}
 	req := fmt.Sprintf("protocol=https\nhost=%s\npath=%s\n\n", u.Host, strings.TrimPrefix(u.Path, "/"))
 	args := []string{"--service-url=" + w.srv.URL, "--authority=" + w.srv.URL, "--ca-file=" + w.srv.CAFile, "get"}
-	emptyPath := t.TempDir()
+	emptyPath := testdir.New(t)
 	for _, storeName := range []string{"keyring", "file"} {
 		t.Run(storeName, func(t *testing.T) {
-			env := []string{"AZDO_STORE=" + storeName, "AZDO_STATE_DIR=" + filepath.Join(t.TempDir(), "state")}
+			env := []string{"AZDO_STORE=" + storeName, "AZDO_STATE_DIR=" + filepath.Join(testdir.New(t), "state")}
 			first := runWithStdin(t, w.env, env, req, bin, args...)
 			if first.err != nil || !strings.Contains(first.stdout, "\npassword=") {
 				t.Fatalf("warming get: %v\nstdout: %q\nstderr: %s", first.err, hidePasswords(first.stdout), first.stderr)
@@ -712,7 +713,7 @@ func checkWithStrace(t *testing.T, base, env []string, stdin, bin string, args [
 		t.Log("strace is not installed: system calls not checked")
 		return
 	}
-	log := filepath.Join(t.TempDir(), "strace.log")
+	log := filepath.Join(testdir.New(t), "strace.log")
 	straceArgs := append([]string{"-f", "-qq", "-e", "trace=execve,execveat,fork,vfork,connect", "-o", log, bin}, args...)
 	r := runWithStdin(t, base, env, stdin, strace, straceArgs...)
 	if r.err != nil {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"github.com/git-credential-azdo/git-credential-azdo/helper"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
 
 	"bytes"
 	"context"
@@ -71,14 +72,14 @@ func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
 	keyringtest.Require(t)
 	bin := helperBinary(t)
 	if opts.Dir == "" {
-		opts.Dir = t.TempDir()
+		opts.Dir = testdir.New(t)
 	}
 	srv, err := azdotest.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	home := t.TempDir()
+	home := testdir.New(t)
 	gitconfig := filepath.Join(home, ".gitconfig")
 	cfg := fmt.Sprintf("[include]\n\tpath = %s\n[user]\n\tname = Test\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n", srv.GitConfig)
 	if err := os.WriteFile(gitconfig, []byte(cfg), 0o600); err != nil {
@@ -144,7 +145,7 @@ func (w *world) mustGit(dir string, args ...string) string {
 
 func (w *world) clone() string {
 	w.t.Helper()
-	dir := filepath.Join(w.t.TempDir(), "clone")
+	dir := filepath.Join(testdir.New(w.t), "clone")
 	w.mustGit("", "clone", "-q", w.srv.RepoURL, dir)
 	return dir
 }
@@ -310,7 +311,7 @@ func TestPolicyForbiddingPATsFallsBackToEntraToken(t *testing.T) {
 	if err := w.srv.SetPolicy(w.srv.Org, azdotest.Policy{DisablePATCreation: true}); err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "clone")
+	dir := filepath.Join(testdir.New(t), "clone")
 	r := w.git("", "clone", "-q", w.srv.RepoURL, dir)
 	if r.err != nil {
 		t.Fatalf("clone under a no-PAT policy: %v\n%s", r.err, r.stderr)
