@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
@@ -34,7 +34,8 @@ func newEmulated(t *testing.T, change func(*config.Config)) *emulated {
 // newEmulatedWith also sets the emulator's options, and wraps the store if wrap is not nil.
 func newEmulatedWith(t *testing.T, opts azdotest.Options, change func(*config.Config), wrap func(store.Store) store.Store) *emulated {
 	t.Helper()
-	opts.Dir, opts.AutoApprove = testdir.New(t), true
+	testenv.SkipOnWindows(t, "git (Git for Windows), which the emulator serves repositories with")
+	opts.Dir, opts.AutoApprove = testenv.TempDir(t), true
 	srv, err := azdotest.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +43,7 @@ func newEmulatedWith(t *testing.T, opts azdotest.Options, change func(*config.Co
 	t.Cleanup(srv.Close)
 	cfg := config.Defaults()
 	cfg.ServiceURL, cfg.Authority, cfg.CAFile = srv.URL, srv.URL, srv.CAFile
-	cfg.StateDir = testdir.New(t)
+	cfg.StateDir = testenv.TempDir(t)
 	cfg.Store, cfg.StoreFile = "file", filepath.Join(cfg.StateDir, "credentials")
 	cfg.Login, cfg.Username, cfg.Password = config.LoginPassword, srv.User, srv.Password
 	if change != nil {

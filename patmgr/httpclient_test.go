@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 )
 
@@ -40,7 +40,7 @@ func flakyServer(t *testing.T, fails int, status int, retryAfter string) (*http.
 		w.Write([]byte(`{}`))
 	}))
 	t.Cleanup(srv.Close)
-	ca := filepath.Join(testdir.New(t), "ca.pem")
+	ca := filepath.Join(testenv.TempDir(t), "ca.pem")
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}

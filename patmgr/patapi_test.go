@@ -1,7 +1,7 @@
 package patmgr
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
@@ -77,7 +77,7 @@ func newFakeManager(t *testing.T) (*Manager, *fakePATs) {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	cfg := config.Defaults()
-	cfg.StateDir = testdir.New(t)
+	cfg.StateDir = testenv.TempDir(t)
 	m := &Manager{cfg: cfg, trace: newTracer(nil), now: time.Now,
 		pats: &patClient{http: srv.Client(), url: func(org string) string { return srv.URL + "/" + org + "/_apis/tokens/pats" }}}
 	return m, f

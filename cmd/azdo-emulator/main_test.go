@@ -17,14 +17,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 )
 
 func TestBinary(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("signals")
 	}
-	tmp := testdir.New(t)
+	tmp := testenv.TempDir(t)
 	bin := filepath.Join(tmp, "azdo-emulator")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
@@ -108,7 +108,7 @@ func TestBinary(t *testing.T) {
 		t.Fatalf("token: %v %d", err, resp.StatusCode)
 	}
 	if _, err := exec.LookPath("git"); err == nil {
-		home := testdir.New(t)
+		home := testenv.TempDir(t)
 		global := filepath.Join(home, "gitconfig")
 		if err := os.WriteFile(global, []byte("[include]\n\tpath = "+info["gitConfig"]+"\n"), 0o600); err != nil {
 			t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 )
 
 // gitRunner runs the real git with an isolated configuration that trusts
@@ -27,7 +27,7 @@ func newGitRunner(t *testing.T, s *Server) *gitRunner {
 		}
 		t.Skip("git not installed")
 	}
-	home := testdir.New(t)
+	home := testenv.TempDir(t)
 	global := filepath.Join(home, "gitconfig")
 	if err := os.WriteFile(global, []byte("[user]\n\tname = Test\n\temail = test@example.com\n[http]\n\tsslCAInfo = "+s.CAFile+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestGitCloneAndPush(t *testing.T) {
 	g := newGitRunner(t, s)
 	id, pat := createPAT(t, s, "vso.code_write", 24*time.Hour)
 
-	work := testdir.New(t)
+	work := testenv.TempDir(t)
 	if out, ok := g.run(work, pat, "clone", s.RepoURL, "clone"); !ok {
 		t.Fatalf("clone: %s", out)
 	}
@@ -119,7 +119,7 @@ func TestGitExpiredAndReadOnly(t *testing.T) {
 	_, ro := createPAT(t, s, "vso.code", 24*time.Hour)
 	_, short := createPAT(t, s, "vso.code_write", time.Hour)
 	_, other := createPAT(t, s, "vso.work", 24*time.Hour)
-	work := testdir.New(t)
+	work := testenv.TempDir(t)
 	if out, ok := g.run(work, ro, "clone", s.RepoURL, "ro"); !ok {
 		t.Fatalf("read-only clone: %s", out)
 	}
@@ -150,11 +150,11 @@ func TestGitExpiredAndReadOnly(t *testing.T) {
 // A server started again on the same Dir serves the repositories the last one left, pushes
 // included, instead of failing to seed them again.
 func TestRestartOnTheSameDirKeepsTheRepositories(t *testing.T) {
-	dir := testdir.New(t)
+	dir := testenv.TempDir(t)
 	s := newTestServer(t, Options{Dir: dir})
 	g := newGitRunner(t, s)
 	_, pat := createPAT(t, s, "vso.code_write", 24*time.Hour)
-	work := testdir.New(t)
+	work := testenv.TempDir(t)
 	clone := filepath.Join(work, "clone")
 	for _, args := range [][]string{{"clone", "-q", s.RepoURL, clone}, {"-C", clone, "commit", "-q", "--allow-empty", "-m", "pushed before the restart"}, {"-C", clone, "push", "-q", "origin", "main"}} {
 		if out, ok := g.run(work, pat, args...); !ok {

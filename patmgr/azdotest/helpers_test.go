@@ -8,13 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 )
 
 func newTestServer(t *testing.T, opts Options) *Server {
 	t.Helper()
+	testenv.SkipOnWindows(t, "git (Git for Windows), which the emulator serves repositories with")
 	if opts.Dir == "" {
-		opts.Dir = testdir.New(t)
+		opts.Dir = testenv.TempDir(t)
 	}
 	if opts.Logf == nil {
 		opts.Logf = t.Logf

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 )
 
 func TestAcquireWaitsForTheHolderAndIsBoundedByItsContext(t *testing.T) {
-	dir := testdir.New(t)
+	dir := testenv.TempDir(t)
 	ctx := context.Background()
 	held, err := Acquire(ctx, dir, "pat:k")
 	if err != nil {
@@ -63,7 +63,7 @@ func TestAcquireWaitsForTheHolderAndIsBoundedByItsContext(t *testing.T) {
 
 // Only a held lock makes Acquire wait, and only then does its context's end say "waiting".
 func TestAcquireTakesAFreeLockAfterItsContextEnded(t *testing.T) {
-	dir := testdir.New(t)
+	dir := testenv.TempDir(t)
 	ended, cancel := context.WithCancel(context.Background())
 	cancel()
 	l, err := Acquire(ended, dir, "pat:k")
@@ -77,7 +77,7 @@ func TestAcquireTakesAFreeLockAfterItsContextEnded(t *testing.T) {
 }
 
 func TestWaitUnlockedWakesEveryWaiterAtRelease(t *testing.T) {
-	dir := testdir.New(t)
+	dir := testenv.TempDir(t)
 	ctx := context.Background()
 	if waited, err := WaitUnlocked(ctx, dir, "pat:k"); err != nil || waited {
 		t.Fatalf("free lock: waited=%v err=%v", waited, err)

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 )
 
 func mode(t *testing.T, path string) os.FileMode {
@@ -28,7 +28,7 @@ func TestFilePermissions(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("Unix permission bits; Windows relies on the profile's ACLs")
 	}
-	root := testdir.New(t)
+	root := testenv.TempDir(t)
 	path := filepath.Join(root, "a", "b", "secrets")
 	s, err := NewFile(path)
 	if err != nil {
@@ -101,7 +101,7 @@ func TestFilePermissions(t *testing.T) {
 }
 
 func TestFileCorrupt(t *testing.T) {
-	path := filepath.Join(testdir.New(t), "secrets")
+	path := filepath.Join(testenv.TempDir(t), "secrets")
 	s, err := NewFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +155,7 @@ func TestFileCorrupt(t *testing.T) {
 // processes would have) and 2 child processes write distinct keys into one
 // file at the same time; none may be lost.
 func TestFileConcurrentProcesses(t *testing.T) {
-	path := filepath.Join(testdir.New(t), "secrets")
+	path := filepath.Join(testenv.TempDir(t), "secrets")
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -218,7 +218,7 @@ func TestFileConcurrentProcesses(t *testing.T) {
 // TestFileFormat pins the file's lines: other tools and people read it, and a get reads it on
 // every fetch.
 func TestFileFormat(t *testing.T) {
-	path := filepath.Join(testdir.New(t), "secrets")
+	path := filepath.Join(testenv.TempDir(t), "secrets")
 	s, err := NewFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
 	"github.com/zalando/go-keyring"
 )
@@ -167,6 +168,7 @@ func trunc(s string) string {
 // lockCollection locks the test session's login collection; the function it returns unlocks it.
 func lockCollection(t *testing.T) (unlock func()) {
 	t.Helper()
+	testenv.SkipOnWindows(t, "a Secret Service to lock (the Credential Manager has no lock)")
 	s := keyringtest.Current()
 	if err := s.Lock(); err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
 	"github.com/zalando/go-keyring"
 )
@@ -50,7 +50,7 @@ func newKeyring(t testing.TB) *Keyring {
 
 func newFile(t testing.TB) *File {
 	t.Helper()
-	s, err := NewFile(testdir.New(t) + "/state/secrets")
+	s, err := NewFile(testenv.TempDir(t) + "/state/secrets")
 	if err != nil {
 		t.Fatal(err)
 	}

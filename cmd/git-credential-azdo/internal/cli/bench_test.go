@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/helper"
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
@@ -124,6 +124,7 @@ type benchWorld struct {
 
 func newBenchWorld(tb testing.TB) *benchWorld {
 	tb.Helper()
+	testenv.SkipOnWindows(tb, "git (Git for Windows)")
 	keyringtest.Require(tb)
 	binDir, launcher := benchBinaries(tb)
 	git, err := exec.LookPath("git")
@@ -133,7 +134,7 @@ func newBenchWorld(tb testing.TB) *benchWorld {
 		}
 		tb.Skipf("git is not installed: %v", err)
 	}
-	srv, err := azdotest.NewServer(azdotest.Options{AutoApprove: true, Dir: testdir.New(tb)})
+	srv, err := azdotest.NewServer(azdotest.Options{AutoApprove: true, Dir: testenv.TempDir(tb)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func newBenchWorld(tb testing.TB) *benchWorld {
 		tb.Fatal(err)
 	}
 	w := &benchWorld{tb: tb, srv: srv, binDir: binDir, bin: filepath.Join(binDir, prog), launcher: launcher, git: git, host: u.Host}
-	w.req = filepath.Join(testdir.New(tb), "request")
+	w.req = filepath.Join(testenv.TempDir(tb), "request")
 	request := fmt.Sprintf("protocol=https\nhost=%s\npath=%s\n\n", u.Host, strings.TrimPrefix(u.Path, "/"))
 	if err := os.WriteFile(w.req, []byte(request), 0o600); err != nil {
 		tb.Fatal(err)
@@ -166,7 +167,7 @@ type home struct {
 // naming credential-store).
 func (w *benchWorld) newHome(gitconfig string, extraEnv ...string) *home {
 	w.tb.Helper()
-	dir := testdir.New(w.tb)
+	dir := testenv.TempDir(w.tb)
 	global := filepath.Join(dir, ".gitconfig")
 	cfg := fmt.Sprintf("[include]\n\tpath = %s\n[user]\n\tname = Bench\n\temail = bench@example.invalid\n", gitconfig)
 	if err := os.WriteFile(global, []byte(cfg), 0o600); err != nil {
@@ -237,7 +238,7 @@ func (p *proc) prepare(tb testing.TB) {
 	if p.out != nil {
 		return
 	}
-	f, err := os.CreateTemp(testdir.New(tb), "stdout-")
+	f, err := os.CreateTemp(testenv.TempDir(tb), "stdout-")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -360,7 +361,7 @@ func (w *benchWorld) credentialStoreFile(password string) string {
 		w.tb.Fatal(err)
 	}
 	u.User = url.UserPassword(w.srv.Org, password)
-	path := filepath.Join(testdir.New(w.tb), ".git-credentials")
+	path := filepath.Join(testenv.TempDir(w.tb), ".git-credentials")
 	if err := os.WriteFile(path, []byte(u.String()+"\n"), 0o600); err != nil {
 		w.tb.Fatal(err)
 	}
@@ -617,12 +618,12 @@ func (w *benchWorld) configure(h *home, file string) {
 // and with the same PAT in git credential-store.
 func BenchmarkLsRemote(b *testing.B) {
 	w := newBenchWorld(b)
-	helperConfig := filepath.Join(testdir.New(b), "helper.gitconfig")
+	helperConfig := filepath.Join(testenv.TempDir(b), "helper.gitconfig")
 	withHelper := w.newHome(helperConfig)
 	w.configure(withHelper, helperConfig)
 	password := w.warm(withHelper)
 	credFile := w.credentialStoreFile(password)
-	storeConfig := filepath.Join(testdir.New(b), "credential-store.gitconfig")
+	storeConfig := filepath.Join(testenv.TempDir(b), "credential-store.gitconfig")
 	cfg := fmt.Sprintf("[http %q]\n\tsslCAInfo = %s\n[credential %q]\n\tuseHttpPath = true\n\thelper =\n\thelper = store --file %s\n",
 		w.srv.URL+"/", w.srv.CAFile, w.srv.URL, credFile)
 	if err := os.WriteFile(storeConfig, []byte(cfg), 0o600); err != nil {
@@ -666,10 +667,10 @@ func TestCachedGetIsLocal(t *testing.T) {
 	}
 	req := fmt.Sprintf("protocol=https\nhost=%s\npath=%s\n\n", u.Host, strings.TrimPrefix(u.Path, "/"))
 	args := []string{"--service-url=" + w.srv.URL, "--authority=" + w.srv.URL, "--ca-file=" + w.srv.CAFile, "get"}
-	emptyPath := testdir.New(t)
+	emptyPath := testenv.TempDir(t)
 	for _, storeName := range []string{"keyring", "file"} {
 		t.Run(storeName, func(t *testing.T) {
-			env := []string{"AZDO_STORE=" + storeName, "AZDO_STATE_DIR=" + filepath.Join(testdir.New(t), "state")}
+			env := []string{"AZDO_STORE=" + storeName, "AZDO_STATE_DIR=" + filepath.Join(testenv.TempDir(t), "state")}
 			first := runWithStdin(t, w.env, env, req, bin, args...)
 			if first.err != nil || !strings.Contains(first.stdout, "\npassword=") {
 				t.Fatalf("warming get: %v\nstdout: %q\nstderr: %s", first.err, hidePasswords(first.stdout), first.stderr)
@@ -713,7 +714,7 @@ func checkWithStrace(t *testing.T, base, env []string, stdin, bin string, args [
 		t.Log("strace is not installed: system calls not checked")
 		return
 	}
-	log := filepath.Join(testdir.New(t), "strace.log")
+	log := filepath.Join(testenv.TempDir(t), "strace.log")
 	straceArgs := append([]string{"-f", "-qq", "-e", "trace=execve,execveat,fork,vfork,connect", "-o", log, bin}, args...)
 	r := runWithStdin(t, base, env, stdin, strace, straceArgs...)
 	if r.err != nil {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"github.com/git-credential-azdo/git-credential-azdo/helper"
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
 
 	"bytes"
 	"context"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
 )
@@ -69,17 +69,18 @@ type world struct {
 
 func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
 	t.Helper()
+	testenv.SkipOnWindows(t, "git (Git for Windows)")
 	keyringtest.Require(t)
 	bin := helperBinary(t)
 	if opts.Dir == "" {
-		opts.Dir = testdir.New(t)
+		opts.Dir = testenv.TempDir(t)
 	}
 	srv, err := azdotest.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	home := testdir.New(t)
+	home := testenv.TempDir(t)
 	gitconfig := filepath.Join(home, ".gitconfig")
 	cfg := fmt.Sprintf("[include]\n\tpath = %s\n[user]\n\tname = Test\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n", srv.GitConfig)
 	if err := os.WriteFile(gitconfig, []byte(cfg), 0o600); err != nil {
@@ -145,7 +146,7 @@ func (w *world) mustGit(dir string, args ...string) string {
 
 func (w *world) clone() string {
 	w.t.Helper()
-	dir := filepath.Join(testdir.New(w.t), "clone")
+	dir := filepath.Join(testenv.TempDir(w.t), "clone")
 	w.mustGit("", "clone", "-q", w.srv.RepoURL, dir)
 	return dir
 }
@@ -311,7 +312,7 @@ func TestPolicyForbiddingPATsFallsBackToEntraToken(t *testing.T) {
 	if err := w.srv.SetPolicy(w.srv.Org, azdotest.Policy{DisablePATCreation: true}); err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(testdir.New(t), "clone")
+	dir := filepath.Join(testenv.TempDir(t), "clone")
 	r := w.git("", "clone", "-q", w.srv.RepoURL, dir)
 	if r.err != nil {
 		t.Fatalf("clone under a no-PAT policy: %v\n%s", r.err, r.stderr)

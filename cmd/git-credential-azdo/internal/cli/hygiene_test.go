@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 )
 
@@ -65,7 +65,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		return r
 	}
 
-	dir := filepath.Join(testdir.New(t), "clone")
+	dir := filepath.Join(testenv.TempDir(t), "clone")
 	gitRun("clone", "", "clone", "-q", w.srv.RepoURL, dir)
 	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("x\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -203,7 +203,7 @@ func TestFileStoreModes(t *testing.T) {
 	w := newWorld(t, azdotest.Options{AutoApprove: true}, "AZDO_STORE=file")
 	mustGet(t, w)
 	// Also with a store file outside the state directory, in a directory that does not exist yet.
-	other := filepath.Join(testdir.New(t), "deep", "er", "creds.json")
+	other := filepath.Join(testenv.TempDir(t), "deep", "er", "creds.json")
 	mustGet(t, w, "AZDO_STORE_FILE="+other)
 	for _, root := range []string{filepath.Join(w.home, "state"), filepath.Dir(other)} {
 		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {

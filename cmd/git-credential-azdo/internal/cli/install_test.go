@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 )
@@ -63,6 +63,7 @@ func runIn(t *testing.T, env []string, dir, name string, args ...string) string 
 
 func installScript(t *testing.T) string {
 	t.Helper()
+	testenv.SkipOnWindows(t, "sh: install.sh is for Unix")
 	p, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "install.sh"))
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +79,7 @@ func TestInstallScript(t *testing.T) {
 	}
 	t.Parallel()
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
-	binDir := filepath.Join(testdir.New(t), "bin")
+	binDir := filepath.Join(testenv.TempDir(t), "bin")
 	env := installEnv(t, w, binDir)
 	script := installScript(t)
 	gitList := func() string { return runIn(t, env, "", "git", "config", "--global", "--list") }
@@ -98,7 +99,7 @@ func TestInstallScript(t *testing.T) {
 
 	// A clone through the installed binary: the emulator's helper line runs
 	// `git credential-azdo`, which only the installed binary can answer.
-	dir := filepath.Join(testdir.New(t), "clone")
+	dir := filepath.Join(testenv.TempDir(t), "clone")
 	runIn(t, env, "", "git", "clone", "-q", w.srv.RepoURL, dir)
 	if c := w.srv.Counters(); c.PATsCreated != 1 || c.Grants["device_code"] != 1 {
 		t.Fatalf("clone through the installed binary: want one sign-in and one PAT, got %v and %d", c.Grants, c.PATsCreated)
@@ -150,7 +151,7 @@ func TestInstallScriptDemo(t *testing.T) {
 	}
 	t.Parallel()
 	w := newWorld(t, azdotest.Options{})
-	binDir := filepath.Join(testdir.New(t), "bin")
+	binDir := filepath.Join(testenv.TempDir(t), "bin")
 	env := installEnv(t, w, binDir)
 	out := runIn(t, env, "", "sh", installScript(t), "--demo", "--bin-dir", binDir)
 	for _, want := range []string{"pushed a commit", "contoso", "demo done"} {
@@ -184,7 +185,7 @@ func TestUninstallSaysWhatStaysValid(t *testing.T) {
 		{"status fails", nil, "could not list the PATs it made"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := testdir.New(t)
+			dir := testenv.TempDir(t)
 			var status bytes.Buffer
 			if tc.status != nil {
 				if err := writeJSON(&status, tc.status); err != nil {

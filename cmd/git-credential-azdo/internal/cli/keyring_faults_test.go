@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testdir"
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
 )
@@ -94,7 +94,7 @@ func TestKeyringFaults(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t, azdotest.Options{AutoApprove: true})
 		before := w.srv.Counters()
-		r := w.get("DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(testdir.New(t), "nobus"), "AZDO_KEYRING_TIMEOUT=1s")
+		r := w.get("DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(testenv.TempDir(t), "nobus"), "AZDO_KEYRING_TIMEOUT=1s")
 		keyringFailure(t, w, before, r, 2500*time.Millisecond, "Secret Service", "--store=file")
 	})
 	t.Run("no bus at all", func(t *testing.T) {
@@ -104,7 +104,7 @@ func TestKeyringFaults(t *testing.T) {
 		}
 		w := newWorld(t, azdotest.Options{AutoApprove: true})
 		before := w.srv.Counters()
-		r := w.get("DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR="+testdir.New(t), "DISPLAY=", "AZDO_KEYRING_TIMEOUT=1s")
+		r := w.get("DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR="+testenv.TempDir(t), "DISPLAY=", "AZDO_KEYRING_TIMEOUT=1s")
 		keyringFailure(t, w, before, r, 2500*time.Millisecond, "Secret Service", "--store=file")
 	})
 	t.Run("bus without a Secret Service", func(t *testing.T) {
@@ -122,7 +122,7 @@ func TestKeyringFaults(t *testing.T) {
 // sequential (parallel tests start after those), since the session is the process's for a while.
 func TestLockedKeyring(t *testing.T) {
 	keyringtest.Require(t)
-	s, err := keyringtest.Start(testdir.New(t))
+	s, err := keyringtest.Start(testenv.TempDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
 )
@@ -46,6 +47,7 @@ import (
 //	exits CODE PROG ARGS...       run PROG like exec and require exit code CODE; stdout and
 //	                              stderr are kept for the next commands
 func TestScripts(t *testing.T) {
+	testenv.SkipOnWindows(t, "git (Git for Windows)")
 	keyringtest.Require(t)
 	testscript.Run(t, testscript.Params{
 		Dir:   filepath.Join("testdata", "script"),

@@ -1,4 +1,4 @@
-package testdir
+package testenv
 
 import (
 	"os"
@@ -6,12 +6,12 @@ import (
 	"testing"
 )
 
-// TestNewIsRemovedWithItsContents: a tree with nested directories and files is gone after the
+// TestTempDirIsRemovedWithItsContents: a tree with nested directories and files is gone after the
 // test that made it, without failing that test.
-func TestNewIsRemovedWithItsContents(t *testing.T) {
+func TestTempDirIsRemovedWithItsContents(t *testing.T) {
 	var dir string
 	t.Run("make", func(t *testing.T) {
-		dir = New(t)
+		dir = TempDir(t)
 		nested := filepath.Join(dir, "a", "b")
 		if err := os.MkdirAll(nested, 0o700); err != nil {
 			t.Fatal(err)

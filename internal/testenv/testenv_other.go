@@ -1,6 +1,6 @@
 //go:build !windows
 
-package testdir
+package testenv
 
 import "testing"
 

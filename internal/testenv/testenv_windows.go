@@ -1,4 +1,4 @@
-package testdir
+package testenv
 
 import (
 	"io/fs"
@@ -18,13 +18,13 @@ func cleanup(t testing.TB, dir string) {
 			return err
 		})
 		if err != nil {
-			t.Errorf("testdir: listing %s for removal: %v", dir, err)
+			t.Errorf("testenv: listing %s for removal: %v", dir, err)
 			return
 		}
 		// WalkDir visits a directory before its contents, so in reverse each comes after them.
 		for _, p := range slices.Backward(paths) {
 			if err := os.Remove(p); err != nil {
-				t.Errorf("testdir: %v", err)
+				t.Errorf("testenv: %v", err)
 				return
 			}
 		}
