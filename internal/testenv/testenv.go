@@ -25,3 +25,11 @@ func SkipOnWindows(t testing.TB, missing string) {
 		t.Skipf("needs %s, which the Windows test run does not have", missing)
 	}
 }
+
+// SkipUnderWine skips t when it runs under Wine, which cannot run it for the reason why.
+func SkipUnderWine(t testing.TB, why string) {
+	t.Helper()
+	if underWine() {
+		t.Skipf("cannot run under Wine: %s", why)
+	}
+}

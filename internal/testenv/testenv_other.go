@@ -4,5 +4,7 @@ package testenv
 
 import "testing"
 
+func underWine() bool { return false }
+
 // cleanup: t.TempDir's own removal works everywhere but on Windows under Wine.
 func cleanup(testing.TB, string) {}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 )
 
@@ -29,4 +30,9 @@ func cleanup(t testing.TB, dir string) {
 			}
 		}
 	})
+}
+
+// underWine: Wine's ntdll exports wine_get_version; Windows' does not.
+func underWine() bool {
+	return syscall.NewLazyDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
 }

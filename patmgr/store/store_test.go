@@ -197,6 +197,7 @@ func TestKeysWithHash(t *testing.T) {
 }
 
 func TestConcurrentGoroutines(t *testing.T) {
+	testenv.SkipUnderWine(t, "Wine 8.0 crashes now and then under these concurrent calls (an access violation in its ntdll that it cannot dispatch)")
 	for _, impl := range implementations {
 		t.Run(impl.name, func(t *testing.T) {
 			s := impl.new(t)
