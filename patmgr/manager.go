@@ -220,7 +220,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	}
 
 	// An older version fell back for a day when the service only could not read the policies.
-	if rec != nil && rec.Kind == cache.KindEntra && rec.PolicyError != policyUnread && m.now().Before(rec.ValidTo) {
+	if rec != nil && rec.Kind == cache.KindEntra && refusals[rec.PolicyError] != refusalPassing && m.now().Before(rec.ValidTo) {
 		tok, err := m.accessToken(ctx, t.Org, tenant, account, prompt)
 		if err != nil {
 			return Credential{}, err
@@ -259,16 +259,21 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	}
 	m.sweepPending(ctx, key, t.Org, tok.Token, rec)
 	pat, err := m.mint(ctx, key, t.Org, tok.Token)
-	if errors.Is(err, errNotAuthenticated) {
+	if tokenRefused(err) {
 		// A cached access token the service no longer takes: redeem the refresh token once.
 		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account); err != nil {
 			return Credential{}, err
 		}
 		pat, err = m.mint(ctx, key, t.Org, tok.Token)
+		if tokenRefused(err) {
+			why, fix := m.clientRefusal(err)
+			return m.fallback(ctx, key, t, tenant, tok, clientRefused, why, fix)
+		}
 	}
 	var perr *PATError
 	if errors.As(err, &perr) && perr.IsPolicy() {
-		return m.fallback(ctx, key, t, tenant, tok, perr)
+		why := fmt.Sprintf("%s does not allow this PAT (%s)", t.Org, perr.Code)
+		return m.fallback(ctx, key, t, tenant, tok, perr.Code, why, "")
 	}
 	if err != nil {
 		return Credential{}, fmt.Errorf("creating a PAT for %s: %w", t.Org, err)
@@ -315,14 +320,14 @@ func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tena
 		return Credential{}, "", err
 	}
 	pat, err := m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
-	if errors.Is(err, errNotAuthenticated) {
+	if tokenRefused(err) {
 		if tok, err = m.freshToken(ctx, rec.Org, tenant, tok.Account); err != nil {
 			return Credential{}, "", err
 		}
 		pat, err = m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
 	}
 	var perr *PATError
-	if errors.As(err, &perr) && (perr.Code == "authorizationNotFound" || perr.Code == "expiredPatCannotBeExtended") {
+	if errors.As(err, &perr) && perr.kind() == refusalGone {
 		rec.Rejected = true
 		return Credential{}, "", err
 	}
@@ -362,7 +367,7 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error
 		var perr *PATError
 		var serr *statusError
 		refused := errors.As(err, &serr) && serr.status < 500 && serr.status != http.StatusRequestTimeout
-		if errors.As(err, &perr) || errors.Is(err, errNotAuthenticated) || refused {
+		if errors.As(err, &perr) || tokenRefused(err) || refused {
 			pending.remove(name)
 			return PAT{}, err
 		}
@@ -503,12 +508,37 @@ func (m *Manager) displayName(org string) string {
 // policyRecheck is how long an organisation's "no PATs" answer is trusted before trying again.
 const policyRecheck = 24 * time.Hour
 
-// fallback serves the Entra access token itself when the organisation forbids PATs. Azure DevOps
-// accepts it as the Basic password; it lasts about an hour, and silent refresh renews it.
-func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant string, tok accessToken, perr *PATError) (Credential, error) {
-	fmt.Fprintf(m.stderr, "git-credential-azdo: %s does not allow this PAT (%s); using your Entra ID sign-in token instead, renewed silently\n", t.Org, perr.Code)
+// clientRefused is the record's reason for a fallback when the PAT API refused even a fresh
+// token: the sign-in's client lacks the PAT scopes.
+const clientRefused = "patApiRefusedClient"
+
+// tokenRefused reports whether the PAT API refused the token itself (any of the service's
+// shapes of "not accepted", a 403, or a refusal of the client) rather than the request.
+func tokenRefused(err error) bool {
+	var serr *statusError
+	var perr *PATError
+	return errors.Is(err, errNotAuthenticated) || errors.As(err, &serr) && serr.status == http.StatusForbidden ||
+		errors.As(err, &perr) && perr.kind() == refusalClient
+}
+
+// clientRefusal says why a fresh token was refused and what would give PATs.
+func (m *Manager) clientRefusal(err error) (why, fix string) {
+	why = fmt.Sprintf("the PAT API refused a fresh sign-in of client %s (%s)", m.cfg.ClientID, oneLine(err))
+	fix = "register an app with the Azure DevOps permissions vso.pats_manage and vso.code_write and pass its id with --client-id"
+	if !strings.EqualFold(m.cfg.ClientID, config.DefaultClientID) {
+		fix = "give app " + m.cfg.ClientID + " the Azure DevOps permissions vso.pats_manage and vso.code_write"
+	}
+	return why, "; for PATs, " + fix + " (README: Your own app registration)"
+}
+
+// fallback serves the Entra access token itself when no PAT can be had: the organisation forbids
+// it, or the PAT API will not serve this client. Azure DevOps accepts the token as the Basic
+// password; it lasts about an hour, and silent refresh renews it. why (and fix, if any) is
+// said once, and the PAT is tried again a day later.
+func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant string, tok accessToken, reason, why, fix string) (Credential, error) {
+	fmt.Fprintf(m.stderr, "git-credential-azdo: %s; using your Entra ID sign-in token instead, renewed silently%s\n", why, fix)
 	rec := &cache.Record{Kind: cache.KindEntra, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
-		Tenant: tenant, PolicyError: perr.Code, ValidFrom: m.now(), ValidTo: m.now().Add(policyRecheck)}
+		Tenant: tenant, PolicyError: reason, ValidFrom: m.now(), ValidTo: m.now().Add(policyRecheck)}
 	if err := m.save(ctx, key, rec); err != nil {
 		return Credential{}, err
 	}

@@ -141,6 +141,18 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 				ok(map[string]string{"clientId": strings.ToLower(req.ClientID)})
 			}
 		}
+	case "POST clients/pat-scopes":
+		var req struct {
+			ClientID string
+			Granted  bool
+		}
+		if decode(&req) {
+			if err := s.SetPATScopes(req.ClientID, req.Granted); err != nil {
+				fail(err)
+			} else {
+				ok(map[string]any{"clientId": strings.ToLower(req.ClientID), "granted": req.Granted})
+			}
+		}
 	case "POST devicecodes/approve":
 		var req struct{ UserCode, UPN string }
 		if decode(&req) {

@@ -2,7 +2,6 @@ package azdotest
 
 import (
 	"crypto/rand"
-	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -41,6 +40,8 @@ type client struct {
 	id     string
 	secret string // "" for public clients
 	oid    string // service principal object id, the oid of app-only tokens
+	// noPATScopes marks a client whose tokens lack vso.pats and vso.pats_manage (SetPATScopes).
+	noPATScopes bool
 }
 
 type pat struct {
@@ -181,11 +182,6 @@ func randomBytes(n int) []byte {
 
 // randomToken is an opaque, unguessable URL-safe string.
 func randomToken(n int) string { return base64.RawURLEncoding.EncodeToString(randomBytes(n)) }
-
-// newPATSecret mimics the classic 52-character lower-case base32 PAT.
-func newPATSecret() string {
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(randomBytes(33)))[:52]
-}
 
 func isGUID(s string) bool {
 	if len(s) != 36 {
