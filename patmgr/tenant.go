@@ -80,6 +80,7 @@ func discoverTenant(ctx context.Context, client *http.Client, orgURL, authority 
 	if err != nil {
 		return "", err
 	}
+	suppressSignInRedirect(req)
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("finding the tenant of %s: %w", orgURL, err)
