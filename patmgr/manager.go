@@ -219,8 +219,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		return Credential{}, err
 	}
 
-	// An older version fell back for a day when the service only could not read the policies.
-	if rec != nil && rec.Kind == cache.KindEntra && refusals[rec.PolicyError] != refusalPassing && m.now().Before(rec.ValidTo) {
+	if rec != nil && rec.Kind == cache.KindEntra && m.fallbackHolds(rec) && m.now().Before(rec.ValidTo) {
 		tok, err := m.accessToken(ctx, t.Org, tenant, account, prompt)
 		if err != nil {
 			return Credential{}, err
@@ -267,7 +266,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		pat, err = m.mint(ctx, key, t.Org, tok.Token)
 		if tokenRefused(err) {
 			why, fix := m.clientRefusal(err)
-			return m.fallback(ctx, key, t, tenant, tok, clientRefused, why, fix)
+			return m.fallback(ctx, key, t, tenant, tok, m.clientRefusedReason(), why, fix)
 		}
 	}
 	var perr *PATError
@@ -508,9 +507,23 @@ func (m *Manager) displayName(org string) string {
 // policyRecheck is how long an organisation's "no PATs" answer is trusted before trying again.
 const policyRecheck = 24 * time.Hour
 
-// clientRefused is the record's reason for a fallback when the PAT API refused even a fresh
-// token: the sign-in's client lacks the PAT scopes.
+// clientRefused starts the record's reason for a fallback when the PAT API refused even a fresh
+// token: the sign-in's client lacks the PAT scopes. The client's id follows it.
 const clientRefused = "patApiRefusedClient"
+
+func (m *Manager) clientRefusedReason() string {
+	return clientRefused + ":" + strings.ToLower(m.cfg.ClientID)
+}
+
+// fallbackHolds reports whether rec, a day's fallback to the Entra token, still stands. One for
+// a passing failure (an older version saved those) does not, nor one for another client than
+// this one: a user who registered an app should get the PAT at once.
+func (m *Manager) fallbackHolds(rec *cache.Record) bool {
+	if strings.HasPrefix(rec.PolicyError, clientRefused) {
+		return rec.PolicyError == m.clientRefusedReason()
+	}
+	return refusals[rec.PolicyError] != refusalPassing
+}
 
 // tokenRefused reports whether the PAT API refused the token itself (any of the service's
 // shapes of "not accepted", a 403, or a refusal of the client) rather than the request.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -193,7 +194,7 @@ func TestClientWithoutPATScopesFallsBack(t *testing.T) {
 				t.Fatal("the message holds the token")
 			}
 			rec, err := e.load(context.Background(), e.key(e.target))
-			if err != nil || rec == nil || rec.Kind != cache.KindEntra || rec.PolicyError != clientRefused {
+			if err != nil || rec == nil || rec.Kind != cache.KindEntra || rec.PolicyError != e.clientRefusedReason() {
 				t.Fatalf("stored %s (%v), want the Entra fallback", kindOf(rec), err)
 			}
 			// Within the day: the Entra token, quietly, and no PAT API call.
@@ -212,6 +213,22 @@ func TestClientWithoutPATScopesFallsBack(t *testing.T) {
 			}
 		})
 	}
+	t.Run("switching to an app with the scopes gives the PAT at once", func(t *testing.T) {
+		e := newEmulatedWith(t, azdotest.Options{ClientIDs: []string{ownApp}}, nil, nil)
+		if err := e.srv.SetPATScopes(config.DefaultClientID, false); err != nil {
+			t.Fatal(err)
+		}
+		e.get(t)
+		cfg := e.cfg
+		cfg.ClientID = ownApp
+		m, err := New(cfg, Options{Store: e.store, Env: &e.env, Stderr: io.Discard, Now: e.srv.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Credential(context.Background(), e.target); err != nil || e.srv.Counters().PATsCreated != 1 {
+			t.Fatalf("a get with the own app: %v, %d PATs made; want 1", err, e.srv.Counters().PATsCreated)
+		}
+	})
 	t.Run("list says what would help", func(t *testing.T) {
 		e := newEmulated(t, nil)
 		if err := e.srv.SetPATScopes(config.DefaultClientID, false); err != nil {
