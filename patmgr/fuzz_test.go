@@ -95,7 +95,8 @@ func sortedHosts() []string {
 // never survives redaction, and redaction never panics.
 func FuzzRedactURL(f *testing.F) {
 	f.Add("https://login.microsoftonline.com/common/oauth2/v2.0/token", "code", "0.AAAA-secret-code-value")
-	f.Add("https://dev.azure.com/contoso/_apis/tokens/pats?api-version=7.1-preview.1", "token", "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst")
+	f.Add("https://dev.azure.com/contoso/_apis/tokens/pats?api-version=7.2-preview.1", "token", "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst")
+	f.Add("https://dev.azure.com/contoso/_apis/tokens/pats?api-version=7.2-preview.1", "token", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNAZDOabcd")
 	f.Add("https://127.0.0.1:8443/x?a=1&b=2", "refresh_token", "rt.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 	f.Add("https://host/p?code=1", "access_token", "eyJhbGciOiJIUzI1NiJ9.e30.c2ln")
 	f.Add("https://host/p", "client_secret", "s3cr3t~with%weird&chars=")
