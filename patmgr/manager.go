@@ -259,7 +259,8 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	m.sweepPending(ctx, key, t.Org, tok.Token, rec)
 	pat, err := m.mint(ctx, key, t.Org, tok.Token)
 	if tokenRefused(err) {
-		// A cached access token the service no longer takes: redeem the refresh token once.
+		// A cached access token the service no longer takes: redeem the refresh token once. A
+		// fresh token refused too means the PAT API will not serve this client.
 		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account); err != nil {
 			return Credential{}, err
 		}

@@ -63,8 +63,9 @@ const (
 	refusalGone                       // the PAT is not there or cannot be extended: replace it
 )
 
-// refusals holds every patTokenError of the 7.2 spec (and the two later codes the service
-// sends). An unknown code is a request refusal: it fails the get without changing anything.
+// refusals holds every patTokenError of the 7.2 spec, globalPATCreationBlocked and
+// expiredPatCannotBeExtended included. An unknown code is a request refusal: it fails the get
+// without changing anything.
 var refusals = map[string]refusalKind{
 	"displayNameRequired": refusalRequest, "invalidDisplayName": refusalRequest, "invalidValidTo": refusalRequest,
 	"invalidScope": refusalRequest, "userIdRequired": refusalRequest, "invalidUserId": refusalRequest,
