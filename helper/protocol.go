@@ -3,6 +3,7 @@ package helper
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -91,18 +92,22 @@ func (c Creds) add(line []byte) error {
 }
 
 // WriteCreds writes c ended by a blank line: lists first, as git wants capability[] before the
-// values that depend on it, then the other keys in sorted order; empty values are left out. It
-// writes all of c in one Write or nothing, because a half-written message would be read by git
-// as a different, valid one.
+// values that depend on it, then username, as git and other helpers put it before the password,
+// then the other keys in sorted order; empty values are left out. It writes all of c in one
+// Write or nothing, because a half-written message would be read by git as a different, valid
+// one.
 func WriteCreds(w io.Writer, c Creds) error {
-	keys := slices.SortedFunc(maps.Keys(c), func(a, b string) int {
-		if la, lb := strings.HasSuffix(a, "[]"), strings.HasSuffix(b, "[]"); la != lb {
-			if la {
-				return -1
-			}
+	rank := func(key string) int {
+		switch {
+		case strings.HasSuffix(key, "[]"):
+			return 0
+		case key == "username":
 			return 1
 		}
-		return strings.Compare(a, b)
+		return 2
+	}
+	keys := slices.SortedFunc(maps.Keys(c), func(a, b string) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), strings.Compare(a, b))
 	})
 	var b bytes.Buffer
 	for _, key := range keys {

@@ -280,12 +280,12 @@ func TestWriteCreds(t *testing.T) {
 		want string
 	}{
 		{"empty", Creds{}, "\n"},
-		{"user and password, sorted", Creds{"username": {"u"}, "password": {"p"}}, "password=p\nusername=u\n\n"},
+		{"username, then the others sorted", Creds{"username": {"u"}, "quit": {"1"}, "password": {"p"}}, "username=u\npassword=p\nquit=1\n\n"},
 		{"empty values are left out", Creds{"username": {""}, "password": {"p"}, "path": nil}, "password=p\n\n"},
 		{"quit", Creds{"quit": {"1"}}, "quit=1\n\n"},
 		{"lists first, each value on its line", Creds{"authtype": {"Bearer"}, "capability[]": {"authtype", "state"}, "state[]": {"a=1"}},
 			"capability[]=authtype\ncapability[]=state\nstate[]=a=1\nauthtype=Bearer\n\n"},
-		{"'=' in a value, spaces and unicode kept", Creds{"username": {" ü "}, "password": {"x=y\t"}}, "password=x=y\t\nusername= ü \n\n"},
+		{"'=' in a value, spaces and unicode kept", Creds{"username": {" ü "}, "password": {"x=y\t"}}, "username= ü \npassword=x=y\t\n\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
