@@ -224,7 +224,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		if err != nil {
 			return Credential{}, err
 		}
-		return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn}, nil
+		return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
 	}
 
 	// Inside the renewal window with a PAT that still works: renew it silently if we can, and
@@ -556,7 +556,7 @@ func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant str
 	if err := m.save(ctx, key, rec); err != nil {
 		return Credential{}, err
 	}
-	return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn}, nil
+	return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
 }
 
 // accessToken signs in for org: silently when the cache allows, else (when interactive) by the
