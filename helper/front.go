@@ -46,7 +46,7 @@ func Front(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func
 	front := &cacheOnly{cfg: &cfg}
 	err := Run(ctx, op, Options{
 		Credentials: func() (Credentials, error) {
-			st, err := config.OpenStore(&cfg, frontKeyringItems)
+			st, err := config.OpenStore(&cfg)
 			if err != nil {
 				return nil, errHandOver // the full program explains a store it cannot open
 			}

@@ -23,7 +23,7 @@ func missingFront(t *testing.T) (*cacheOnly, string) {
 	t.Cleanup(func() { runtime.GOMAXPROCS(prev) }) // a wait leaves the process on one P
 	cfg := config.Defaults()
 	cfg.Store, cfg.StateDir = "file", t.TempDir()
-	st, err := config.OpenStore(&cfg, nil)
+	st, err := config.OpenStore(&cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

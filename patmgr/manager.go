@@ -7,7 +7,6 @@ import (
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store/oskeyring"
 
 	"context"
 	"crypto/rand"
@@ -93,7 +92,7 @@ func New(cfg config.Config, opts Options) (*Manager, error) {
 		m.trace = newTracer(nil)
 	}
 	if m.store == nil {
-		s, err := config.OpenStore(&cfg, oskeyring.Items{})
+		s, err := config.OpenStore(&cfg)
 		if err != nil {
 			return nil, err
 		}

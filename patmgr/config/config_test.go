@@ -86,11 +86,11 @@ func TestOpenStoreResolvesTheStateDirOnlyForTheFileStore(t *testing.T) {
 	t.Setenv("HOME", "")
 	t.Setenv("XDG_STATE_HOME", "")
 	cfg := Defaults()
-	if _, err := OpenStore(&cfg, nil); err != nil || cfg.StateDir != "" {
+	if _, err := OpenStore(&cfg); err != nil || cfg.StateDir != "" {
 		t.Fatalf("keyring: %v, state dir %q", err, cfg.StateDir)
 	}
 	cfg.Store = "file"
-	if _, err := OpenStore(&cfg, nil); err == nil {
+	if _, err := OpenStore(&cfg); err == nil {
 		t.Fatal("file store with no home directory and no --state-dir: no error")
 	}
 }
