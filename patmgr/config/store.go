@@ -25,8 +25,7 @@ func OpenStore(cfg *Config, keyringItems store.Items) (store.Store, error) {
 	return store.NewKeyring("git-credential-azdo", cfg.KeyringTimeout, keyringItems), nil
 }
 
-// ResolveStateDir sets StateDir to DefaultStateDir if it is empty, as both programs must: the
-// front passes the full program a lock it took in that directory.
+// ResolveStateDir sets StateDir to DefaultStateDir if it is empty.
 func (c *Config) ResolveStateDir() error {
 	if c.StateDir != "" {
 		return nil
