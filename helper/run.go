@@ -1,7 +1,6 @@
 // Package helper is git's side of git-credential-azdo: it reads a request in git's credential
 // protocol (protocol.go), decides whether the remote is an Azure DevOps organisation we serve
-// (remote.go), asks for a credential and answers git (run.go). front.go is the program git
-// runs: it answers from the cache alone and hands the rest to the full program.
+// (remote.go), asks for a credential and answers git (run.go).
 package helper
 
 import (
@@ -14,8 +13,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 )
 
-// Credentials is what a git operation needs: patmgr.Manager in the full program, the cache
-// alone in the front.
+// Credentials is what a git operation needs: patmgr.Manager.
 type Credentials interface {
 	Credential(ctx context.Context, t cache.Target) (cache.Credential, error)
 	Reject(ctx context.Context, t cache.Target, password string) error
@@ -68,9 +66,6 @@ func Run(ctx context.Context, op string, opts Options) error {
 			return err
 		}
 		cred, err := creds.Credential(ctx, target)
-		if errors.Is(err, errHandOver) {
-			return err // the full program answers git, not us
-		}
 		if err != nil {
 			// quit=1 stops git from going on to a terminal username prompt that cannot work
 			// for Azure DevOps; the reason is on stderr.

@@ -87,9 +87,7 @@ func New(cfg config.Config, opts Options) (*Manager, error) {
 		m.env = HostEnvironment()
 	}
 	if cfg.Trace {
-		m.trace = newTracer(m.stderr)
-	} else {
-		m.trace = newTracer(nil)
+		m.trace = newTracer(m.stderr) // nil traces nothing
 	}
 	if m.store == nil {
 		s, err := config.OpenStore(&cfg)
@@ -179,11 +177,6 @@ func (m *Manager) lookup(ctx context.Context, key string) (Credential, bool, err
 // turn serves key's credential from the store when it can, or returns with key's lock held:
 // unlock releases it, and is nil when the credential was served or err says why not.
 func (m *Manager) turn(ctx context.Context, key string) (unlock func(), cred Credential, err error) {
-	// The front git ran looked the PAT up under the lock and passed the lock on with the get, so
-	// that gets missing the cache together start one full program, not one each.
-	if l := orglock.Inherited(m.cfg.StateDir, key); l != nil {
-		return l.Unlock, Credential{}, nil
-	}
 	if cred, ok, err := m.lookup(ctx, key); ok || err != nil {
 		if ok {
 			m.trace.printf("serving the stored PAT (%s), which expires %s", key, humanTime(cred.Expires, m.now()))

@@ -28,8 +28,7 @@ func OpenStore(cfg *Config) (store.Store, error) {
 	return store.NewKeyring(KeyringService, cfg.KeyringTimeout), nil
 }
 
-// ResolveStateDir sets StateDir to DefaultStateDir if it is empty, as both programs must: the
-// front passes the full program a lock it took in that directory.
+// ResolveStateDir sets StateDir to DefaultStateDir if it is empty.
 func (c *Config) ResolveStateDir() error {
 	if c.StateDir != "" {
 		return nil

@@ -27,7 +27,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/helper"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
@@ -77,17 +76,11 @@ func benchBinaries(tb testing.TB) (dir, launcher string) {
 			if err == nil && filepath.Base(abs) != prog {
 				err = fmt.Errorf("AZDO_BENCH_BIN must name a file called %s (git finds helpers by name), got %s", prog, abs)
 			}
-			// The front hands sign-ins to the full program beside it.
 			built.dir, built.err = filepath.Dir(abs), err
 			return
 		}
-		// Both programs, side by side as install.sh installs them: the front git runs, and the
-		// full program it hands sign-ins to.
 		built.dir = filepath.Join(tmp, "bin")
-		if built.err = build(filepath.Join(built.dir, prog), "../.."); built.err != nil {
-			return
-		}
-		built.err = build(filepath.Join(built.dir, helper.FullProgram), "../../git-credential-azdo-full")
+		built.err = build(filepath.Join(built.dir, prog), "../..")
 	})
 	if built.err != nil {
 		tb.Fatal(built.err)
