@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,8 +18,8 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
-// entry is one value configure added to a key of git's config. The record of them, per config
-// file, is what unconfigure removes: never a helper or a useHttpPath the user set themselves.
+// entry is one value configure added to a key of git's config: what unconfigure removes, never
+// a helper or a useHttpPath the user set themselves.
 type entry struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
@@ -36,48 +35,54 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 			if len(args) > 0 {
 				return usagef("%s takes no arguments", strings.TrimPrefix(fs.Name(), prog+" "))
 			}
-			scope, id, err := configScope(ctx, *global, *system, *local, *file)
-			if err != nil {
-				return err
-			}
-			if dir := filepath.Dir(scope[len(scope)-1]); add && *file != "" {
+			g, id, err := configScope(ctx, *global, *system, *local, *file)
+			if dir := filepath.Dir(g.scope[len(g.scope)-1]); err == nil && add && *file != "" {
 				if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 					return usagef("--file %s: the directory %s does not exist: create it first", *file, dir)
 				}
 			}
 			// The record is found whatever --state-dir says: that is the helper's setting, for its line.
 			record := config.Config{StateDir: inv.getenv(config.EnvName("state-dir"))}
-			if err := record.ResolveStateDir(); err != nil {
-				return fmt.Errorf("finding the state directory for configure's record: %w", err)
+			if err == nil {
+				err = record.ResolveStateDir()
 			}
-			l, err := orglock.Acquire(ctx, record.StateDir, "configure") // one record writer at a time
+			if err != nil {
+				return err
+			}
+			l, err := orglock.Acquire(ctx, record.StateDir, "configure") // one writer of the record at a time
 			if err != nil {
 				return err
 			}
 			defer l.Unlock()
-			path := filepath.Join(record.StateDir, "configured.json")
-			all, err := loadRecord(path)
-			if err != nil {
-				return err
+			path, all := filepath.Join(record.StateDir, "configured.json"), map[string][]entry{}
+			if b, err := os.ReadFile(path); !errors.Is(err, os.ErrNotExist) {
+				if err == nil {
+					err = json.Unmarshal(b, &all)
+				}
+				if err != nil {
+					return fmt.Errorf("reading configure's record: %w: remove it, and what configure added to git's config by hand", err)
+				}
 			}
-			g := gitConfig{ctx: ctx, scope: scope}
-			var keys []string // configure sets these URLs' keys, keeping what it added for others
+			var keys []string
 			line, urls := inv.helperCommand(), inv.configuredURLs()
 			for _, url := range urls {
-				keys = append(keys, "credential."+url+".helper")
+				if add {
+					keys = append(keys, "credential."+url+".helper")
+				}
 				// visualstudio.com names the organisation in the host: a path would only split
 				// the cache per repository.
-				if !strings.Contains(url, "*.visualstudio.com") {
+				if add && !strings.Contains(url, "*.visualstudio.com") {
 					keys = append(keys, "credential."+url+".useHttpPath")
 				}
 			}
-			var kept, added []entry
+			var kept, added []entry // configure keeps what it added for other URLs
 			for _, e := range all[id] {
-				if !add && !slices.Contains(keys, e.Key) {
-					keys = append(keys, e.Key)
-				}
-				if add && !slices.Contains(keys, e.Key) {
+				switch {
+				case slices.Contains(keys, e.Key):
+				case add:
 					kept = append(kept, e)
+				default:
+					keys = append(keys, e.Key)
 				}
 			}
 			for _, key := range keys {
@@ -92,14 +97,15 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 					}
 				}
 				rest := without(values, ours)
-				if add && strings.HasSuffix(key, ".helper") {
-					rest = slices.DeleteFunc(rest, func(v string) bool { return v == line }) // an unrecorded earlier configure's
-					want = []string{line}
-					if len(rest) == 0 || rest[0] != "" {
-						// The empty value resets the list, so helpers set for every host do not answer first.
+				switch {
+				case !add:
+				case strings.HasSuffix(key, ".helper"):
+					rest = slices.DeleteFunc(rest, func(v string) bool { return v == line }) // a configure the record lost
+					if want = []string{line}; len(rest) == 0 || rest[0] != "" {
+						// The empty value resets the list: helpers set for every host do not answer first.
 						want = []string{"", line}
 					}
-				} else if add && (len(rest) == 0 || !isTrue(rest[len(rest)-1])) {
+				case len(rest) == 0 || !slices.Contains([]string{"true", "yes", "on", "1"}, strings.ToLower(rest[len(rest)-1])):
 					want = []string{"true"}
 				}
 				if err := g.set(key, values, rest, want); err != nil {
@@ -113,10 +119,13 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 			if all[id] = slices.Concat(kept, added); len(all[id]) == 0 {
 				delete(all, id)
 			}
-			if err := saveRecord(path, all); err != nil {
-				return err
+			b, err := json.MarshalIndent(all, "", "  ")
+			if err == nil {
+				err = store.WriteFileAtomic(path, b)
 			}
 			switch {
+			case err != nil:
+				return err
 			case add:
 				fmt.Fprintf(inv.stdout, "git now asks %s for Azure DevOps credentials (%s).\n", prog, strings.Join(urls, ", "))
 			case had:
@@ -129,29 +138,33 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 	}
 }
 
-// configScope returns git config's scope arguments and the id the record keeps that file under.
-func configScope(ctx context.Context, global, system, local bool, file string) (scope []string, id string, err error) {
-	if n := len(slices.DeleteFunc([]bool{global, system, local, file != ""}, func(b bool) bool { return !b })); n > 1 {
-		return nil, "", usagef("choose one of --global, --system, --local and --file")
+// configScope returns git config for the scope chosen, and the name the record keeps it under.
+func configScope(ctx context.Context, global, system, local bool, file string) (gitConfig, string, error) {
+	g := gitConfig{ctx: ctx, scope: []string{"--global"}}
+	if len(slices.DeleteFunc([]bool{global, system, local, file != ""}, func(b bool) bool { return !b })) > 1 {
+		return g, "", usagef("choose one of --global, --system, --local and --file")
 	}
 	switch {
 	case system:
-		return []string{"--system"}, "system", nil
+		g.scope = []string{"--system"}
+		return g, "system", nil
 	case local:
 		out, err := exec.CommandContext(ctx, "git", "rev-parse", "--absolute-git-dir").Output()
 		if err != nil {
-			return nil, "", fmt.Errorf("--local needs to run inside a git repository")
+			return g, "", errors.New("--local needs to run inside a git repository")
 		}
-		return []string{"--local"}, "local:" + strings.TrimSpace(string(out)), nil
+		g.scope = []string{"--local"}
+		return g, "local:" + strings.TrimSpace(string(out)), nil
 	case file != "":
 		abs, err := filepath.Abs(file)
-		return []string{"--file", abs}, "file:" + abs, err
+		g.scope = []string{"--file", abs}
+		return g, "file:" + abs, err
 	}
 	home := os.Getenv("GIT_CONFIG_GLOBAL")
 	if home == "" {
 		home, _ = os.UserHomeDir()
 	}
-	return []string{"--global"}, "global:" + home, nil
+	return g, "global:" + home, nil
 }
 
 // configuredURLs are the URL scopes the helper is set for.
@@ -168,12 +181,19 @@ func (inv *invocation) configuredURLs() []string {
 func (inv *invocation) helperCommand() string {
 	path := "azdo" // git finds it on PATH, if this program cannot tell where it is
 	if self, err := os.Executable(); err == nil {
-		path = filepath.Join(filepath.Dir(self), exeName(prog)) // the front, beside the full program
+		path = filepath.Join(filepath.Dir(self), prog) // the front, beside the full program
+		if runtime.GOOS == "windows" {
+			path += ".exe"
+		}
 		if _, err := os.Stat(path); err != nil {
 			path = self
 		}
-		if onPath, err := exec.LookPath(prog); err == nil && sameFile(path, onPath) {
-			path, _ = filepath.Abs(onPath)
+		if onPath, err := exec.LookPath(prog); err == nil {
+			a, errA := os.Stat(path)
+			b, errB := os.Stat(onPath)
+			if errA == nil && errB == nil && os.SameFile(a, b) {
+				path, _ = filepath.Abs(onPath)
+			}
 		}
 	}
 	settings := inv.explicit
@@ -185,9 +205,9 @@ func (inv *invocation) helperCommand() string {
 }
 
 // helperLine writes path and args as the shell git runs every helper through (Git for Windows'
-// own sh included) reads them. git runs a value as written only if it starts with an absolute
-// path, so a path that needs quoting makes the value a shell command ("!"). On Windows the path
-// takes forward slashes, which that sh leaves alone and git still takes for absolute (C:/...).
+// own sh too) reads them. git runs a value as written only if it starts with an absolute path,
+// so a path that needs quoting makes the value a shell command ("!"). On Windows the path takes
+// forward slashes, which that sh leaves alone and git still takes for absolute (C:/...).
 func helperLine(path string, windows bool, args []string) string {
 	if windows {
 		path = strings.ReplaceAll(path, `\`, "/")
@@ -210,19 +230,6 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func sameFile(a, b string) bool {
-	sa, err1 := os.Stat(a)
-	sb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
-}
-
-func exeName(name string) string {
-	if runtime.GOOS == "windows" {
-		return name + ".exe"
-	}
-	return name
-}
-
 // without takes ours (what configure added to a key, in order) out of values: where it last
 // occurs whole, else only its last value (the helper line, useHttpPath's true), never a lone
 // empty helper, which is the user's when configure's line is not right after it.
@@ -240,27 +247,18 @@ func without(values, ours []string) []string {
 	return slices.Clone(values)
 }
 
-// isTrue is git's reading of a boolean's value.
-func isTrue(v string) bool {
-	return slices.Contains([]string{"true", "yes", "on", "1"}, strings.ToLower(v))
-}
-
 type gitConfig struct {
 	ctx   context.Context
 	scope []string
 }
 
-// errNoValue is git config's exit status 1 for a get: the key has no value.
-var errNoValue = errors.New("no value")
-
 func (g gitConfig) run(args ...string) (string, error) {
 	out, err := exec.CommandContext(g.ctx, "git", slices.Concat([]string{"config"}, g.scope, args)...).Output()
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		if exitErr.ExitCode() == 1 && len(exitErr.Stderr) == 0 {
-			return "", errNoValue
+	if e := (*exec.ExitError)(nil); errors.As(err, &e) {
+		if e.ExitCode() == 1 && len(e.Stderr) == 0 {
+			return "", nil // a get of a key without values
 		}
-		return "", fmt.Errorf("git config %s: %s", strings.Join(args, " "), strings.TrimSpace(string(exitErr.Stderr)))
+		return "", fmt.Errorf("git config %s: %s", strings.Join(args, " "), strings.TrimSpace(string(e.Stderr)))
 	}
 	return string(out), err
 }
@@ -269,13 +267,10 @@ func (g gitConfig) run(args ...string) (string, error) {
 // a key without values: nothing is changed in a file git cannot read.
 func (g gitConfig) values(key string) ([]string, error) {
 	out, err := g.run("-z", "--get-all", key) // -z: a value may hold a newline
-	if errors.Is(err, errNoValue) {
-		return nil, nil
-	}
-	if err != nil {
+	if out == "" {
 		return nil, err
 	}
-	return strings.Split(strings.TrimSuffix(out, "\x00"), "\x00"), nil
+	return strings.Split(strings.TrimSuffix(out, "\x00"), "\x00"), err
 }
 
 // set changes key's values to rest (values less some of them) followed by add. The values that
@@ -288,20 +283,19 @@ func (g gitConfig) set(key string, values, rest, add []string) error {
 		return len(slices.DeleteFunc(slices.Clone(list), func(x string) bool { return x != v }))
 	}
 	var gone []string
-	rewrite := false
 	for _, v := range values {
-		if n := count(rest, v); n < count(values, v) && !slices.Contains(gone, v) {
-			gone, rewrite = append(gone, v), rewrite || n > 0
+		if n := count(rest, v); n > 0 && n < count(values, v) {
+			// git removes every value equal to the one named: write the key anew, all its
+			// values replaced by one first, so that its section is never emptied (git would
+			// drop it, and add it again at the end of the file).
+			gone, add = nil, slices.Concat(rest[1:], add)
+			if _, err := g.run("--replace-all", key, rest[0]); err != nil {
+				return err
+			}
+			break
+		} else if n == 0 && !slices.Contains(gone, v) {
+			gone = append(gone, v)
 		}
-	}
-	if rewrite {
-		// git removes every value equal to the one named: write the key anew, all its values
-		// replaced by one first, so that its section is never emptied (git would drop it, and
-		// add it again at the end of the file).
-		if _, err := g.run("--replace-all", key, rest[0]); err != nil {
-			return err
-		}
-		gone, add = nil, slices.Concat(rest[1:], add)
 	}
 	for _, v := range gone {
 		if _, err := g.run("--fixed-value", "--unset-all", key, v); err != nil {
@@ -314,27 +308,4 @@ func (g gitConfig) set(key string, values, rest, add []string) error {
 		}
 	}
 	return nil
-}
-
-func loadRecord(path string) (map[string][]entry, error) {
-	all := map[string][]entry{}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return all, nil
-	}
-	if err == nil {
-		err = json.Unmarshal(b, &all)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %s (%w): remove it, and what configure added by hand", path, err)
-	}
-	return all, nil
-}
-
-func saveRecord(path string, all map[string][]entry) error {
-	b, err := json.MarshalIndent(all, "", "  ")
-	if err != nil {
-		return err
-	}
-	return store.WriteFileAtomic(path, b)
 }
