@@ -55,24 +55,24 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 			}
 			defer l.Unlock()
 			path, all := filepath.Join(record.StateDir, "configured.json"), map[string][]entry{}
-			if b, err := os.ReadFile(path); !errors.Is(err, os.ErrNotExist) {
-				if err == nil {
-					err = json.Unmarshal(b, &all)
+			if b, err := os.ReadFile(path); err == nil {
+				if err := json.Unmarshal(b, &all); err != nil {
+					return fmt.Errorf("%s is unreadable (%w): remove it, and what configure added to git's config, by hand", path, err)
 				}
-				if err != nil {
-					return fmt.Errorf("reading configure's record: %w: remove it, and what configure added to git's config by hand", err)
-				}
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return err
 			}
-			var keys []string
+			var keys []string // configure's for these URLs; unconfigure's come from the record
 			line, urls := inv.helperCommand(), inv.configuredURLs()
 			for _, url := range urls {
-				if add {
-					keys = append(keys, "credential."+url+".helper")
-				}
 				// visualstudio.com names the organisation in the host: a path would only split
 				// the cache per repository.
-				if add && !strings.Contains(url, "*.visualstudio.com") {
-					keys = append(keys, "credential."+url+".useHttpPath")
+				switch {
+				case !add:
+				case strings.Contains(url, "*.visualstudio.com"):
+					keys = append(keys, "credential."+url+".helper")
+				default:
+					keys = append(keys, "credential."+url+".helper", "credential."+url+".useHttpPath")
 				}
 			}
 			var kept, added []entry // configure keeps what it added for other URLs
@@ -279,23 +279,23 @@ func (g gitConfig) set(key string, values, rest, add []string) error {
 	if slices.Equal(values, slices.Concat(rest, add)) {
 		return nil
 	}
-	count := func(list []string, v string) int {
-		return len(slices.DeleteFunc(slices.Clone(list), func(x string) bool { return x != v }))
-	}
-	var gone []string
+	var gone []string // git removes every value equal to the one named
+	n := 0
 	for _, v := range values {
-		if n := count(rest, v); n > 0 && n < count(values, v) {
-			// git removes every value equal to the one named: write the key anew, all its
-			// values replaced by one first, so that its section is never emptied (git would
-			// drop it, and add it again at the end of the file).
-			gone, add = nil, slices.Concat(rest[1:], add)
-			if _, err := g.run("--replace-all", key, rest[0]); err != nil {
-				return err
+		if !slices.Contains(rest, v) {
+			if n++; !slices.Contains(gone, v) {
+				gone = append(gone, v)
 			}
-			break
-		} else if n == 0 && !slices.Contains(gone, v) {
-			gone = append(gone, v)
 		}
+	}
+	if n < len(values)-len(rest) {
+		// One of two equal values goes: write the key anew, all its values replaced by one
+		// first, so that its section is never emptied (git would drop it, and add it again at
+		// the end of the file).
+		if _, err := g.run("--replace-all", key, rest[0]); err != nil {
+			return err
+		}
+		gone, add = nil, slices.Concat(rest[1:], add)
 	}
 	for _, v := range gone {
 		if _, err := g.run("--fixed-value", "--unset-all", key, v); err != nil {
