@@ -273,8 +273,9 @@ func (g gitConfig) values(key string) ([]string, error) {
 	return strings.Split(strings.TrimSuffix(out, "\x00"), "\x00"), err
 }
 
-// set changes key's values to rest (values less some of them) followed by add. The values that
-// stay keep their place: their order, across sections too, is the order git asks helpers in.
+// set changes key's values to rest (values less some of them) followed by add. What stays keeps
+// its place, since the order of helpers, across sections too, is the order git asks them in; only
+// when one of two equal values goes is the key written anew, in the last section that holds it.
 func (g gitConfig) set(key string, values, rest, add []string) error {
 	if slices.Equal(values, slices.Concat(rest, add)) {
 		return nil
