@@ -123,7 +123,7 @@ func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, e
 	if err != nil {
 		return Status{}, err
 	}
-	tok, err := m.signer.interactive(ctx, tenant, account, method)
+	tok, err := m.signer.interactive(ctx, tenant, account, method, "")
 	unlock()
 	if err != nil {
 		return Status{}, err
