@@ -39,7 +39,7 @@ type signer struct {
 	http   *http.Client
 	cache  *msalCache
 	trace  *tracer
-	prompt io.Writer // stderr: MSAL's device-code message and browser notices
+	prompt io.Writer                             // stderr: MSAL's device-code message and browser notices
 	proxy  func(*http.Request) (*url.URL, error) // the HTTP client's, to name a proxy in an error
 }
 
