@@ -57,9 +57,9 @@ func (s *signer) client(tenant string) (public.Client, error) {
 	)
 }
 
-// refreshClaims makes MSAL skip its cached access token and redeem the refresh token. It only
-// declares again that this client handles claims challenges, so it asks for nothing more.
-const refreshClaims = `{"access_token":{"xms_cc":{"values":["cp1"]}}}`
+// refreshClaims makes MSAL skip its cached access token and redeem the refresh token. It asks for
+// no claim: MSAL merges the cp1 capability in, and would refuse a second copy of it.
+const refreshClaims = `{"access_token":{}}`
 
 // silent returns a token from the cache, refreshing it with the cached refresh token if needed.
 // With claims (refreshClaims, or those of a claims challenge) it redeems the refresh token even if
@@ -129,12 +129,15 @@ func (s *signer) interactive(ctx context.Context, tenant, account, method, claim
 		if s.cfg.Password == "" {
 			return accessToken{}, fmt.Errorf("--login=password needs the password in AZDO_PASSWORD")
 		}
-		fmt.Fprintln(s.prompt, "git-credential-azdo: note: --login=password is deprecated by Microsoft and cannot pass multi-factor authentication; prefer --login=browser or --login=device")
 		var opts []public.AcquireByUsernamePasswordOption
 		if claims != "" {
 			opts = append(opts, public.WithClaims(claims))
 		}
 		res, err = c.AcquireTokenByUsernamePassword(ctx, s.cfg.Scopes(), s.cfg.Username, s.cfg.Password, opts...)
+		if err == nil {
+			// After the sign-in only: a failed one says what went wrong in its one line.
+			fmt.Fprintln(s.prompt, "git-credential-azdo: note: --login=password is deprecated by Microsoft and cannot pass multi-factor authentication; prefer --login=browser or --login=device")
+		}
 	default:
 		return accessToken{}, fmt.Errorf("unknown sign-in method %q", method)
 	}
