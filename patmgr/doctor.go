@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,7 +32,7 @@ func (m *Manager) Doctor(ctx context.Context, orgs []string) []Check {
 	if err := m.init(); err != nil {
 		return append(checks, Check{Name: "settings", Detail: err.Error(), Fix: "correct the setting named above"})
 	}
-	checks = append(checks, m.checkAuthority(ctx))
+	checks = append(checks, m.checkProxy(), m.checkAuthority(ctx))
 	for _, org := range orgs {
 		checks = append(checks, m.checkOrg(ctx, org))
 	}
@@ -131,6 +133,9 @@ func (m *Manager) checkAuthority(ctx context.Context) Check {
 	}
 	if err != nil {
 		c.Detail = fmt.Sprintf("%s: %v", u, err)
+		if why, ok := explainNetwork(err, m.signer.proxy); ok {
+			c.Detail = why
+		}
 		c.Fix = "check the network, a proxy (HTTPS_PROXY) or --authority; for a TLS-inspecting proxy add its CA with --ca-file"
 		return c
 	}
@@ -147,5 +152,32 @@ func (m *Manager) checkOrg(ctx context.Context, org string) Check {
 		return c
 	}
 	c.OK, c.Detail = true, m.cfg.OrgURL(org)+" belongs to tenant "+tenant
+	return c
+}
+
+// checkProxy names the proxy each host of a get goes through, as the HTTP client picks it from
+// HTTPS_PROXY and NO_PROXY.
+func (m *Manager) checkProxy() Check {
+	c := Check{Name: "proxy", OK: true}
+	var routes []string
+	for _, raw := range []string{m.cfg.AuthorityURL(config.TenantOrganizations), m.cfg.OrgURL("org"), m.cfg.PATURL("org")} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue
+		}
+		route := u.Host + " directly"
+		via, err := m.signer.proxy(&http.Request{URL: u})
+		switch {
+		case err != nil:
+			c.OK, c.Fix = false, "correct HTTPS_PROXY (a URL such as http://proxy.example:3128)"
+			route = u.Host + ": " + err.Error()
+		case via != nil:
+			route = u.Host + " through " + via.Redacted()
+		}
+		if !slices.Contains(routes, route) {
+			routes = append(routes, route)
+		}
+	}
+	c.Detail = strings.Join(routes, ", ")
 	return c
 }
