@@ -138,3 +138,30 @@ func TestFailSignIns(t *testing.T) {
 		t.Error("an unknown code was accepted")
 	}
 }
+
+func TestControlSessionsChallengeAndSignInFailures(t *testing.T) {
+	s := newTestServer(t, Options{})
+	c := s.Client()
+	if st, _, b := do(t, c, "POST", s.URL+"/_emulator/sessions/challenge", "", `{"upn":"`+s.User+`"}`); st != http.StatusOK {
+		t.Fatalf("challenge: %d %s", st, b)
+	}
+	if st, _, b := do(t, c, "POST", s.URL+"/_emulator/sessions/challenge", "", `{"upn":"nobody@contoso.example"}`); st != http.StatusNotFound {
+		t.Fatalf("challenge of an unknown user: %d %s", st, b)
+	}
+	if st, _, b := do(t, c, "POST", s.URL+"/_emulator/signin-failures", "", `{"who":"contoso.example","aadsts":65001}`); st != http.StatusOK {
+		t.Fatalf("signin-failures: %d %s", st, b)
+	}
+	pc := newPublic(t, s, DefaultClientID, s.TenantID)
+	if _, err := pc.AcquireTokenByUsernamePassword(context.Background(), devopsScopes, s.User, s.Password); err == nil || !strings.Contains(err.Error(), "AADSTS65001") {
+		t.Fatalf("after signin-failures: %v", err)
+	}
+	if st, _, b := do(t, c, "POST", s.URL+"/_emulator/signin-failures", "", `{"who":"contoso.example","aadsts":1}`); st != http.StatusBadRequest {
+		t.Fatalf("an unknown code: %d %s", st, b)
+	}
+	if st, _, b := do(t, c, "POST", s.URL+"/_emulator/signin-failures", "", `{"who":"contoso.example","aadsts":0}`); st != http.StatusOK {
+		t.Fatalf("lifting: %d %s", st, b)
+	}
+	if _, err := pc.AcquireTokenByUsernamePassword(context.Background(), devopsScopes, s.User, s.Password); err != nil {
+		t.Fatalf("after lifting: %v", err)
+	}
+}
