@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -213,5 +215,15 @@ func TestNetworkFailuresKeepTheirCause(t *testing.T) {
 				t.Fatalf("got  %s\nwant %s", msg, tc.want)
 			}
 		})
+	}
+}
+
+// Offline cannot be made on loopback: the dial error an unplugged machine gets is built here.
+func TestOfflineIsSaidSo(t *testing.T) {
+	err := &url.Error{Op: "Post", URL: "https://login.microsoftonline.com/organizations/oauth2/v2.0/token",
+		Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ENETUNREACH)}}
+	got, ok := explainNetwork(err, direct)
+	if want := "cannot reach login.microsoftonline.com: the network is unreachable: are you offline?"; !ok || got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 }

@@ -616,6 +616,9 @@ func (m *Manager) tenant(ctx context.Context, t Target, known cache.Record) (str
 func (m *Manager) Reject(ctx context.Context, t Target, password string) error {
 	key := m.key(t)
 	rec, err := m.load(ctx, key)
+	if err == nil && rec != nil && rec.Kind == cache.KindEntra {
+		return m.rejectAccessToken(ctx, t, rec, password)
+	}
 	if err != nil || !rec.Holds(password) || rec.Rejected {
 		return err
 	}
@@ -629,6 +632,28 @@ func (m *Manager) Reject(ctx context.Context, t Target, password string) error {
 	}
 	rec.Rejected = true
 	return m.save(ctx, key, rec)
+}
+
+// rejectAccessToken handles git's erase of the Entra access token a fallback record hands out:
+// continuous access evaluation can void it long before it expires, and MSAL would keep serving
+// it. If it is still MSAL's token, a new one (with the claims of a challenge git passed on, if
+// any) replaces it now, silently, for the next get.
+func (m *Manager) rejectAccessToken(ctx context.Context, t Target, rec *cache.Record, password string) error {
+	if err := m.init(); err != nil {
+		return err
+	}
+	cached, err := m.accessToken(ctx, t.Org, rec.Tenant, rec.Account, false)
+	if err != nil || cached.Token != password {
+		return nil // nothing cached to replace, or git refused an older token
+	}
+	var refused error = errNotAuthenticated
+	if claims := claimsFromChallenges(t.Challenges); claims != "" {
+		refused = &claimsError{claims}
+	}
+	if _, err := m.freshToken(ctx, t.Org, rec.Tenant, rec.Account, refused, false); err != nil && !errors.Is(err, ErrSignInRequired) {
+		return err
+	}
+	return nil
 }
 
 func humanTime(t, now time.Time) string {

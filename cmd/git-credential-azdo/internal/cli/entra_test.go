@@ -106,3 +106,27 @@ func TestEntraErrorsAreOneLineEachEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// Where PATs are forbidden git gets the Entra token itself, which continuous access evaluation
+// can void long before it expires: the fetch that meets the challenge fails, its erase has the
+// token replaced, and the next fetch works without a prompt.
+func TestVoidedEntraTokenIsReplacedAfterGitErasesIt(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	if err := w.srv.SetPolicy(w.srv.Org, azdotest.Policy{DisablePATCreation: true}); err != nil {
+		t.Fatal(err)
+	}
+	dir := w.clone()
+	if err := w.srv.ChallengeSessions(w.srv.User); err != nil {
+		t.Fatal(err)
+	}
+	before := w.srv.Counters()
+	w.env = append(w.env, "AZDO_LOGIN=never", "GIT_TERMINAL_PROMPT=0")
+	if r := w.git(dir, "fetch", "-q"); r.err == nil {
+		t.Fatal("a fetch with the voided token succeeded")
+	}
+	w.mustGit(dir, "fetch", "-q")
+	after := w.srv.Counters()
+	if after.Grants["device_code"] != 1 || after.Grants["refresh_token"] != before.Grants["refresh_token"]+1 {
+		t.Fatalf("want one silent refresh and no new sign-in, got grants %v then %v", before.Grants, after.Grants)
+	}
+}
