@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os/exec"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,7 +31,7 @@ func (m *Manager) Doctor(ctx context.Context, orgs []string) []Check {
 	if err := m.init(); err != nil {
 		return append(checks, Check{Name: "settings", Detail: err.Error(), Fix: "correct the setting named above"})
 	}
-	checks = append(checks, m.checkProxy(), m.checkAuthority(ctx))
+	checks = append(checks, m.checkAuthority(ctx))
 	for _, org := range orgs {
 		checks = append(checks, m.checkOrg(ctx, org))
 	}
@@ -139,7 +138,7 @@ func (m *Manager) checkAuthority(ctx context.Context) Check {
 		c.Fix = "check the network, a proxy (HTTPS_PROXY) or --authority; for a TLS-inspecting proxy add its CA with --ca-file"
 		return c
 	}
-	c.OK, c.Detail = true, m.cfg.AuthorityURL(tenant)+" answers"
+	c.OK, c.Detail = true, m.cfg.AuthorityURL(tenant)+" answers"+m.via(u)
 	return c
 }
 
@@ -151,33 +150,23 @@ func (m *Manager) checkOrg(ctx context.Context, org string) Check {
 		c.Fix = "check the organisation name in the remote URL"
 		return c
 	}
-	c.OK, c.Detail = true, m.cfg.OrgURL(org)+" belongs to tenant "+tenant
+	c.OK, c.Detail = true, m.cfg.OrgURL(org)+" belongs to tenant "+tenant+m.via(m.cfg.OrgURL(org))
 	return c
 }
 
-// checkProxy names the proxy each host of a get goes through, as the HTTP client picks it from
-// HTTPS_PROXY and NO_PROXY.
-func (m *Manager) checkProxy() Check {
-	c := Check{Name: "proxy", OK: true}
-	var routes []string
-	for _, raw := range []string{m.cfg.AuthorityURL(config.TenantOrganizations), m.cfg.OrgURL("org"), m.cfg.PATURL("org")} {
-		u, err := url.Parse(raw)
-		if err != nil {
-			continue
-		}
-		route := u.Host + " directly"
-		via, err := m.signer.proxy(&http.Request{URL: u})
-		switch {
-		case err != nil:
-			c.OK, c.Fix = false, "correct HTTPS_PROXY (a URL such as http://proxy.example:3128)"
-			route = u.Host + ": " + err.Error()
-		case via != nil:
-			route = u.Host + " through " + via.Redacted()
-		}
-		if !slices.Contains(routes, route) {
-			routes = append(routes, route)
-		}
+// via names the proxy the HTTP client goes through to reach raw (HTTPS_PROXY, unless NO_PROXY
+// exempts the host), or is "" when it goes directly.
+func (m *Manager) via(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
 	}
-	c.Detail = strings.Join(routes, ", ")
-	return c
+	p, err := m.signer.proxy(&http.Request{URL: u})
+	switch {
+	case err != nil:
+		return " (HTTPS_PROXY is unusable: " + err.Error() + ")"
+	case p != nil:
+		return " through the proxy " + p.Redacted()
+	}
+	return ""
 }
