@@ -133,7 +133,7 @@ func (m *Manager) checkAuthority(ctx context.Context) Check {
 	if err != nil {
 		c.Detail = fmt.Sprintf("%s: %v", u, err)
 		if why, ok := explainNetwork(err, m.signer.proxy); ok {
-			c.Detail = why
+			c.Detail = u + ": " + why
 		}
 		c.Fix = "check the network, a proxy (HTTPS_PROXY) or --authority; for a TLS-inspecting proxy add its CA with --ca-file"
 		return c
