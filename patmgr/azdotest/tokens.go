@@ -118,11 +118,15 @@ func (s *Server) issueUserTokensLocked(u *user, clientID, scope, grant string, c
 	}
 	now := s.clock.now()
 	exp := now.Add(s.atLife)
-	at := s.jwt(map[string]any{
+	claims := map[string]any{
 		"aud": aud, "iss": s.URL + "/" + u.tenantID + "/", "iat": now.Unix(), "nbf": now.Unix(), "exp": exp.Unix(),
 		"oid": u.oid, "sub": u.oid, "tid": u.tenantID, "appid": clientID, "scp": "user_impersonation",
-		"upn": u.upn, "name": u.name, "uti": randomToken(16), "ver": "1.0", "xms_cc": caeClaim(cae),
-	})
+		"upn": u.upn, "name": u.name, "uti": randomToken(16), "ver": "1.0",
+	}
+	if cae {
+		claims["xms_cc"] = []string{"cp1"} // the capabilities the client declared
+	}
+	at := s.jwt(claims)
 	s.st.access[at] = &accessToken{upn: u.upn, clientID: clientID, aud: aud, tenantID: u.tenantID, expires: exp, cae: cae}
 	resp := map[string]any{
 		"token_type":     "Bearer",
@@ -233,14 +237,6 @@ func (s *Server) authenticateLocked(r *http.Request, allowPAT bool) *principal {
 // refresh token still works after ChallengeSessions, not after
 // RevokeSessions). Tokens of clients that did not declare cp1 stay valid until
 // they expire.
-
-// caeClaim is the xms_cc claim of an access token: the capabilities its client declared.
-func caeClaim(cae bool) []string {
-	if cae {
-		return []string{"cp1"}
-	}
-	return nil
-}
 
 // caeCapable reports whether a token request's claims parameter declares cp1.
 func caeCapable(claims string) bool {
