@@ -123,7 +123,7 @@ func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, e
 	if err != nil {
 		return Status{}, err
 	}
-	tok, err := m.signer.interactive(ctx, tenant, account, method)
+	tok, err := m.signer.interactive(ctx, tenant, account, method, "")
 	unlock()
 	if err != nil {
 		return Status{}, err
@@ -397,7 +397,7 @@ func (m *Manager) patAPICall(ctx context.Context, t Target, call func(bearer str
 	if err = call(tok.Token); !tokenRefused(err) {
 		return err
 	}
-	if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account); err != nil {
+	if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, err, true); err != nil {
 		return err
 	}
 	if err = call(tok.Token); tokenRefused(err) {

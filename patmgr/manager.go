@@ -111,6 +111,7 @@ func (m *Manager) init() error {
 			cache:  &msalCache{store: m.store, key: "msal:" + strings.ToLower(m.cfg.Authority) + ":" + m.cfg.ClientID},
 			trace:  m.trace,
 			prompt: m.stderr,
+			proxy:  http.ProxyFromEnvironment,
 		}
 		m.pats = &patClient{http: m.http, url: m.cfg.PATURL}
 	})
@@ -210,6 +211,13 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	if err != nil {
 		return Credential{}, err
 	}
+	// git met a claims challenge (continuous access evaluation) with the token it was given: get
+	// one with those claims into the cache before anything uses it.
+	if claims := claimsFromChallenges(t.Challenges); claims != "" {
+		if _, err := m.freshToken(ctx, t.Org, tenant, account, &claimsError{claims}, prompt); err != nil {
+			return Credential{}, err
+		}
+	}
 
 	if rec != nil && rec.Kind == cache.KindEntra && m.fallbackHolds(rec) && m.now().Before(rec.ValidTo) {
 		tok, err := m.accessToken(ctx, t.Org, tenant, account, prompt)
@@ -253,7 +261,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	if tokenRefused(err) {
 		// A cached access token the service no longer takes: redeem the refresh token once. A
 		// fresh token refused too means the PAT API will not serve this client.
-		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account); err != nil {
+		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, err, prompt); err != nil {
 			return Credential{}, err
 		}
 		pat, err = m.mint(ctx, key, t.Org, tok.Token)
@@ -313,7 +321,7 @@ func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tena
 	}
 	pat, err := m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
 	if tokenRefused(err) {
-		if tok, err = m.freshToken(ctx, rec.Org, tenant, tok.Account); err != nil {
+		if tok, err = m.freshToken(ctx, rec.Org, tenant, tok.Account, err, false); err != nil {
 			return Credential{}, "", err
 		}
 		pat, err = m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
@@ -560,7 +568,7 @@ func (m *Manager) accessToken(ctx context.Context, org, tenant, account string, 
 		return accessToken{}, err
 	}
 	defer unlock()
-	tok, err := m.signer.silent(ctx, tenant, account, false)
+	tok, err := m.signer.silent(ctx, tenant, account, "")
 	if err == nil || !interactive || !errors.Is(err, ErrSignInRequired) {
 		return tok, err // a failed network or keyring would fail a new sign-in too
 	}
@@ -569,18 +577,34 @@ func (m *Manager) accessToken(ctx context.Context, org, tenant, account string, 
 	if err != nil {
 		return accessToken{}, err
 	}
-	return m.signer.interactive(ctx, tenant, account, method)
+	return m.signer.interactive(ctx, tenant, account, method, "")
 }
 
-// freshToken redeems the refresh token even though MSAL holds an access token that looks valid.
-func (m *Manager) freshToken(ctx context.Context, org, tenant, account string) (accessToken, error) {
+// freshToken redeems the refresh token even though MSAL holds an access token that looks valid,
+// because refused says the service did not take it. When refused is a claims challenge, the new
+// token carries its claims; if the refresh token cannot give them (the sessions were revoked), the
+// normal sign-in does, when prompt allows one.
+func (m *Manager) freshToken(ctx context.Context, org, tenant, account string, refused error, prompt bool) (accessToken, error) {
 	unlock, err := lock(ctx, m.cfg.StateDir, "msal")
 	if err != nil {
 		return accessToken{}, err
 	}
 	defer unlock()
-	m.trace.printf("%s refused the cached access token; refreshing it", org)
-	return m.signer.silent(ctx, tenant, account, true)
+	claims := challengeClaims(refused)
+	if claims == "" {
+		m.trace.printf("%s refused the cached access token; refreshing it", org)
+		return m.signer.silent(ctx, tenant, account, refreshClaims)
+	}
+	m.trace.printf("%s asks for a new token with more claims (continuous access evaluation)", org)
+	tok, err := m.signer.silent(ctx, tenant, account, claims)
+	if err == nil || !prompt || !errors.Is(err, ErrSignInRequired) {
+		return tok, err
+	}
+	method, err := chooseMethod(ctx, &m.cfg, m.env, org)
+	if err != nil {
+		return accessToken{}, err
+	}
+	return m.signer.interactive(ctx, tenant, account, method, claims)
 }
 
 // remembered returns what the index knows about t's organisation, from any record of it.
@@ -628,6 +652,9 @@ func (m *Manager) tenant(ctx context.Context, t Target, known cache.Record) (str
 func (m *Manager) Reject(ctx context.Context, t Target, password string) error {
 	key := m.key(t)
 	rec, err := m.load(ctx, key)
+	if err == nil && rec != nil && rec.Kind == cache.KindEntra {
+		return m.rejectAccessToken(ctx, t, rec, password)
+	}
 	if err != nil || !rec.Holds(password) || rec.Rejected {
 		return err
 	}
@@ -641,6 +668,28 @@ func (m *Manager) Reject(ctx context.Context, t Target, password string) error {
 	}
 	rec.Rejected = true
 	return m.save(ctx, key, rec)
+}
+
+// rejectAccessToken handles git's erase of the Entra access token a fallback record hands out:
+// continuous access evaluation can void it long before it expires, and MSAL would keep serving
+// it. If it is still MSAL's token, a new one (with the claims of a challenge git passed on, if
+// any) replaces it now, silently, for the next get.
+func (m *Manager) rejectAccessToken(ctx context.Context, t Target, rec *cache.Record, password string) error {
+	if err := m.init(); err != nil {
+		return err
+	}
+	cached, err := m.accessToken(ctx, t.Org, rec.Tenant, rec.Account, false)
+	if err != nil || cached.Token != password {
+		return nil // nothing cached to replace, or git refused an older token
+	}
+	var refused error = errNotAuthenticated
+	if claims := claimsFromChallenges(t.Challenges); claims != "" {
+		refused = &claimsError{claims}
+	}
+	if _, err := m.freshToken(ctx, t.Org, rec.Tenant, rec.Account, refused, false); err != nil && !errors.Is(err, ErrSignInRequired) {
+		return err
+	}
+	return nil
 }
 
 func humanTime(t, now time.Time) string {

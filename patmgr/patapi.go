@@ -272,6 +272,9 @@ const maxBody = 4 << 20
 // decodeJSON reads a JSON answer, treating the service's refusals of a token (refusedStatus) as
 // errNotAuthenticated, and an error status without JSON as a plain HTTP error.
 func decodeJSON(resp *http.Response, v any) error {
+	if claims := claimsFromChallenges(resp.Header.Values("WWW-Authenticate")); resp.StatusCode == http.StatusUnauthorized && claims != "" {
+		return &claimsError{claims: claims}
+	}
 	if refusedStatus(resp.StatusCode) {
 		return fmt.Errorf("%w (HTTP %d)", errNotAuthenticated, resp.StatusCode)
 	}

@@ -232,6 +232,27 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 				ok(map[string]string{"revoked": req.UPN})
 			}
 		}
+	case "POST sessions/challenge":
+		var req struct{ UPN string }
+		if decode(&req) {
+			if err := s.ChallengeSessions(req.UPN); err != nil {
+				fail(err)
+			} else {
+				ok(map[string]string{"challenged": req.UPN})
+			}
+		}
+	case "POST signin-failures":
+		var req struct {
+			Who    string
+			AADSTS int `json:"aadsts"`
+		}
+		if decode(&req) {
+			if err := s.FailSignIns(req.Who, req.AADSTS); err != nil {
+				fail(err)
+			} else {
+				ok(map[string]any{"who": req.Who, "aadsts": req.AADSTS})
+			}
+		}
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no control endpoint " + route})
 	}

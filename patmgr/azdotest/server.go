@@ -282,7 +282,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
 		return
 	}
-	s.instrument(name, h).ServeHTTP(w, r)
+	s.instrument(name, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.serveClaimsChallenge(name, w, r) {
+			h.ServeHTTP(w, r)
+		}
+	})).ServeHTTP(w, r)
 }
 
 // route maps a request to an endpoint name and handler. Paths are matched

@@ -86,6 +86,10 @@ type accessToken struct {
 	aud      string
 	tenantID string
 	expires  time.Time
+	// cae: the client declared the cp1 capability, so a critical event voids the token at once
+	// and the resource answers with a claims challenge; voidedAt is that event.
+	cae      bool
+	voidedAt time.Time
 }
 
 type refreshToken struct {
@@ -118,6 +122,7 @@ type state struct {
 	access   map[string]*accessToken
 	refresh  map[string]*refreshToken
 	pending  map[string]*pendingSignIn
+	failures map[string]int // lower-case UPN, tenant GUID or domain -> AADSTS code (FailSignIns)
 }
 
 func newState() state {
@@ -134,6 +139,7 @@ func newState() state {
 		access:   map[string]*accessToken{},
 		refresh:  map[string]*refreshToken{},
 		pending:  map[string]*pendingSignIn{},
+		failures: map[string]int{},
 	}
 }
 
@@ -396,7 +402,9 @@ func (s *Server) Now() time.Time { return s.clock.now() }
 
 // RevokeSessions revokes every refresh token of a user, like an admin's
 // "revoke sessions": their next refresh_token grant fails with invalid_grant.
-// Access tokens already issued stay valid until they expire, as on Entra.
+// It is a critical event for continuous access evaluation too: the user's CAE
+// access tokens are voided (see ChallengeSessions); others stay valid until
+// they expire, as on Entra.
 func (s *Server) RevokeSessions(upn string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -408,6 +416,7 @@ func (s *Server) RevokeSessions(upn string) error {
 			rt.revoked = true
 		}
 	}
+	s.voidCAETokensLocked(upn)
 	return nil
 }
 
