@@ -32,8 +32,8 @@ done
 
 exe=git-credential-azdo
 target="$bin_dir/$exe"
-# The light front git runs on every fetch and push, and the full program it hands sign-ins to.
-full="$bin_dir/git-credential-azdo-full"
+# A second program an earlier install put beside it: this one now does its work.
+old_full="$bin_dir/git-credential-azdo-full"
 
 if [ "$action" = uninstall ]; then
   if [ -x "$target" ]; then
@@ -52,8 +52,8 @@ if [ "$action" = uninstall ]; then
       held="?"
     fi
     "$target" unconfigure --global # says whether it removed anything from git's config
-    rm -f "$target" "$full"
-    say "removed $target and $full"
+    rm -f "$target" "$old_full"
+    say "removed $target"
     case $held in
       "") [ -z "$signed_in" ] || say "your sign-in stays cached: to delete it, install again and run 'git-credential-azdo logout --all'" ;;
       "?") say "could not list the PATs it made ('git-credential-azdo status' failed): they stay valid until they expire; to see and revoke them, install again and run 'git-credential-azdo status', then 'git-credential-azdo logout --all'" ;;
@@ -79,12 +79,14 @@ fi
 
 mkdir -p "$bin_dir"
 say "building $exe with $(go version | cut -d' ' -f3)"
-# A static build starts about a millisecond faster: git runs the helper on every fetch and push.
-(cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$target.tmp" ./cmd/git-credential-azdo &&
-  CGO_ENABLED=0 go build -trimpath -o "$full.tmp" ./cmd/git-credential-azdo/git-credential-azdo-full)
-mv -f "$full.tmp" "$full"
+# A static build starts faster: git runs the helper on every fetch and push.
+(cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$target.tmp" ./cmd/git-credential-azdo)
 mv -f "$target.tmp" "$target"
-say "installed $target (and $full beside it)"
+if [ -e "$old_full" ]; then
+  rm -f "$old_full"
+  say "removed $old_full, which an earlier install left: $exe does all it did"
+fi
+say "installed $target"
 
 case ":$PATH:" in
   *":$bin_dir:"*) ;;
@@ -94,8 +96,10 @@ esac
 if [ "$action" = install ]; then
   if [ "$configure" = yes ]; then
     PATH="$bin_dir:$PATH" "$target" configure --global
+    say "done: 'git clone https://dev.azure.com/ORG/PROJECT/_git/REPO' now signs you in once and mints a PAT"
+  else
+    say "done: git does not use it yet; to make it git's helper for Azure DevOps, run '$target configure'"
   fi
-  say "done: 'git clone https://dev.azure.com/ORG/PROJECT/_git/REPO' now signs you in once and mints a PAT"
   exit 0
 fi
 

@@ -8,25 +8,16 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
-	"time"
 )
 
-func TestReadRequest(t *testing.T) {
+func TestReadCreds(t *testing.T) {
 	tests := []struct {
 		name  string
 		input string
-		want  Request
+		want  Creds
 	}{
-		{
-			name:  "empty input is an empty request",
-			input: "",
-			want:  Request{},
-		},
-		{
-			name:  "only a blank line",
-			input: "\n",
-			want:  Request{},
-		},
+		{"empty input is an empty message", "", Creds{}},
+		{"only a blank line", "\n", Creds{}},
 		{
 			name: "every key git sends",
 			input: "protocol=https\nhost=dev.azure.com\npath=contoso/demo/_git/demo\n" +
@@ -34,214 +25,84 @@ func TestReadRequest(t *testing.T) {
 				"oauth_refresh_token=rt\nwwwauth[]=Bearer authorization_uri=https://login.example/t\n" +
 				"wwwauth[]=Basic realm=\"x\"\ncapability[]=authtype\ncapability[]=state\n" +
 				"authtype=Bearer\ncredential=tok\nephemeral=1\nstate[]=a=1\nstate[]=b=2\n\n",
-			want: Request{
-				Protocol: "https", Host: "dev.azure.com", Path: "contoso/demo/_git/demo",
-				Username: "contoso", Password: "s3cret", PasswordExpiryUTC: "1700000000",
-				OAuthRefreshToken: "rt",
-				WWWAuth:           []string{"Bearer authorization_uri=https://login.example/t", `Basic realm="x"`},
-				Capabilities:      []string{"authtype", "state"},
-				AuthType:          "Bearer", Credential: "tok", Ephemeral: true,
-				State: []string{"a=1", "b=2"},
+			want: Creds{
+				"protocol": {"https"}, "host": {"dev.azure.com"}, "path": {"contoso/demo/_git/demo"},
+				"username": {"contoso"}, "password": {"s3cret"}, "password_expiry_utc": {"1700000000"},
+				"oauth_refresh_token": {"rt"},
+				"wwwauth[]":           {"Bearer authorization_uri=https://login.example/t", `Basic realm="x"`},
+				"capability[]":        {"authtype", "state"},
+				"authtype":            {"Bearer"}, "credential": {"tok"}, "ephemeral": {"1"},
+				"state[]": {"a=1", "b=2"},
 			},
 		},
-		{
-			name:  "value may contain '='",
-			input: "password=a=b==\n",
-			want:  Request{Password: "a=b=="},
-		},
-		{
-			name:  "EOF without blank line",
-			input: "protocol=https\nhost=dev.azure.com",
-			want:  Request{Protocol: "https", Host: "dev.azure.com"},
-		},
-		{
-			name:  "EOF right after a full line",
-			input: "protocol=https\nhost=dev.azure.com\n",
-			want:  Request{Protocol: "https", Host: "dev.azure.com"},
-		},
-		{
-			name:  "blank line ends the request and later lines are ignored",
-			input: "host=a.example\n\nhost=b.example\nno equals here\n\x00\r",
-			want:  Request{Host: "a.example"},
-		},
-		{
-			name:  "unknown keys are ignored",
-			input: "frobnicate=1\ncontinue=1\nquit=1\nHost=upper.example\nhost=dev.azure.com\n=empty key\n",
-			want:  Request{Host: "dev.azure.com"},
-		},
-		{
-			name:  "duplicate scalar keys: last wins",
-			input: "host=a.example\nusername=u1\nhost=b.example\nusername=u2\n",
-			want:  Request{Host: "b.example", Username: "u2"},
-		},
-		{
-			name:  "empty scalar value clears it",
-			input: "username=u\nusername=\n",
-			want:  Request{},
-		},
-		{
-			name:  "empty key[] clears the list",
-			input: "wwwauth[]=a\nwwwauth[]=b\nwwwauth[]=\nwwwauth[]=c\ncapability[]=x\ncapability[]=\nstate[]=s\n",
-			want:  Request{WWWAuth: []string{"c"}, State: []string{"s"}},
-		},
-		{
-			name:  "list key without [] is a different, unknown key",
-			input: "wwwauth=a\ncapability=b\n",
-			want:  Request{},
-		},
-		{
-			name:  "ephemeral spelled as git config booleans",
-			input: "ephemeral=true\n",
-			want:  Request{Ephemeral: true},
-		},
-		{
-			name:  "ephemeral false",
-			input: "ephemeral=1\nephemeral=0\n",
-			want:  Request{},
-		},
-		{
-			name:  "ephemeral as a non-zero integer",
-			input: "ephemeral=2\n",
-			want:  Request{Ephemeral: true},
-		},
-		{
-			name:  "non-UTF-8 path is kept as bytes",
-			input: "path=caf\xe9/\xff\xfe\n",
-			want:  Request{Path: "caf\xe9/\xff\xfe"},
-		},
-		{
-			name:  "non-UTF-8 password is kept",
-			input: "password=\xff\x01\x7f\n",
-			want:  Request{Password: "\xff\x01\x7f"},
-		},
-		{
-			name:  "whitespace in values is kept verbatim",
-			input: "username= spaced \t\n",
-			want:  Request{Username: " spaced \t"},
-		},
-		{
-			name:  "url expands to protocol host path",
-			input: "url=https://dev.azure.com/contoso/demo/_git/demo\n",
-			want: Request{URL: "https://dev.azure.com/contoso/demo/_git/demo",
-				Protocol: "https", Host: "dev.azure.com", Path: "contoso/demo/_git/demo"},
-		},
-		{
-			name:  "url with user and port",
-			input: "url=https://contoso@dev.azure.com:443/contoso/demo\n",
-			want: Request{URL: "https://contoso@dev.azure.com:443/contoso/demo",
-				Protocol: "https", Host: "dev.azure.com:443", Path: "contoso/demo", Username: "contoso"},
-		},
-		{
-			name:  "url with user and password, percent-decoded",
-			input: "url=https://me%40corp.example:p%3Ass@dev.azure.com/a%20b/\n",
-			want: Request{URL: "https://me%40corp.example:p%3Ass@dev.azure.com/a%20b/",
-				Protocol: "https", Host: "dev.azure.com", Path: "a b",
-				Username: "me@corp.example", Password: "p:ss"},
-		},
-		{
-			name:  "url resets earlier fields",
-			input: "protocol=http\nhost=old.example\npath=old\nusername=old\npassword=old\nwwwauth[]=kept\nurl=https://new.example\n",
-			want: Request{URL: "https://new.example", Protocol: "https", Host: "new.example",
-				WWWAuth: []string{"kept"}},
-		},
-		{
-			name:  "fields after url override it",
-			input: "url=https://a@one.example/p\nhost=two.example\n",
-			want:  Request{URL: "https://a@one.example/p", Protocol: "https", Host: "two.example", Path: "p", Username: "a"},
-		},
-		{
-			name:  "url splits user info at the first @ like git",
-			input: "url=https://a@b@dev.azure.com/x\n",
-			want:  Request{URL: "https://a@b@dev.azure.com/x", Protocol: "https", Host: "b@dev.azure.com", Path: "x", Username: "a"},
-		},
-		{
-			name:  "url: @ after the slash is path, not user info",
-			input: "url=https://dev.azure.com/a@b\n",
-			want:  Request{URL: "https://dev.azure.com/a@b", Protocol: "https", Host: "dev.azure.com", Path: "a@b"},
-		},
-		{
-			name:  "url: query ends the host",
-			input: "url=https://evil.example?@dev.azure.com/\n",
-			want:  Request{URL: "https://evil.example?@dev.azure.com/", Protocol: "https", Host: "evil.example", Path: "?@dev.azure.com"},
-		},
-		{
-			name:  "url: fragment ends the host",
-			input: "url=https://evil.example#@dev.azure.com\n",
-			want:  Request{URL: "https://evil.example#@dev.azure.com", Protocol: "https", Host: "evil.example", Path: "#@dev.azure.com"},
-		},
-		{
-			name:  "url: slashes trimmed from both ends of the path",
-			input: "url=https://h.example///a/b///\n",
-			want:  Request{URL: "https://h.example///a/b///", Protocol: "https", Host: "h.example", Path: "a/b"},
-		},
-		{
-			name:  "url: colon after @ is the port",
-			input: "url=https://u@h.example:8443\n",
-			want:  Request{URL: "https://u@h.example:8443", Protocol: "https", Host: "h.example:8443", Username: "u"},
-		},
-		{
-			name:  "url: malformed escapes left alone",
-			input: "url=https://h.example/%zz%4\n",
-			want:  Request{URL: "https://h.example/%zz%4", Protocol: "https", Host: "h.example", Path: "%zz%4"},
-		},
-		{
-			name:  "url: encoded slash in the path decodes",
-			input: "url=https://dev.azure.com/..%2fevil/x\n",
-			want:  Request{URL: "https://dev.azure.com/..%2fevil/x", Protocol: "https", Host: "dev.azure.com", Path: "../evil/x"},
-		},
+		{"value may contain '='", "password=a=b==\n", Creds{"password": {"a=b=="}}},
+		{"EOF without blank line", "protocol=https\nhost=dev.azure.com", Creds{"protocol": {"https"}, "host": {"dev.azure.com"}}},
+		{"EOF right after a full line", "protocol=https\nhost=dev.azure.com\n", Creds{"protocol": {"https"}, "host": {"dev.azure.com"}}},
+		{"blank line ends the message and later lines are not read", "host=a.example\n\nhost=b.example\nno equals here\n\x00\r",
+			Creds{"host": {"a.example"}}},
+		{"unknown and future keys are kept and fail nothing", "frobnicate=1\ncontinue=1\nHost=upper.example\nhost=dev.azure.com\n=empty key\nephemeral=maybe\nfuture[]=x\n",
+			Creds{"frobnicate": {"1"}, "continue": {"1"}, "Host": {"upper.example"}, "host": {"dev.azure.com"}, "": {"empty key"},
+				"ephemeral": {"maybe"}, "future[]": {"x"}}},
+		{"a repeated single key: last wins", "host=a.example\nusername=u1\nhost=b.example\nusername=u2\n",
+			Creds{"host": {"b.example"}, "username": {"u2"}}},
+		{"an empty single value is sent as empty", "username=u\nusername=\n", Creds{"username": {""}}},
+		{"an empty key[]= clears the list", "wwwauth[]=a\nwwwauth[]=b\nwwwauth[]=\nwwwauth[]=c\ncapability[]=x\ncapability[]=\nstate[]=s\n",
+			Creds{"wwwauth[]": {"c"}, "state[]": {"s"}}},
+		{"a list key without [] is another, single key", "wwwauth=a\nwwwauth=b\n", Creds{"wwwauth": {"b"}}},
+		{"non-UTF-8 path is kept as bytes", "path=caf\xe9/\xff\xfe\n", Creds{"path": {"caf\xe9/\xff\xfe"}}},
+		{"non-UTF-8 password is kept", "password=\xff\x01\x7f\n", Creds{"password": {"\xff\x01\x7f"}}},
+		{"whitespace in values is kept verbatim", "username= spaced \t\n", Creds{"username": {" spaced \t"}}},
+		{"url= is not expanded: git never sends it to a helper", "url=https://dev.azure.com/contoso\n", Creds{"url": {"https://dev.azure.com/contoso"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReadRequest(strings.NewReader(tt.input))
+			got, err := ReadCreds(strings.NewReader(tt.input))
 			if err != nil {
-				t.Fatalf("ReadRequest: %v", err)
+				t.Fatalf("ReadCreds: %v", err)
 			}
-			if !reflect.DeepEqual(*got, tt.want) {
-				t.Errorf("got  %#v\nwant %#v", *got, tt.want)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %#v\nwant %#v", got, tt.want)
 			}
 		})
 	}
 }
 
-func TestReadRequestErrors(t *testing.T) {
-	long := strings.Repeat("a", MaxLineBytes-len("username="))
+func TestCredsGet(t *testing.T) {
+	c := Creds{"host": {"a", "b"}, "path": {}}
+	if c.Get("host") != "b" || c.Get("path") != "" || c.Get("none") != "" {
+		t.Fatalf("Get: %q %q %q", c.Get("host"), c.Get("path"), c.Get("none"))
+	}
+}
+
+func TestReadCredsErrors(t *testing.T) {
+	long := strings.Repeat("a", maxLineBytes-len("username="))
 	tests := []struct {
 		name    string
 		input   string
-		wantMsg string // substring
-		line    int    // expected ProtocolError.Line, -1 = not a ProtocolError
+		wantMsg string
 	}{
-		{"line without =", "host=a\njunk\n", "line 2 has no '='", 2},
-		{"line without = at EOF", "junk", "line 1 has no '='", 1},
-		{"NUL in value", "host=a\x00b\n", "line 1 contains a NUL byte", 1},
-		{"NUL in key", "ho\x00st=a\n", "contains a NUL byte", 1},
-		{"CR at end of line", "protocol=https\r\nhost=a\r\n", "line 1 contains a carriage return", 1},
-		{"CR in the middle of line 2", "host=a\npassword=x\ry\n", "line 2 contains a carriage return", 2},
-		{"lone CR line", "\r\n", "carriage return", 1},
-		{"CR-only terminator", "host=a\rpath=b", "carriage return", 1},
-		{"line of 65536 bytes", "username=" + long + "b\n", "line 1 is longer than 65535 bytes", 1},
-		{"line of 65536 bytes at EOF", "username=" + long + "b", "line 1 is longer than 65535 bytes", 1},
-		{"long line after short ones", "a=b\nc=d\n" + strings.Repeat("x", 70000), "line 3 is longer than 65535 bytes", 3},
-		{"huge line without newline", strings.Repeat("=", 3<<20), "line 1 is longer than 65535 bytes", 1},
-		{"non-UTF-8 host", "host=ex\xffample\n", "host that is not valid UTF-8", 1},
-		{"url without scheme", "url=dev.azure.com/x\n", "url without a scheme", 1},
-		{"url with empty scheme", "url=://dev.azure.com\n", "url without a scheme", 1},
-		{"url with encoded LF in path", "url=https://h.example/a%0ab\n", "path decodes to a control character", 1},
-		{"url with encoded CR in user", "url=https://a%0d@h.example\n", "user name decodes to a control character", 1},
-		{"url with encoded NUL in host", "url=https://h%00.example\n", "host decodes to a control character", 1},
-		{"url with encoded CR in password", "url=https://u:p%0D@h.example\n", "password decodes", 1},
-		{"url with non-UTF-8 host", "url=https://h%ff.example\n", "host is not valid UTF-8", 1},
-		{"ephemeral not a boolean", "ephemeral=maybe\n", "ephemeral value that is not a boolean", 1},
-		{"binary junk", "\x89PNG\x1a\n\x00\x00\x00\rIHDR", "line 1 has no '='", 1},
+		{"line without =", "host=a\njunk\n", "credential input line 2 has no '='"},
+		{"line without = at EOF", "junk", "credential input line 1 has no '='"},
+		{"NUL in value", "host=a\x00b\n", "credential input line 1 contains a NUL byte"},
+		{"NUL in key", "ho\x00st=a\n", "line 1 contains a NUL byte"},
+		{"CR at end of line", "protocol=https\r\nhost=a\r\n", "credential input line 1 contains a carriage return"},
+		{"CR in the middle of line 2", "host=a\npassword=x\ry\n", "line 2 contains a carriage return"},
+		{"lone CR line", "\r\n", "line 1 contains a carriage return"},
+		{"CR-only terminator", "host=a\rpath=b", "line 1 contains a carriage return"},
+		{"line of 65536 bytes", "username=" + long + "b\n", "credential input line 1 is longer than 65535 bytes"},
+		{"line of 65536 bytes at EOF", "username=" + long + "b", "line 1 is longer than 65535 bytes"},
+		{"long line after short ones", "a=b\nc=d\n" + strings.Repeat("x", 70000), "line 3 is longer than 65535 bytes"},
+		{"huge line without newline", strings.Repeat("=", 3<<20), "line 1 is longer than 65535 bytes"},
+		{"binary junk", "\x89PNG\x1a\n\x00\x00\x00\rIHDR", "line 1 has no '='"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReadRequest(strings.NewReader(tt.input))
+			got, err := ReadCreds(strings.NewReader(tt.input))
 			if err == nil {
-				t.Fatalf("ReadRequest succeeded with %#v; want error", got)
+				t.Fatalf("ReadCreds succeeded with %#v; want error", got)
 			}
 			if got != nil {
-				t.Errorf("ReadRequest returned a request along with error %v", err)
+				t.Errorf("ReadCreds returned a message along with error %v", err)
 			}
 			if !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Errorf("error %q does not contain %q", err, tt.wantMsg)
@@ -249,27 +110,18 @@ func TestReadRequestErrors(t *testing.T) {
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error %q spans lines", err)
 			}
-			var pe *ProtocolError
-			if !errors.As(err, &pe) {
-				t.Fatalf("error %T is not a *ProtocolError", err)
-			}
-			if pe.Line != tt.line {
-				t.Errorf("Line = %d, want %d", pe.Line, tt.line)
-			}
 		})
 	}
 }
 
-func TestReadRequestErrorsNeverQuoteValues(t *testing.T) {
+func TestReadCredsErrorsNeverQuoteValues(t *testing.T) {
 	for _, input := range []string{
 		"password=hunter2\x00\n",
 		"password=hunter2\r\n",
 		"hunter2\n",
-		"url=hunter2\n",
-		"url=https://hunter2%0a@h\n",
-		"ephemeral=hunter2\n",
+		"password=hunter2" + strings.Repeat("2", maxLineBytes) + "\n",
 	} {
-		_, err := ReadRequest(strings.NewReader(input))
+		_, err := ReadCreds(strings.NewReader(input))
 		if err == nil {
 			t.Fatalf("%q: no error", input)
 		}
@@ -279,61 +131,61 @@ func TestReadRequestErrorsNeverQuoteValues(t *testing.T) {
 	}
 }
 
-func TestReadRequestLineLimitBoundary(t *testing.T) {
+func TestReadCredsLineLimitBoundary(t *testing.T) {
 	// Lines around the reader's 4 KiB buffer are put together from pieces.
-	for _, n := range []int{4094, 4095, 4096, 4097, 8191, 8192, 8193, MaxLineBytes - 1, MaxLineBytes} {
+	for _, n := range []int{4094, 4095, 4096, 4097, 8191, 8192, 8193, maxLineBytes - 1, maxLineBytes} {
 		val := strings.Repeat("v", n-len("password="))
 		for _, term := range []string{"\n", "\n\n", ""} {
-			req, err := ReadRequest(strings.NewReader("password=" + val + term))
+			req, err := ReadCreds(strings.NewReader("password=" + val + term))
 			if err != nil {
 				t.Fatalf("line of %d bytes (terminator %q): %v", n, term, err)
 			}
-			if req.Password != val {
-				t.Fatalf("line of %d bytes: password has %d bytes", n, len(req.Password))
+			if req.Get("password") != val {
+				t.Fatalf("line of %d bytes: password has %d bytes", n, len(req.Get("password")))
 			}
 		}
 	}
-	val := strings.Repeat("v", MaxLineBytes+1-len("password="))
+	val := strings.Repeat("v", maxLineBytes+1-len("password="))
 	for _, term := range []string{"\n", "\n\n", ""} {
-		_, err := ReadRequest(strings.NewReader("password=" + val + term))
+		_, err := ReadCreds(strings.NewReader("password=" + val + term))
 		if err == nil || !strings.Contains(err.Error(), "longer than 65535 bytes") {
-			t.Errorf("line of %d bytes (terminator %q): err = %v", MaxLineBytes+1, term, err)
+			t.Errorf("line of %d bytes (terminator %q): err = %v", maxLineBytes+1, term, err)
 		}
 	}
 }
 
-func TestReadRequestTotalLimit(t *testing.T) {
+func TestReadCredsTotalLimit(t *testing.T) {
 	// Many legal lines adding up to just over 1 MiB.
 	line := "wwwauth[]=" + strings.Repeat("w", 1000) + "\n"
 	var b strings.Builder
-	for b.Len() <= MaxInputBytes {
+	for b.Len() <= maxInputBytes {
 		b.WriteString(line)
 	}
-	_, err := ReadRequest(strings.NewReader(b.String()))
+	_, err := ReadCreds(strings.NewReader(b.String()))
 	if err == nil || !strings.Contains(err.Error(), "credential input is longer than 1048576 bytes") {
 		t.Fatalf("err = %v, want the total limit", err)
 	}
 
 	// Exactly 1 MiB, ended by EOF, is accepted.
 	var ok strings.Builder
-	for ok.Len()+len(line) <= MaxInputBytes-20 {
+	for ok.Len()+len(line) <= maxInputBytes-20 {
 		ok.WriteString(line)
 	}
-	pad := MaxInputBytes - ok.Len() - len("x=")
+	pad := maxInputBytes - ok.Len() - len("x=")
 	ok.WriteString("x=" + strings.Repeat("p", pad))
-	if ok.Len() != MaxInputBytes {
+	if ok.Len() != maxInputBytes {
 		t.Fatalf("test input is %d bytes", ok.Len())
 	}
-	req, err := ReadRequest(strings.NewReader(ok.String()))
+	req, err := ReadCreds(strings.NewReader(ok.String()))
 	if err != nil {
-		t.Fatalf("exactly %d bytes: %v", MaxInputBytes, err)
+		t.Fatalf("exactly %d bytes: %v", maxInputBytes, err)
 	}
-	if len(req.WWWAuth) == 0 {
+	if len(req["wwwauth[]"]) == 0 {
 		t.Fatal("no wwwauth[] parsed")
 	}
 
 	// Input past the blank line does not count: the reader stops there.
-	_, err = ReadRequest(io.MultiReader(strings.NewReader("host=a\n\n"), endless{}))
+	_, err = ReadCreds(io.MultiReader(strings.NewReader("host=a\n\n"), endless{}))
 	if err != nil {
 		t.Fatalf("trailing endless input after blank line: %v", err)
 	}
@@ -349,24 +201,24 @@ func (endless) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func TestReadRequestNeverReadsUnboundedly(t *testing.T) {
+func TestReadCredsNeverReadsUnboundedly(t *testing.T) {
 	var n countingReader
 	n.r = endless{}
-	_, err := ReadRequest(&n)
+	_, err := ReadCreds(&n)
 	if err == nil {
 		t.Fatal("endless input accepted")
 	}
-	if n.n > MaxInputBytes+1 {
+	if n.n > maxInputBytes+1 {
 		t.Errorf("read %d bytes from an endless stream", n.n)
 	}
 
 	// Endless legal short lines hit the total limit rather than looping.
 	n = countingReader{r: &repeatReader{s: "wwwauth[]=x\n"}}
-	_, err = ReadRequest(&n)
+	_, err = ReadCreds(&n)
 	if err == nil || !strings.Contains(err.Error(), "longer than 1048576") {
 		t.Fatalf("err = %v", err)
 	}
-	if n.n > MaxInputBytes+1 {
+	if n.n > maxInputBytes+1 {
 		t.Errorf("read %d bytes", n.n)
 	}
 }
@@ -395,24 +247,24 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func TestReadRequestSlowReader(t *testing.T) {
+func TestReadCredsSlowReader(t *testing.T) {
 	in := "protocol=https\nhost=dev.azure.com\nwwwauth[]=a\nwwwauth[]=b\n\n"
-	req, err := ReadRequest(iotest.OneByteReader(strings.NewReader(in)))
+	req, err := ReadCreds(iotest.OneByteReader(strings.NewReader(in)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if req.Host != "dev.azure.com" || len(req.WWWAuth) != 2 {
+	if req.Get("host") != "dev.azure.com" || len(req["wwwauth[]"]) != 2 {
 		t.Fatalf("got %#v", req)
 	}
-	req, err = ReadRequest(iotest.DataErrReader(strings.NewReader("host=x")))
-	if err != nil || req.Host != "x" {
+	req, err = ReadCreds(iotest.DataErrReader(strings.NewReader("host=x")))
+	if err != nil || req.Get("host") != "x" {
 		t.Fatalf("DataErrReader: %v %#v", err, req)
 	}
 }
 
-func TestReadRequestReadError(t *testing.T) {
+func TestReadCredsReadError(t *testing.T) {
 	boom := errors.New("boom")
-	_, err := ReadRequest(io.MultiReader(strings.NewReader("host=a\n"), iotest.ErrReader(boom)))
+	_, err := ReadCreds(io.MultiReader(strings.NewReader("host=a\n"), iotest.ErrReader(boom)))
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want wrapped boom", err)
 	}
@@ -421,52 +273,24 @@ func TestReadRequestReadError(t *testing.T) {
 	}
 }
 
-func TestValidate(t *testing.T) {
-	for _, tt := range []struct{ protocol, host, wantErr string }{
-		{"https", "dev.azure.com", ""},
-		{"", "", "has no protocol"},
-		{"https", "", "has no host"},
-		{"", "dev.azure.com", "has no protocol"},
-	} {
-		err := (&Request{Protocol: tt.protocol, Host: tt.host}).Validate()
-		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-			t.Errorf("Validate(%q, %q) = %v, want %q", tt.protocol, tt.host, err, tt.wantErr)
-		}
-	}
-}
-
-func TestValidateEmptyInput(t *testing.T) {
-	req, err := ReadRequest(strings.NewReader(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Protocol = "https"
-	if err := req.Validate(); err == nil || !strings.Contains(err.Error(), "no host") {
-		t.Fatalf("Validate = %v", err)
-	}
-}
-
-func TestWriteResponse(t *testing.T) {
-	exp := time.Date(2030, 1, 2, 3, 4, 5, 999, time.FixedZone("x", 3600))
+func TestWriteCreds(t *testing.T) {
 	tests := []struct {
 		name string
-		resp Response
+		c    Creds
 		want string
 	}{
-		{"empty", Response{}, "\n"},
-		{"user and password", Response{Username: "u", Password: "p"}, "username=u\npassword=p\n\n"},
-		{"password only", Response{Password: "p"}, "password=p\n\n"},
-		{"expiry is unix seconds, zone ignored", Response{Username: "u", Password: "p", PasswordExpiry: exp},
-			"username=u\npassword=p\npassword_expiry_utc=1893549845\n\n"},
-		{"quit", Response{Quit: true}, "quit=1\n\n"},
-		{"all, in order", Response{Username: "pat", Password: "x=y", PasswordExpiry: time.Unix(1, 0), Quit: true},
-			"username=pat\npassword=x=y\npassword_expiry_utc=1\nquit=1\n\n"},
-		{"spaces and unicode kept", Response{Username: " ü ", Password: "\t"}, "username= ü \npassword=\t\n\n"},
+		{"empty", Creds{}, "\n"},
+		{"username, then the others sorted", Creds{"username": {"u"}, "quit": {"1"}, "password": {"p"}}, "username=u\npassword=p\nquit=1\n\n"},
+		{"empty values are left out", Creds{"username": {""}, "password": {"p"}, "path": nil}, "password=p\n\n"},
+		{"quit", Creds{"quit": {"1"}}, "quit=1\n\n"},
+		{"lists first, each value on its line", Creds{"authtype": {"Bearer"}, "capability[]": {"authtype", "state"}, "state[]": {"a=1"}},
+			"capability[]=authtype\ncapability[]=state\nstate[]=a=1\nauthtype=Bearer\n\n"},
+		{"'=' in a value, spaces and unicode kept", Creds{"username": {" ü "}, "password": {"x=y\t"}}, "username= ü \npassword=x=y\t\n\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := WriteResponse(&b, tt.resp); err != nil {
+			if err := WriteCreds(&b, tt.c); err != nil {
 				t.Fatal(err)
 			}
 			if b.String() != tt.want {
@@ -476,27 +300,26 @@ func TestWriteResponse(t *testing.T) {
 	}
 }
 
-func TestWriteResponseRefuses(t *testing.T) {
-	long := strings.Repeat("p", MaxLineBytes)
+func TestWriteCredsRefuses(t *testing.T) {
+	long := strings.Repeat("p", maxLineBytes)
 	tests := []struct {
 		name    string
-		resp    Response
+		c       Creds
 		wantErr string
 	}{
-		{"LF in password", Response{Username: "u", Password: "a\nusername=evil"}, "password"},
-		{"CR in password", Response{Username: "u", Password: "a\r"}, "password"},
-		{"NUL in password", Response{Username: "u", Password: "a\x00"}, "password"},
-		{"LF in username, good password", Response{Username: "u\n", Password: "p"}, "username"},
-		{"CR in username", Response{Username: "\ru", Password: "p"}, "username"},
-		{"NUL in username", Response{Username: "\x00", Password: "p"}, "username"},
-		{"line too long", Response{Username: "u", Password: long}, "longer than 65535"},
-		{"expiry before 1970", Response{Username: "u", Password: "p", PasswordExpiry: time.Unix(-5, 0)}, "after 1970"},
-		{"expiry at epoch", Response{Username: "u", Password: "p", PasswordExpiry: time.Unix(0, 0)}, "after 1970"},
+		{"LF in password", Creds{"username": {"u"}, "password": {"a\nusername=evil"}}, "credential password: it contains a control character"},
+		{"CR in password", Creds{"username": {"u"}, "password": {"a\r"}}, "password"},
+		{"NUL in password", Creds{"username": {"u"}, "password": {"a\x00"}}, "password"},
+		{"LF in username, good password", Creds{"username": {"u\n"}, "password": {"p"}}, "username"},
+		{"CR in username", Creds{"username": {"\ru"}, "password": {"p"}}, "username"},
+		{"NUL in a credential", Creds{"credential": {"\x00"}}, "credential credential"},
+		{"LF in a list value", Creds{"capability[]": {"authtype", "x\ny"}}, "capability[]"},
+		{"line too long", Creds{"username": {"u"}, "password": {long}}, "longer than 65535"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			err := WriteResponse(&b, tt.resp)
+			err := WriteCreds(&b, tt.c)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
@@ -510,17 +333,17 @@ func TestWriteResponseRefuses(t *testing.T) {
 	}
 }
 
-func TestWriteResponseLongestLine(t *testing.T) {
-	pw := strings.Repeat("p", MaxLineBytes-len("password="))
+func TestWriteCredsLongestLine(t *testing.T) {
+	pw := strings.Repeat("p", maxLineBytes-len("password="))
 	var b bytes.Buffer
-	if err := WriteResponse(&b, Response{Username: "u", Password: pw}); err != nil {
+	if err := WriteCreds(&b, Creds{"username": {"u"}, "password": {pw}}); err != nil {
 		t.Fatal(err)
 	}
-	req, err := ReadRequest(&b)
+	c, err := ReadCreds(&b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if req.Password != pw {
+	if c.Get("password") != pw {
 		t.Fatal("password did not survive the round trip")
 	}
 }
@@ -529,16 +352,15 @@ type failWriter struct{ err error }
 
 func (f failWriter) Write([]byte) (int, error) { return 0, f.err }
 
-func TestWriteResponseWriteError(t *testing.T) {
+func TestWriteCredsWriteError(t *testing.T) {
 	boom := errors.New("boom")
-	if err := WriteResponse(failWriter{boom}, Response{Username: "u"}); !errors.Is(err, boom) {
+	if err := WriteCreds(failWriter{boom}, Creds{"username": {"u"}}); !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}
 }
 
-// countingWriter proves the response goes out in one Write, so that a
-// writer failing halfway cannot leave git a shorter, valid-looking reply
-// made of our earlier calls.
+// countingWriter proves the message goes out in one Write, so that a writer failing halfway
+// cannot leave git a shorter, valid-looking reply.
 type countingWriter struct {
 	bytes.Buffer
 	calls int
@@ -549,9 +371,9 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return c.Buffer.Write(p)
 }
 
-func TestWriteResponseSingleWrite(t *testing.T) {
+func TestWriteCredsSingleWrite(t *testing.T) {
 	var w countingWriter
-	if err := WriteResponse(&w, Response{Username: "u", Password: "p", PasswordExpiry: time.Unix(99, 0), Quit: true}); err != nil {
+	if err := WriteCreds(&w, Creds{"username": {"u"}, "password": {"p"}, "password_expiry_utc": {"99"}, "quit": {"1"}}); err != nil {
 		t.Fatal(err)
 	}
 	if w.calls != 1 {
@@ -559,26 +381,17 @@ func TestWriteResponseSingleWrite(t *testing.T) {
 	}
 }
 
-func TestWriteResponseRoundTrip(t *testing.T) {
-	resp := Response{Username: "contoso", Password: "abc=def", PasswordExpiry: time.Unix(1893456000, 0)}
+func TestWriteCredsRoundTrip(t *testing.T) {
+	sent := Creds{"capability[]": {"authtype"}, "authtype": {"Bearer"}, "credential": {"abc=def"}, "password_expiry_utc": {"1893456000"}}
 	var b bytes.Buffer
-	if err := WriteResponse(&b, resp); err != nil {
+	if err := WriteCreds(&b, sent); err != nil {
 		t.Fatal(err)
 	}
-	req, err := ReadRequest(&b)
+	got, err := ReadCreds(&b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if req.Username != resp.Username || req.Password != resp.Password || req.PasswordExpiryUTC != "1893456000" {
-		t.Fatalf("round trip gave %#v", req)
-	}
-}
-
-func TestProtocolErrorMessage(t *testing.T) {
-	if got := (&ProtocolError{Line: 3, Reason: "is longer than 65535 bytes"}).Error(); got != "credential input line 3 is longer than 65535 bytes" {
-		t.Errorf("got %q", got)
-	}
-	if got := (&ProtocolError{Reason: "has no host"}).Error(); got != "credential input has no host" {
-		t.Errorf("got %q", got)
+	if !reflect.DeepEqual(got, sent) {
+		t.Fatalf("round trip gave %#v", got)
 	}
 }

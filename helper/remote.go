@@ -2,6 +2,7 @@ package helper
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -30,7 +31,7 @@ const (
 
 // isVSServiceLabel reports single labels under visualstudio.com that name Microsoft services
 // rather than organisations. A request for one of them is not a repository we could hold a PAT
-// for. (A switch, not a map: a map literal is built at start-up, which every get pays for.)
+// for.
 func isVSServiceLabel(label string) bool {
 	switch label {
 	case "app", "vssps", "vsrm", "vsaex", "aex", "status", "www", "login", "marketplace",
@@ -48,12 +49,14 @@ func isVSServiceLabel(label string) bool {
 // Hosts are compared as exact ASCII strings, never by suffix alone and
 // never after Unicode case folding: folding would let a host such as
 // "\u212Aontoso.visualstudio.com" (Kelvin sign) pass for "kontoso".
-func ParseRemote(req *Request, opts RemoteOptions) (r Remote, ok bool, err error) {
-	if req == nil || req.Host == "" || !isASCIIPrintable(req.Host) {
+func ParseRemote(req Creds, opts RemoteOptions) (r Remote, ok bool, err error) {
+	host := req.Get("host")
+	if host == "" || !isASCIIPrintable(host) {
 		return Remote{}, false, nil
 	}
-	host := asciiLower(req.Host)
-	service := asciiLower(opts.ServiceHost)
+	// Lower-casing is ASCII-only here: the host is printable ASCII.
+	host = strings.ToLower(host)
+	service := strings.ToLower(opts.ServiceHost)
 
 	var vsOrg string
 	switch {
@@ -69,15 +72,15 @@ func ParseRemote(req *Request, opts RemoteOptions) (r Remote, ok bool, err error
 		}
 	}
 
-	if !strings.EqualFold(req.Protocol, "https") {
-		if strings.EqualFold(req.Protocol, "http") {
+	if protocol := req.Get("protocol"); !strings.EqualFold(protocol, "https") {
+		if strings.EqualFold(protocol, "http") {
 			return Remote{}, false, fmt.Errorf("refusing plain http to %s: use https", host)
 		}
-		return Remote{}, false, fmt.Errorf("refusing protocol %q to %s: use https", req.Protocol, host)
+		return Remote{}, false, fmt.Errorf("refusing protocol %q to %s: use https", protocol, host)
 	}
 
 	r = Remote{Host: host}
-	user := req.Username
+	user := req.Get("username")
 	if strings.Contains(user, "@") {
 		if !validAccount(user) {
 			return Remote{}, false, fmt.Errorf("the user name for %s is not a usable account (expected user@domain)", host)
@@ -98,8 +101,8 @@ func ParseRemote(req *Request, opts RemoteOptions) (r Remote, ok bool, err error
 	// the path, so that is the org the PAT must be for. The user name in a
 	// web-UI clone URL is only a copy of it, and a URL edited to point at
 	// another org often keeps the old user name.
-	if req.Path != "" {
-		org, err := orgFromPath(req.Path)
+	if path := req.Get("path"); path != "" {
+		org, err := orgFromPath(path)
 		if err != nil {
 			return Remote{}, false, fmt.Errorf("cannot tell the organisation for %s: %v", host, err)
 		}
@@ -107,7 +110,7 @@ func ParseRemote(req *Request, opts RemoteOptions) (r Remote, ok bool, err error
 		return r, true, nil
 	}
 	if user != "" && validOrg(user) {
-		r.Org = asciiLower(user)
+		r.Org = strings.ToLower(user)
 		return r, true, nil
 	}
 	return Remote{}, false, fmt.Errorf(
@@ -144,7 +147,7 @@ func orgFromPath(path string) (string, error) {
 	if !validOrg(seg) {
 		return "", fmt.Errorf("the path's first segment is not a valid organisation name (letters, digits and inner hyphens, at most %d)", maxOrgLen)
 	}
-	return asciiLower(seg), nil
+	return strings.ToLower(seg), nil
 }
 
 // validOrg reports whether s is an Azure DevOps organisation name: ASCII
@@ -184,17 +187,20 @@ func isASCIIPrintable(s string) bool {
 	return true
 }
 
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if 'A' <= b[j] && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
+// CredsFromURL is the request git sends for a remote URL when credential.useHttpPath is set:
+// user name and path percent-decoded once, as git does.
+func CredsFromURL(raw string) (Creds, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
 	}
-	return s
+	if u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("%q names no protocol and host", raw)
+	}
+	return Creds{
+		"protocol": {u.Scheme},
+		"host":     {u.Host},
+		"path":     {strings.Trim(u.Path, "/")},
+		"username": {u.User.Username()},
+	}, nil
 }

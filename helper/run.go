@@ -1,19 +1,19 @@
 // Package helper is git's side of git-credential-azdo: it reads a request in git's credential
 // protocol (protocol.go), decides whether the remote is an Azure DevOps organisation we serve
-// (remote.go), asks for a credential and answers git (run.go). front.go is the program git
-// runs: it answers from the cache alone and hands the rest to the full program.
+// (remote.go), asks for a credential and answers git (run.go).
 package helper
 
 import (
 	"context"
 	"errors"
 	"io"
+	"slices"
+	"strconv"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 )
 
-// Credentials is what a git operation needs: patmgr.Manager in the full program, the cache
-// alone in the front.
+// Credentials is what a git operation needs: patmgr.Manager.
 type Credentials interface {
 	Credential(ctx context.Context, t cache.Target) (cache.Credential, error)
 	Reject(ctx context.Context, t cache.Target, password string) error
@@ -41,12 +41,15 @@ func Run(ctx context.Context, op string, opts Options) error {
 	if !IsOperation(op) {
 		return nil
 	}
-	req, err := ReadRequest(opts.Stdin)
+	req, err := ReadCreds(opts.Stdin)
 	if err != nil {
 		return err
 	}
-	if err := req.Validate(); err != nil {
-		return err // names no remote at all: not a request git would send
+	// Without these it names no remote at all: not a request git would send.
+	for _, key := range []string{"protocol", "host"} {
+		if req.Get(key) == "" {
+			return errors.New("credential input has no " + key)
+		}
 	}
 	remote, ours, err := ParseRemote(req, RemoteOptions{ServiceHost: opts.ServiceHost})
 	if err != nil || !ours {
@@ -54,7 +57,7 @@ func Run(ctx context.Context, op string, opts Options) error {
 		// "example.com:" for https://example.com:/), is the next helper's to answer.
 		return err
 	}
-	target := cache.Target{Org: remote.Org, Account: remote.Account, Challenges: req.WWWAuth}
+	target := cache.Target{Org: remote.Org, Account: remote.Account, Challenges: req["wwwauth[]"]}
 
 	switch op {
 	case "get":
@@ -63,33 +66,51 @@ func Run(ctx context.Context, op string, opts Options) error {
 			return err
 		}
 		cred, err := creds.Credential(ctx, target)
-		if errors.Is(err, errHandOver) {
-			return err // the full program answers git, not us
-		}
 		if err != nil {
 			// quit=1 stops git from going on to a terminal username prompt that cannot work
 			// for Azure DevOps; the reason is on stderr.
-			return errors.Join(err, WriteResponse(opts.Stdout, Response{Quit: true}))
+			return errors.Join(err, WriteCreds(opts.Stdout, Creds{"quit": {"1"}}))
 		}
-		// Azure DevOps accepts any user name with a PAT. Echo git's, or else give the org name as
-		// the web page's clone URLs do: never the account, which git would send back on erase
-		// and which would then select a different cached record.
-		username := req.Username
-		if username == "" {
-			username = remote.Org
-		}
-		return WriteResponse(opts.Stdout, Response{Username: username, Password: cred.Password, PasswordExpiry: cred.Expires})
+		return WriteCreds(opts.Stdout, answer(req, remote, cred))
 	case "erase":
-		if req.Password == "" {
+		if req.Get("password") == "" {
 			return nil
 		}
 		creds, err := opts.Credentials()
 		if err != nil {
 			return err
 		}
-		return creds.Reject(ctx, target, req.Password)
+		return creds.Reject(ctx, target, req.Get("password"))
 	}
 	// store: git is telling us the credential we gave it worked. We keep only PATs we made, so
 	// there is nothing to write, and a password from elsewhere is not ours to keep.
 	return nil
+}
+
+// answer is get's reply. An Entra access token goes to a git that announced the authtype
+// capability (2.46+) as a bearer credential; to an older git, and always for a PAT, it is a
+// password, which git sends as Basic authentication.
+func answer(req Creds, remote Remote, cred cache.Credential) Creds {
+	resp := Creds{}
+	if !cred.Expires.IsZero() {
+		resp["password_expiry_utc"] = []string{strconv.FormatInt(cred.Expires.Unix(), 10)}
+	}
+	if cred.Bearer && slices.Contains(req["capability[]"], "authtype") {
+		resp["capability[]"] = []string{"authtype"}
+		resp["authtype"] = []string{"Bearer"}
+		resp["credential"] = []string{cred.Password}
+		// An access token lives about an hour: no other helper should keep it.
+		resp["ephemeral"] = []string{"1"}
+		return resp
+	}
+	// Azure DevOps accepts any user name with a PAT. Echo git's, or else give the org name as
+	// the web page's clone URLs do: never the account, which git would send back on erase and
+	// which would then select a different cached record.
+	username := req.Get("username")
+	if username == "" {
+		username = remote.Org
+	}
+	resp["username"] = []string{username}
+	resp["password"] = []string{cred.Password}
+	return resp
 }

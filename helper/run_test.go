@@ -36,6 +36,7 @@ func TestRun(t *testing.T) {
 		name       string
 		op         string
 		input      string
+		bearer     bool // the manager hands out an Entra access token, not a PAT
 		credErr    error
 		wantOut    string
 		wantErr    string // substring
@@ -63,6 +64,39 @@ func TestRun(t *testing.T) {
 			wantOut:    "username=alice@contoso.com\npassword=the-pat\npassword_expiry_utc=1800000000\n\n",
 			wantTarget: &cache.Target{Org: "contoso", Account: "alice@contoso.com"},
 		},
+		// git 2.46+ announces capability[]=authtype: an Entra access token goes back as a bearer
+		// credential, which it puts in an Authorization: Bearer header.
+		{
+			name:       "git with authtype gets an Entra access token as a bearer credential",
+			op:         "get",
+			input:      "capability[]=authtype\ncapability[]=state\nprotocol=https\nhost=dev.azure.com\npath=contoso/p/_git/r\n\n",
+			bearer:     true,
+			wantOut:    "capability[]=authtype\nauthtype=Bearer\ncredential=the-pat\nephemeral=1\npassword_expiry_utc=1800000000\n\n",
+			wantTarget: &cache.Target{Org: "contoso"},
+		},
+		{
+			name:       "older git gets an Entra access token as the password",
+			op:         "get",
+			input:      "protocol=https\nhost=dev.azure.com\npath=contoso/p/_git/r\n\n",
+			bearer:     true,
+			wantOut:    "username=contoso\npassword=the-pat\npassword_expiry_utc=1800000000\n\n",
+			wantTarget: &cache.Target{Org: "contoso"},
+		},
+		{
+			name:       "git with other capabilities only gets an Entra access token as the password",
+			op:         "get",
+			input:      "capability[]=state\ncapability[]=authtype\ncapability[]=\ncapability[]=state\nprotocol=https\nhost=dev.azure.com\npath=contoso\n",
+			bearer:     true,
+			wantOut:    "username=contoso\npassword=the-pat\npassword_expiry_utc=1800000000\n\n",
+			wantTarget: &cache.Target{Org: "contoso"},
+		},
+		{
+			name:       "a PAT stays a Basic password for git with authtype",
+			op:         "get",
+			input:      "capability[]=authtype\nprotocol=https\nhost=dev.azure.com\npath=contoso/p/_git/r\n\n",
+			wantOut:    "username=contoso\npassword=the-pat\npassword_expiry_utc=1800000000\n\n",
+			wantTarget: &cache.Target{Org: "contoso"},
+		},
 		{
 			name:  "get for another host asks nothing and says nothing",
 			op:    "get",
@@ -89,6 +123,19 @@ func TestRun(t *testing.T) {
 			op:      "get",
 			input:   "protocol=http\nhost=dev.azure.com\npath=contoso\n",
 			wantErr: "plain http",
+		},
+		{
+			name:    "a request without a protocol is refused",
+			op:      "get",
+			input:   "host=dev.azure.com\npath=x\n",
+			wantErr: "credential input has no protocol",
+		},
+		{
+			name:       "keys this helper does not know, or values it would not accept, fail nothing",
+			op:         "get",
+			input:      "protocol=https\nhost=dev.azure.com\npath=contoso\nephemeral=maybe\nfuture=1\nfuture[]=a\nstate[]=x\ncontinue=1\n",
+			wantOut:    "username=contoso\npassword=the-pat\npassword_expiry_utc=1800000000\n\n",
+			wantTarget: &cache.Target{Org: "contoso"},
 		},
 		{
 			name:    "get without a host is malformed",
@@ -141,7 +188,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake := &fakeCredentials{cred: cache.Credential{Username: "alice@contoso.com", Password: "the-pat", Expires: expiry}, err: tt.credErr}
+			fake := &fakeCredentials{cred: cache.Credential{Username: "alice@contoso.com", Password: "the-pat", Expires: expiry, Bearer: tt.bearer}, err: tt.credErr}
 			var out bytes.Buffer
 			err := Run(context.Background(), tt.op, Options{
 				Credentials: func() (Credentials, error) { return fake, nil },

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -131,10 +132,13 @@ func (m *Manager) checkAuthority(ctx context.Context) Check {
 	}
 	if err != nil {
 		c.Detail = fmt.Sprintf("%s: %v", u, err)
+		if why, ok := explainNetwork(err, m.signer.proxy); ok {
+			c.Detail = u + ": " + why
+		}
 		c.Fix = "check the network, a proxy (HTTPS_PROXY) or --authority; for a TLS-inspecting proxy add its CA with --ca-file"
 		return c
 	}
-	c.OK, c.Detail = true, m.cfg.AuthorityURL(tenant)+" answers"
+	c.OK, c.Detail = true, m.cfg.AuthorityURL(tenant)+" answers"+m.via(u)
 	return c
 }
 
@@ -146,6 +150,23 @@ func (m *Manager) checkOrg(ctx context.Context, org string) Check {
 		c.Fix = "check the organisation name in the remote URL"
 		return c
 	}
-	c.OK, c.Detail = true, m.cfg.OrgURL(org)+" belongs to tenant "+tenant
+	c.OK, c.Detail = true, m.cfg.OrgURL(org)+" belongs to tenant "+tenant+m.via(m.cfg.OrgURL(org))
 	return c
+}
+
+// via names the proxy the HTTP client goes through to reach raw (HTTPS_PROXY, unless NO_PROXY
+// exempts the host), or is "" when it goes directly.
+func (m *Manager) via(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	p, err := m.signer.proxy(&http.Request{URL: u})
+	switch {
+	case err != nil:
+		return " (HTTPS_PROXY is unusable: " + err.Error() + ")"
+	case p != nil:
+		return " through the proxy " + p.Redacted()
+	}
+	return ""
 }

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // emulated is a Manager against the emulator, on the emulator's clock, with a file store and a

@@ -75,6 +75,10 @@ func newClient(caPEM []byte, system *x509.CertPool, proxy func(*http.Request) (*
 	}
 }
 
+// suppressSignInRedirect asks Azure DevOps to answer a token it does not accept with 401 rather
+// than a redirect to its sign-in page, as Microsoft's own clients do.
+func suppressSignInRedirect(req *http.Request) { req.Header.Set("X-TFS-FedAuthRedirect", "Suppress") }
+
 // newTLSTransport returns a transport that verifies servers against roots, or the system's roots
 // if roots is nil.
 func newTLSTransport(roots *x509.CertPool, proxy func(*http.Request) (*url.URL, error)) *http.Transport {

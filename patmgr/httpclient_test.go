@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // flakyServer answers the first fails requests with status (and Retry-After when set), then 200.

@@ -123,7 +123,7 @@ func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, e
 	if err != nil {
 		return Status{}, err
 	}
-	tok, err := m.signer.interactive(ctx, tenant, account, method)
+	tok, err := m.signer.interactive(ctx, tenant, account, method, "")
 	unlock()
 	if err != nil {
 		return Status{}, err
@@ -324,11 +324,11 @@ type ListedPAT struct {
 // List returns the signed-in user's PATs in org from the service, every page. filter is active,
 // revoked, expired or all.
 func (m *Manager) List(ctx context.Context, t Target, filter string) ([]ListedPAT, error) {
-	tok, err := m.tokenFor(ctx, t, true)
-	if err != nil {
-		return nil, err
-	}
-	pats, err := m.pats.list(ctx, t.Org, tok.Token, filter)
+	var pats []PAT
+	err := m.patAPICall(ctx, t, func(bearer string) (err error) {
+		pats, err = m.pats.list(ctx, t.Org, bearer, filter)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -347,11 +347,8 @@ func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 	if !config.IsGUID(id) {
 		return fmt.Errorf("%q is not an authorization ID (a GUID): see '%s list %s'", id, DisplayNamePrefix, t.Org)
 	}
-	tok, err := m.tokenFor(ctx, t, true)
+	err := m.patAPICall(ctx, t, func(bearer string) error { return m.pats.revoke(ctx, t.Org, bearer, id) })
 	if err != nil {
-		return err
-	}
-	if err := m.pats.revoke(ctx, t.Org, tok.Token, id); err != nil {
 		return fmt.Errorf("revoking %s in %s: %w", id, t.Org, err)
 	}
 	key := m.key(t)
@@ -371,15 +368,43 @@ func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 
 // tokenFor signs in for t's organisation, prompting if interactive and the environment allows.
 func (m *Manager) tokenFor(ctx context.Context, t Target, interactive bool) (accessToken, error) {
+	tok, _, err := m.signInFor(ctx, t, interactive)
+	return tok, err
+}
+
+// signInFor is tokenFor that also returns the tenant it signed in to.
+func (m *Manager) signInFor(ctx context.Context, t Target, interactive bool) (accessToken, string, error) {
 	if err := m.init(); err != nil {
-		return accessToken{}, err
+		return accessToken{}, "", err
 	}
 	known := m.remembered(m.key(t), t)
 	tenant, err := m.tenant(ctx, t, known)
 	if err != nil {
-		return accessToken{}, err
+		return accessToken{}, "", err
 	}
-	return m.accessToken(ctx, t.Org, tenant, firstNonEmpty(t.Account, known.Account), interactive)
+	tok, err := m.accessToken(ctx, t.Org, tenant, firstNonEmpty(t.Account, known.Account), interactive)
+	return tok, tenant, err
+}
+
+// patAPICall signs in for t and calls the PAT API with the token. When the service refuses the
+// token, the refresh token is redeemed once for another try; a refused fresh token says what
+// would give access.
+func (m *Manager) patAPICall(ctx context.Context, t Target, call func(bearer string) error) error {
+	tok, tenant, err := m.signInFor(ctx, t, true)
+	if err != nil {
+		return err
+	}
+	if err = call(tok.Token); !tokenRefused(err) {
+		return err
+	}
+	if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, err, true); err != nil {
+		return err
+	}
+	if err = call(tok.Token); tokenRefused(err) {
+		why, fix := m.clientRefusal(err)
+		return errors.New(why + fix)
+	}
+	return err
 }
 
 // Org is an Azure DevOps organisation the signed-in user belongs to.
@@ -432,12 +457,13 @@ func (m *Manager) getJSON(ctx context.Context, u, bearer string, v any) error {
 	}
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	req.Header.Set("Accept", "application/json")
+	suppressSignInRedirect(req)
 	resp, err := m.http.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNonAuthoritativeInfo {
+	if resp.StatusCode/100 != 2 && !refusedStatus(resp.StatusCode) {
 		return newStatusError(resp)
 	}
 	return decodeJSON(resp, v)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store/oskeyring"
 
 	"context"
 	"crypto/rand"
@@ -88,12 +87,10 @@ func New(cfg config.Config, opts Options) (*Manager, error) {
 		m.env = HostEnvironment()
 	}
 	if cfg.Trace {
-		m.trace = newTracer(m.stderr)
-	} else {
-		m.trace = newTracer(nil)
+		m.trace = newTracer(m.stderr) // nil traces nothing
 	}
 	if m.store == nil {
-		s, err := config.OpenStore(&cfg, oskeyring.Items{})
+		s, err := config.OpenStore(&cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -114,6 +111,7 @@ func (m *Manager) init() error {
 			cache:  &msalCache{store: m.store, key: "msal:" + strings.ToLower(m.cfg.Authority) + ":" + m.cfg.ClientID},
 			trace:  m.trace,
 			prompt: m.stderr,
+			proxy:  http.ProxyFromEnvironment,
 		}
 		m.pats = &patClient{http: m.http, url: m.cfg.PATURL}
 	})
@@ -180,11 +178,6 @@ func (m *Manager) lookup(ctx context.Context, key string) (Credential, bool, err
 // turn serves key's credential from the store when it can, or returns with key's lock held:
 // unlock releases it, and is nil when the credential was served or err says why not.
 func (m *Manager) turn(ctx context.Context, key string) (unlock func(), cred Credential, err error) {
-	// The front git ran looked the PAT up under the lock and passed the lock on with the get, so
-	// that gets missing the cache together start one full program, not one each.
-	if l := orglock.Inherited(m.cfg.StateDir, key); l != nil {
-		return l.Unlock, Credential{}, nil
-	}
 	if cred, ok, err := m.lookup(ctx, key); ok || err != nil {
 		if ok {
 			m.trace.printf("serving the stored PAT (%s), which expires %s", key, humanTime(cred.Expires, m.now()))
@@ -218,14 +211,20 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	if err != nil {
 		return Credential{}, err
 	}
+	// git met a claims challenge (continuous access evaluation) with the token it was given: get
+	// one with those claims into the cache before anything uses it.
+	if claims := claimsFromChallenges(t.Challenges); claims != "" {
+		if _, err := m.freshToken(ctx, t.Org, tenant, account, &claimsError{claims}, prompt); err != nil {
+			return Credential{}, err
+		}
+	}
 
-	// An older version fell back for a day when the service only could not read the policies.
-	if rec != nil && rec.Kind == cache.KindEntra && rec.PolicyError != policyUnread && m.now().Before(rec.ValidTo) {
+	if rec != nil && rec.Kind == cache.KindEntra && m.fallbackHolds(rec) && m.now().Before(rec.ValidTo) {
 		tok, err := m.accessToken(ctx, t.Org, tenant, account, prompt)
 		if err != nil {
 			return Credential{}, err
 		}
-		return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn}, nil
+		return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
 	}
 
 	// Inside the renewal window with a PAT that still works: renew it silently if we can, and
@@ -259,16 +258,22 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	}
 	m.sweepPending(ctx, key, t.Org, tok.Token, rec)
 	pat, err := m.mint(ctx, key, t.Org, tok.Token)
-	if errors.Is(err, errNotAuthenticated) {
-		// A cached access token the service no longer takes: redeem the refresh token once.
-		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account); err != nil {
+	if tokenRefused(err) {
+		// A cached access token the service no longer takes: redeem the refresh token once. A
+		// fresh token refused too means the PAT API will not serve this client.
+		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, err, prompt); err != nil {
 			return Credential{}, err
 		}
 		pat, err = m.mint(ctx, key, t.Org, tok.Token)
+		if tokenRefused(err) {
+			why, fix := m.clientRefusal(err)
+			return m.fallback(ctx, key, t, tenant, tok, m.clientRefusedReason(), why, fix)
+		}
 	}
 	var perr *PATError
 	if errors.As(err, &perr) && perr.IsPolicy() {
-		return m.fallback(ctx, key, t, tenant, tok, perr)
+		why := fmt.Sprintf("%s does not allow this PAT (%s)", t.Org, perr.Code)
+		return m.fallback(ctx, key, t, tenant, tok, perr.Code, why, "")
 	}
 	if err != nil {
 		return Credential{}, fmt.Errorf("creating a PAT for %s: %w", t.Org, err)
@@ -315,14 +320,14 @@ func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tena
 		return Credential{}, "", err
 	}
 	pat, err := m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
-	if errors.Is(err, errNotAuthenticated) {
-		if tok, err = m.freshToken(ctx, rec.Org, tenant, tok.Account); err != nil {
+	if tokenRefused(err) {
+		if tok, err = m.freshToken(ctx, rec.Org, tenant, tok.Account, err, false); err != nil {
 			return Credential{}, "", err
 		}
 		pat, err = m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
 	}
 	var perr *PATError
-	if errors.As(err, &perr) && (perr.Code == "authorizationNotFound" || perr.Code == "expiredPatCannotBeExtended") {
+	if errors.As(err, &perr) && perr.kind() == refusalGone {
 		rec.Rejected = true
 		return Credential{}, "", err
 	}
@@ -362,7 +367,7 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error
 		var perr *PATError
 		var serr *statusError
 		refused := errors.As(err, &serr) && serr.status < 500 && serr.status != http.StatusRequestTimeout
-		if errors.As(err, &perr) || errors.Is(err, errNotAuthenticated) || refused {
+		if errors.As(err, &perr) || tokenRefused(err) || refused {
 			pending.remove(name)
 			return PAT{}, err
 		}
@@ -503,16 +508,55 @@ func (m *Manager) displayName(org string) string {
 // policyRecheck is how long an organisation's "no PATs" answer is trusted before trying again.
 const policyRecheck = 24 * time.Hour
 
-// fallback serves the Entra access token itself when the organisation forbids PATs. Azure DevOps
-// accepts it as the Basic password; it lasts about an hour, and silent refresh renews it.
-func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant string, tok accessToken, perr *PATError) (Credential, error) {
-	fmt.Fprintf(m.stderr, "git-credential-azdo: %s does not allow this PAT (%s); using your Entra ID sign-in token instead, renewed silently\n", t.Org, perr.Code)
+// clientRefused starts the record's reason for a fallback when the PAT API refused even a fresh
+// token: the sign-in's client lacks the PAT scopes. The client's id follows it.
+const clientRefused = "patApiRefusedClient"
+
+func (m *Manager) clientRefusedReason() string {
+	return clientRefused + ":" + strings.ToLower(m.cfg.ClientID)
+}
+
+// fallbackHolds reports whether rec, a day's fallback to the Entra token, still stands. One for
+// a passing failure (an older version saved those) does not, nor one for another client than
+// this one: a user who registered an app should get the PAT at once.
+func (m *Manager) fallbackHolds(rec *cache.Record) bool {
+	if strings.HasPrefix(rec.PolicyError, clientRefused) {
+		return rec.PolicyError == m.clientRefusedReason()
+	}
+	return refusals[rec.PolicyError] != refusalPassing
+}
+
+// tokenRefused reports whether the PAT API refused the token itself (any of the service's
+// shapes of "not accepted", a 403, or a refusal of the client) rather than the request.
+func tokenRefused(err error) bool {
+	var serr *statusError
+	var perr *PATError
+	return errors.Is(err, errNotAuthenticated) || errors.As(err, &serr) && serr.status == http.StatusForbidden ||
+		errors.As(err, &perr) && perr.kind() == refusalClient
+}
+
+// clientRefusal says why a fresh token was refused and what would give PATs.
+func (m *Manager) clientRefusal(err error) (why, fix string) {
+	why = fmt.Sprintf("the PAT API refused a fresh sign-in of client %s (%s)", m.cfg.ClientID, oneLine(err))
+	fix = "register an app with the Azure DevOps permissions vso.pats_manage and vso.code_write and pass its id with --client-id"
+	if !strings.EqualFold(m.cfg.ClientID, config.DefaultClientID) {
+		fix = "give app " + m.cfg.ClientID + " the Azure DevOps permissions vso.pats_manage and vso.code_write"
+	}
+	return why, "; for PATs, " + fix + " (README: Your own app registration)"
+}
+
+// fallback serves the Entra access token itself when no PAT can be had: the organisation forbids
+// it, or the PAT API will not serve this client. Azure DevOps accepts the token as the Basic
+// password; it lasts about an hour, and silent refresh renews it. why (and fix, if any) is
+// said once, and the PAT is tried again a day later.
+func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant string, tok accessToken, reason, why, fix string) (Credential, error) {
+	fmt.Fprintf(m.stderr, "git-credential-azdo: %s; using your Entra ID sign-in token instead, renewed silently%s\n", why, fix)
 	rec := &cache.Record{Kind: cache.KindEntra, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
-		Tenant: tenant, PolicyError: perr.Code, ValidFrom: m.now(), ValidTo: m.now().Add(policyRecheck)}
+		Tenant: tenant, PolicyError: reason, ValidFrom: m.now(), ValidTo: m.now().Add(policyRecheck)}
 	if err := m.save(ctx, key, rec); err != nil {
 		return Credential{}, err
 	}
-	return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn}, nil
+	return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
 }
 
 // accessToken signs in for org: silently when the cache allows, else (when interactive) by the
@@ -524,7 +568,7 @@ func (m *Manager) accessToken(ctx context.Context, org, tenant, account string, 
 		return accessToken{}, err
 	}
 	defer unlock()
-	tok, err := m.signer.silent(ctx, tenant, account, false)
+	tok, err := m.signer.silent(ctx, tenant, account, "")
 	if err == nil || !interactive || !errors.Is(err, ErrSignInRequired) {
 		return tok, err // a failed network or keyring would fail a new sign-in too
 	}
@@ -533,18 +577,34 @@ func (m *Manager) accessToken(ctx context.Context, org, tenant, account string, 
 	if err != nil {
 		return accessToken{}, err
 	}
-	return m.signer.interactive(ctx, tenant, account, method)
+	return m.signer.interactive(ctx, tenant, account, method, "")
 }
 
-// freshToken redeems the refresh token even though MSAL holds an access token that looks valid.
-func (m *Manager) freshToken(ctx context.Context, org, tenant, account string) (accessToken, error) {
+// freshToken redeems the refresh token even though MSAL holds an access token that looks valid,
+// because refused says the service did not take it. When refused is a claims challenge, the new
+// token carries its claims; if the refresh token cannot give them (the sessions were revoked), the
+// normal sign-in does, when prompt allows one.
+func (m *Manager) freshToken(ctx context.Context, org, tenant, account string, refused error, prompt bool) (accessToken, error) {
 	unlock, err := lock(ctx, m.cfg.StateDir, "msal")
 	if err != nil {
 		return accessToken{}, err
 	}
 	defer unlock()
-	m.trace.printf("%s refused the cached access token; refreshing it", org)
-	return m.signer.silent(ctx, tenant, account, true)
+	claims := challengeClaims(refused)
+	if claims == "" {
+		m.trace.printf("%s refused the cached access token; refreshing it", org)
+		return m.signer.silent(ctx, tenant, account, refreshClaims)
+	}
+	m.trace.printf("%s asks for a new token with more claims (continuous access evaluation)", org)
+	tok, err := m.signer.silent(ctx, tenant, account, claims)
+	if err == nil || !prompt || !errors.Is(err, ErrSignInRequired) {
+		return tok, err
+	}
+	method, err := chooseMethod(ctx, &m.cfg, m.env, org)
+	if err != nil {
+		return accessToken{}, err
+	}
+	return m.signer.interactive(ctx, tenant, account, method, claims)
 }
 
 // remembered returns what the index knows about t's organisation, from any record of it.
@@ -592,6 +652,9 @@ func (m *Manager) tenant(ctx context.Context, t Target, known cache.Record) (str
 func (m *Manager) Reject(ctx context.Context, t Target, password string) error {
 	key := m.key(t)
 	rec, err := m.load(ctx, key)
+	if err == nil && rec != nil && rec.Kind == cache.KindEntra {
+		return m.rejectAccessToken(ctx, t, rec, password)
+	}
 	if err != nil || !rec.Holds(password) || rec.Rejected {
 		return err
 	}
@@ -605,6 +668,28 @@ func (m *Manager) Reject(ctx context.Context, t Target, password string) error {
 	}
 	rec.Rejected = true
 	return m.save(ctx, key, rec)
+}
+
+// rejectAccessToken handles git's erase of the Entra access token a fallback record hands out:
+// continuous access evaluation can void it long before it expires, and MSAL would keep serving
+// it. If it is still MSAL's token, a new one (with the claims of a challenge git passed on, if
+// any) replaces it now, silently, for the next get.
+func (m *Manager) rejectAccessToken(ctx context.Context, t Target, rec *cache.Record, password string) error {
+	if err := m.init(); err != nil {
+		return err
+	}
+	cached, err := m.accessToken(ctx, t.Org, rec.Tenant, rec.Account, false)
+	if err != nil || cached.Token != password {
+		return nil // nothing cached to replace, or git refused an older token
+	}
+	var refused error = errNotAuthenticated
+	if claims := claimsFromChallenges(t.Challenges); claims != "" {
+		refused = &claimsError{claims}
+	}
+	if _, err := m.freshToken(ctx, t.Org, rec.Tenant, rec.Account, refused, false); err != nil && !errors.Is(err, ErrSignInRequired) {
+		return err
+	}
+	return nil
 }
 
 func humanTime(t, now time.Time) string {

@@ -13,7 +13,9 @@ import (
 	"time"
 )
 
-const patAPIVersion = "7.1-preview.1"
+// patAPIVersion is the version whose spec lists every refusal the service sends today; its routes
+// and bodies are 7.1's.
+const patAPIVersion = "7.2-preview.1"
 
 // PAT is a personal access token as the PAT Lifecycle Management API describes it. Token is
 // filled only in the answer to a create: the service never shows the secret again.
@@ -39,27 +41,60 @@ func (e *PATError) Error() string {
 	if e.Message != "" {
 		msg = fmt.Sprintf("Azure DevOps refused: %s (%s)", e.Message, e.Code)
 	}
-	if e.Code == policyUnread {
-		msg += "; it could not read the organisation's PAT policies: try again in a few minutes"
+	switch e.kind() {
+	case refusalPassing:
+		msg += "; the service could not do it just now: try again in a few minutes"
+	case refusalRequest:
+		if e.Code == "invalidScope" {
+			msg += "; check --scope"
+		}
 	}
 	return msg
 }
 
-// IsPolicy reports whether an organisation policy, not this request, forbids the PAT: then
-// retrying or a new sign-in cannot help, and the helper falls back to the Entra token.
-// policyUnread is not one: the service could not tell what the policy is, and a
-// fallback would keep handing git the wider Entra token for a day on a passing failure.
-func (e *PATError) IsPolicy() bool {
-	switch e.Code {
-	case "disablePatCreationPolicyViolation", "fullScopePatPolicyViolation", "globalPatPolicyViolation",
-		"globalPATCreationBlocked", "patLifespanPolicyViolation":
-		return true
-	}
-	return false
+// refusalKind sorts the patTokenError codes of the 7.2 spec by what the helper does about them.
+type refusalKind int
+
+const (
+	refusalRequest refusalKind = iota // this request was wrong: fail it, change nothing
+	refusalPolicy                     // an organisation policy forbids the PAT: fall back to the Entra token
+	refusalClient                     // the PAT API will not serve this sign-in: fall back, suggest an app
+	refusalPassing                    // the service failed for now: fail this get, remember nothing
+	refusalGone                       // the PAT is not there or cannot be extended: replace it
+)
+
+// refusals holds every patTokenError of the 7.2 spec, globalPATCreationBlocked and
+// expiredPatCannotBeExtended included. An unknown code is a request refusal: it fails the get
+// without changing anything.
+var refusals = map[string]refusalKind{
+	"displayNameRequired": refusalRequest, "invalidDisplayName": refusalRequest, "invalidValidTo": refusalRequest,
+	"invalidScope": refusalRequest, "userIdRequired": refusalRequest, "invalidUserId": refusalRequest,
+	"invalidTargetAccounts": refusalRequest, "sourceNotSupported": refusalRequest, "invalidSourceIP": refusalRequest,
+	"invalidSource": refusalRequest, "duplicateHash": refusalRequest, "sshPolicyDisabled": refusalRequest,
+	"invalidToken": refusalRequest, "deploymentHostNotSupported": refusalRequest,
+
+	"disablePatCreationPolicyViolation": refusalPolicy, "fullScopePatPolicyViolation": refusalPolicy,
+	"globalPatPolicyViolation": refusalPolicy, "globalPATCreationBlocked": refusalPolicy,
+	"patLifespanPolicyViolation": refusalPolicy,
+
+	"accessDenied": refusalClient, "invalidUserType": refusalClient, "invalidClient": refusalClient,
+	"invalidClientType": refusalClient, "invalidClientId": refusalClient, "invalidTokenType": refusalClient,
+	"invalidAudience": refusalClient, "invalidSubject": refusalClient,
+
+	"failedToReadTenantPolicy": refusalPassing, "failedToReadOrgPolicy": refusalPassing,
+	"failedToIssueAccessToken": refusalPassing, "failedToUpdateAccessToken": refusalPassing,
+
+	"authorizationNotFound": refusalGone, "hostAuthorizationNotFound": refusalGone, "tokenNotFound": refusalGone,
+	"invalidAuthorizationId": refusalGone, "expiredPatCannotBeExtended": refusalGone,
 }
 
-// policyUnread is the refusal of a service that could not read the organisation's policies.
-const policyUnread = "failedToReadTenantPolicy"
+func (e *PATError) kind() refusalKind { return refusals[e.Code] }
+
+// IsPolicy reports whether an organisation policy, not this request, forbids the PAT: then
+// retrying or a new sign-in cannot help, and the helper falls back to the Entra token.
+// A policy the service could not read is not one: a fallback would keep handing git the wider
+// Entra token for a day on a passing failure.
+func (e *PATError) IsPolicy() bool { return e.kind() == refusalPolicy }
 
 // statusError is an error status that no patTokenError explains.
 type statusError struct {
@@ -73,9 +108,15 @@ func newStatusError(resp *http.Response) *statusError {
 
 func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d from %s", e.status, e.host) }
 
-// errNotAuthenticated covers the service's way of refusing a token: 401, or 203 with an HTML
-// sign-in page instead of JSON.
+// errNotAuthenticated covers the service's ways of refusing a token: 401, 203 with an HTML
+// sign-in page instead of JSON, or a redirect to its sign-in page.
 var errNotAuthenticated = errors.New("Azure DevOps did not accept the sign-in")
+
+// refusedStatus reports whether status is one of the service's answers to a token it does not
+// accept. The client follows no redirect, so a 3xx arrives here with the token still at home.
+func refusedStatus(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusNonAuthoritativeInfo || status/100 == 3
+}
 
 // patClient talks to the PAT Lifecycle Management API with a delegated Entra access token.
 type patClient struct {
@@ -184,6 +225,7 @@ func (c *patClient) do(ctx context.Context, method, org, bearer string, q url.Va
 	}
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	req.Header.Set("Accept", "application/json")
+	suppressSignInRedirect(req)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -227,10 +269,13 @@ func decodeEnvelope(resp *http.Response) (PAT, error) {
 // maxBody bounds what we read from a server: a PAT list page is a few tens of kilobytes.
 const maxBody = 4 << 20
 
-// decodeJSON reads a JSON answer, treating the service's sign-in page (203, HTML) and 401 as
+// decodeJSON reads a JSON answer, treating the service's refusals of a token (refusedStatus) as
 // errNotAuthenticated, and an error status without JSON as a plain HTTP error.
 func decodeJSON(resp *http.Response, v any) error {
-	if resp.StatusCode == http.StatusNonAuthoritativeInfo || resp.StatusCode == http.StatusUnauthorized {
+	if claims := claimsFromChallenges(resp.Header.Values("WWW-Authenticate")); resp.StatusCode == http.StatusUnauthorized && claims != "" {
+		return &claimsError{claims: claims}
+	}
+	if refusedStatus(resp.StatusCode) {
 		return fmt.Errorf("%w (HTTP %d)", errNotAuthenticated, resp.StatusCode)
 	}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))

@@ -1,8 +1,8 @@
 package patmgr
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 

@@ -39,7 +39,8 @@ type signer struct {
 	http   *http.Client
 	cache  *msalCache
 	trace  *tracer
-	prompt io.Writer // stderr: MSAL's device-code message and browser notices
+	prompt io.Writer                             // stderr: MSAL's device-code message and browser notices
+	proxy  func(*http.Request) (*url.URL, error) // the HTTP client's, to name a proxy in an error
 }
 
 func (s *signer) client(tenant string) (public.Client, error) {
@@ -50,17 +51,20 @@ func (s *signer) client(tenant string) (public.Client, error) {
 		// Only Microsoft's or configured authorities reach here; discovery would be one more
 		// round trip to login.microsoftonline.com on every cold start, and fails for the emulator.
 		public.WithInstanceDiscovery(false),
+		// This client answers claims challenges (continuous access evaluation), so Entra may
+		// issue it long-lived tokens that Azure DevOps revokes at once when it must.
+		public.WithClientCapabilities([]string{"cp1"}),
 	)
 }
 
-// refreshClaims makes MSAL skip its cached access token and redeem the refresh token. It only
-// declares that this client handles claims challenges (CAE), so it asks for nothing more.
-const refreshClaims = `{"access_token":{"xms_cc":{"values":["cp1"]}}}`
+// refreshClaims makes MSAL skip its cached access token and redeem the refresh token. It asks for
+// no claim: MSAL merges the cp1 capability in, and would refuse a second copy of it.
+const refreshClaims = `{"access_token":{}}`
 
-// silent returns a token from the cache, refreshing it with the cached refresh token if needed;
-// with fresh, it refreshes even if the cached access token looks valid, because the service
-// refused it (revoked early, or clocks disagree).
-func (s *signer) silent(ctx context.Context, tenant, account string, fresh bool) (accessToken, error) {
+// silent returns a token from the cache, refreshing it with the cached refresh token if needed.
+// With claims (refreshClaims, or those of a claims challenge) it redeems the refresh token even if
+// the cached access token looks valid, because the service refused it.
+func (s *signer) silent(ctx context.Context, tenant, account, claims string) (accessToken, error) {
 	c, err := s.client(tenant)
 	if err != nil {
 		return accessToken{}, err
@@ -74,8 +78,8 @@ func (s *signer) silent(ctx context.Context, tenant, account string, fresh bool)
 		return accessToken{}, fmt.Errorf("%w: no cached sign-in for %s", ErrSignInRequired, orAny(account))
 	}
 	opts := []public.AcquireSilentOption{public.WithSilentAccount(acct)}
-	if fresh {
-		opts = append(opts, public.WithClaims(refreshClaims))
+	if claims != "" {
+		opts = append(opts, public.WithClaims(claims))
 	}
 	res, err := c.AcquireTokenSilent(ctx, s.cfg.Scopes(), opts...)
 	var cacheErr *signInCacheError
@@ -85,15 +89,16 @@ func (s *signer) silent(ctx context.Context, tenant, account string, fresh bool)
 	}
 	if err != nil {
 		if transient(err) {
-			return accessToken{}, fmt.Errorf("refreshing the sign-in of %s: %s", acct.PreferredUsername, oneLine(err))
+			return accessToken{}, fmt.Errorf("refreshing the sign-in of %s: %s", acct.PreferredUsername, s.explain(err, tenant))
 		}
-		return accessToken{}, fmt.Errorf("%w: the cached sign-in of %s no longer works: %s", ErrSignInRequired, acct.PreferredUsername, oneLine(err))
+		return accessToken{}, fmt.Errorf("%w: the cached sign-in of %s no longer works: %s", ErrSignInRequired, acct.PreferredUsername, s.explain(err, tenant))
 	}
 	return s.result(res), nil
 }
 
-// interactive signs in with the given method: config.LoginBrowser, config.LoginDevice or config.LoginPassword.
-func (s *signer) interactive(ctx context.Context, tenant, account, method string) (accessToken, error) {
+// interactive signs in with the given method: config.LoginBrowser, config.LoginDevice or
+// config.LoginPassword; claims, when not "", are those a claims challenge asked for.
+func (s *signer) interactive(ctx context.Context, tenant, account, method, claims string) (accessToken, error) {
 	c, err := s.client(tenant)
 	if err != nil {
 		return accessToken{}, err
@@ -105,10 +110,17 @@ func (s *signer) interactive(ctx context.Context, tenant, account, method string
 		if account != "" {
 			opts = append(opts, public.WithLoginHint(account))
 		}
+		if claims != "" {
+			opts = append(opts, public.WithClaims(claims))
+		}
 		res, err = c.AcquireTokenInteractive(ctx, s.cfg.Scopes(), opts...)
 	case config.LoginDevice:
 		var dc public.DeviceCode
-		dc, err = c.AcquireTokenByDeviceCode(ctx, s.cfg.Scopes())
+		var opts []public.AcquireByDeviceCodeOption
+		if claims != "" {
+			opts = append(opts, public.WithClaims(claims))
+		}
+		dc, err = c.AcquireTokenByDeviceCode(ctx, s.cfg.Scopes(), opts...)
 		if err == nil {
 			fmt.Fprintf(s.prompt, "git-credential-azdo: %s\n", dc.Result.Message)
 			res, err = dc.AuthenticationResult(ctx)
@@ -117,12 +129,20 @@ func (s *signer) interactive(ctx context.Context, tenant, account, method string
 		if s.cfg.Password == "" {
 			return accessToken{}, fmt.Errorf("--login=password needs the password in AZDO_PASSWORD")
 		}
-		res, err = c.AcquireTokenByUsernamePassword(ctx, s.cfg.Scopes(), s.cfg.Username, s.cfg.Password)
+		var opts []public.AcquireByUsernamePasswordOption
+		if claims != "" {
+			opts = append(opts, public.WithClaims(claims))
+		}
+		res, err = c.AcquireTokenByUsernamePassword(ctx, s.cfg.Scopes(), s.cfg.Username, s.cfg.Password, opts...)
+		if err == nil {
+			// After the sign-in only: a failed one says what went wrong in its one line.
+			fmt.Fprintln(s.prompt, "git-credential-azdo: note: --login=password is deprecated by Microsoft and cannot pass multi-factor authentication; prefer --login=browser or --login=device")
+		}
 	default:
 		return accessToken{}, fmt.Errorf("unknown sign-in method %q", method)
 	}
 	if err != nil {
-		return accessToken{}, fmt.Errorf("signing in (%s) at %s: %s", method, s.cfg.AuthorityURL(tenant), oneLine(err))
+		return accessToken{}, fmt.Errorf("signing in (%s) at %s: %s", method, s.cfg.AuthorityURL(tenant), s.explain(err, tenant))
 	}
 	if account != "" && !strings.EqualFold(res.Account.PreferredUsername, account) {
 		return accessToken{}, fmt.Errorf("signed in as %s, but the remote asks for %s: sign in with that account", res.Account.PreferredUsername, account)
@@ -205,6 +225,19 @@ func orAny(account string) string {
 		return "any account"
 	}
 	return account
+}
+
+// explain words a failed sign-in in one line: an Entra error a real tenant sends as its fix, a
+// network failure as the host and its cause (MSAL puts the cause on a second line), anything else
+// as MSAL's first line.
+func (s *signer) explain(err error, tenant string) string {
+	if why, ok := explainEntra(err, s.cfg.ClientID, tenant); ok {
+		return why
+	}
+	if why, ok := explainNetwork(err, s.proxy); ok {
+		return why
+	}
+	return oneLine(err)
 }
 
 // oneLine keeps MSAL's multi-line HTTP error dumps to their first line.

@@ -10,14 +10,23 @@ import (
 	"strings"
 )
 
-// Microsoft's Entra ID sign-in hosts, public and sovereign clouds. An authorization_uri naming any
-// other host is never followed: a hostile server can put anything in its WWW-Authenticate header.
+// microsoftLoginHosts are the Entra ID sign-in hosts MSAL Go trusts, public and sovereign clouds.
+// An authorization_uri naming any other host than these and the configured authority is never
+// followed: a hostile server can put anything in its WWW-Authenticate header.
 var microsoftLoginHosts = map[string]bool{
-	"login.microsoftonline.com": true,
-	"login.microsoft.com":       true,
-	"login.windows.net":         true,
-	"login.microsoftonline.us":  true,
-	"login.chinacloudapi.cn":    true,
+	"login.microsoftonline.com":        true,
+	"login.microsoft.com":              true,
+	"login.windows.net":                true,
+	"sts.windows.net":                  true,
+	"login.partner.microsoftonline.cn": true,
+	"login.chinacloudapi.cn":           true,
+	"login.microsoftonline.de":         true,
+	"login.microsoftonline.us":         true,
+	"login-us.microsoftonline.com":     true,
+	"login.usgovcloudapi.net":          true,
+	"login.sovcloud-identity.fr":       true,
+	"login.sovcloud-identity.de":       true,
+	"login.sovcloud-identity.sg":       true,
 }
 
 // zeroGUID as an organisation's resource tenant means it is backed by Microsoft accounts, which
@@ -28,18 +37,44 @@ const zeroGUID = "00000000-0000-0000-0000-000000000000"
 // `Bearer authorization_uri=https://login.microsoftonline.com/{tenant}` when, and only when, the
 // URI points at a Microsoft login host or at the configured authority. ok is false otherwise.
 func TenantFromChallenge(challenge, authority string) (tenant string, ok bool) {
-	scheme, params, found := strings.Cut(strings.TrimSpace(challenge), " ")
-	if !found || !strings.EqualFold(scheme, "Bearer") {
+	params, found := bearerParams(challenge)
+	if !found || params["authorization_uri"] == "" {
 		return "", false
 	}
-	for _, p := range strings.Split(params, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-		if !strings.EqualFold(strings.TrimSpace(k), "authorization_uri") {
-			continue
-		}
-		return tenantFromAuthorizationURI(strings.Trim(strings.TrimSpace(v), `"`), authority)
+	return tenantFromAuthorizationURI(params["authorization_uri"], authority)
+}
+
+// bearerParams parses a Bearer challenge's parameters (names lower-cased, values unquoted); ok is
+// false for any other scheme.
+func bearerParams(challenge string) (map[string]string, bool) {
+	scheme, rest, _ := strings.Cut(strings.TrimSpace(challenge), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return nil, false
 	}
-	return "", false
+	params := map[string]string{}
+	for rest = strings.TrimSpace(rest); rest != ""; {
+		var k string
+		k, rest, _ = strings.Cut(rest, "=")
+		k = strings.ToLower(strings.Trim(strings.TrimSpace(k), ","))
+		rest = strings.TrimSpace(rest)
+		var v string
+		if strings.HasPrefix(rest, `"`) {
+			end := strings.IndexByte(rest[1:], '"')
+			if end < 0 {
+				v, rest = rest[1:], ""
+			} else {
+				v, rest = rest[1:end+1], rest[end+2:]
+			}
+			_, rest, _ = strings.Cut(rest, ",")
+		} else {
+			v, rest, _ = strings.Cut(rest, ",")
+		}
+		if _, seen := params[k]; k != "" && !seen {
+			params[k] = strings.TrimSpace(v)
+		}
+		rest = strings.TrimSpace(rest)
+	}
+	return params, true
 }
 
 func tenantFromAuthorizationURI(raw, authority string) (string, bool) {
@@ -72,7 +107,9 @@ func normalizeTenant(t string) string {
 }
 
 // discoverTenant asks the organisation itself: Azure DevOps answers an anonymous request with 401
-// and names the tenant that owns the organisation.
+// and names the tenant that owns the organisation, preferably in its Bearer challenge, else in
+// X-VSS-ResourceTenant (which may list several, comma-separated). An organisation that offers
+// only Basic is backed by Microsoft accounts.
 func discoverTenant(ctx context.Context, client *http.Client, orgURL, authority string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
@@ -80,18 +117,55 @@ func discoverTenant(ctx context.Context, client *http.Client, orgURL, authority 
 	if err != nil {
 		return "", err
 	}
+	suppressSignInRedirect(req)
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("finding the tenant of %s: %w", orgURL, err)
 	}
 	resp.Body.Close()
-	if t := resp.Header.Get("X-VSS-ResourceTenant"); config.IsGUID(t) {
-		return normalizeTenant(t), nil
-	}
-	for _, c := range resp.Header.Values("WWW-Authenticate") {
+	challenges := resp.Header.Values("WWW-Authenticate")
+	for _, c := range challenges {
 		if t, ok := TenantFromChallenge(c, authority); ok {
 			return t, nil
 		}
 	}
+	if t, ok := resourceTenant(resp.Header.Values("X-VSS-ResourceTenant")); ok {
+		return t, nil
+	}
+	if onlyBasic(challenges) {
+		return config.TenantOrganizations, nil
+	}
 	return "", fmt.Errorf("%s did not name its tenant (HTTP %d): is the organisation name right?", orgURL, resp.StatusCode)
+}
+
+// resourceTenant picks the first tenant GUID that is not all zeros among X-VSS-ResourceTenant
+// values; all zeros means a Microsoft-account organisation.
+func resourceTenant(values []string) (string, bool) {
+	zero := false
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			t = strings.TrimSpace(t)
+			switch {
+			case t == zeroGUID:
+				zero = true
+			case config.IsGUID(t):
+				return strings.ToLower(t), true
+			}
+		}
+	}
+	if zero {
+		return config.TenantOrganizations, true
+	}
+	return "", false
+}
+
+// onlyBasic reports whether challenges offer Basic and nothing else.
+func onlyBasic(challenges []string) bool {
+	for _, c := range challenges {
+		scheme, _, _ := strings.Cut(strings.TrimSpace(c), " ")
+		if !strings.EqualFold(scheme, "Basic") {
+			return false
+		}
+	}
+	return len(challenges) > 0
 }

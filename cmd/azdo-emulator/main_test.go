@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 func TestBinary(t *testing.T) {

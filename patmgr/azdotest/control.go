@@ -141,6 +141,18 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 				ok(map[string]string{"clientId": strings.ToLower(req.ClientID)})
 			}
 		}
+	case "POST clients/pat-scopes":
+		var req struct {
+			ClientID string
+			Granted  bool
+		}
+		if decode(&req) {
+			if err := s.SetPATScopes(req.ClientID, req.Granted); err != nil {
+				fail(err)
+			} else {
+				ok(map[string]any{"clientId": strings.ToLower(req.ClientID), "granted": req.Granted})
+			}
+		}
 	case "POST devicecodes/approve":
 		var req struct{ UserCode, UPN string }
 		if decode(&req) {
@@ -218,6 +230,27 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 				fail(err)
 			} else {
 				ok(map[string]string{"revoked": req.UPN})
+			}
+		}
+	case "POST sessions/challenge":
+		var req struct{ UPN string }
+		if decode(&req) {
+			if err := s.ChallengeSessions(req.UPN); err != nil {
+				fail(err)
+			} else {
+				ok(map[string]string{"challenged": req.UPN})
+			}
+		}
+	case "POST signin-failures":
+		var req struct {
+			Who    string
+			AADSTS int `json:"aadsts"`
+		}
+		if decode(&req) {
+			if err := s.FailSignIns(req.Who, req.AADSTS); err != nil {
+				fail(err)
+			} else {
+				ok(map[string]any{"who": req.Who, "aadsts": req.AADSTS})
 			}
 		}
 	default:

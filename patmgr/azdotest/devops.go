@@ -83,7 +83,7 @@ func (s *Server) serveProfile(w http.ResponseWriter, r *http.Request) {
 	u := s.delegatedLocked(r)
 	s.mu.Unlock()
 	if u == nil {
-		signInPage(w)
+		s.refuseToken(w, r)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -97,7 +97,7 @@ func (s *Server) serveAccounts(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	u := s.delegatedLocked(r)
 	if u == nil {
-		signInPage(w)
+		s.refuseToken(w, r)
 		return
 	}
 	member := r.URL.Query().Get("memberId")

@@ -29,6 +29,9 @@ func (s *Server) tenantSeg(r *http.Request) (string, *oauthError) {
 	}
 	s.mu.Lock()
 	t := s.tenantLocked(seg)
+	if t != nil && s.tenantFailsLocked(seg) {
+		t = nil
+	}
 	s.mu.Unlock()
 	if t == nil {
 		return "", newOAuthError(http.StatusBadRequest, "invalid_tenant", 90002,
@@ -357,6 +360,7 @@ func (s *Server) token(r *http.Request) (map[string]any, *oauthError) {
 	if oerr := s.publicClient(clientID); oerr != nil {
 		return nil, oerr
 	}
+	cae := caeCapable(f.Get("claims"))
 	scope := f.Get("scope")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -388,7 +392,7 @@ func (s *Server) token(r *http.Request) (map[string]any, *oauthError) {
 		if scope == "" {
 			scope = code.scope
 		}
-		return s.issueUserTokensLocked(s.st.users[strings.ToLower(code.upn)], clientID, scope, "authorization_code")
+		return s.issueUserTokensLocked(s.st.users[strings.ToLower(code.upn)], clientID, scope, "authorization_code", cae)
 	case "refresh_token":
 		raw := f.Get("refresh_token")
 		rt := s.st.refresh[raw]
@@ -411,7 +415,7 @@ func (s *Server) token(r *http.Request) (map[string]any, *oauthError) {
 		if scope == "" {
 			scope = rt.scope
 		}
-		resp, oerr := s.issueUserTokensLocked(u, clientID, scope, "refresh_token")
+		resp, oerr := s.issueUserTokensLocked(u, clientID, scope, "refresh_token", cae)
 		if oerr == nil {
 			// Rotation: the redeemed refresh token is gone for good.
 			delete(s.st.refresh, raw)
@@ -429,7 +433,7 @@ func (s *Server) token(r *http.Request) (map[string]any, *oauthError) {
 		case scope == "":
 			return nil, newOAuthError(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
 		}
-		return s.issueUserTokensLocked(u, clientID, scope, "password")
+		return s.issueUserTokensLocked(u, clientID, scope, "password", cae)
 	default: // device code
 		dc := s.st.devices[f.Get("device_code")]
 		switch {
@@ -447,7 +451,7 @@ func (s *Server) token(r *http.Request) (map[string]any, *oauthError) {
 		if scope == "" {
 			scope = dc.scope
 		}
-		return s.issueUserTokensLocked(s.st.users[strings.ToLower(dc.approvedUPN)], clientID, scope, "device_code")
+		return s.issueUserTokensLocked(s.st.users[strings.ToLower(dc.approvedUPN)], clientID, scope, "device_code", cae)
 	}
 }
 

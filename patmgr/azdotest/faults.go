@@ -14,7 +14,7 @@ import (
 var endpointNames = []string{
 	"openid-configuration", "authorize", "token", "devicecode", "org",
 	"pats.list", "pats.get", "pats.create", "pats.update", "pats.revoke",
-	"profile", "accounts", "git", "instance-discovery", "userrealm", "devicelogin",
+	"profile", "accounts", "git", "instance-discovery", "userrealm", "devicelogin", "signin",
 }
 
 // Fault kinds.
@@ -30,6 +30,9 @@ const (
 	// (like many clients) replays an idempotent request once when a reused
 	// keep-alive connection dies, so give a GET Count 2 to make it surface.
 	FaultDrop = "drop"
+	// FaultSignInRedirect answers 302 to SignInURL, as Azure DevOps does for a token it does not
+	// accept from a client that did not ask it to suppress the redirect.
+	FaultSignInRedirect = "signinredirect"
 )
 
 // Fault makes the next Count requests to Endpoint misbehave.
@@ -75,7 +78,7 @@ func (s *Server) InjectFault(f Fault) error {
 		if !strings.HasPrefix(f.Endpoint, "pats.") || f.Code == "" || f.Status != 0 && (f.Status < 200 || f.Status > 599) {
 			return fmt.Errorf("a paterror fault needs a pats.* endpoint, a code and no status or one from 200 to 599")
 		}
-	case FaultHTML203, FaultTruncate, FaultDrop:
+	case FaultHTML203, FaultTruncate, FaultDrop, FaultSignInRedirect:
 	default:
 		return fmt.Errorf("unknown fault kind %q", f.Kind)
 	}
@@ -153,8 +156,10 @@ func (s *Server) instrument(endpoint string, h http.Handler) http.Handler {
 			writeJSON(w, f.Status, map[string]any{"message": fmt.Sprintf("injected fault: HTTP %d", f.Status)})
 		case FaultHTML203:
 			signInPage(w)
+		case FaultSignInRedirect:
+			s.redirectToSignIn(w, r)
 		case FaultPATError:
-			writePATResult(w, nil, &patError{cmp.Or(f.Status, http.StatusOK), f.Code, "injected fault: " + f.Code})
+			writePATResult(w, r, nil, &patError{cmp.Or(f.Status, http.StatusOK), f.Code, "injected fault: " + f.Code})
 		case FaultDelay:
 			t := time.NewTimer(f.Delay)
 			defer t.Stop()

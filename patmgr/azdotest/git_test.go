@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // gitRunner runs the real git with an isolated configuration that trusts

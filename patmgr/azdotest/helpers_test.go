@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 func newTestServer(t *testing.T, opts Options) *Server {

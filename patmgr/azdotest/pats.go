@@ -12,8 +12,9 @@ import (
 
 // The PAT lifecycle management API: {org}/_apis/tokens/pats.
 
-// timeLayout prints .NET-style timestamps: always 7 fractional digits.
-const timeLayout = "2006-01-02T15:04:05.0000000Z"
+// timeLayout prints timestamps as the service does: up to 7 fraction digits, trailing zeros
+// dropped.
+const timeLayout = "2006-01-02T15:04:05.9999999Z"
 
 // knownScopes are the PAT scopes the emulator accepts; anything else is
 // invalidScope. The vso.code family is what git needs.
@@ -88,12 +89,28 @@ type patError struct {
 	msg    string
 }
 
-func writePATResult(w http.ResponseWriter, tok *patTokenJSON, e *patError) {
+// writePATResult answers in the envelope of r's api-version: a 7.1 caller gets neither the codes
+// only 7.2 has nor patTokenErrorMessage.
+func writePATResult(w http.ResponseWriter, r *http.Request, tok *patTokenJSON, e *patError) {
+	v72 := r.URL.Query().Get("api-version") != APIVersion71
+	out := map[string]any{"patToken": tok, "patTokenError": "none"}
 	if e != nil {
-		writeJSON(w, e.status, map[string]any{"patToken": nil, "patTokenError": e.code, "patTokenErrorMessage": e.msg})
-		return
+		out = map[string]any{"patToken": nil, "patTokenError": e.code}
+		if old, ok := patErrors71[e.code]; ok && !v72 {
+			out["patTokenError"] = old
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"patToken": tok, "patTokenError": "none", "patTokenErrorMessage": nil})
+	if v72 {
+		out["patTokenErrorMessage"] = nil
+		if e != nil {
+			out["patTokenErrorMessage"] = e.msg
+		}
+	}
+	status := http.StatusOK
+	if e != nil {
+		status = e.status
+	}
+	writeJSON(w, status, out)
 }
 
 // vssError is the shape of Azure DevOps' generic REST errors.
@@ -114,8 +131,8 @@ func (s *Server) servePATs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := s.delegatedLocked(r)
-	if u == nil {
-		signInPage(w)
+	if u == nil || !s.patScopesLocked(r) {
+		s.refuseToken(w, r)
 		return
 	}
 	if !memberOf(u, o) {
@@ -123,10 +140,10 @@ func (s *Server) servePATs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	if v := q.Get("api-version"); v != APIVersion {
+	if v := q.Get("api-version"); v != APIVersion71 && v != APIVersion72 {
 		msg := "No api-version was supplied for the \"" + r.Method + "\" request. The version must be supplied either as part of the Accept header (e.g. \"application/json; api-version=1.0\") or as a query parameter (e.g. \"?api-version=1.0\")."
 		if v != "" {
-			msg = "The requested version \"" + v + "\" of the resource is not supported by this emulator; use " + APIVersion + "."
+			msg = "The requested version \"" + v + "\" of the resource is not supported by this emulator; use " + APIVersion72 + " or " + APIVersion71 + "."
 		}
 		vssError(w, http.StatusBadRequest, "VssVersionNotSupportedException", msg)
 		return
@@ -136,10 +153,10 @@ func (s *Server) servePATs(w http.ResponseWriter, r *http.Request) {
 		if id := q.Get("authorizationId"); id != "" {
 			p, e := s.ownPATLocked(u, o, id)
 			if e != nil {
-				writePATResult(w, nil, e)
+				writePATResult(w, r, nil, e)
 				return
 			}
-			writePATResult(w, s.patJSONLocked(p, false), nil)
+			writePATResult(w, r, s.patJSONLocked(p, false), nil)
 			return
 		}
 		s.listPATsLocked(w, r, u, o)
@@ -151,7 +168,7 @@ func (s *Server) servePATs(w http.ResponseWriter, r *http.Request) {
 		id := q.Get("authorizationId")
 		p, e := s.ownPATLocked(u, o, id)
 		if e != nil {
-			writePATResult(w, nil, e)
+			writePATResult(w, r, nil, e)
 			return
 		}
 		if !p.revoked {
@@ -239,23 +256,23 @@ func (s *Server) createPATLocked(w http.ResponseWriter, r *http.Request, u *user
 		return
 	}
 	if o.policy.DisablePATCreation {
-		writePATResult(w, nil, &patError{http.StatusBadRequest, "disablePatCreationPolicyViolation", "The organisation's policy does not allow creating personal access tokens."})
+		writePATResult(w, r, nil, &patError{http.StatusBadRequest, "disablePatCreationPolicyViolation", "The organisation's policy does not allow creating personal access tokens."})
 		return
 	}
 	if req.AllOrgs {
-		writePATResult(w, nil, &patError{http.StatusBadRequest, "globalPatPolicyViolation", "Creating personal access tokens for all accessible organisations is blocked."})
+		writePATResult(w, r, nil, &patError{http.StatusBadRequest, "globalPatPolicyViolation", "Creating personal access tokens for all accessible organisations is blocked."})
 		return
 	}
 	scope, e := s.checkScopeLocked(o, req.Scope)
 	if e != nil {
-		writePATResult(w, nil, e)
+		writePATResult(w, r, nil, e)
 		return
 	}
 	now := s.clock.now()
 	validTo := now.Add(30 * 24 * time.Hour) // the service's default when none is given
 	if req.ValidTo != "" {
 		if validTo, e = s.checkValidToLocked(o, req.ValidTo); e != nil {
-			writePATResult(w, nil, e)
+			writePATResult(w, r, nil, e)
 			return
 		}
 	} else if max := o.policy.MaxLifespan; max > 0 && validTo.After(now.Add(max)) {
@@ -268,7 +285,7 @@ func (s *Server) createPATLocked(w http.ResponseWriter, r *http.Request, u *user
 	s.st.pats[p.id] = p
 	s.st.patByKey[p.secret] = p
 	s.counters.PATsCreated++
-	writePATResult(w, s.patJSONLocked(p, true), nil)
+	writePATResult(w, r, s.patJSONLocked(p, true), nil)
 }
 
 func (s *Server) updatePATLocked(w http.ResponseWriter, r *http.Request, u *user, o *org) {
@@ -298,7 +315,7 @@ func (s *Server) updatePATLocked(w http.ResponseWriter, r *http.Request, u *user
 		validTo, e = s.checkValidToLocked(o, req.ValidTo)
 	}
 	if e != nil {
-		writePATResult(w, nil, e)
+		writePATResult(w, r, nil, e)
 		return
 	}
 	if req.DisplayName != "" {
@@ -309,7 +326,7 @@ func (s *Server) updatePATLocked(w http.ResponseWriter, r *http.Request, u *user
 		p.validTo = validTo
 		s.counters.PATsRenewed++
 	}
-	writePATResult(w, s.patJSONLocked(p, false), nil)
+	writePATResult(w, r, s.patJSONLocked(p, false), nil)
 }
 
 // listCursor is the continuation token: the position in the sorted list.

@@ -32,8 +32,9 @@ const (
 	ResourceID = "499b84ac-1321-427f-aa17-267ca6975798"
 	// GraphResourceID is Microsoft Graph, useful to mint wrong-audience tokens.
 	GraphResourceID = "00000003-0000-0000-c000-000000000000"
-	// APIVersion is the only api-version the PAT lifecycle API accepts.
-	APIVersion = "7.1-preview.1"
+	// APIVersion is the newest api-version the PAT lifecycle API accepts; APIVersion71 is the
+	// other one.
+	APIVersion = APIVersion72
 )
 
 // Options configure a Server. The zero value is usable.
@@ -281,7 +282,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
 		return
 	}
-	s.instrument(name, h).ServeHTTP(w, r)
+	s.instrument(name, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.serveClaimsChallenge(name, w, r) {
+			h.ServeHTTP(w, r)
+		}
+	})).ServeHTTP(w, r)
 }
 
 // route maps a request to an endpoint name and handler. Paths are matched
@@ -299,6 +304,8 @@ func (s *Server) route(r *http.Request) (string, http.Handler) {
 		return "userrealm", http.HandlerFunc(s.serveUserRealm)
 	case lower == "/devicelogin":
 		return "devicelogin", http.HandlerFunc(s.serveDeviceLogin)
+	case lower == "/_signin":
+		return "signin", http.HandlerFunc(s.serveSignIn)
 	case lower == "/_apis/profile/profiles/me":
 		return "profile", http.HandlerFunc(s.serveProfile)
 	case lower == "/_apis/accounts":

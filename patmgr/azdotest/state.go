@@ -2,7 +2,6 @@ package azdotest
 
 import (
 	"crypto/rand"
-	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -41,6 +40,8 @@ type client struct {
 	id     string
 	secret string // "" for public clients
 	oid    string // service principal object id, the oid of app-only tokens
+	// noPATScopes marks a client whose tokens lack vso.pats and vso.pats_manage (SetPATScopes).
+	noPATScopes bool
 }
 
 type pat struct {
@@ -85,6 +86,10 @@ type accessToken struct {
 	aud      string
 	tenantID string
 	expires  time.Time
+	// cae: the client declared the cp1 capability, so a critical event voids the token at once
+	// and the resource answers with a claims challenge; voidedAt is that event.
+	cae      bool
+	voidedAt time.Time
 }
 
 type refreshToken struct {
@@ -117,6 +122,7 @@ type state struct {
 	access   map[string]*accessToken
 	refresh  map[string]*refreshToken
 	pending  map[string]*pendingSignIn
+	failures map[string]int // lower-case UPN, tenant GUID or domain -> AADSTS code (FailSignIns)
 }
 
 func newState() state {
@@ -133,6 +139,7 @@ func newState() state {
 		access:   map[string]*accessToken{},
 		refresh:  map[string]*refreshToken{},
 		pending:  map[string]*pendingSignIn{},
+		failures: map[string]int{},
 	}
 }
 
@@ -181,11 +188,6 @@ func randomBytes(n int) []byte {
 
 // randomToken is an opaque, unguessable URL-safe string.
 func randomToken(n int) string { return base64.RawURLEncoding.EncodeToString(randomBytes(n)) }
-
-// newPATSecret mimics the classic 52-character lower-case base32 PAT.
-func newPATSecret() string {
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(randomBytes(33)))[:52]
-}
 
 func isGUID(s string) bool {
 	if len(s) != 36 {
@@ -400,7 +402,9 @@ func (s *Server) Now() time.Time { return s.clock.now() }
 
 // RevokeSessions revokes every refresh token of a user, like an admin's
 // "revoke sessions": their next refresh_token grant fails with invalid_grant.
-// Access tokens already issued stay valid until they expire, as on Entra.
+// It is a critical event for continuous access evaluation too: the user's CAE
+// access tokens are voided (see ChallengeSessions); others stay valid until
+// they expire, as on Entra.
 func (s *Server) RevokeSessions(upn string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -412,6 +416,7 @@ func (s *Server) RevokeSessions(upn string) error {
 			rt.revoked = true
 		}
 	}
+	s.voidCAETokensLocked(upn)
 	return nil
 }
 

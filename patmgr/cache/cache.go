@@ -1,6 +1,5 @@
 // Package cache is what the helper keeps per organisation (a Record, under a Key) and the one
-// decision a git get makes most often: can the stored PAT be served as it is? It is light on
-// purpose: the fast path of a get links it, and not the sign-in stack.
+// decision a git get makes most often: can the stored PAT be served as it is?
 package cache
 
 import (
@@ -25,6 +24,9 @@ type Credential struct {
 	Username string
 	Password string
 	Expires  time.Time
+	// Bearer marks an Entra access token rather than a PAT (the fallback where an organisation
+	// refuses PATs): a git that can send it as a bearer token gets it so.
+	Bearer bool
 }
 
 // Load returns the record stored under key, or nil when there is none. A record that cannot be

@@ -1,11 +1,8 @@
 package cache
 
 import (
-	"bytes"
 	"crypto/subtle"
-	"errors"
-	"fmt"
-	"strconv"
+	"encoding/json"
 	"strings"
 	"time"
 )
@@ -16,8 +13,9 @@ const (
 	KindEntra = "entra" // the organisation forbids PATs: hand out Entra access tokens instead
 )
 
-// Record is what the helper remembers for one organisation and account. Everything but Token is
-// also kept, without the secret, in the index file, so status can read it without the keyring.
+// Record is what the helper remembers for one organisation and account, stored as JSON.
+// Everything but Token is also kept, without the secret, in the index file, so status can read
+// it without the keyring.
 type Record struct {
 	Kind            string    `json:"kind"`
 	Host            string    `json:"host"`
@@ -77,112 +75,17 @@ func (r Record) Public() Record {
 	return r
 }
 
-// A stored record is one "name=value" line per field that is set, the value quoted as a Go
-// string literal (strconv.Quote), so no value can break a line. Not JSON: on the cached path a
-// get decodes one record and nothing else, and encoding/json's reflection cost that get a tenth
-// of a millisecond, as much as reading the store. The json tags above are the index's.
-var (
-	stringFields = []struct {
-		name  string
-		field func(*Record) *string
-	}{
-		{"kind", func(r *Record) *string { return &r.Kind }},
-		{"host", func(r *Record) *string { return &r.Host }},
-		{"org", func(r *Record) *string { return &r.Org }},
-		{"account", func(r *Record) *string { return &r.Account }},
-		{"homeAccountId", func(r *Record) *string { return &r.HomeAccountID }},
-		{"tenant", func(r *Record) *string { return &r.Tenant }},
-		{"authorizationId", func(r *Record) *string { return &r.AuthorizationID }},
-		{"token", func(r *Record) *string { return &r.Token }},
-		{"scope", func(r *Record) *string { return &r.Scope }},
-		{"displayName", func(r *Record) *string { return &r.DisplayName }},
-		{"policyError", func(r *Record) *string { return &r.PolicyError }},
-		{"createdBy", func(r *Record) *string { return &r.CreatedBy }},
-	}
-	timeFields = []struct {
-		name  string
-		field func(*Record) *time.Time
-	}{
-		{"validFrom", func(r *Record) *time.Time { return &r.ValidFrom }},
-		{"validTo", func(r *Record) *time.Time { return &r.ValidTo }},
-		{"updatedAt", func(r *Record) *time.Time { return &r.UpdatedAt }},
-	}
-)
-
 // Encode writes a record for the store.
-func Encode(r *Record) ([]byte, error) {
-	var b []byte
-	put := func(name, value string) {
-		b = append(b, name...)
-		b = append(b, '=')
-		b = strconv.AppendQuote(b, value)
-		b = append(b, '\n')
-	}
-	for _, f := range stringFields {
-		if v := *f.field(r); v != "" {
-			put(f.name, v)
-		}
-	}
-	for _, f := range timeFields {
-		if t := *f.field(r); !t.IsZero() {
-			put(f.name, t.Format(time.RFC3339Nano))
-		}
-	}
-	if r.Rejected {
-		put("rejected", "true")
-	}
-	return b, nil
-}
+func Encode(r *Record) ([]byte, error) { return json.Marshal(r) }
 
-// Decode reads a stored record. Names it does not know are skipped: a newer version may have
+// Decode reads a stored record. Fields it does not know are skipped: a newer version may have
 // written them.
 func Decode(b []byte) (*Record, error) {
 	var r Record
-	for n := 1; len(b) > 0; n++ {
-		line, rest, complete := bytes.Cut(b, []byte{'\n'})
-		if !complete {
-			return nil, fmt.Errorf("record line %d is cut short", n)
-		}
-		b = rest
-		name, quoted, ok := strings.Cut(string(line), "=")
-		if !ok {
-			return nil, fmt.Errorf("record line %d has no '='", n)
-		}
-		value, err := strconv.Unquote(quoted)
-		if err != nil || quoted == "" || quoted[0] != '"' {
-			return nil, fmt.Errorf("record line %d: the value of %s is not a quoted string", n, name)
-		}
-		if err := r.set(name, value); err != nil {
-			return nil, fmt.Errorf("record line %d: %w", n, err)
-		}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
 	}
 	return &r, nil
-}
-
-func (r *Record) set(name, value string) error {
-	for _, f := range stringFields {
-		if f.name == name {
-			*f.field(r) = value
-			return nil
-		}
-	}
-	for _, f := range timeFields {
-		if f.name == name {
-			t, err := time.Parse(time.RFC3339Nano, value)
-			if err != nil {
-				return fmt.Errorf("%s is not a time", name)
-			}
-			*f.field(r) = t
-			return nil
-		}
-	}
-	if name == "rejected" {
-		if value != "true" {
-			return errors.New("rejected is not true")
-		}
-		r.Rejected = true
-	}
-	return nil
 }
 
 // Key names a record in the store. The account is part of the key only when the remote

@@ -1,10 +1,12 @@
 // Package config holds git-credential-azdo's settings: their defaults, their validation, how they
-// are given (flags on git's helper line, AZDO_* variables), and what they point at. It is light on
-// purpose: the fast path of a git get parses settings too, and must not link the sign-in stack.
+// are given (flags on git's helper line, AZDO_* variables), and what they point at.
 package config
 
 import (
 	"fmt"
+	"net/netip"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -127,11 +129,11 @@ func (c *Config) Validate() error {
 
 // httpsBase accepts only https://host[:port] with no path, query or user info: tokens go there.
 func httpsBase(flag, raw string) error {
-	scheme, _, found := strings.Cut(raw, "://")
+	u, err := url.Parse(raw)
 	switch {
-	case !found:
+	case err != nil || u.Scheme == "" || u.Opaque != "":
 		return fmt.Errorf("%s %q is not a URL: use https://host[:port]", flag, raw)
-	case !strings.EqualFold(scheme, "https"):
+	case u.Scheme != "https":
 		return fmt.Errorf("%s %q is not https: tokens are only sent over https", flag, raw)
 	}
 	if _, ok := baseHost(raw); !ok {
@@ -140,126 +142,39 @@ func httpsBase(flag, raw string) error {
 	return nil
 }
 
-// baseHost is the host[:port] of an https://host[:port] URL (trailing slashes allowed), in
-// lower case. It is written out, not net/url's, so that the front git runs on every get does
-// not link net/url and net/netip, whose start-up alone costs it about 0.1 ms; it accepts less
-// than url.Parse with httpsBase's old checks did (held to them by TestBaseHostAgreesWithNetURL
-// and FuzzBaseHost): host names of letters, digits, '-', '.' and '_', IPv4 addresses, IPv6
-// addresses in brackets, and a port of digits.
+// baseHost is the host[:port] of an https://host[:port] URL (trailing slashes allowed), in lower
+// case. The host is a name of letters, digits, '-', '.' and '_', an IPv4 address, or an IPv6
+// address in brackets; the port is written as a number is, so that "0443" and "443" cannot be
+// two spellings of one host when hosts are compared.
 func baseHost(raw string) (string, bool) {
-	const prefix = "https://"
-	if len(raw) < len(prefix) || !strings.EqualFold(raw[:len(prefix)], prefix) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.User != nil || u.RawQuery != "" || u.ForceQuery ||
+		u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
 		return "", false
 	}
-	hostport := strings.TrimRight(raw[len(prefix):], "/")
-	host, port := hostport, ""
-	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
-		host, port = hostport[:i], hostport[i+1:]
-		if !ValidPort(port) {
-			return "", false
-		}
-	}
-	if !validHost(host) {
+	if port := u.Port(); port != "" && !validPort(port) || strings.HasSuffix(u.Host, ":") || !validHost(u) {
 		return "", false
 	}
-	return strings.ToLower(hostport), true
+	return strings.ToLower(u.Host), true
 }
 
-func validHost(host string) bool {
-	if inner, ok := strings.CutPrefix(host, "["); ok {
-		addr, ok := strings.CutSuffix(inner, "]")
-		return ok && validIPv6(addr)
+func validHost(u *url.URL) bool {
+	name := u.Hostname()
+	if addr, err := netip.ParseAddr(name); err == nil {
+		return addr.Zone() == "" && addr.Is6() == strings.HasPrefix(u.Host, "[")
 	}
-	if host == "" {
-		return false
-	}
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
-			return false
-		}
-	}
-	return true
+	// Digits and dots that are no IPv4 address name nothing.
+	return strings.Trim(name, "0123456789.") != "" &&
+		strings.Trim(strings.ToLower(name), "abcdefghijklmnopqrstuvwxyz0123456789-._") == ""
 }
 
-// ValidPort accepts the canonical decimal form of a port from 1 to 65535 only (no leading
-// zeros), so that "0443" and "443" cannot be two spellings of one host when hosts are compared.
-func ValidPort(p string) bool {
-	if len(p) == 0 || len(p) > 5 || p[0] == '0' {
-		return false
-	}
-	n := 0
-	for i := 0; i < len(p); i++ {
-		if p[i] < '0' || p[i] > '9' {
-			return false
-		}
-		n = n*10 + int(p[i]-'0')
-	}
-	return n <= 65535
-}
-
-// validIPv6 accepts the text forms of RFC 4291 section 2.2: eight groups of one to four hex
-// digits, at most one "::" standing for one or more groups of zeros, and an IPv4 address in
-// place of the last two groups. Zones are refused.
-func validIPv6(s string) bool {
-	groups, compressed := 0, false
-	// complete reports whether n written groups make a whole address: eight, or fewer where
-	// "::" stands for at least one.
-	complete := func(n int) bool {
-		if compressed {
-			return n < 8
-		}
-		return n == 8
-	}
-	if strings.HasPrefix(s, "::") {
-		compressed, s = true, s[2:]
-		if s == "" {
-			return true
-		}
-	}
-	for {
-		field, rest, more := strings.Cut(s, ":")
-		if !more && strings.Contains(field, ".") {
-			return validIPv4(field) && complete(groups+2)
-		}
-		if len(field) == 0 || len(field) > 4 || strings.Trim(field, "0123456789abcdefABCDEF") != "" {
-			return false
-		}
-		groups++
-		if !more {
-			return complete(groups)
-		}
-		if strings.HasPrefix(rest, ":") {
-			if compressed {
-				return false
-			}
-			compressed, rest = true, rest[1:]
-			if rest == "" {
-				return groups < 8
-			}
-		}
-		s = rest
-	}
-}
-
-func validIPv4(s string) bool {
-	for i := 0; i < 4; i++ {
-		field, rest, more := strings.Cut(s, ".")
-		if (i < 3) != more || len(field) == 0 || len(field) > 3 || (len(field) > 1 && field[0] == '0') ||
-			strings.Trim(field, "0123456789") != "" {
-			return false
-		}
-		if n, _ := strconv.Atoi(field); n > 255 {
-			return false
-		}
-		s = rest
-	}
-	return true
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n > 0 && n <= 65535 && strconv.Itoa(n) == p
 }
 
 // Scopes this tool may put on a PAT: the code scopes a git remote needs, and full access for those
 // who insist. Anything else is almost certainly a typo that would fail at creation time anyway.
-// (A switch, not a map: a map literal is built at start-up, which every get pays for.)
 func knownScope(f string) bool {
 	switch f {
 	case "vso.code", "vso.code_write", "vso.code_manage", "vso.code_full", "vso.code_status",
@@ -337,47 +252,13 @@ func (c *Config) Scopes() []string {
 // TenantOrganizations is the multi-tenant authority segment: work and school accounts of any tenant.
 const TenantOrganizations = "organizations"
 
-// IsGUID reports whether s is a GUID in its 8-4-4-4-12 hexadecimal form. It runs on every
-// invocation (Config.Validate), so it is written out rather than a regexp compiled at start-up.
-func IsGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
+var (
+	guid       = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	domainName = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$`)
+)
 
-// isDomainName reports whether s is a DNS name of two labels or more, each of 1 to 63 letters,
-// digits and inner hyphens. Written out, like IsGUID: linking regexp alone costs every run of the
-// front tens of microseconds of package initialisation.
-func isDomainName(s string) bool {
-	labels := 0
-	for label := range strings.SplitSeq(s, ".") {
-		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-') {
-				return false
-			}
-		}
-		labels++
-	}
-	return labels >= 2
-}
+// IsGUID reports whether s is a GUID in its 8-4-4-4-12 hexadecimal form.
+func IsGUID(s string) bool { return guid.MatchString(s) }
 
 // ValidTenant accepts what may stand in an authority's path: a GUID, a verified domain, or one of
 // the multi-tenant names. Anything else could smuggle a path or query into the authority URL.
@@ -386,5 +267,5 @@ func ValidTenant(s string) bool {
 	case TenantOrganizations, "common", "consumers":
 		return true
 	}
-	return IsGUID(s) || isDomainName(s)
+	return IsGUID(s) || domainName.MatchString(s)
 }

@@ -86,11 +86,89 @@ func TestOpenStoreResolvesTheStateDirOnlyForTheFileStore(t *testing.T) {
 	t.Setenv("HOME", "")
 	t.Setenv("XDG_STATE_HOME", "")
 	cfg := Defaults()
-	if _, err := OpenStore(&cfg, nil); err != nil || cfg.StateDir != "" {
+	if _, err := OpenStore(&cfg); err != nil || cfg.StateDir != "" {
 		t.Fatalf("keyring: %v, state dir %q", err, cfg.StateDir)
 	}
 	cfg.Store = "file"
-	if _, err := OpenStore(&cfg, nil); err == nil {
+	if _, err := OpenStore(&cfg); err == nil {
 		t.Fatal("file store with no home directory and no --state-dir: no error")
+	}
+}
+
+func TestBaseHost(t *testing.T) {
+	for _, tc := range []struct{ raw, want string }{ // want "" = refused
+		{"https://login.microsoftonline.com", "login.microsoftonline.com"},
+		{"https://dev.azure.com/", "dev.azure.com"},
+		{"https://127.0.0.1:35903", "127.0.0.1:35903"},
+		{"HTTPS://Login.Example.COM:443//", "login.example.com:443"},
+		{"https://[::1]:8443", "[::1]:8443"},
+		{"https://[fe80::1]", "[fe80::1]"},
+		{"https://[::ffff:1.2.3.4]", "[::ffff:1.2.3.4]"},
+		{"https://my_proxy.corp.example", "my_proxy.corp.example"},
+		{"https://[:0]", ""},
+		{"https://[1.2.3.4]", ""},
+		{"https://[fe80::1%25eth0]", ""},
+		{"https://[::1", ""},
+		{"https://::1", ""},
+		{"https://1.2.3.999", ""},
+		{"https://256.0.0.1:443", ""},
+		{"http://dev.azure.com", ""},
+		{"https://", ""},
+		{"https:///path", ""},
+		{"https://user@dev.azure.com", ""},
+		{"https://user:pw@dev.azure.com", ""},
+		{"https://dev.azure.com/org", ""},
+		{"https://dev.azure.com?x=1", ""},
+		{"https://dev.azure.com?", ""},
+		{"https://dev.azure.com#frag", ""},
+		{"https://dev.azure.com:", ""},
+		{"https://dev.azure.com:0", ""},
+		{"https://dev.azure.com:0443", ""},
+		{"https://dev.azure.com:65536", ""},
+		{"https://dev.azure.com:http", ""},
+		{"https://dev%2eazure.com", ""},
+		{"https://dev azure.com", ""},
+		{"https://dev.azure.com\\@evil.example", ""},
+		{"https://évil.example", ""},
+		{"https://a!b.example", ""},
+		{"dev.azure.com", ""},
+	} {
+		got, ok := baseHost(tc.raw)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("baseHost(%q) = %q, %v; want %q", tc.raw, got, ok, tc.want)
+		}
+	}
+}
+
+func TestIsGUID(t *testing.T) {
+	for _, s := range []string{DefaultClientID, DefaultResource, "00000000-0000-0000-0000-000000000000", "872CD9FA-D31F-45E0-9EAB-6E460A02D1F1"} {
+		if !IsGUID(s) {
+			t.Errorf("IsGUID(%q) = false", s)
+		}
+	}
+	for _, s := range []string{
+		"", "872cd9fa-d31f-45e0-9eab-6e460a02d1f", "872cd9fa-d31f-45e0-9eab-6e460a02d1f1a", "872cd9fa_d31f-45e0-9eab-6e460a02d1f1",
+		"872cd9fa-d31f-45e0-9eab-6e460a02d1fg", "872cd9fad-31f-45e0-9eab-6e460a02d1f1", "{872cd9fa-d31f-45e0-9eab-6e460a02d1f1}",
+		"872cd9fa-d31f-45e0-9eab-6e460a02d1f1\n", "------------------------------------",
+	} {
+		if IsGUID(s) {
+			t.Errorf("IsGUID(%q) = true", s)
+		}
+	}
+}
+
+func TestValidTenant(t *testing.T) {
+	label63 := strings.Repeat("a", 63)
+	for _, s := range []string{"organizations", "common", "consumers", DefaultResource, "contoso.onmicrosoft.com", "a.b",
+		"A-1.b-2.C3", "x--y.z", label63 + ".com"} {
+		if !ValidTenant(s) {
+			t.Errorf("ValidTenant(%q) = false", s)
+		}
+	}
+	for _, s := range []string{"", "contoso", label63 + "a.com", ".a.b", "a.b.", "a..b", "-a.b", "a-.b", "a_b.c", "a b.c",
+		"a.b/c", "a.b?x", "é.com", "a.b\n", "../evil", "0%2e0"} {
+		if ValidTenant(s) {
+			t.Errorf("ValidTenant(%q) = true", s)
+		}
 	}
 }

@@ -8,8 +8,8 @@ import (
 // HelperArgs returns the settings on a git helper line (a credential.helper value) when the line
 // runs this helper, and ok=false when it runs another. git runs a line as "git credential-LINE"
 // unless it is an absolute path or, after "!", a shell command: so this helper's lines are its
-// short name "azdo", an absolute path to git-credential-azdo (or the full program), and a shell
-// command running one of those, as configure writes a path that needs quoting.
+// short name "azdo", an absolute path to git-credential-azdo, and a shell command running one of
+// those, as configure writes a path that needs quoting.
 func HelperArgs(line string) (args []string, ok bool) {
 	fields := shellFields(strings.TrimSpace(line))
 	if len(fields) == 0 {
@@ -18,7 +18,7 @@ func HelperArgs(line string) (args []string, ok bool) {
 	run, shell := strings.CutPrefix(fields[0], "!")
 	switch name := strings.TrimSuffix(filepath.Base(run), ".exe"); {
 	case !shell && run == "azdo":
-	case name != "git-credential-azdo" && name != "git-credential-azdo-full":
+	case name != "git-credential-azdo":
 		return nil, false
 	case !shell && !isAbsolute(run):
 		return nil, false

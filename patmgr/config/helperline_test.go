@@ -31,8 +31,7 @@ func TestHelperArgs(t *testing.T) {
 		{"git-credential-azdo --trace", nil, false},                 // git runs git credential-git-credential-azdo
 		{"/opt/git-credential-azdo-wrapper.sh --trace", nil, false}, // another program
 		{"!git-credential-azdo --trace", []string{"--trace"}, true}, // found on PATH by the shell
-		{"/opt/bin/git-credential-azdo-full --trace", []string{"--trace"}, true},
-		{`C:\Users\me\git-credential-azdo.exe`, nil, false}, // sh, which git runs it through, eats the backslashes
+		{`C:\Users\me\git-credential-azdo.exe`, nil, false},         // sh, which git runs it through, eats the backslashes
 	} {
 		args, ours := HelperArgs(tt.line)
 		if ours != tt.ours || ours && !reflect.DeepEqual(args, tt.args) {

@@ -8,10 +8,13 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
-// OpenStore opens the secret store cfg names, a keyring over keyringItems (see
-// store.Keyring.Items). The file store is never chosen unless asked for. It resolves the state
-// directory only for the file store's default path: a keyring get needs none.
-func OpenStore(cfg *Config, keyringItems store.Items) (store.Store, error) {
+// KeyringService is the service name of every item the helper keeps in the OS keyring.
+const KeyringService = "git-credential-azdo"
+
+// OpenStore opens the secret store cfg names. The file store is never chosen unless asked for.
+// It resolves the state directory only for the file store's default path: a keyring get needs
+// none.
+func OpenStore(cfg *Config) (store.Store, error) {
 	if cfg.Store == "file" {
 		path := cfg.StoreFile
 		if path == "" {
@@ -22,11 +25,10 @@ func OpenStore(cfg *Config, keyringItems store.Items) (store.Store, error) {
 		}
 		return store.NewFile(path)
 	}
-	return store.NewKeyring("git-credential-azdo", cfg.KeyringTimeout, keyringItems), nil
+	return store.NewKeyring(KeyringService, cfg.KeyringTimeout), nil
 }
 
-// ResolveStateDir sets StateDir to DefaultStateDir if it is empty, as both programs must: the
-// front passes the full program a lock it took in that directory.
+// ResolveStateDir sets StateDir to DefaultStateDir if it is empty.
 func (c *Config) ResolveStateDir() error {
 	if c.StateDir != "" {
 		return nil

@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // TestStateDirIsUnderLocalAppData: on Windows the state (locks, index, file store) belongs in the

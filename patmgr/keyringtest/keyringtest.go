@@ -24,20 +24,20 @@ import (
 	dbus "github.com/godbus/dbus/v5"
 )
 
-// EnvNoSecretService is set to "1" by Main when no Secret Service could be
+// envNoSecretService is set to "1" by Main when no Secret Service could be
 // provided; keyring tests then skip (see Require). Setting it beforehand
 // (outside CI) opts out of starting one.
-const EnvNoSecretService = "AZDO_NO_SECRET_SERVICE"
+const envNoSecretService = "AZDO_NO_SECRET_SERVICE"
 
 // envReason carries the reason to skipping tests (possibly in child processes).
 const envReason = "AZDO_NO_SECRET_SERVICE_REASON"
 
-// ErrMissing is returned by Start when dbus-daemon or gnome-keyring-daemon is
+// errMissing is returned by Start when dbus-daemon or gnome-keyring-daemon is
 // not installed (as opposed to installed but failing).
-var ErrMissing = errors.New("keyringtest: dbus-daemon or gnome-keyring-daemon not installed (Debian: apt-get install dbus gnome-keyring)")
+var errMissing = errors.New("keyringtest: dbus-daemon or gnome-keyring-daemon not installed (Debian: apt-get install dbus gnome-keyring)")
 
-// Password unlocks the throwaway login keyring.
-const Password = "keyringtest-password"
+// password unlocks the throwaway login keyring.
+const password = "keyringtest-password"
 
 const (
 	secretsName     = "org.freedesktop.secrets"
@@ -50,11 +50,9 @@ const (
 type Session struct {
 	// Env lists the KEY=VALUE entries Start set in this process's
 	// environment (also handy for child processes' exec.Cmd.Env).
-	Env []string
-	// Dir holds the throwaway HOME and runtime directory.
-	Dir string
-	// BusAddress is the private bus's D-Bus address.
-	BusAddress string
+	Env        []string
+	dir        string // the throwaway HOME and runtime directory
+	busAddress string // the private bus's D-Bus address
 
 	bus, keyring *exec.Cmd
 	logs         *bytes.Buffer // both daemons' stderr, for error messages
@@ -83,14 +81,14 @@ func Start(dir string) (*Session, error) {
 	}
 	for _, bin := range []string{"dbus-daemon", "gnome-keyring-daemon"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMissing, err)
+			return nil, fmt.Errorf("%w: %v", errMissing, err)
 		}
 	}
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{Dir: dir, logs: &bytes.Buffer{}, saved: map[string]*string{}}
+	s := &Session{dir: dir, logs: &bytes.Buffer{}, saved: map[string]*string{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -127,18 +125,18 @@ func Start(dir string) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.bus, s.BusAddress, err = startBus(conf, mergeEnv(os.Environ(), env), &lockedWriter{w: s.logs})
+	s.bus, s.busAddress, err = startBus(conf, mergeEnv(os.Environ(), env), &lockedWriter{w: s.logs})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", err, s.logText())
 	}
-	env["DBUS_SESSION_BUS_ADDRESS"] = s.BusAddress
+	env["DBUS_SESSION_BUS_ADDRESS"] = s.busAddress
 
 	// --unlock reads the login keyring's password from stdin and creates
 	// that keyring, unlocked, if it does not exist yet. --foreground keeps
 	// the daemon our child so Stop can kill it.
 	s.keyring = exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
 	s.keyring.Env = mergeEnv(os.Environ(), env)
-	s.keyring.Stdin = strings.NewReader(Password)
+	s.keyring.Stdin = strings.NewReader(password)
 	s.keyring.Stdout = &lockedWriter{w: s.logs}
 	s.keyring.Stderr = &lockedWriter{w: s.logs}
 	setProcAttr(s.keyring)
@@ -178,19 +176,19 @@ func writeBusConfig(dir, sock string) (string, error) {
 	if err := os.MkdirAll(services, 0o700); err != nil {
 		return "", err
 	}
-	password := filepath.Join(dir, "password")
+	passwordFile := filepath.Join(dir, "password")
 	restart := filepath.Join(dir, "start-keyring")
 	script := "#!/bin/sh\n" +
 		": \"${DBUS_SESSION_BUS_ADDRESS:=$DBUS_STARTER_ADDRESS}\"\nexport DBUS_SESSION_BUS_ADDRESS\n" +
-		"exec gnome-keyring-daemon --foreground --unlock --components=secrets < " + shellQuote(password) + "\n"
+		"exec gnome-keyring-daemon --foreground --unlock --components=secrets < " + shellQuote(passwordFile) + "\n"
 	service := "[D-BUS Service]\nName=" + secretsName + "\nExec=" + restart + "\n"
 	conf := filepath.Join(dir, "bus.conf")
-	config := BusConfig(sock, services)
+	config := busConfig(sock, services)
 	for _, f := range []struct {
 		path, text string
 		mode       os.FileMode
 	}{
-		{password, Password, 0o600},
+		{passwordFile, password, 0o600},
 		{restart, script, 0o700},
 		{filepath.Join(services, secretsName+".service"), service, 0o600},
 		{conf, config, 0o600},
@@ -202,10 +200,10 @@ func writeBusConfig(dir, sock string) (string, error) {
 	return conf, nil
 }
 
-// BusConfig is a dbus-daemon configuration for a private session bus listening on the unix
+// busConfig is a dbus-daemon configuration for a private session bus listening on the unix
 // socket sock that anyone may use, starting the services described in serviceDirs on demand (with
 // none, nothing can be started: a bus without a Secret Service).
-func BusConfig(sock string, serviceDirs ...string) string {
+func busConfig(sock string, serviceDirs ...string) string {
 	var dirs strings.Builder
 	for _, d := range serviceDirs {
 		dirs.WriteString("  <servicedir>" + xmlEscape(d) + "</servicedir>\n")
@@ -241,7 +239,7 @@ func BareBus(t testing.TB) string {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	conf := filepath.Join(dir, "bus.conf")
-	if err := os.WriteFile(conf, []byte(BusConfig(filepath.Join(dir, "bus"))), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(busConfig(filepath.Join(dir, "bus"))), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
@@ -341,7 +339,7 @@ func (s *Session) checkReady() error {
 // connect opens a private connection to the session's bus (never godbus's
 // shared one, which belongs to the code under test).
 func (s *Session) connect() (*dbus.Conn, error) {
-	return dbus.Connect(s.BusAddress)
+	return dbus.Connect(s.busAddress)
 }
 
 // Lock locks the login collection, as a screen locker or timeout would, for
@@ -384,7 +382,7 @@ func (s *Session) Unlock() error {
 		Parameters  []byte
 		Value       []byte
 		ContentType string
-	}{session, []byte{}, []byte(Password), "text/plain"}
+	}{session, []byte{}, []byte(password), "text/plain"}
 	err = conn.Object(secretsName, secretsPath).Call("org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface.UnlockWithMasterPassword", 0,
 		loginCollection, secret).Err
 	if err != nil {
@@ -434,37 +432,71 @@ func (s *Session) logText() string {
 // gnome-keyring-daemon it fails when CI is true (CI must not silently skip
 // keyring tests) and otherwise prints a notice and runs the tests with
 // AZDO_NO_SECRET_SERVICE=1, so that Require skips the keyring tests.
-// A session that is installed but fails to start is always an error.
-func Main(m *testing.M) {
-	if isCI() {
-		_ = os.Unsetenv(EnvNoSecretService)
-	} else if os.Getenv(EnvNoSecretService) == "1" {
-		if os.Getenv(envReason) == "" {
-			_ = os.Setenv(envReason, EnvNoSecretService+"=1 was set")
-		}
-		os.Exit(m.Run())
-	}
+// A session that is installed but fails to start is always an error, and so
+// is a dbus-launch run by the tests or their children (godbus runs it when it
+// finds no session bus): the bus it starts would outlive them.
+func Main(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "keyringtest-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "keyringtest:", err)
-		os.Exit(1)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	launched, err := refuseAutolaunch(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "keyringtest:", err)
+		return 1
+	}
+	code := runTests(m, dir)
+	if launched() {
+		fmt.Fprintln(os.Stderr, "keyringtest: something ran dbus-launch to start a session bus; without one the keyring must fail at once")
+		return 1
+	}
+	return code
+}
+
+func runTests(m *testing.M, dir string) int {
+	if isCI() {
+		_ = os.Unsetenv(envNoSecretService)
+	} else if os.Getenv(envNoSecretService) == "1" {
+		if os.Getenv(envReason) == "" {
+			_ = os.Setenv(envReason, envNoSecretService+"=1 was set")
+		}
+		return m.Run()
 	}
 	s, err := Start(dir)
 	if err != nil {
-		_ = os.RemoveAll(dir)
-		if errors.Is(err, ErrMissing) && !isCI() {
+		if errors.Is(err, errMissing) && !isCI() {
 			fmt.Fprintf(os.Stderr, "keyringtest: %v; tests needing a Secret Service will be skipped\n", err)
-			_ = os.Setenv(EnvNoSecretService, "1")
+			_ = os.Setenv(envNoSecretService, "1")
 			_ = os.Setenv(envReason, err.Error())
-			os.Exit(m.Run())
+			return m.Run()
 		}
 		fmt.Fprintf(os.Stderr, "keyringtest: %v\n", err)
-		os.Exit(1)
+		return 1
 	}
-	code := m.Run()
-	s.Stop()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	defer s.Stop()
+	return m.Run()
+}
+
+// refuseAutolaunch puts first on PATH a dbus-launch that fails, noting that it ran; the
+// function it returns says whether it did.
+func refuseAutolaunch(dir string) (ran func() bool, err error) {
+	bin := filepath.Join(dir, "bin")
+	marker := filepath.Join(dir, "dbus-launch-ran")
+	script := "#!/bin/sh\n: > " + shellQuote(marker) + "\necho 'keyringtest: dbus-launch refused' >&2\nexit 1\n"
+	if err := os.Mkdir(bin, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(bin, "dbus-launch"), []byte(script), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH")); err != nil {
+		return nil, err
+	}
+	return func() bool { _, err := os.Stat(marker); return err == nil }, nil
 }
 
 // Require skips t when no Secret Service session is available, with the

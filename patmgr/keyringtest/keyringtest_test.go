@@ -49,11 +49,11 @@ func TestStartGoKeyringStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); got != s.BusAddress {
-		t.Errorf("DBUS_SESSION_BUS_ADDRESS = %q, want %q", got, s.BusAddress)
+	if got := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); got != s.busAddress {
+		t.Errorf("DBUS_SESSION_BUS_ADDRESS = %q, want %q", got, s.busAddress)
 	}
-	if !strings.HasPrefix(os.Getenv("HOME"), s.Dir) {
-		t.Errorf("HOME %q is not inside %q", os.Getenv("HOME"), s.Dir)
+	if !strings.HasPrefix(os.Getenv("HOME"), s.dir) {
+		t.Errorf("HOME %q is not inside %q", os.Getenv("HOME"), s.dir)
 	}
 	if len(s.Env) == 0 || Current() != s {
 		t.Errorf("Env %v, Current %p, want session %p", s.Env, Current(), s)
@@ -102,7 +102,7 @@ func TestLockUnlock(t *testing.T) {
 	}
 	defer s.Stop()
 	lockedProp := func() bool {
-		conn, err := dbus.Connect(s.BusAddress)
+		conn, err := dbus.Connect(s.busAddress)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,17 +130,17 @@ func TestLockUnlock(t *testing.T) {
 	}
 }
 
-// runMainChild runs TestRequireInChild in a child whose TestMain calls Main,
-// with PATH emptied so that dbus-daemon and gnome-keyring-daemon are missing.
-func runMainChild(t *testing.T, ci string) (string, error) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRequireInChild$", "-test.v")
+// runMainChild runs the test name in a child whose TestMain calls Main, with
+// PATH emptied so that dbus-daemon and gnome-keyring-daemon are missing.
+func runMainChild(t *testing.T, name, ci string) (string, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v")
 	cmd.Env = append(os.Environ(), envMainChild+"=1", "PATH="+t.TempDir(), "CI="+ci)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
 
 func TestMainMissingToolsOutsideCI(t *testing.T) {
-	out, err := runMainChild(t, "")
+	out, err := runMainChild(t, "TestRequireInChild", "")
 	if err != nil {
 		t.Fatalf("child failed: %v\n%s", err, out)
 	}
@@ -150,13 +150,35 @@ func TestMainMissingToolsOutsideCI(t *testing.T) {
 }
 
 func TestMainMissingToolsInCI(t *testing.T) {
-	out, err := runMainChild(t, "true")
+	out, err := runMainChild(t, "TestRequireInChild", "true")
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Fatalf("want exit status 1, got %v\n%s", err, out)
 	}
 	if !strings.Contains(out, "not installed") {
 		t.Fatalf("want the reason in the output, got:\n%s", out)
+	}
+}
+
+// A test that runs dbus-launch, as godbus does when it finds no session bus,
+// fails the run, though the test itself passes.
+func TestMainRefusesAutolaunch(t *testing.T) {
+	out, err := runMainChild(t, "TestAutolaunchInChild", "")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("want exit status 1, got %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "--- PASS: TestAutolaunchInChild") || !strings.Contains(out, "something ran dbus-launch") {
+		t.Fatalf("want a passing test and the run failed for its dbus-launch, got:\n%s", out)
+	}
+}
+
+func TestAutolaunchInChild(t *testing.T) {
+	if os.Getenv(envMainChild) != "1" {
+		t.Skip("run by TestMainRefusesAutolaunch")
+	}
+	if err := exec.Command("dbus-launch").Run(); err == nil {
+		t.Fatal("dbus-launch succeeded")
 	}
 }
 

@@ -5,7 +5,7 @@ package keyringtest
 // The items tests write go to the current user's Credential Manager: run them in a throwaway
 // account or Wine prefix.
 func nativeSession(dir string) *Session {
-	s := &Session{Dir: dir, saved: map[string]*string{}}
+	s := &Session{dir: dir, saved: map[string]*string{}}
 	current.Lock()
 	s.outer, current.s = current.s, s
 	current.Unlock()

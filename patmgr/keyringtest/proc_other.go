@@ -10,7 +10,7 @@ import (
 
 // supported: a Secret Service is a Unix (freedesktop) thing.
 func supported() error {
-	return fmt.Errorf("%w: not available on %s", ErrMissing, runtime.GOOS)
+	return fmt.Errorf("%w: not available on %s", errMissing, runtime.GOOS)
 }
 
 func setProcAttr(*exec.Cmd) {}

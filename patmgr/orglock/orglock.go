@@ -1,6 +1,5 @@
 // Package orglock names and takes the per-key locks under STATE-DIR/locks that keep two
-// git-credential-azdo processes from signing in, minting or renewing the same PAT at once. It is
-// light on purpose: the front git runs on every get links it, and not the sign-in stack.
+// git-credential-azdo processes from signing in, minting or renewing the same PAT at once.
 package orglock
 
 import (
@@ -44,19 +43,10 @@ func create(stateDir, key string) (string, error) {
 }
 
 // Lock is a held lock.
-type Lock struct {
-	path string
-	// file is the locked open file when a child process can inherit the lock through it; nil
-	// when the lock was taken by Acquire.
-	file    *os.File
-	release func()
-}
+type Lock struct{ fl *flock.Flock }
 
-// Path is the lock's file.
-func (l *Lock) Path() string { return l.path }
-
-// Unlock releases the lock, for every process that shares it.
-func (l *Lock) Unlock() { l.release() }
+// Unlock releases the lock.
+func (l *Lock) Unlock() { l.fl.Unlock() }
 
 // waitError is what every wait that ends unserved reports.
 func waitError(path string, err error) error {
@@ -79,7 +69,7 @@ func Acquire(ctx context.Context, stateDir, key string) (*Lock, error) {
 	if err != nil || !ok {
 		return nil, waitError(path, err)
 	}
-	return &Lock{path: path, release: func() { fl.Unlock() }}, nil
+	return &Lock{fl: fl}, nil
 }
 
 // WaitUnlocked returns once nobody holds key's lock, without keeping it; waited reports whether

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 func TestAcquireWaitsForTheHolderAndIsBoundedByItsContext(t *testing.T) {

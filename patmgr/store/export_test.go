@@ -1,5 +1,12 @@
 package store
 
-// OSItems are the OS keyring's items for this package's tests: oskeyring.Items, which imports
-// this package and so is set from the external test package (items_test.go).
-var OSItems Items
+// Split and ItemName show the size-limit test (in package store_test, as it uses packages that
+// import this one) how values are cut into keyring items.
+var Split = split
+
+func ItemName(key string, part int) string {
+	if part == 0 {
+		return itemName(key)
+	}
+	return partName(key, part)
+}

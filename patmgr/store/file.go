@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -22,10 +23,6 @@ import (
 // directory that only its owner may write; every write replaces the whole file
 // by rename under an exclusive lock on a sibling "<file>.lock", so concurrent
 // processes never lose each other's keys and readers need no lock.
-//
-// Lines, not JSON: git reads this file on every fetch, and decoding a JSON
-// document (the MSAL cache is kilobytes of base64) cost a cached get a fifth
-// of a millisecond, a seventh of what git's own credential-store takes in all.
 // Keys have no control characters (checkKey), so neither separator can occur
 // in one, and base64 has neither.
 type File struct {
@@ -175,8 +172,7 @@ func WriteFileAtomic(path string, b []byte) error {
 	return nil
 }
 
-// secrets maps each key to its value's base64, a slice of the file read: the MSAL cache's
-// kilobytes are not copied on every get.
+// secrets maps each key to its value's base64.
 type secrets map[string][]byte
 
 // errSwapped means another process replaced the file between the checks and the open: an
@@ -224,8 +220,10 @@ func (f *File) loadOnce() (secrets, error) {
 // is corrupt, not a store that lost its last key.
 func parseSecrets(data []byte) (secrets, error) {
 	m := secrets{}
-	for n := 1; len(data) > 0; n++ {
-		line, rest, complete := bytes.Cut(data, []byte{'\n'})
+	n := 0
+	for line := range bytes.Lines(data) {
+		n++
+		line, complete := bytes.CutSuffix(line, []byte{'\n'})
 		if !complete {
 			return nil, fmt.Errorf("line %d is cut short", n)
 		}
@@ -241,7 +239,6 @@ func parseSecrets(data []byte) (secrets, error) {
 			return nil, fmt.Errorf("line %d repeats a key", n)
 		}
 		m[key] = value
-		data = rest
 	}
 	return m, nil
 }
@@ -256,6 +253,24 @@ func formatSecrets(m secrets) []byte {
 		b.WriteByte('\n')
 	}
 	return b.Bytes()
+}
+
+// readChecked reads the file at path, which must be the one fi describes: a writer's rename
+// between the look and the open is seen, and the file read again.
+func readChecked(path string, fi fs.FileInfo) ([]byte, error) {
+	fh, err := openForReading(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	if ofi, err := fh.Stat(); err != nil || !os.SameFile(fi, ofi) {
+		return nil, fmt.Errorf("%w: %s", errSwapped, path)
+	}
+	data, err := io.ReadAll(fh)
+	if err != nil {
+		return nil, fmt.Errorf("file store: reading %s: %w", path, err)
+	}
+	return data, nil
 }
 
 func checkFileInfo(path string, fi fs.FileInfo) error {

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 func mode(t *testing.T, path string) os.FileMode {

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -17,11 +16,10 @@ func isWindows() bool { return true }
 // enough there once the file's own data was flushed.
 func syncDir(string) {}
 
-// readChecked reads the file at path, which must be the one fi describes (no swap in between).
-// It opens the file sharing delete access too, which os.Open does not: a writer replaces the
-// file by renaming over it, and Windows refuses that rename while any reader holds the file
+// openForReading opens path sharing delete access too, which os.Open does not: a writer replaces
+// the file by renaming over it, and Windows refuses that rename while any reader holds the file
 // open without FILE_SHARE_DELETE, so parallel gets would fail each other's saves.
-func readChecked(path string, fi os.FileInfo) ([]byte, error) {
+func openForReading(path string) (*os.File, error) {
 	name, err := syscall.UTF16PtrFromString(path)
 	if err != nil {
 		return nil, fmt.Errorf("file store: %w", &os.PathError{Op: "open", Path: path, Err: err})
@@ -32,17 +30,7 @@ func readChecked(path string, fi os.FileInfo) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("file store: %w", &os.PathError{Op: "open", Path: path, Err: err})
 	}
-	fh := os.NewFile(uintptr(h), path)
-	defer fh.Close()
-	if ofi, err := fh.Stat(); err != nil || !os.SameFile(fi, ofi) {
-		return nil, fmt.Errorf("%w: %s", errSwapped, path)
-	}
-	// Sized from the file's length: io.ReadAll's doublings would allocate several times over.
-	data := bytes.NewBuffer(make([]byte, 0, fi.Size()+bytes.MinRead))
-	if _, err := data.ReadFrom(fh); err != nil {
-		return nil, fmt.Errorf("file store: reading %s: %w", path, err)
-	}
-	return data.Bytes(), nil
+	return os.NewFile(uintptr(h), path), nil
 }
 
 // errSharingViolation is ERROR_SHARING_VIOLATION, which syscall does not name.

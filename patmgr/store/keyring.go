@@ -12,210 +12,138 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/zalando/go-keyring"
 )
 
-// Value encoding in the keyring
+// A value is kept as one or more go-keyring items ("users") of one service, its bytes in
+// standard base64 so that any bytes survive every backend alike:
 //
-// go-keyring stores strings, and the macOS backend mangles some of them, so
-// every value is stored as standard base64 of its bytes. Uniform encoding
-// keeps arbitrary bytes (an MSAL cache, JSON, anything) intact and lets one
-// code path handle every value; the cost is a third more bytes, which only
-// matters for the part limits below.
-//
-// A value is one or more keyring items (go-keyring "users") of one service:
-//
-//	key    = "azdo2:<n>:<sum>:" + first piece of the base64 text
-//	key#1  = next piece            (only when n > 1)
+//	key     = "azdo2:<n>:<sum>:" + the base64 text, up to the item size limit
+//	key#1   = the text that follows   (only when n > 1)
 //	...
-//	key#n-1 = last piece
+//	key#n-1 = the rest
 //
-// ('#' and '%' inside keys are %-escaped in item names; see itemName.)
-//
-// <n> is the number of items and <sum> the 64-bit FNV-1a hash (hex) of the
-// decoded value. It tells the parts of one write from a mix of two, which is
-// all it is for: whoever can write the keyring can write any value, so a
-// cryptographic hash would protect nothing more, and linking one costs every
-// run tens of microseconds of package initialisation ("azdo1:" values used
-// SHA-256; they read as corrupt, so they are replaced). Pieces are split so every item's string, header
-// included, fits PartLimit. A reader that finds a missing piece or a checksum
-// mismatch (a concurrent writer is half-way through) retries briefly and then
-// reports a tornError rather than returning a mix of two values.
-const (
-	headerPrefix = "azdo2:"
-	partSep      = "#"
-	sumLen       = 16 // hex characters of the checksum in the header
-	minPartLimit = 64 // below this the header would not leave room for data
-)
+// ('#' and '%' in keys are %-escaped in item names; see itemName.) <n> counts the items and
+// <sum> is the 64-bit FNV-1a hash (hex) of the value. It tells the parts of one write from a mix
+// of two, which is all it is for: whoever can write the keyring can write any value, so a
+// cryptographic hash would protect nothing more.
+const headerPrefix = "azdo2:"
 
-// defaultPartLimit is the per-item budget (the string handed to go-keyring)
-// for each OS. Windows refuses secrets over 2,560 bytes; macOS's security tool
-// takes about 3,000 bytes of service+user+secret, and go-keyring base64s the
-// secret once more there, so 2,000 leaves room for both. The Secret Service
-// has no practical limit, so Linux does not split.
-func defaultPartLimit() int {
-	switch runtime.GOOS {
-	case "windows", "darwin":
-		return 2000
-	}
-	return 0
-}
+// DefaultTimeout bounds every call of a Keyring given no positive timeout.
+const DefaultTimeout = 5 * time.Second
 
-// Keyring is the Store backed by the OS keyring (Secret Service on Linux,
-// Keychain on macOS, Credential Manager on Windows). Its items are read and
-// written through Items (go-keyring's, in package oskeyring); on Linux most
-// reads take the direct reader instead.
-// Create it with NewKeyring; the exported fields may be adjusted before first use.
+// Keyring is the Store in the OS keyring, through go-keyring: the Secret Service on Linux, the
+// Keychain on macOS, the Credential Manager on Windows.
 type Keyring struct {
-	// Service is the keyring service name shared by all keys.
-	Service string
-	// Timeout bounds every Store call (all keyring round trips of it, and
-	// any wait for this process's other calls); 0 means unbounded.
-	// go-keyring has no timeout and a locked collection without a prompter
-	// never answers, so this is what keeps the helper from hanging git.
-	Timeout time.Duration
-	// PartLimit is the largest string stored in one keyring item, header
-	// included; longer values are split into parts. 0 means never split.
-	PartLimit int
-	// DirectRead makes Get use the direct D-Bus reader on Linux (fewer round
-	// trips than go-keyring; see secretservice_linux.go). Ignored on other systems.
-	DirectRead bool
-	// Items does what the direct reader does not: writes, deletes, and reads
-	// that need an unlock prompt. nil makes the Keyring read-only, for the
-	// front git runs on every get, which hands anything more to the full
-	// program: a locked item or collection is then ErrLocked, never a prompt
-	// (two processes asking for one unlock would only confuse the user).
-	Items Items
-
-	// mu serialises this process's writers so that the parts of two values
-	// never interleave, and keeps its readers from seeing a write half done.
-	// Other processes are detected by the checksum instead.
+	service string
+	// timeout bounds each call: go-keyring has none, and a locked collection without a
+	// prompter never answers.
+	timeout time.Duration
+	// goos names the system whose item size limit applies (see partLimit).
+	goos string
+	// mu keeps this process's writers from interleaving their parts, and its readers from a
+	// write half done. Other processes' are told apart by the checksum.
 	mu sync.RWMutex
 }
 
-// DefaultTimeout is used by NewKeyring when given no positive timeout:
-// an unbounded keyring call could hang git forever.
-const DefaultTimeout = 5 * time.Second
-
-// Items are the raw item operations of an OS keyring: one string per
-// service and user. Errors match ErrNotFound, ErrUnavailable or ErrLocked
-// where they mean that.
-type Items interface {
-	Get(service, user string) (string, error)
-	Set(service, user, value string) error
-	Delete(service, user string) error
-}
-
-// NewKeyring returns a keyring Store for service, with every call bounded by
-// timeout (DefaultTimeout if timeout <= 0), over items (nil: read-only, see
-// Keyring.Items). The result is a *Keyring.
-func NewKeyring(service string, timeout time.Duration, items Items) Store {
+// NewKeyring returns the keyring Store of service, each call bounded by timeout
+// (DefaultTimeout if timeout <= 0).
+func NewKeyring(service string, timeout time.Duration) *Keyring {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	return &Keyring{
-		Service:    service,
-		Timeout:    timeout,
-		PartLimit:  defaultPartLimit(),
-		DirectRead: runtime.GOOS == "linux",
-		Items:      items,
-	}
+	return &Keyring{service: service, timeout: timeout, goos: runtime.GOOS}
 }
 
 // Describe names the keyring for status and doctor output.
-func (k *Keyring) Describe() string {
-	return fmt.Sprintf("%s, service %q", keyringName(), k.Service)
-}
+func (k *Keyring) Describe() string { return fmt.Sprintf("%s, service %q", keyringName(), k.service) }
 
-// Get returns the value of key, reassembling and verifying its parts.
+// Get returns the value of key, reassembled from its parts and checked.
 func (k *Keyring) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
-	var out []byte
-	err := k.run(ctx, "Get", func(ctx context.Context) error {
+	var value []byte
+	err := k.run(ctx, "Get", func(ctx context.Context) (err error) {
 		k.mu.RLock()
 		defer k.mu.RUnlock()
-		var err error
-		for attempt := 0; ; attempt++ {
-			out, err = k.readOnce(ctx, key)
+		for wait := 20 * time.Millisecond; ; wait *= 2 {
+			value, err = k.read(key)
 			var torn *tornError
-			if !errors.As(err, &torn) || attempt == 2 {
+			if !errors.As(err, &torn) || wait > 80*time.Millisecond {
 				return err
 			}
-			// A writer may be between its parts; give it a moment.
+			// Another process may be between the parts of a write: give it a moment.
 			select {
 			case <-ctx.Done():
 				return err
-			case <-time.After(time.Duration(20*(attempt+1)) * time.Millisecond):
+			case <-time.After(wait):
 			}
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return value, nil
 }
 
-func (k *Keyring) readOnce(ctx context.Context, key string) ([]byte, error) {
-	head, err := k.rawGet(ctx, itemName(key))
+func (k *Keyring) read(key string) ([]byte, error) {
+	head, err := k.get(itemName(key))
 	if err != nil {
 		return nil, err
 	}
-	n, sum, text, err := parseHead(head)
-	if err != nil {
-		return nil, &tornError{key: key, detail: err.Error()}
+	rest, ok := strings.CutPrefix(head, headerPrefix)
+	count, rest, ok1 := strings.Cut(rest, ":")
+	sum, text, ok2 := strings.Cut(rest, ":")
+	n, err := strconv.Atoi(count)
+	if !ok || !ok1 || !ok2 || err != nil || n < 1 {
+		return nil, &tornError{key: key, detail: "not written by git-credential-azdo"}
 	}
-	var b strings.Builder
-	b.WriteString(text)
 	for i := 1; i < n; i++ {
-		part, err := k.rawGet(ctx, partName(key, i))
+		part, err := k.get(partName(key, i))
 		if errors.Is(err, ErrNotFound) {
 			return nil, &tornError{key: key, detail: fmt.Sprintf("part %d of %d is missing", i, n)}
 		}
 		if err != nil {
 			return nil, err
 		}
-		b.WriteString(part)
+		text += part
 	}
-	value, err := base64.StdEncoding.DecodeString(b.String())
-	if err != nil {
-		return nil, &tornError{key: key, detail: "not valid base64"}
-	}
-	if checksum(value) != sum {
+	value, err := base64.StdEncoding.DecodeString(text)
+	if err != nil || checksum(value) != sum {
 		return nil, &tornError{key: key, detail: "checksum mismatch"}
 	}
 	return value, nil
 }
 
-// Set stores value under key. Parts after the first are written before the
-// first (which carries the count and checksum), so a reader never sees a new
-// header pointing at parts that do not exist yet; parts left over from a
-// longer previous value are removed afterwards.
+// Set stores value under key. The parts after the first go first, so that a reader never finds
+// a header whose parts are not there yet; parts a longer value left behind go last.
 func (k *Keyring) Set(ctx context.Context, key string, value []byte) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	pieces, err := k.split(value)
+	parts, err := split(k.goos, k.service, key, value)
 	if err != nil {
 		return err
 	}
 	return k.run(ctx, "Set", func(ctx context.Context) error {
 		k.mu.Lock()
 		defer k.mu.Unlock()
-		for i := len(pieces) - 1; i >= 1; i-- {
-			if err := k.rawSet(partName(key, i), pieces[i]); err != nil {
+		for i := len(parts) - 1; i >= 1; i-- {
+			if err := k.set(partName(key, i), parts[i]); err != nil {
 				return err
 			}
 		}
-		if err := k.rawSet(itemName(key), pieces[0]); err != nil {
+		if err := k.set(itemName(key), parts[0]); err != nil {
 			return err
 		}
-		return k.deleteParts(ctx, key, len(pieces))
+		return k.deleteParts(ctx, key, len(parts))
 	})
 }
 
-// Delete removes key and all its parts. The first item goes first so that
-// readers stop finding the value at once.
+// Delete removes key and its parts, the first item first so that readers stop finding the
+// value at once.
 func (k *Keyring) Delete(ctx context.Context, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
@@ -223,98 +151,79 @@ func (k *Keyring) Delete(ctx context.Context, key string) error {
 	return k.run(ctx, "Delete", func(ctx context.Context) error {
 		k.mu.Lock()
 		defer k.mu.Unlock()
-		if err := k.rawDelete(itemName(key)); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := k.del(itemName(key)); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 		return k.deleteParts(ctx, key, 1)
 	})
 }
 
-// deleteParts removes key#from, key#from+1, ... up to the first one that does
-// not exist. Parts are always written as a contiguous run, so this also
-// collects the leftovers of an interrupted write.
+// deleteParts removes key#from, key#from+1, ... up to the first that does not exist. Parts are
+// written as a contiguous run, so this also collects what an interrupted write left.
 func (k *Keyring) deleteParts(ctx context.Context, key string, from int) error {
-	for i := from; ; i++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		err := k.rawDelete(partName(key, i))
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+	for i := from; ctx.Err() == nil; i++ {
+		if err := k.del(partName(key, i)); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
 			return err
 		}
 	}
+	return ctx.Err()
 }
 
-// split encodes value and cuts it into the strings to store, the first one
-// with the header.
-func (k *Keyring) split(value []byte) ([]string, error) {
-	text := base64.StdEncoding.EncodeToString(value)
-	sum := checksum(value)
-	limit := k.PartLimit
-	if limit > 0 && limit < minPartLimit {
-		return nil, fmt.Errorf("keyring part limit %d is below the minimum %d", limit, minPartLimit)
-	}
-	if limit <= 0 || len(header(1, sum))+len(text) <= limit {
-		return []string{header(1, sum) + text}, nil
-	}
-	// The header's length depends on the number of parts, which depends on
-	// the header's length: iterate until the count is stable (twice at most
-	// in practice, as the count only grows by a digit now and then).
-	n := 2
-	for {
-		first := limit - len(header(n, sum))
-		rest := len(text) - first
-		need := 1 + (rest+limit-1)/limit
-		if need == n {
-			break
+// split encodes value into the strings to store under key, the first with the header, each
+// within the item size limit of goos.
+func split(goos, service, key string, value []byte) ([]string, error) {
+	text, sum := base64.StdEncoding.EncodeToString(value), checksum(value)
+	for n := 1; ; n++ {
+		s := headerPrefix + strconv.Itoa(n) + ":" + sum + ":" + text
+		// partName(key, n) is longer than the name of each of n parts.
+		limit := partLimit(goos, service, partName(key, n))
+		if limit <= 0 {
+			return []string{s}, nil
 		}
-		n = need
+		if limit <= len(s)-len(text) {
+			return nil, fmt.Errorf("%w: %q is too long for the keyring", ErrInvalidKey, key)
+		}
+		if len(s) > n*limit {
+			continue
+		}
+		parts := make([]string, 0, n)
+		for len(s) > limit {
+			parts, s = append(parts, s[:limit]), s[limit:]
+		}
+		return append(parts, s), nil
 	}
-	first := limit - len(header(n, sum))
-	pieces := []string{header(n, sum) + text[:first]}
-	for off := first; off < len(text); off += limit {
-		end := min(off+limit, len(text))
-		pieces = append(pieces, text[off:end])
-	}
-	if len(pieces) != n {
-		return nil, fmt.Errorf("internal error: split into %d parts, header says %d", len(pieces), n)
-	}
-	return pieces, nil
 }
 
-func header(n int, sum string) string {
-	return headerPrefix + strconv.Itoa(n) + ":" + sum + ":"
+// partLimit is the longest string go-keyring can store in one item of service and user on
+// goos, or 0 for no limit (the Secret Service).
+func partLimit(goos, service, user string) int {
+	switch goos {
+	case "windows":
+		// The Credential Manager's limit on a credential's blob, which go-keyring fills with
+		// the string's bytes.
+		return 2560
+	case "darwin":
+		// go-keyring writes one command line of at most 4,096 bytes to security(1): service,
+		// user and "go-keyring-base64:" plus the base64 of the string, each shell-quoted (at
+		// worst in quotes, with each ' taking 5 bytes).
+		quoted := func(s string) int { return len(s) + 4*strings.Count(s, "'") }
+		room := 4096 - len("add-generic-password -U -s '' -a '' -w 'go-keyring-base64:'\n") - quoted(service) - quoted(user)
+		return max(room/4*3, 1)
+	}
+	return 0
 }
 
-func parseHead(s string) (n int, sum, text string, err error) {
-	rest, ok := strings.CutPrefix(s, headerPrefix)
-	if !ok {
-		return 0, "", "", errors.New("not written by git-credential-azdo (no header)")
-	}
-	count, rest, ok1 := strings.Cut(rest, ":")
-	sum, text, ok2 := strings.Cut(rest, ":")
-	n, err = strconv.Atoi(count)
-	if !ok1 || !ok2 || err != nil || n < 1 || len(sum) != sumLen {
-		return 0, "", "", errors.New("malformed header")
-	}
-	return n, sum, text, nil
-}
+// itemName is the keyring user of a key's first item. '#' introduces part numbers, so '#' (and
+// '%', the escape) in keys are escaped: key "a#1" and part 1 of key "a" are never one item.
+func itemName(key string) string { return nameEscaper.Replace(key) }
 
-// itemName is the keyring user name of a key's first item. '#' separates
-// part numbers, so '#' (and '%', the escape character) in keys are escaped:
-// key "a#1" and part 1 of key "a" must never be the same item.
-func itemName(key string) string {
-	if !strings.ContainsAny(key, "#%") {
-		return key
-	}
-	return strings.NewReplacer("%", "%25", "#", "%23").Replace(key)
-}
+var nameEscaper = strings.NewReplacer("%", "%25", "#", "%23")
 
-// partName is the keyring user name of part i (i >= 1) of key.
-func partName(key string, i int) string { return itemName(key) + partSep + strconv.Itoa(i) }
+// partName is the keyring user of part i (i >= 1) of key.
+func partName(key string, i int) string { return itemName(key) + "#" + strconv.Itoa(i) }
 
 func checksum(b []byte) string {
 	h := fnv.New64a()
@@ -322,84 +231,63 @@ func checksum(b []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// errVanished: the Secret Service left the bus in the middle of a call, or between the session a
-// call opened and its use of it. gnome-keyring aborts
-// when many short-lived clients come and go at once (an upstream bug), and the bus starts it
-// again on the next call, so such a call is made once more, on the same store.
+func (k *Keyring) get(user string) (value string, err error) {
+	err = call(func() (err error) { value, err = keyring.Get(k.service, user); return err })
+	return value, err
+}
+
+func (k *Keyring) set(user, value string) error {
+	return call(func() error { return keyring.Set(k.service, user, value) })
+}
+
+func (k *Keyring) del(user string) error {
+	return call(func() error { return keyring.Delete(k.service, user) })
+}
+
+// errVanished: the Secret Service left the bus during a call. gnome-keyring aborts when many
+// short-lived clients come and go at once (an upstream bug) and the bus starts it again, so
+// such a call is made once more.
 var errVanished = errors.New("the Secret Service went away in the middle of a call")
 
-// retryVanished runs op, and once more if the Secret Service vanished during it.
-func retryVanished(op func() error) error {
-	err := op()
+// call makes one go-keyring call, never letting it autolaunch a bus, with its error mapped to
+// this package's sentinels (the original kept in the chain).
+func call(op func() error) error {
+	if err := preflight(); err != nil {
+		return err
+	}
+	err := mapErr(op())
 	if errors.Is(err, errVanished) {
-		err = op()
+		err = mapErr(op())
 	}
 	return err
 }
 
-// rawGet reads one item.
-func (k *Keyring) rawGet(ctx context.Context, user string) (value string, err error) {
-	if err := preflight(); err != nil {
-		return "", err
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, keyring.ErrNotFound):
+		return ErrNotFound
+	case errors.Is(err, keyring.ErrSetDataTooBig):
+		return fmt.Errorf("internal error: the keyring refused a part of a value as too big: %w", err)
 	}
-	err = retryVanished(func() (err error) {
-		if k.DirectRead {
-			var ok bool
-			if value, ok, err = directGet(ctx, k.Service, user); ok {
-				return err
-			}
-			// Not handled by the direct reader (locked item or collection,
-			// unusual collection layout): Items reads the same item and may
-			// show an unlock prompt, exactly as without DirectRead.
-		}
-		if k.Items == nil {
-			return ErrLocked
-		}
-		value, err = k.Items.Get(k.Service, user)
-		return err
-	})
-	return value, err
+	return mapPlatformErr(err)
 }
 
-// errReadOnly: a write to a Keyring without Items, which only the front has, and the front
-// hands every write to the full program.
-var errReadOnly = errors.New("internal error: this keyring store is read-only")
-
-func (k *Keyring) rawSet(user, value string) error {
-	return k.rawWrite(func() error { return k.Items.Set(k.Service, user, value) })
-}
-
-func (k *Keyring) rawDelete(user string) error {
-	return k.rawWrite(func() error { return k.Items.Delete(k.Service, user) })
-}
-
-func (k *Keyring) rawWrite(op func() error) error {
-	if err := preflight(); err != nil {
-		return err
+// run calls fn in a goroutine and gives up when k.timeout passes or ctx ends. go-keyring cannot
+// be interrupted, so the goroutine may stay blocked: the helper is a short-lived process, and
+// that leak is the price of never hanging git.
+func (k *Keyring) run(ctx context.Context, op string, fn func(context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("keyring %s: %w", op, err)
 	}
-	if k.Items == nil {
-		return errReadOnly
-	}
-	return retryVanished(op)
-}
-
-// run executes fn in a goroutine and gives up after k.Timeout or when ctx
-// ends. The goroutine may stay blocked in go-keyring (it cannot be
-// interrupted); the helper is a short-lived process, so that leak is accepted
-// in exchange for never hanging git.
-func (k *Keyring) run(ctx context.Context, op string, fn func(ctx context.Context) error) error {
 	parent := ctx
-	var cancel context.CancelFunc
-	if k.Timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, k.Timeout)
-	} else {
-		ctx, cancel = context.WithCancel(ctx)
-	}
+	ctx, cancel := context.WithTimeout(ctx, k.timeout)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
 		// go-keyring dereferences a nil prompt result when the Secret Service cannot show an
-		// unlock prompt (no display): that is a locked keyring, not a reason to crash git.
+		// unlock prompt: that is a locked keyring, not a reason to crash git.
 		defer func() {
 			if r := recover(); r != nil {
 				done <- fmt.Errorf("%w (the Secret Service failed while asking to unlock: %v)", ErrLocked, r)
@@ -409,14 +297,13 @@ func (k *Keyring) run(ctx context.Context, op string, fn func(ctx context.Contex
 	}()
 	select {
 	case err := <-done:
-		if err != nil && ctx.Err() != nil && parent.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			return &timeoutError{d: k.Timeout, op: op}
+		if !errors.Is(err, context.DeadlineExceeded) || parent.Err() != nil {
+			return err
 		}
-		return err
 	case <-ctx.Done():
 		if err := parent.Err(); err != nil {
 			return fmt.Errorf("keyring %s: %w", op, err)
 		}
-		return &timeoutError{d: k.Timeout, op: op}
 	}
+	return &timeoutError{d: k.timeout, op: op}
 }

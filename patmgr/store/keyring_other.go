@@ -3,7 +3,7 @@
 package store
 
 import (
-	"context"
+	"fmt"
 	"runtime"
 )
 
@@ -20,5 +20,4 @@ func keyringName() string {
 // preflight: only Linux needs a session bus; elsewhere the keyring is part of the OS.
 func preflight() error { return nil }
 
-// directGet exists only on Linux; ok=false sends every read to Keyring.Items.
-func directGet(context.Context, string, string) (string, bool, error) { return "", false, nil }
+func mapPlatformErr(err error) error { return fmt.Errorf("keyring: %w", err) }

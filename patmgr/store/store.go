@@ -3,9 +3,7 @@
 // in a private file.
 //
 // Both implementations are reached through the Store interface so the rest of
-// the helper never needs to know which one is in use. The keyring's items are
-// written (and read where a prompt may be needed) through package oskeyring,
-// which only the full program links; the front reads them itself.
+// the helper never needs to know which one is in use.
 package store
 
 import (

@@ -27,12 +27,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/helper"
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // built holds the benchmarked binary and the launcher that times it, built once per test process.
@@ -78,17 +77,11 @@ func benchBinaries(tb testing.TB) (dir, launcher string) {
 			if err == nil && filepath.Base(abs) != prog {
 				err = fmt.Errorf("AZDO_BENCH_BIN must name a file called %s (git finds helpers by name), got %s", prog, abs)
 			}
-			// The front hands sign-ins to the full program beside it.
 			built.dir, built.err = filepath.Dir(abs), err
 			return
 		}
-		// Both programs, side by side as install.sh installs them: the front git runs, and the
-		// full program it hands sign-ins to.
 		built.dir = filepath.Join(tmp, "bin")
-		if built.err = build(filepath.Join(built.dir, prog), "../.."); built.err != nil {
-			return
-		}
-		built.err = build(filepath.Join(built.dir, helper.FullProgram), "../../git-credential-azdo-full")
+		built.err = build(filepath.Join(built.dir, prog), "../..")
 	})
 	if built.err != nil {
 		tb.Fatal(built.err)

@@ -1,11 +1,10 @@
-// Package cli is git-credential-azdo's full program: git's get, store and erase when they need
-// more than the cache (sign-in, PAT creation, renewal), and every command a person types. The
-// binary git runs first is the light front in helper.Front, which hands over to this.
+// Package cli is git-credential-azdo: git's get, store and erase, and every command a person
+// types. git's operations read their settings with the same flags as every command, and build
+// nothing before the request is known to be ours: patmgr.Manager signs in and connects only
+// when the cache cannot answer.
 package cli
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-
 	"bufio"
 	"context"
 	"errors"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/git-credential-azdo/git-credential-azdo/helper"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
 // Exit codes, documented in README.md and in `help`.

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,9 +22,9 @@ type runFunc = func(ctx context.Context, inv *invocation, args []string) error
 // target turns an ORG argument (a name, or a remote URL) into a patmgr.Target, validated by the
 // same rules git's requests go through.
 func (inv *invocation) target(arg string) (patmgr.Target, error) {
-	req := &helper.Request{Protocol: "https", Host: inv.cfg.ServiceHost(), Path: arg}
+	req := helper.Creds{"protocol": {"https"}, "host": {inv.cfg.ServiceHost()}, "path": {arg}}
 	if strings.Contains(arg, "://") {
-		r, err := helper.ReadRequest(strings.NewReader("url=" + arg + "\n"))
+		r, err := helper.CredsFromURL(arg)
 		if err != nil {
 			return patmgr.Target{}, usagef("%q is not a remote URL: %v", arg, err)
 		}
@@ -269,9 +268,6 @@ func renewCmd(fs *flag.FlagSet) runFunc {
 	}
 }
 
-// guidPattern is compiled when revoke runs, not at start-up: every git get starts this program.
-const guidPattern = `^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`
-
 func revokeCmd(fs *flag.FlagSet) runFunc {
 	return func(ctx context.Context, inv *invocation, args []string) error {
 		if len(args) != 2 {
@@ -281,7 +277,7 @@ func revokeCmd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		if !regexp.MustCompile(guidPattern).MatchString(args[1]) {
+		if !config.IsGUID(args[1]) {
 			return usagef("%q is not an authorization ID (a GUID): see '%s list %s'", args[1], prog, t.Org)
 		}
 		m, err := inv.manager()

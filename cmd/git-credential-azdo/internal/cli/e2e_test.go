@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/helper"
-
 	"bytes"
 	"context"
 	"encoding/json"
@@ -22,19 +20,17 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
-// TestMain makes this test binary double as git-credential-azdo and git-credential-azdo-full:
-// testscript puts links to it, under those names, first on PATH, so git runs the real programs
-// (race detector included) with no separate build.
+// TestMain makes this test binary double as git-credential-azdo: testscript puts a link to it,
+// under that name, first on PATH, so git runs the real program (race detector included) with no
+// separate build.
 func TestMain(m *testing.M) {
 	os.Exit(testscript.RunMain(withSecretService{m}, map[string]func() int{
-		// git runs the front; it hands what the cache cannot answer to the full program.
-		prog:               func() int { return helper.Front(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv) },
-		helper.FullProgram: func() int { return Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv) },
+		prog: func() int { return Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv) },
 		// pkg/browser opens the sign-in page with xdg-open; this one plays the user's browser.
 		"xdg-open": fakeBrowser,
 	}))
@@ -43,7 +39,12 @@ func TestMain(m *testing.M) {
 // withSecretService runs the tests inside a private, unlocked gnome-keyring.
 type withSecretService struct{ m *testing.M }
 
+// outerEnv is the environment before keyringtest gave the tests a private HOME: where Go's
+// caches are (see installEnv).
+var outerEnv []string
+
 func (w withSecretService) Run() int {
+	outerEnv = os.Environ()
 	keyringtest.Main(w.m)
 	return 0 // not reached: Main exits
 }
@@ -558,8 +559,8 @@ func TestOrgsKeepsTheSignInSilent(t *testing.T) {
 }
 
 // A caller may keep stdin open until it has the answer (git closes it at once, a person typing a
-// request does not): a get the front hands over must still answer and end.
-func TestHandedOverGetEndsWithStdinOpen(t *testing.T) {
+// request does not): a get that signs in and mints must still answer and end.
+func TestGetEndsWithStdinOpen(t *testing.T) {
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	cmd := exec.Command(prog, append(w.flags(), "get")...)
 	cmd.Env = w.env
@@ -573,7 +574,7 @@ func TestHandedOverGetEndsWithStdinOpen(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stdin.Write(w.request()); err != nil { // an empty cache: the full program answers
+	if _, err := stdin.Write(w.request()); err != nil { // an empty cache
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -589,8 +590,7 @@ func TestHandedOverGetEndsWithStdinOpen(t *testing.T) {
 	}
 }
 
-// --trace shows what a get does, also one served from the cache (which the front hands to the
-// full program then, as only that has the tracer), and never the PAT.
+// --trace shows what a get does, also one served from the cache, and never the PAT.
 func TestTraceShowsACachedGet(t *testing.T) {
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	first := w.get()

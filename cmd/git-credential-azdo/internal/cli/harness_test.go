@@ -18,7 +18,6 @@ import (
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store/oskeyring"
 )
 
 // azdoResult is one run of the helper.
@@ -138,7 +137,7 @@ func clearOutcome(t testing.TB, r azdoResult) (succeeded bool, problem string) {
 }
 
 // secretStore opens the same Secret Service the helpers in the world use (keyringtest's).
-func secretStore() store.Store { return oskeyring.New("git-credential-azdo", 10*time.Second) }
+func secretStore() store.Store { return store.NewKeyring("git-credential-azdo", 10*time.Second) }
 
 // recordKey is the store key of the world's demo organisation.
 func (w *world) recordKey() string { return cache.Key(strings.ToLower(w.host()), w.srv.Org, "") }

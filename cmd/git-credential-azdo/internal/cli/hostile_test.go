@@ -120,16 +120,16 @@ func hostileCases() []hostileCase {
 		{name: "port then junk", input: "protocol=https\nhost=" + hostHole + "x\n" + repo + "\n", want: eitherOf},
 		// User info tricks.
 		{name: "userinfo in host", input: "protocol=https\nhost=" + hostHole + "@evil.example\n" + repo + "\n", want: eitherOf},
-		{name: "emulator as userinfo of evil", input: "url=https://" + hostHole + "@evil.example/contoso/demo/_git/demo\n\n", want: passed},
-		{name: "emulator as password of evil", input: "url=https://x:" + hostHole + "@evil.example/contoso/demo/_git/demo\n\n", want: passed},
-		{name: "double @ in url", input: "url=https://a@" + hostHole + "@evil.example/contoso/demo/_git/demo\n\n", want: eitherOf},
-		{name: "backslash in userinfo", input: "url=https://evil.example\\@" + hostHole + "/contoso/demo/_git/demo\n\n", want: ours},
+		// git expands a url= itself and hands helpers its parts: these are the parts of URLs with
+		// user information that names another host.
+		{name: "emulator as userinfo of evil", input: "protocol=https\nhost=evil.example\nusername=" + hostHole + "\n" + repo + "\n", want: passed},
+		{name: "emulator as password of evil", input: "protocol=https\nhost=evil.example\nusername=x\npassword=" + hostHole + "\n" + repo + "\n", want: passed},
+		{name: "backslash in userinfo", input: "protocol=https\nhost=" + hostHole + "\nusername=evil.example\\\n" + repo + "\n", want: ours},
 		{name: "account with control char", input: "protocol=https\nhost=" + hostHole + "\nusername=alice\x01@contoso.example\n" + repo + "\n", want: refused},
 		// Percent-encoding.
 		{name: "percent-encoded host", input: "protocol=https\nhost=127.0.0.1%3A" + portHole + "\n" + repo + "\n", want: passed},
 		{name: "percent-encoded slash in org", input: "protocol=https\nhost=" + hostHole + "\npath=contoso%2F..%2Fother/demo/_git/demo\n\n", want: eitherOf},
 		{name: "percent-encoded dots as org", input: "protocol=https\nhost=" + hostHole + "\npath=%2e%2e/demo/_git/demo\n\n", want: eitherOf},
-		{name: "percent-encoded host in url", input: "url=https://127.0.0.1%3A" + portHole + "/contoso/demo/_git/demo\n\n", want: ours},
 		// Path traversal in the org.
 		{name: "org ..", input: "protocol=https\nhost=" + hostHole + "\npath=../demo/_git/demo\n\n", want: refused},
 		{name: "org .", input: "protocol=https\nhost=" + hostHole + "\npath=./demo/_git/demo\n\n", want: refused},
@@ -146,15 +146,13 @@ func hostileCases() []hostileCase {
 		{name: "NUL in path", input: "protocol=https\nhost=" + hostHole + "\npath=contoso\x00evil/demo\n\n", want: refused},
 		{name: "NUL in host", input: "protocol=https\nhost=" + hostHole + "\x00.evil.example\n" + repo + "\n", want: refused},
 		{name: "CRLF line endings", input: "protocol=https\r\nhost=" + hostHole + "\r\n" + repo + "\r\n", want: refused},
-		{name: "LF in url value", input: "url=https://evil.example/\nhost=" + hostHole + "\n\n", want: eitherOf},
 		// Duplicated keys: git's rule is that the last one wins.
 		{name: "duplicate host, evil last", input: "protocol=https\nhost=" + hostHole + "\nhost=evil.example\n" + repo + "\n", want: passed},
 		{name: "duplicate protocol, http last", input: "protocol=https\nprotocol=http\nhost=" + hostHole + "\n" + repo + "\n", want: refused},
 		{name: "duplicate path, traversal last", input: "protocol=https\nhost=" + hostHole + "\n" + repo + "path=../x/_git/y\n\n", want: refused},
-		{name: "url then host override to evil", input: "url=https://" + hostHole + "/contoso/demo/_git/demo\nhost=evil.example\n\n", want: passed},
 		// Protocols.
 		{name: "http", input: "protocol=http\nhost=" + hostHole + "\n" + repo + "\n", want: refused},
-		{name: "http url", input: "url=http://" + hostHole + "/contoso/demo/_git/demo\n\n", want: refused},
+		{name: "url= alone (git expands it before any helper)", input: "url=https://" + hostHole + "/contoso/demo/_git/demo\n\n", want: refused},
 		{name: "ftp", input: "protocol=ftp\nhost=" + hostHole + "\n" + repo + "\n", want: refused},
 		{name: "no protocol", input: "host=" + hostHole + "\n" + repo + "\n", want: eitherOf},
 		// The stock configuration, for Azure DevOps itself: lookalikes and mixed case.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // secretSet gathers the secrets a world's helper was given, from the places they can be read

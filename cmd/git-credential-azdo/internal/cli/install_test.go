@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // installEnv is the world's environment with the test binary's directory taken off PATH, so
@@ -33,7 +33,9 @@ func installEnv(t *testing.T, w *world, binDir string) []string {
 			env = append(env, kv)
 		}
 	}
-	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	goEnv := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH")
+	goEnv.Env = outerEnv
+	out, err := goEnv.Output()
 	if err != nil {
 		t.Fatalf("go env: %v", err)
 	}
@@ -71,8 +73,10 @@ func installScript(t *testing.T) string {
 	return p
 }
 
-// TestInstallScript installs into a temporary bin directory, clones through the installed
-// binary, installs again (nothing changes), and uninstalls (git's config is as before).
+// TestInstallScript installs into a temporary bin directory where an earlier install left its
+// second program (removed), clones through the installed binary, installs again (nothing
+// changes), installs without configuring (no claim that git now signs in), and uninstalls
+// (git's config is as before).
 func TestInstallScript(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command with go build")
@@ -85,10 +89,23 @@ func TestInstallScript(t *testing.T) {
 	gitList := func() string { return runIn(t, env, "", "git", "config", "--global", "--list") }
 
 	before := gitList()
+	earlierFull := filepath.Join(binDir, prog+"-full")
+	if err := os.MkdirAll(binDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(earlierFull, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	out := runIn(t, env, "", "sh", script, "--bin-dir", binDir)
 	installed := filepath.Join(binDir, prog)
 	if !strings.Contains(out, "installed "+installed) {
 		t.Errorf("install.sh did not say where it installed: %s", out)
+	}
+	if _, err := os.Stat(earlierFull); !os.IsNotExist(err) || !strings.Contains(out, "removed "+earlierFull) {
+		t.Errorf("install.sh left (or did not say it removed) %s, which an earlier install put there (%v): %s", earlierFull, err, out)
+	}
+	if !strings.Contains(out, "now signs you in") {
+		t.Errorf("install.sh did not say what configure set up: %s", out)
 	}
 	if got := runIn(t, env, "", "git", "config", "--global", "--get-all", "credential.https://dev.azure.com.helper"); got != "\n"+installed+"\n" {
 		t.Fatalf("dev.azure.com helpers after install: %q, want \"\" then %q", got, installed)
@@ -115,6 +132,10 @@ func TestInstallScript(t *testing.T) {
 	if again := gitList(); again != afterFirst {
 		t.Fatalf("second install changed git's config:\nfirst:\n%s\nsecond:\n%s", afterFirst, again)
 	}
+	out = runIn(t, env, "", "sh", script, "--no-configure", "--bin-dir", binDir)
+	if strings.Contains(out, "signs you in") || !strings.Contains(out, "run '"+installed+" configure'") {
+		t.Errorf("install.sh --no-configure must say git does not use it yet, and how to change that: %s", out)
+	}
 
 	out = runIn(t, env, "", "sh", script, "--uninstall", "--bin-dir", binDir)
 	if _, err := os.Stat(installed); !os.IsNotExist(err) {
@@ -140,6 +161,38 @@ func TestInstallScript(t *testing.T) {
 	out = runIn(t, env, "", "sh", script, "--uninstall", "--bin-dir", binDir)
 	if !strings.Contains(out, "nothing installed") {
 		t.Errorf("second uninstall: %s", out)
+	}
+}
+
+// TestGoInstall installs the command as a Go user does, `go install` into an empty GOBIN, and
+// runs version, --help and a clone through it: the one binary is the whole tool.
+func TestGoInstall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command with go install")
+	}
+	// Not parallel: it builds before TestInstallScript starts, which then finds the build cached.
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	gobin := filepath.Join(t.TempDir(), "bin")
+	env := installEnv(t, w, gobin)
+	// install.sh's build settings, so that this test and TestInstallScript compile once.
+	env = append(env, "GOBIN="+gobin, "CGO_ENABLED=0", "GOFLAGS=-trimpath")
+	runIn(t, env, filepath.Join("..", "..", "..", ".."), "go", "install", "./cmd/git-credential-azdo")
+	entries, err := os.ReadDir(gobin)
+	if err != nil || len(entries) != 1 || entries[0].Name() != prog {
+		t.Fatalf("go install put %v in GOBIN (%v), want %s alone", entries, err, prog)
+	}
+	installed := filepath.Join(gobin, prog)
+
+	if got := runIn(t, env, "", installed, "version"); !strings.HasPrefix(got, prog+" ") {
+		t.Errorf("version printed %q", got)
+	}
+	if got := runIn(t, env, "", installed, "--help"); !strings.Contains(got, "usage: "+prog) || !strings.Contains(got, "configure") {
+		t.Errorf("--help printed %q", got)
+	}
+	// The emulator's helper line runs `git credential-azdo`, which only GOBIN's binary answers.
+	runIn(t, env, "", "git", "clone", "-q", w.srv.RepoURL, filepath.Join(t.TempDir(), "clone"))
+	if c := w.srv.Counters(); c.PATsCreated != 1 || c.Grants["device_code"] != 1 {
+		t.Fatalf("clone through the installed binary: want one sign-in and one PAT, got %v and %d", c.Grants, c.PATsCreated)
 	}
 }
 
@@ -203,7 +256,7 @@ func TestUninstallSaysWhatStaysValid(t *testing.T) {
 			if err != nil {
 				t.Fatalf("uninstall: %v\n%s", err, out)
 			}
-			said := strings.TrimSpace(strings.TrimPrefix(string(out), "Nothing to remove.\ninstall.sh: removed "+filepath.Join(dir, prog)+" and "+filepath.Join(dir, prog+"-full")))
+			said := strings.TrimSpace(strings.TrimPrefix(string(out), "Nothing to remove.\ninstall.sh: removed "+filepath.Join(dir, prog)))
 			if tc.want == "" && said != "" || !strings.Contains(said, tc.want) {
 				t.Fatalf("uninstall said %q, want %q", said, tc.want)
 			}

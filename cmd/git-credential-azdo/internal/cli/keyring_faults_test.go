@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // silentBus is a unix socket that accepts connections and never answers: a keyring daemon that

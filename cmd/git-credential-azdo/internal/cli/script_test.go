@@ -15,9 +15,9 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/git-credential-azdo/git-credential-azdo/internal/testenv"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // TestScripts runs the command-line scripts in testdata/script, each against its own emulator,

@@ -1,0 +1,229 @@
+package patmgr
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+)
+
+// secondOrg makes the emulator's user a member of one more organisation, which needs a PAT of its
+// own and so a call to the PAT API with the cached access token.
+func (e *emulated) secondOrg(t *testing.T, name string) {
+	t.Helper()
+	if err := e.srv.AddOrg(name, e.srv.TenantID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.AddUser(e.srv.User, e.srv.Password, e.srv.TenantID, name); err != nil {
+		t.Fatal(err)
+	}
+	e.target = Target{Org: name}
+}
+
+// A claims challenge from the PAT API gets a token with those claims from the refresh token, and
+// the PAT is made without a new sign-in.
+func TestClaimsChallengeIsAnsweredSilently(t *testing.T) {
+	e := newEmulated(t, func(c *config.Config) { c.Trace = true })
+	var trace bytes.Buffer
+	e.stderr, e.trace = &trace, newTracer(&trace)
+	e.get(t)
+	if err := e.srv.ChallengeSessions(e.srv.User); err != nil {
+		t.Fatal(err)
+	}
+	e.secondOrg(t, "fabrikam")
+	before := e.srv.Counters()
+	e.get(t)
+	after := e.srv.Counters()
+	if after.Grants["password"] != before.Grants["password"] || after.Grants["refresh_token"] != before.Grants["refresh_token"]+1 {
+		t.Fatalf("grants before %v, after %v: want one refresh and no sign-in", before.Grants, after.Grants)
+	}
+	if after.PATsCreated != before.PATsCreated+1 {
+		t.Fatalf("PATs created: %d, then %d", before.PATsCreated, after.PATsCreated)
+	}
+	if !strings.Contains(trace.String(), "fabrikam asks for a new token with more claims") {
+		t.Fatalf("the PAT API's claims challenge was not taken for one:\n%s", trace.String())
+	}
+}
+
+// After revoked sessions the refresh token cannot give the claims: the normal sign-in does.
+func TestClaimsChallengeAfterRevokedSessionsSignsInAgain(t *testing.T) {
+	e := newEmulated(t, nil)
+	e.get(t)
+	if err := e.srv.RevokeSessions(e.srv.User); err != nil {
+		t.Fatal(err)
+	}
+	e.secondOrg(t, "fabrikam")
+	before := e.srv.Counters()
+	e.get(t)
+	if after := e.srv.Counters(); after.Grants["password"] != before.Grants["password"]+1 {
+		t.Fatalf("grants before %v, after %v: want a new sign-in", before.Grants, after.Grants)
+	}
+}
+
+// git's wwwauth[] lines may carry the claims challenge: the token in the cache is replaced first.
+func TestClaimsChallengeFromGit(t *testing.T) {
+	e := newEmulated(t, nil)
+	e.get(t)
+	if err := e.srv.ChallengeSessions(e.srv.User); err != nil {
+		t.Fatal(err)
+	}
+	e.secondOrg(t, "fabrikam")
+	e.target.Challenges = []string{`Bearer authorization_uri="` + e.srv.URL + `/` + e.srv.TenantID + `", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWUiOiIxIn19fQ=="`}
+	before := e.srv.Counters()
+	e.get(t)
+	after := e.srv.Counters()
+	// One refresh for the challenge, and the PAT API took the token it gave.
+	if after.Grants["refresh_token"] != before.Grants["refresh_token"]+1 || after.Requests["pats.create"] != before.Requests["pats.create"]+1 {
+		t.Fatalf("before %+v, after %+v", before, after)
+	}
+}
+
+// signInError runs a first get under the emulator's refusal and returns its error, which must be
+// one line.
+func signInError(t *testing.T, who func(*azdotest.Server) string, aadsts int, change func(*config.Config)) string {
+	t.Helper()
+	e := newEmulated(t, change)
+	if err := e.srv.FailSignIns(who(e.srv), aadsts); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := e.Credential(ctx, e.target)
+	if err == nil {
+		t.Fatal("the get succeeded")
+	}
+	if msg := err.Error(); strings.Contains(msg, "\n") {
+		t.Fatalf("not one line: %q", msg)
+	}
+	return err.Error()
+}
+
+func user(s *azdotest.Server) string   { return s.User }
+func tenant(s *azdotest.Server) string { return s.TenantID }
+
+func TestEntraErrorsNameTheFix(t *testing.T) {
+	for _, tc := range []struct {
+		aadsts int
+		who    func(*azdotest.Server) string
+		device bool
+		want   string
+	}{
+		{9002332, user, false, "AADSTS9002332: this is a personal Microsoft account, and the client " + config.DefaultClientID + " takes work or school accounts only"},
+		{53003, tenant, true, "AADSTS53003: a Conditional Access policy of your tenant blocked this sign-in (device code sign-in is often blocked): use a browser sign-in (--login=browser), or a client your tenant allows (--client-id)"},
+		{65001, tenant, false, "AADSTS65001: the client " + config.DefaultClientID + " needs consent in your tenant: ask an admin to grant it, or use an app of your own (--client-id)"},
+		{50076, user, false, "AADSTS50076: your tenant requires multi-factor authentication, which the password flow cannot pass: use --login=browser or --login=device"},
+		{50079, user, false, "AADSTS50079: your tenant requires you to set up multi-factor authentication, which the password flow cannot do"},
+		{700016, tenant, false, "AADSTS700016: the tenant does not know the client ID " + config.DefaultClientID + ": check --client-id"},
+		{90002, tenant, false, "AADSTS90002: there is no tenant "},
+	} {
+		t.Run(strings.TrimPrefix(tc.want[:13], "AADSTS"), func(t *testing.T) {
+			change := func(c *config.Config) {}
+			if tc.device {
+				change = func(c *config.Config) { c.Login = config.LoginDevice }
+			}
+			if msg := signInError(t, tc.who, tc.aadsts, change); !strings.Contains(msg, tc.want) {
+				t.Fatalf("got  %s\nwant %s", msg, tc.want)
+			}
+		})
+	}
+}
+
+// A password sign-in says once that the flow is deprecated.
+func TestPasswordFlowIsNotedAsDeprecated(t *testing.T) {
+	e := newEmulated(t, nil)
+	var stderr bytes.Buffer
+	e.stderr = &stderr // read when the first get builds the signer
+	e.get(t)
+	if got := strings.Count(stderr.String(), "--login=password is deprecated"); got != 1 || strings.Count(stderr.String(), "\n") != 1 {
+		t.Fatalf("stderr %q", stderr.String())
+	}
+}
+
+// networkError signs in with the password flow at authority through the client proxy picks.
+func networkError(t *testing.T, authority string, caPEM []byte, proxy func(*http.Request) (*url.URL, error)) string {
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.Authority, cfg.Username, cfg.Password = authority, "alice@contoso.example", "pw"
+	st, err := store.NewFile(filepath.Join(t.TempDir(), "credentials"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prompt bytes.Buffer
+	s := &signer{cfg: &cfg, http: newClient(caPEM, nil, proxy, newTracer(nil)), cache: &msalCache{store: st, key: "msal"},
+		trace: newTracer(nil), prompt: &prompt, proxy: proxy}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err = s.interactive(ctx, "contoso.example", "", config.LoginPassword, "")
+	if err == nil {
+		t.Fatal("signed in")
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Fatalf("not one line: %q", err)
+	}
+	return err.Error()
+}
+
+func TestNetworkFailuresKeepTheirCause(t *testing.T) {
+	closed := func() string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		return addr
+	}
+	untrusted := httptest.NewTLSServer(http.NotFoundHandler())
+	defer untrusted.Close()
+	refusingProxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusForbidden)
+	}))
+	defer refusingProxy.Close()
+	proxyURL, _ := url.Parse(refusingProxy.URL)
+	deadProxy, _ := url.Parse("http://" + closed())
+	cases := []struct {
+		name, authority string
+		proxy           *url.URL
+		want            string
+	}{
+		{"refused", "https://" + closed(), nil, "the connection was refused"},
+		{"dns", "https://login.nonexistent.invalid", nil, "cannot reach login.nonexistent.invalid: the name login.nonexistent.invalid does not resolve (no such host)"},
+		{"tls", untrusted.URL, nil, "cannot reach " + strings.TrimPrefix(untrusted.URL, "https://") + " securely: its certificate is not trusted"},
+		{"proxy refuses", "https://login.example.invalid", proxyURL, "the proxy " + refusingProxy.URL + " (HTTPS_PROXY) would not connect to login.example.invalid: Forbidden"},
+		{"proxy down", "https://login.example.invalid", deadProxy, "cannot reach the proxy " + deadProxy.String() + " (HTTPS_PROXY) on the way to login.example.invalid: the connection was refused"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			proxy := http.ProxyURL(tc.proxy)
+			if tc.proxy == nil {
+				proxy = direct
+			}
+			msg := networkError(t, tc.authority, nil, proxy)
+			if !strings.Contains(msg, tc.want) || !strings.HasPrefix(msg, "signing in (password) at "+tc.authority+"/contoso.example: ") {
+				t.Fatalf("got  %s\nwant %s", msg, tc.want)
+			}
+		})
+	}
+}
+
+// Offline cannot be made on loopback: the dial error an unplugged machine gets is built here.
+func TestOfflineIsSaidSo(t *testing.T) {
+	err := &url.Error{Op: "Post", URL: "https://login.microsoftonline.com/organizations/oauth2/v2.0/token",
+		Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ENETUNREACH)}}
+	got, ok := explainNetwork(err, direct)
+	if want := "cannot reach login.microsoftonline.com: the network is unreachable: are you offline?"; !ok || got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+}

@@ -1,0 +1,136 @@
+package patmgr
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+)
+
+func TestDiscoverTenantReadsTheRealHeaders(t *testing.T) {
+	const (
+		t1 = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+		t2 = "b1c2d3e4-0000-4000-8000-0123456789ab"
+	)
+	basic := `Basic realm="https://dev.azure.com/"`
+	for _, tc := range []struct {
+		name       string
+		challenges []string
+		resource   []string
+		want       string
+	}{
+		{"the Bearer challenge first", []string{"Bearer authorization_uri=https://login.microsoftonline.com/" + t1, basic}, []string{t2}, t1},
+		{"a sovereign cloud", []string{`Bearer authorization_uri="https://login.partner.microsoftonline.cn/` + t1 + `"`}, nil, t1},
+		{"the configured authority", []string{"Bearer authorization_uri=https://login.example.test/" + t1}, nil, t1},
+		{"an untrusted host is passed over", []string{"Bearer authorization_uri=https://evil.example/" + t1, basic}, []string{t2}, t2},
+		{"the first non-zero resource tenant", []string{basic}, []string{zeroGUID + ", " + t2 + "," + t1}, t2},
+		{"in separate headers", []string{basic}, []string{zeroGUID, t2}, t2},
+		{"all zeros: Microsoft accounts", []string{basic}, []string{zeroGUID}, config.TenantOrganizations},
+		{"only Basic: Microsoft accounts", []string{basic}, nil, config.TenantOrganizations},
+		{"nothing", nil, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				for _, c := range tc.challenges {
+					w.Header().Add("WWW-Authenticate", c)
+				}
+				for _, v := range tc.resource {
+					w.Header().Add("X-VSS-ResourceTenant", v)
+				}
+				w.WriteHeader(http.StatusUnauthorized)
+			}))
+			defer srv.Close()
+			got, err := discoverTenant(context.Background(), srv.Client(), srv.URL+"/org", "https://login.example.test")
+			if tc.want == "" {
+				if err == nil {
+					t.Fatalf("named %q", got)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestBearerParams(t *testing.T) {
+	p, ok := bearerParams(`Bearer authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhIjoxfQ=="`)
+	if !ok || p["authorization_uri"] != "https://login.microsoftonline.com/common/oauth2/authorize" || p["error"] != "insufficient_claims" || p["claims"] != "eyJhIjoxfQ==" {
+		t.Fatalf("%v %v", p, ok)
+	}
+	if got := claimsFromChallenges([]string{`Basic realm="x"`, `Bearer error="insufficient_claims", claims="eyJhIjoxfQ=="`}); got != `{"a":1}` {
+		t.Fatalf("claims %q", got)
+	}
+	if got := claimsFromChallenges([]string{`Bearer error="invalid_token", claims="eyJhIjoxfQ=="`}); got != "" {
+		t.Fatalf("claims of another error: %q", got)
+	}
+}
+
+// connectProxy is an HTTP proxy that tunnels CONNECT to any host, or refuses every one.
+func connectProxy(t *testing.T, refuse bool) *url.URL {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refuse || r.Method != http.MethodConnect {
+			http.Error(w, "not through this proxy", http.StatusForbidden)
+			return
+		}
+		upstream, err := net.Dial("tcp", r.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer upstream.Close()
+		client, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer client.Close()
+		io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n")
+		go io.Copy(upstream, client)
+		io.Copy(client, upstream)
+	}))
+	t.Cleanup(srv.Close)
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("user", "secret")
+	return u
+}
+
+// doctor names the proxy it goes through, and the proxy that refuses.
+func TestDoctorNamesTheProxy(t *testing.T) {
+	e := newEmulated(t, nil)
+	if err := e.init(); err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(e.srv.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authority := e.srv.URL + "/organizations"
+	if c := e.checkAuthority(context.Background()); !c.OK || c.Detail != authority+" answers" {
+		t.Fatalf("without a proxy: %+v", c)
+	}
+	for _, refuse := range []bool{false, true} {
+		proxy := connectProxy(t, refuse)
+		e.signer.proxy = http.ProxyURL(proxy)
+		e.http = newClient(caPEM, nil, e.signer.proxy, e.trace)
+		c := e.checkAuthority(context.Background())
+		named := "http://user:xxxxx@" + proxy.Host
+		switch {
+		case !refuse && (!c.OK || c.Detail != authority+" answers through the proxy "+named):
+			t.Fatalf("through a proxy: %+v", c)
+		case refuse && (c.OK || !strings.HasSuffix(c.Detail, ": the proxy "+named+" (HTTPS_PROXY) would not connect to "+e.srv.URL[len("https://"):]+": Forbidden")):
+			t.Fatalf("through a refusing proxy: %+v", c)
+		}
+	}
+}
