@@ -3,10 +3,14 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +18,42 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
+
+// goBuild is git-credential-azdo as `go install ./cmd/git-credential-azdo` builds it with
+// install.sh's settings, built once per test binary: TestGoInstall checks it, TestInstallScript
+// reinstalls it, the benchmarks time it.
+var goBuild struct {
+	once  sync.Once
+	gobin string
+	err   error
+}
+
+// goInstalled returns the GOBIN holding the installed git-credential-azdo, and nothing else.
+func goInstalled(tb testing.TB) string {
+	tb.Helper()
+	testBin := helperBinary(tb)
+	goBuild.once.Do(func() {
+		// Beside testscript's copy of the test binary, and removed with it.
+		goBuild.gobin, goBuild.err = os.MkdirTemp(filepath.Dir(testBin), "gobin-")
+		if goBuild.err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", "install", "./cmd/git-credential-azdo")
+		cmd.Dir = filepath.Join("..", "..", "..", "..")
+		// outerEnv keeps Go's caches; CGO_ENABLED=0 and -trimpath are install.sh's build, and
+		// with them its go build finds every package compiled already.
+		cmd.Env = append(append([]string{}, outerEnv...), "GOBIN="+goBuild.gobin, "CGO_ENABLED=0", "GOFLAGS=-trimpath")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			goBuild.err = fmt.Errorf("go install ./cmd/git-credential-azdo: %w\n%s", err, out)
+		}
+	})
+	if goBuild.err != nil {
+		tb.Fatal(goBuild.err)
+	}
+	return goBuild.gobin
+}
 
 // installEnv is the world's environment with the test binary's directory taken off PATH, so
 // that only what install.sh installed can answer as git-credential-azdo, and with Go's caches
@@ -81,6 +121,7 @@ func TestInstallScript(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command with go build")
 	}
+	gobin := goInstalled(t) // before t.Parallel: install.sh's builds then find every package compiled
 	t.Parallel()
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	binDir := filepath.Join(testenv.TempDir(t), "bin")
@@ -150,7 +191,7 @@ func TestInstallScript(t *testing.T) {
 	}
 
 	// Where status cannot tell which PATs stay valid, uninstall says that instead of nothing.
-	runIn(t, env, "", "sh", script, "--bin-dir", binDir)
+	copyFile(t, filepath.Join(gobin, prog), installed)
 	if err := os.WriteFile(filepath.Join(w.home, "state", "index.json"), []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -170,13 +211,10 @@ func TestGoInstall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command with go install")
 	}
-	// Not parallel: it builds before TestInstallScript starts, which then finds the build cached.
+	t.Parallel()
+	gobin := goInstalled(t)
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
-	gobin := filepath.Join(t.TempDir(), "bin")
 	env := installEnv(t, w, gobin)
-	// install.sh's build settings, so that this test and TestInstallScript compile once.
-	env = append(env, "GOBIN="+gobin, "CGO_ENABLED=0", "GOFLAGS=-trimpath")
-	runIn(t, env, filepath.Join("..", "..", "..", ".."), "go", "install", "./cmd/git-credential-azdo")
 	entries, err := os.ReadDir(gobin)
 	if err != nil || len(entries) != 1 || entries[0].Name() != prog {
 		t.Fatalf("go install put %v in GOBIN (%v), want %s alone", entries, err, prog)
@@ -193,6 +231,24 @@ func TestGoInstall(t *testing.T) {
 	runIn(t, env, "", "git", "clone", "-q", w.srv.RepoURL, filepath.Join(t.TempDir(), "clone"))
 	if c := w.srv.Counters(); c.PATsCreated != 1 || c.Grants["device_code"] != 1 {
 		t.Fatalf("clone through the installed binary: want one sign-in and one PAT, got %v and %d", c.Grants, c.PATsCreated)
+	}
+}
+
+// copyFile copies the executable from to to.
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
+	if err == nil {
+		_, err = io.Copy(out, in)
+		err = errors.Join(err, out.Close())
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
