@@ -435,9 +435,11 @@ func (s *Session) logText() string {
 // A session that is installed but fails to start is always an error, and so
 // is a dbus-launch run by the tests or their children (godbus runs it when it
 // finds no session bus): the bus it starts would outlive them.
-func Main(m *testing.M) { os.Exit(run(m)) }
+func Main(m *testing.M) { os.Exit(Run(m)) }
 
-func run(m *testing.M) int {
+// Run is Main without the exit, for a TestMain with cleanup of its own after the tests (such as
+// testscript's, which removes its work directories).
+func Run(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "keyringtest-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "keyringtest:", err)

@@ -45,8 +45,7 @@ var outerEnv []string
 
 func (w withSecretService) Run() int {
 	outerEnv = os.Environ()
-	keyringtest.Main(w.m)
-	return 0 // not reached: Main exits
+	return keyringtest.Run(w.m)
 }
 
 // helperBinary returns the directory holding git-credential-azdo, checking it is first on PATH.
