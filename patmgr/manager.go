@@ -85,7 +85,7 @@ func New(cfg config.Config, opts Options) (*Manager, error) {
 		m.trace = newTracer(m.stderr) // nil traces nothing
 	}
 	if m.store == nil {
-		s, err := config.OpenStore(&cfg)
+		s, err := openStore(&cfg)
 		if err != nil {
 			return nil, err
 		}
