@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
@@ -18,7 +18,7 @@ import (
 type pendingCreates struct{ path string }
 
 func (m *Manager) pending(key string) pendingCreates {
-	return pendingCreates{path: filepath.Join(m.cfg.StateDir, "pending", strings.TrimSuffix(orglock.Name(key), ".lock")+".json")}
+	return pendingCreates{path: filepath.Join(m.cfg.StateDir, "pending", strings.TrimSuffix(statelock.Name(key), ".lock")+".json")}
 }
 
 func (p pendingCreates) names() map[string]bool {

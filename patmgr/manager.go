@@ -17,7 +17,7 @@ import (
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
@@ -181,7 +181,7 @@ func (m *Manager) turn(ctx context.Context, key string) (unlock func(), cred Cre
 	}
 	// A process holding the lock is most likely making this very PAT (git runs helpers in
 	// parallel, IDEs fetch many repositories at once): wait for it, then serve its result.
-	waited, err := orglock.WaitUnlocked(ctx, m.cfg.StateDir, key)
+	waited, err := statelock.WaitUnlocked(ctx, m.cfg.StateDir, key)
 	if err != nil {
 		return nil, Credential{}, err
 	}
