@@ -45,10 +45,13 @@ func decide(rec *cache.Record, now time.Time, renewBefore time.Duration, clientI
 // afterRenewalFailure decides what a failed renewal leaves: a PAT the service no longer knows or
 // will not extend (renew marks it Rejected) is replaced; any other still works, and is kept.
 func afterRenewalFailure(rec *cache.Record) action {
-	if rec.Rejected {
+	switch {
+	case !rec.Rejected:
+		return keep
+	case rec.AuthorizationID != "":
 		return replace
 	}
-	return keep
+	return create
 }
 
 // policyRecheck is how long an organisation's "no PATs" answer is trusted before trying again.

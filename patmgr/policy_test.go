@@ -51,13 +51,16 @@ func TestDecide(t *testing.T) {
 func TestAfterRenewalFailure(t *testing.T) {
 	for _, tt := range []struct {
 		rejected bool
+		id       string
 		want     action
 	}{
-		{false, keep},   // the PAT still works: serve it until it expires
-		{true, replace}, // the service no longer knows it or will not extend it
+		{false, "id-1", keep},   // the PAT still works: serve it until it expires
+		{true, "id-1", replace}, // the service no longer knows it or will not extend it
+		{true, "", create},      // nothing to revoke
 	} {
-		if got := afterRenewalFailure(&cache.Record{Kind: cache.KindPAT, Rejected: tt.rejected}); got != tt.want {
-			t.Errorf("after a failed renewal of a PAT with Rejected %v: %s, want %s", tt.rejected, got, tt.want)
+		rec := &cache.Record{Kind: cache.KindPAT, Token: "secret", AuthorizationID: tt.id, Rejected: tt.rejected}
+		if got := afterRenewalFailure(rec); got != tt.want {
+			t.Errorf("after a failed renewal of a PAT with Rejected %v and id %q: %s, want %s", tt.rejected, tt.id, got, tt.want)
 		}
 	}
 }
