@@ -352,18 +352,6 @@ func TestUnreadPolicyIsNotAPolicy(t *testing.T) {
 			t.Fatalf("renew while the service cannot read the policies: %v, want the refusal and what to do", err)
 		}
 	})
-	t.Run("a day's fallback an older version saved", func(t *testing.T) {
-		e := newEmulated(t, nil)
-		ctx := context.Background()
-		old := &cache.Record{Kind: cache.KindEntra, Host: e.cfg.ServiceHost(), Org: e.srv.Org, PolicyError: "failedToReadTenantPolicy",
-			ValidFrom: e.srv.Now(), ValidTo: e.srv.Now().Add(policyRecheck)}
-		if err := e.save(ctx, e.key(e.target), old); err != nil {
-			t.Fatal(err)
-		}
-		if e.get(t); e.srv.Counters().PATsCreated != 1 {
-			t.Fatalf("a get with that fallback saved made %d PATs, want 1", e.srv.Counters().PATsCreated)
-		}
-	})
 	t.Run("a policy", func(t *testing.T) {
 		e := newEmulated(t, nil)
 		e.fault(t, azdotest.Fault{Endpoint: "pats.create", Kind: azdotest.FaultPATError, Code: "disablePatCreationPolicyViolation", Status: http.StatusBadRequest})

@@ -98,20 +98,12 @@ func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, e
 	if err := m.init(); err != nil {
 		return Status{}, err
 	}
-	tenant := m.cfg.Tenant
-	known := cache.Record{}
+	tenant, account := firstNonEmpty(m.cfg.Tenant, config.TenantOrganizations), t.Account
 	if t.Org != "" {
-		known = m.remembered(m.key(t), t)
 		var err error
-		if tenant, err = m.tenant(ctx, t, known); err != nil {
+		if tenant, account, err = m.identity(ctx, t); err != nil {
 			return Status{}, err
 		}
-	} else if tenant == "" {
-		tenant = config.TenantOrganizations
-	}
-	account := t.Account
-	if account == "" {
-		account = known.Account
 	}
 	if method == "" {
 		var err error
@@ -377,12 +369,11 @@ func (m *Manager) signInFor(ctx context.Context, t Target, interactive bool) (ac
 	if err := m.init(); err != nil {
 		return accessToken{}, "", err
 	}
-	known := m.remembered(m.key(t), t)
-	tenant, err := m.tenant(ctx, t, known)
+	tenant, account, err := m.identity(ctx, t)
 	if err != nil {
 		return accessToken{}, "", err
 	}
-	tok, err := m.accessToken(ctx, t.Org, tenant, firstNonEmpty(t.Account, known.Account), interactive)
+	tok, err := m.accessToken(ctx, t.Org, tenant, account, interactive)
 	return tok, tenant, err
 }
 

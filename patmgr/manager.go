@@ -3,26 +3,21 @@
 package patmgr
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
-
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
-
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
@@ -90,7 +85,7 @@ func New(cfg config.Config, opts Options) (*Manager, error) {
 		m.trace = newTracer(m.stderr) // nil traces nothing
 	}
 	if m.store == nil {
-		s, err := config.OpenStore(&cfg)
+		s, err := openStore(&cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +156,7 @@ func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) 
 	if err != nil {
 		return Credential{}, err
 	}
-	if rec.Servable(m.now(), m.cfg.RenewBefore) {
+	if decide(rec, m.now(), m.cfg.RenewBefore, m.cfg.ClientID) == serve {
 		return rec.Credential(), nil
 	}
 	if err := m.init(); err != nil {
@@ -186,7 +181,7 @@ func (m *Manager) turn(ctx context.Context, key string) (unlock func(), cred Cre
 	}
 	// A process holding the lock is most likely making this very PAT (git runs helpers in
 	// parallel, IDEs fetch many repositories at once): wait for it, then serve its result.
-	waited, err := orglock.WaitUnlocked(ctx, m.cfg.StateDir, key)
+	waited, err := statelock.WaitUnlocked(ctx, m.cfg.StateDir, key)
 	if err != nil {
 		return nil, Credential{}, err
 	}
@@ -202,12 +197,7 @@ func (m *Manager) turn(ctx context.Context, key string) (unlock func(), cred Cre
 // refresh renews, replaces or creates the PAT for t. The caller holds t's lock. Without prompt,
 // a needed interactive sign-in is an ErrSignInRequired error instead.
 func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.Record, prompt bool) (Credential, error) {
-	known := m.remembered(key, t)
-	account := t.Account
-	if account == "" {
-		account = known.Account
-	}
-	tenant, err := m.tenant(ctx, t, known)
+	tenant, account, err := m.identity(ctx, t)
 	if err != nil {
 		return Credential{}, err
 	}
@@ -219,37 +209,37 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		}
 	}
 
-	if rec != nil && rec.Kind == cache.KindEntra && m.fallbackHolds(rec) && m.now().Before(rec.ValidTo) {
+	act := decide(rec, m.now(), m.cfg.RenewBefore, m.cfg.ClientID)
+	switch act {
+	case serve:
+		return rec.Credential(), nil
+	case fallBack:
 		tok, err := m.accessToken(ctx, t.Org, tenant, account, prompt)
 		if err != nil {
 			return Credential{}, err
 		}
 		return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
-	}
-
-	// Inside the renewal window with a PAT that still works: renew it silently if we can, and
-	// otherwise keep serving it until it expires rather than prompting early.
-	if rec.Alive(m.now()) {
+	case renew:
 		cred, bearer, err := m.renew(ctx, key, rec, tenant, account)
-		switch {
-		case err == nil:
+		if err == nil {
 			m.sweepPending(ctx, key, rec.Org, bearer, rec)
 			return cred, nil
-		case errors.Is(err, ErrSignInRequired):
-			if !prompt {
+		}
+		if act = afterRenewalFailure(rec); act == keep {
+			switch {
+			case errors.Is(err, ErrSignInRequired) && !prompt:
 				return Credential{}, err
+			case errors.Is(err, ErrSignInRequired):
+				fmt.Fprintf(m.stderr, "git-credential-azdo: the PAT for %s expires %s and cannot be renewed without a sign-in: run '%s %s'\n",
+					rec.Org, humanTime(rec.ValidTo, m.now()), signInCommand, rec.Org)
+			case !prompt:
+				// renew, from cron or a timer: the PAT works, but the job must see that it failed.
+				return Credential{}, fmt.Errorf("renewing the PAT for %s, which expires %s: %w", rec.Org, humanTime(rec.ValidTo, m.now()), err)
+			default:
+				m.trace.printf("renewing the PAT for %s failed (%v); serving it as it is", rec.Org, err)
 			}
-			fmt.Fprintf(m.stderr, "git-credential-azdo: the PAT for %s expires %s and cannot be renewed without a sign-in: run '%s %s'\n",
-				rec.Org, humanTime(rec.ValidTo, m.now()), signInCommand, rec.Org)
-			return rec.Credential(), nil
-		case !rec.Rejected && !prompt:
-			// renew, from cron or a timer: the PAT works, but the job must see that it failed.
-			return Credential{}, fmt.Errorf("renewing the PAT for %s, which expires %s: %w", rec.Org, humanTime(rec.ValidTo, m.now()), err)
-		case !rec.Rejected:
-			m.trace.printf("renewing the PAT for %s failed (%v); serving it as it is", rec.Org, err)
 			return rec.Credential(), nil
 		}
-		// The service no longer knows it or will not extend it: replace it below.
 	}
 
 	tok, err := m.accessToken(ctx, t.Org, tenant, account, prompt)
@@ -267,7 +257,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		pat, err = m.mint(ctx, key, t.Org, tok.Token)
 		if tokenRefused(err) {
 			why, fix := m.clientRefusal(err)
-			return m.fallback(ctx, key, t, tenant, tok, m.clientRefusedReason(), why, fix)
+			return m.fallback(ctx, key, t, tenant, tok, clientRefusedReason(m.cfg.ClientID), why, fix)
 		}
 	}
 	var perr *PATError
@@ -284,8 +274,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		DisplayName: pat.DisplayName, ValidFrom: pat.ValidFrom, ValidTo: pat.ValidTo,
 	}
 	pending := m.pending(key)
-	replaced := rec != nil && rec.AuthorizationID != "" && rec.AuthorizationID != pat.AuthorizationID &&
-		strings.EqualFold(rec.Account, tok.Account)
+	replaced := act == replace && rec.AuthorizationID != pat.AuthorizationID && strings.EqualFold(rec.Account, tok.Account)
 	if replaced && rec.DisplayName != "" {
 		// Noted before it is revoked below: should that fail, or this process end first, the
 		// next sweep revokes it. (Should the save fail instead, the sweep spares it: it is the
@@ -422,67 +411,6 @@ func (m *Manager) revokeByName(ctx context.Context, org, bearer string, names ma
 	return nil
 }
 
-// pendingCreates is the file, one per store key, of the display names of PATs that may exist and
-// must not: creates whose outcome is not known yet, and replaced PATs not yet revoked. It holds
-// no secret, and is only touched under the key's lock.
-type pendingCreates struct{ path string }
-
-func (m *Manager) pending(key string) pendingCreates {
-	return pendingCreates{path: filepath.Join(m.cfg.StateDir, "pending", strings.TrimSuffix(orglock.Name(key), ".lock")+".json")}
-}
-
-func (p pendingCreates) names() map[string]bool {
-	b, err := os.ReadFile(p.path)
-	if err != nil {
-		return nil
-	}
-	var list []string
-	if json.Unmarshal(b, &list) != nil {
-		return nil
-	}
-	out := make(map[string]bool, len(list))
-	for _, n := range list {
-		out[n] = true
-	}
-	return out
-}
-
-func (p pendingCreates) write(names map[string]bool) error {
-	if len(names) == 0 {
-		if err := os.Remove(p.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		return nil
-	}
-	list := make([]string, 0, len(names))
-	for n := range names {
-		list = append(list, n)
-	}
-	sort.Strings(list)
-	b, err := json.Marshal(list)
-	if err != nil {
-		return err
-	}
-	return store.WriteFileAtomic(p.path, b)
-}
-
-func (p pendingCreates) add(name string) error {
-	names := p.names()
-	if names == nil {
-		names = map[string]bool{}
-	}
-	names[name] = true
-	return p.write(names)
-}
-
-func (p pendingCreates) remove(name string) {
-	names := p.names()
-	delete(names, name)
-	_ = p.write(names)
-}
-
-func (p pendingCreates) clear() { _ = p.write(nil) }
-
 // revokeQuietly revokes a PAT this run no longer keeps, and reports whether it is gone.
 func (m *Manager) revokeQuietly(ctx context.Context, org, bearer, id string) bool {
 	err := m.pats.revoke(ctx, org, bearer, id)
@@ -503,27 +431,6 @@ func (m *Manager) displayName(org string) string {
 	var nonce [4]byte
 	rand.Read(nonce[:])
 	return fmt.Sprintf("%s on %s for %s (%s)", DisplayNamePrefix, host, org, hex.EncodeToString(nonce[:]))
-}
-
-// policyRecheck is how long an organisation's "no PATs" answer is trusted before trying again.
-const policyRecheck = 24 * time.Hour
-
-// clientRefused starts the record's reason for a fallback when the PAT API refused even a fresh
-// token: the sign-in's client lacks the PAT scopes. The client's id follows it.
-const clientRefused = "patApiRefusedClient"
-
-func (m *Manager) clientRefusedReason() string {
-	return clientRefused + ":" + strings.ToLower(m.cfg.ClientID)
-}
-
-// fallbackHolds reports whether rec, a day's fallback to the Entra token, still stands. One for
-// a passing failure (an older version saved those) does not, nor one for another client than
-// this one: a user who registered an app should get the PAT at once.
-func (m *Manager) fallbackHolds(rec *cache.Record) bool {
-	if strings.HasPrefix(rec.PolicyError, clientRefused) {
-		return rec.PolicyError == m.clientRefusedReason()
-	}
-	return refusals[rec.PolicyError] != refusalPassing
 }
 
 // tokenRefused reports whether the PAT API refused the token itself (any of the service's
@@ -622,6 +529,14 @@ func (m *Manager) remembered(key string, t Target) cache.Record {
 		}
 	}
 	return cache.Record{}
+}
+
+// identity resolves, in one place for every sign-in for t, the Entra ID tenant to sign in to and
+// the account to sign in as: the remote's, else the one last used for its organisation.
+func (m *Manager) identity(ctx context.Context, t Target) (tenant, account string, err error) {
+	known := m.remembered(m.key(t), t)
+	tenant, err = m.tenant(ctx, t, known)
+	return tenant, firstNonEmpty(t.Account, known.Account), err
 }
 
 // tenant decides which Entra ID tenant to sign in to for t: configured, else named by git's

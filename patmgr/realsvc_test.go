@@ -196,7 +196,7 @@ func TestClientWithoutPATScopesFallsBack(t *testing.T) {
 				t.Fatal("the message holds the token")
 			}
 			rec, err := e.load(context.Background(), e.key(e.target))
-			if err != nil || rec == nil || rec.Kind != cache.KindEntra || rec.PolicyError != e.clientRefusedReason() {
+			if err != nil || rec == nil || rec.Kind != cache.KindEntra || rec.PolicyError != clientRefusedReason(e.cfg.ClientID) {
 				t.Fatalf("stored %s (%v), want the Entra fallback", kindOf(rec), err)
 			}
 			// Within the day: the Entra token, quietly, and no PAT API call.

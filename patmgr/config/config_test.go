@@ -1,7 +1,6 @@
 package config
 
 import (
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -74,24 +73,6 @@ func TestConfigEndpoints(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
-	}
-}
-
-// A keyring get needs no state directory, so it works where no home directory is known
-// (systemd units, env -i); the file store's default path needs one.
-func TestOpenStoreResolvesTheStateDirOnlyForTheFileStore(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the default state directory comes from LocalAppData there, not from HOME")
-	}
-	t.Setenv("HOME", "")
-	t.Setenv("XDG_STATE_HOME", "")
-	cfg := Defaults()
-	if _, err := OpenStore(&cfg); err != nil || cfg.StateDir != "" {
-		t.Fatalf("keyring: %v, state dir %q", err, cfg.StateDir)
-	}
-	cfg.Store = "file"
-	if _, err := OpenStore(&cfg); err == nil {
-		t.Fatal("file store with no home directory and no --state-dir: no error")
 	}
 }
 

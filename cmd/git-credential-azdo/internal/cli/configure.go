@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
@@ -49,7 +49,7 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 			if err != nil {
 				return err
 			}
-			l, err := orglock.Acquire(ctx, record.StateDir, "configure") // one writer of the record at a time
+			l, err := statelock.Acquire(ctx, record.StateDir, "configure") // one writer of the record at a time
 			if err != nil {
 				return err
 			}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/orglock"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 )
 
 // TestParallelGetsMakeOnePAT runs many git ls-remote at once on an empty cache: the gets that
@@ -67,7 +67,7 @@ func TestParallelGetsMakeOnePAT(t *testing.T) {
 // --timeout, with one line saying what it waited for.
 func TestGetWaitingForTheLockKeepsToTheTimeout(t *testing.T) {
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
-	held, err := orglock.Acquire(t.Context(), filepath.Join(w.home, "state"), w.recordKey())
+	held, err := statelock.Acquire(t.Context(), filepath.Join(w.home, "state"), w.recordKey())
 	if err != nil {
 		t.Fatalf("taking the organisation's lock: %v", err)
 	}

@@ -1,4 +1,4 @@
-package orglock
+package statelock
 
 import (
 	"context"

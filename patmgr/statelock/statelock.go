@@ -1,6 +1,7 @@
-// Package orglock names and takes the per-key locks under STATE-DIR/locks that keep two
-// git-credential-azdo processes from signing in, minting or renewing the same PAT at once.
-package orglock
+// Package statelock names and takes the cross-process locks under STATE-DIR/locks, one per key:
+// an organisation's PAT, the MSAL cache, the index, the configure record, so that two
+// git-credential-azdo processes never sign in, mint, renew or write the same state at once.
+package statelock
 
 import (
 	"context"
