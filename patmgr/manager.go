@@ -649,16 +649,17 @@ func humanTime(t, now time.Time) string {
 	if past {
 		d = -d
 	}
+	// Rounded to the nearest unit, not down: a 30-day PAT made a second ago expires "in 30 days".
 	var s string
 	switch {
 	case d < time.Minute:
 		s = "less than a minute"
-	case d < time.Hour:
-		s = plural(int(d/time.Minute), "minute")
-	case d < 48*time.Hour:
-		s = plural(int(d/time.Hour), "hour")
+	case d.Round(time.Minute) < time.Hour:
+		s = plural(int(d.Round(time.Minute)/time.Minute), "minute")
+	case d.Round(time.Hour) < 48*time.Hour:
+		s = plural(int(d.Round(time.Hour)/time.Hour), "hour")
 	default:
-		s = plural(int(d/(24*time.Hour)), "day")
+		s = plural(int(d.Round(24*time.Hour)/(24*time.Hour)), "day")
 	}
 	if past {
 		return s + " ago"
