@@ -46,7 +46,7 @@ func (m *Manager) Doctor(ctx context.Context, orgs []string) []Check {
 		c.Detail = "cached for " + strings.Join(names, ", ") + ": PATs renew without a prompt"
 	} else {
 		c.Detail = "no cached sign-in yet: the next git fetch or clone will ask you to sign in"
-		c.Fix = "to sign in ahead of time, run '" + signInCommand + " ORG' (add --device on a machine without a browser)"
+		c.Fix = "to sign in ahead of time, run '" + signInCommand(&m.cfg, "ORG") + "' (add --device on a machine without a browser)"
 	}
 	return append(checks, c)
 }
@@ -88,13 +88,13 @@ func (m *Manager) checkHelperConfig(ctx context.Context) Check {
 	out, err := exec.CommandContext(ctx, "git", "config", "--get-urlmatch", "credential.helper", url).Output()
 	if _, ours := config.HelperArgs(string(out)); err != nil || !ours {
 		c.Detail = "git does not use this helper for " + url
-		c.Fix = "run 'git-credential-azdo configure'"
+		c.Fix = "run '" + CommandLine(&m.cfg, "configure") + "'"
 		return c
 	}
 	path, _ := exec.CommandContext(ctx, "git", "config", "--type=bool", "--get-urlmatch", "credential.useHttpPath", url).Output()
 	if strings.TrimSpace(string(path)) != "true" {
 		c.Detail = "credential.useHttpPath is not true for " + url + ": the helper cannot tell the organisation from the path"
-		c.Fix = "run 'git-credential-azdo configure'"
+		c.Fix = "run '" + CommandLine(&m.cfg, "configure") + "'"
 		return c
 	}
 	c.OK, c.Detail = true, "helper and useHttpPath set for "+url

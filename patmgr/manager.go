@@ -231,8 +231,8 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 			if !prompt {
 				return Credential{}, err
 			}
-			fmt.Fprintf(m.stderr, "git-credential-azdo: the PAT for %s expires %s and cannot be renewed without a sign-in: run '%s %s'\n",
-				rec.Org, humanTime(rec.ValidTo, m.now()), signInCommand, rec.Org)
+			fmt.Fprintf(m.stderr, "git-credential-azdo: the PAT for %s expires %s and cannot be renewed without a sign-in: run '%s'\n",
+				rec.Org, humanTime(rec.ValidTo, m.now()), signInCommand(&m.cfg, rec.Org))
 			return rec.Credential(), nil
 		case !rec.Rejected && !prompt:
 			// renew, from cron or a timer: the PAT works, but the job must see that it failed.
