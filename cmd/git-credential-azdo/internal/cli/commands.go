@@ -141,7 +141,9 @@ func logoutCmd(fs *flag.FlagSet) runFunc {
 			case err != nil:
 				errs = append(errs, fmt.Errorf("%s: %w; then run '%s' again", s.host, err, patmgr.CommandLine(&s.cfg, "logout", "--all")))
 			case len(results) == 0 && !signedIn:
-				fmt.Fprintf(inv.stdout, "Nothing to sign out of at %s: no PAT and no sign-in are cached.\n", s.host)
+				if len(svcs) == 1 { // with several, the others say what was done
+					fmt.Fprintf(inv.stdout, "Nothing to sign out of at %s: no PAT and no sign-in are cached.\n", s.host)
+				}
 			case len(notKept) > 0:
 				fmt.Fprintf(inv.stdout, "The cached sign-in for %s is deleted, but not every PAT is revoked (above).\n", s.host)
 			case signedIn:
@@ -277,11 +279,11 @@ func statusCmd(fs *flag.FlagSet) runFunc {
 			fmt.Fprintf(inv.stdout, "No organisation yet: the first git fetch or '%s' makes a PAT.\n", patmgr.CommandLine(&inv.cfg, "login", "ORG"))
 			return nil
 		}
-		several := len(svcs) > 1
-		stores := map[string]bool{}
+		stores, hosts := map[string]bool{}, map[string]bool{}
 		for _, s := range all {
-			stores[s.Store] = true
+			stores[s.Store], hosts[s.Host] = true, true
 		}
+		several := len(hosts) > 1
 		rows := [][]string{{"ORG"}}
 		if several || *wide {
 			rows[0] = append(rows[0], "SERVICE")
