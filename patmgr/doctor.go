@@ -108,8 +108,10 @@ func (m *Manager) checkStore(ctx context.Context) Check {
 		c.OK, c.Detail = true, m.store.Describe()+" answers"
 		return c
 	}
-	c.Detail = fmt.Sprintf("%s: %v", m.store.Describe(), err)
-	c.Fix = "start or unlock the keyring (gnome-keyring, KeePassXC), or opt in to the file store with --store=file"
+	// The store's messages send the user here; here they would send the user round in a circle.
+	c.Detail = m.store.Describe() + ": " + strings.Replace(err.Error(), "; 'git-credential-azdo doctor' shows details", "", 1)
+	c.Fix = "start or unlock the keyring (gnome-keyring, KeePassXC; README: Servers and containers), or opt in to the file store with '" +
+		CommandLine(&m.cfg, "configure", "--store=file") + "'"
 	return c
 }
 
