@@ -37,7 +37,7 @@ func HostEnvironment() Environment {
 func chooseMethod(ctx context.Context, cfg *config.Config, env Environment, org string) (string, error) {
 	what, login, loginDevice := "your organisations", signInCommand(cfg), signInCommand(cfg, "--device")
 	if org != "" {
-		what, login, loginDevice = org, signInCommand(cfg, org), signInCommand(cfg, org, "--device")
+		what, login, loginDevice = org, signInCommand(cfg, org), signInCommand(cfg, "--device", org)
 	}
 	if cfg.Login == config.LoginNever {
 		return "", fmt.Errorf("%w for %s, and --login=never forbids prompting: run '%s'", ErrSignInRequired, what, login)

@@ -491,7 +491,7 @@ func renewCmd(fs *flag.FlagSet) runFunc {
 func revokeCmd(fs *flag.FlagSet) runFunc {
 	return func(ctx context.Context, inv *invocation, args []string) error {
 		if len(args) != 2 {
-			return usagef("revoke needs an organisation and an authorization ID: %s revoke ORG AUTHORIZATION-ID (see '%s list ORG')", prog, prog)
+			return usagef("revoke needs an organisation and an authorization ID: %s revoke ORG AUTHORIZATION-ID (see '%s')", prog, patmgr.CommandLine(&inv.cfg, "list", "ORG"))
 		}
 		t, err := inv.target(args[0])
 		if err != nil {
