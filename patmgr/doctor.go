@@ -47,7 +47,7 @@ func (m *Manager) Doctor(ctx context.Context, orgs []string) []Check {
 		c.Detail = "cached for " + strings.Join(names, ", ") + ": PATs renew without a prompt"
 	} else {
 		c.Detail = "no cached sign-in yet: the next git fetch or clone will ask you to sign in"
-		c.Fix = "to sign in ahead of time, run '" + signInCommand + " ORG' (add --device on a machine without a browser)"
+		c.Fix = "to sign in ahead of time, run '" + signInCommand(&m.cfg, "ORG") + "' (add --device on a machine without a browser)"
 	}
 	return append(checks, c)
 }
@@ -89,13 +89,13 @@ func (m *Manager) checkHelperConfig(ctx context.Context) Check {
 	out, err := exec.CommandContext(ctx, "git", "config", "--get-urlmatch", "credential.helper", url).Output()
 	if _, ours := config.HelperArgs(string(out)); err != nil || !ours {
 		c.Detail = "git does not use this helper for " + url
-		c.Fix = "run 'git-credential-azdo configure'"
+		c.Fix = "run '" + CommandLine(&m.cfg, "configure") + "'"
 		return c
 	}
 	path, _ := exec.CommandContext(ctx, "git", "config", "--type=bool", "--get-urlmatch", "credential.useHttpPath", url).Output()
 	if strings.TrimSpace(string(path)) != "true" {
 		c.Detail = "credential.useHttpPath is not true for " + url + ": the helper cannot tell the organisation from the path"
-		c.Fix = "run 'git-credential-azdo configure'"
+		c.Fix = "run '" + CommandLine(&m.cfg, "configure") + "'"
 		return c
 	}
 	c.OK, c.Detail = true, "helper and useHttpPath set for "+url
@@ -109,8 +109,10 @@ func (m *Manager) checkStore(ctx context.Context) Check {
 		c.OK, c.Detail = true, m.store.Describe()+" answers"
 		return c
 	}
-	c.Detail = fmt.Sprintf("%s: %v", m.store.Describe(), err)
-	c.Fix = "start or unlock the keyring (gnome-keyring, KeePassXC), or opt in to the file store with --store=file"
+	// The store's messages send the user here; here they would send the user round in a circle.
+	c.Detail = m.store.Describe() + ": " + strings.Replace(err.Error(), "; 'git-credential-azdo doctor' shows details", "", 1)
+	c.Fix = "start or unlock the keyring (gnome-keyring, KeePassXC; README: Servers and containers), or opt in to the file store with '" +
+		CommandLine(&m.cfg, "configure", "--store=file") + "'"
 	return c
 }
 

@@ -32,15 +32,12 @@ func HostEnvironment() Environment {
 	}
 }
 
-// signInCommand is what every "cannot prompt here" message tells the user to run.
-const signInCommand = "git-credential-azdo login"
-
 // chooseMethod picks the interactive sign-in method allowed here, or explains why none is. org
 // is "" for a sign-in that is for no organisation in particular (orgs).
 func chooseMethod(ctx context.Context, cfg *config.Config, env Environment, org string) (string, error) {
-	what, login, loginDevice := "your organisations", signInCommand, signInCommand+" --device"
+	what, login, loginDevice := "your organisations", signInCommand(cfg), signInCommand(cfg, "--device")
 	if org != "" {
-		what, login, loginDevice = org, login+" "+org, loginDevice+" "+org
+		what, login, loginDevice = org, signInCommand(cfg, org), signInCommand(cfg, "--device", org)
 	}
 	if cfg.Login == config.LoginNever {
 		return "", fmt.Errorf("%w for %s, and --login=never forbids prompting: run '%s'", ErrSignInRequired, what, login)

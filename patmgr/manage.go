@@ -1,18 +1,18 @@
 package patmgr
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
-
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
@@ -71,6 +71,9 @@ func (m *Manager) Status(ctx context.Context) ([]Status, error) {
 	}
 	return out, nil
 }
+
+// SignedIn reports whether MSAL's cache holds a sign-in for this service's authority and client.
+func (m *Manager) SignedIn(ctx context.Context) bool { return len(m.cachedAccounts(ctx)) > 0 }
 
 // cachedAccounts lists the accounts MSAL's cache can sign in silently, by lower-cased user name.
 func (m *Manager) cachedAccounts(ctx context.Context) map[string]bool {
@@ -337,7 +340,7 @@ func (m *Manager) List(ctx context.Context, t Target, filter string) ([]ListedPA
 // Revoke revokes one PAT by authorization ID, and forgets it if it is the cached one.
 func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 	if !config.IsGUID(id) {
-		return fmt.Errorf("%q is not an authorization ID (a GUID): see '%s list %s'", id, DisplayNamePrefix, t.Org)
+		return fmt.Errorf("%q is not an authorization ID (a GUID): see '%s'", id, CommandLine(&m.cfg, "list", t.Org))
 	}
 	err := m.patAPICall(ctx, t, func(bearer string) error { return m.pats.revoke(ctx, t.Org, bearer, id) })
 	if err != nil {
@@ -511,4 +514,45 @@ func orgOrTenant(org, tenant string) string {
 		return org
 	}
 	return "tenant " + tenant
+}
+
+// CommandLine is a command for a message to tell the user to run: the program, words, then every
+// setting of cfg that differs from its default, so that the command reaches the same service,
+// sign-in and store as the one that failed, whatever gave it its settings (a helper line, AZDO_*
+// variables, flags). How to sign in, and how much to say, are the new command's own choice.
+func CommandLine(cfg *config.Config, words ...string) string {
+	def, cur := config.Defaults(), *cfg
+	if dir, err := config.DefaultStateDir(); err == nil && cur.StateDir == dir {
+		cur.StateDir = ""
+	}
+	defs, curs := flag.NewFlagSet("", flag.ContinueOnError), flag.NewFlagSet("", flag.ContinueOnError)
+	def.RegisterFlags(defs)
+	cur.RegisterFlags(curs)
+	parts := append([]string{DisplayNamePrefix}, words...)
+	curs.VisitAll(func(f *flag.Flag) {
+		switch f.Name {
+		case "login", "username", "trace", "timeout":
+			return
+		}
+		if v := f.Value.String(); v != defs.Lookup(f.Name).Value.String() {
+			parts = append(parts, "--"+f.Name+"="+shellQuote(v))
+		}
+	})
+	return strings.Join(parts, " ")
+}
+
+var shellPlain = regexp.MustCompile(`^[A-Za-z0-9_./:@%+,~=-]+$`)
+
+// shellQuote quotes with double quotes, which POSIX shells, PowerShell and cmd all read, because
+// messages put commands in single quotes.
+func shellQuote(s string) string {
+	if shellPlain.MatchString(s) {
+		return s
+	}
+	return `"` + strings.NewReplacer(`"`, `\"`, `$`, `\$`, "`", "\\`").Replace(s) + `"`
+}
+
+// signInCommand is what every "cannot prompt here" message tells the user to run.
+func signInCommand(cfg *config.Config, args ...string) string {
+	return CommandLine(cfg, append([]string{"login"}, args...)...)
 }

@@ -230,8 +230,8 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 			case errors.Is(err, ErrSignInRequired) && !prompt:
 				return Credential{}, err
 			case errors.Is(err, ErrSignInRequired):
-				fmt.Fprintf(m.stderr, "git-credential-azdo: the PAT for %s expires %s and cannot be renewed without a sign-in: run '%s %s'\n",
-					rec.Org, humanTime(rec.ValidTo, m.now()), signInCommand, rec.Org)
+				fmt.Fprintf(m.stderr, "git-credential-azdo: the PAT for %s expires %s and cannot be renewed without a sign-in: run '%s'\n",
+					rec.Org, humanTime(rec.ValidTo, m.now()), signInCommand(&m.cfg, rec.Org))
 			case !prompt:
 				// renew, from cron or a timer: the PAT works, but the job must see that it failed.
 				return Credential{}, fmt.Errorf("renewing the PAT for %s, which expires %s: %w", rec.Org, humanTime(rec.ValidTo, m.now()), err)
@@ -613,16 +613,17 @@ func humanTime(t, now time.Time) string {
 	if past {
 		d = -d
 	}
+	// Rounded to the nearest unit, not down: a 30-day PAT made a second ago expires "in 30 days".
 	var s string
 	switch {
 	case d < time.Minute:
 		s = "less than a minute"
-	case d < time.Hour:
-		s = plural(int(d/time.Minute), "minute")
-	case d < 48*time.Hour:
-		s = plural(int(d/time.Hour), "hour")
+	case d.Round(time.Minute) < time.Hour:
+		s = plural(int(d.Round(time.Minute)/time.Minute), "minute")
+	case d.Round(time.Hour) < 48*time.Hour:
+		s = plural(int(d.Round(time.Hour)/time.Hour), "hour")
 	default:
-		s = plural(int(d/(24*time.Hour)), "day")
+		s = plural(int(d.Round(24*time.Hour)/(24*time.Hour)), "day")
 	}
 	if past {
 		return s + " ago"

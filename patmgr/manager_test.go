@@ -18,6 +18,10 @@ func TestHumanTime(t *testing.T) {
 		{47 * time.Hour, "in 47 hours"},
 		{5 * 24 * time.Hour, "in 5 days"},
 		{-3 * 24 * time.Hour, "3 days ago"},
+		{30*24*time.Hour - time.Second, "in 30 days"},
+		{59*time.Minute + 40*time.Second, "in 1 hour"},
+		{47*time.Hour + 40*time.Minute, "in 2 days"},
+		{-(29*24*time.Hour + 13*time.Hour), "30 days ago"},
 	} {
 		if got := humanTime(now.Add(tt.d), now); got != tt.want {
 			t.Errorf("humanTime(%s) = %q, want %q", tt.d, got, tt.want)

@@ -37,8 +37,10 @@ var (
 	ErrNotFound = errors.New("secret not found")
 
 	// ErrUnavailable: there is no keyring to talk to.
-	ErrUnavailable = errors.New("no Secret Service on this machine (is gnome-keyring or KeePassXC running on the D-Bus session bus?); " +
-		"run 'git-credential-azdo doctor' or opt in to the file store with --store=file")
+	ErrUnavailable = errors.New("no Secret Service on this machine (is gnome-keyring or KeePassXC running on the D-Bus session bus?): " +
+		"opt in to the file store with 'git-credential-azdo configure --store=file' (or AZDO_STORE=file for one shell), " +
+		"or start one in a shell of its own with 'dbus-run-session -- bash' and in it " +
+		"'printf %s \"$KEYRING_PASSWORD\" | gnome-keyring-daemon --unlock --components=secrets' (README: Servers and containers)")
 
 	// ErrTimeout: the keyring did not answer within the configured timeout.
 	// The returned error says how long was waited; see timeoutError.

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,9 +10,11 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/git-credential-azdo/git-credential-azdo/helper"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
 type runFunc = func(ctx context.Context, inv *invocation, args []string) error
@@ -104,7 +104,7 @@ func loginCmd(fs *flag.FlagSet) runFunc {
 }
 
 func logoutCmd(fs *flag.FlagSet) runFunc {
-	all := fs.Bool("all", false, "every organisation, and forget the sign-in too")
+	all := fs.Bool("all", false, "every organisation of every service this tool has records for, and forget the sign-ins too")
 	return func(ctx context.Context, inv *invocation, args []string) error {
 		if *all == (len(args) > 0) {
 			return usagef("logout: name organisations or give --all")
@@ -113,62 +113,270 @@ func logoutCmd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		m, err := inv.manager()
+		if !*all {
+			m, err := inv.manager()
+			if err != nil {
+				return err
+			}
+			results, err := m.Logout(ctx, orgs, false)
+			kept := printLogout(inv.stdout, m, results, "")
+			return errors.Join(err, notRevoked(kept))
+		}
+		svcs, err := inv.services(ctx)
 		if err != nil {
 			return err
 		}
-		results, err := m.Logout(ctx, orgs, *all)
-		for _, r := range results {
+		var errs []error
+		var kept []string
+		for _, s := range svcs {
+			name := ""
+			if len(svcs) > 1 {
+				name = s.host
+			}
+			signedIn := s.m.SignedIn(ctx)
+			results, err := s.m.Logout(ctx, nil, true)
+			notKept := printLogout(inv.stdout, s.m, results, name)
+			kept = append(kept, notKept...)
 			switch {
-			case r.Revoked:
-				fmt.Fprintf(inv.stdout, "%s: PAT revoked and deleted from %s\n", r.Org, m.Store().Describe())
-			case r.Note != "":
-				fmt.Fprintf(inv.stdout, "%s: deleted from %s; PAT %s\n", r.Org, m.Store().Describe(), r.Note)
+			case err != nil:
+				errs = append(errs, fmt.Errorf("%s: %w; then run '%s' again", s.host, err, patmgr.CommandLine(&s.cfg, "logout", "--all")))
+			case len(results) == 0 && !signedIn:
+				if len(svcs) == 1 { // with several, the others say what was done
+					fmt.Fprintf(inv.stdout, "Nothing to sign out of at %s: no PAT and no sign-in are cached.\n", s.host)
+				}
+			case len(notKept) > 0:
+				fmt.Fprintf(inv.stdout, "The cached sign-in for %s is deleted, but not every PAT is revoked (above).\n", s.host)
+			case signedIn:
+				fmt.Fprintf(inv.stdout, "Signed out of %s: the cached sign-in is deleted.\n", s.host)
 			default:
-				fmt.Fprintf(inv.stdout, "%s: deleted from %s\n", r.Org, m.Store().Describe())
+				fmt.Fprintf(inv.stdout, "Signed out of %s: no sign-in was cached.\n", s.host)
 			}
 		}
-		if *all && err == nil {
-			fmt.Fprintf(inv.stdout, "Signed out: the cached sign-in is deleted.\n")
-		}
-		return err
+		return errors.Join(append(errs, notRevoked(kept))...)
 	}
+}
+
+// printLogout prints what logout did for each organisation, and returns those whose PAT is still
+// valid. service names the service when there are several.
+func printLogout(w io.Writer, m *patmgr.Manager, results []patmgr.LogoutResult, service string) []string {
+	var kept []string
+	for _, r := range results {
+		org := r.Org
+		if service != "" {
+			org += " (" + service + ")"
+		}
+		switch {
+		case r.Revoked:
+			fmt.Fprintf(w, "%s: PAT revoked and deleted from %s\n", org, m.Store().Describe())
+		case r.Note != "":
+			fmt.Fprintf(w, "%s: deleted from %s; PAT %s\n", org, m.Store().Describe(), r.Note)
+			kept = append(kept, org)
+		default:
+			fmt.Fprintf(w, "%s: deleted from %s\n", org, m.Store().Describe())
+		}
+	}
+	return kept
+}
+
+func notRevoked(orgs []string) error {
+	if len(orgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the PAT of %s is not revoked (the reason is above): it works until it expires, unless you revoke it on the Azure DevOps web page", strings.Join(orgs, ", "))
+}
+
+// service is one Azure DevOps service (by host) that the index has records for, and the
+// manager that reaches it.
+type service struct {
+	host string
+	cfg  config.Config
+	m    *patmgr.Manager
+}
+
+// services returns this command line's service first, then every other one the index has
+// records for. Another service is reached with the settings of git's helper line for it over
+// this command line's: its authority, client and CA are what sign in to it, and they decide
+// which sign-in is cached for it.
+func (inv *invocation) services(ctx context.Context) ([]service, error) {
+	m, err := inv.manager()
+	if err != nil {
+		return nil, err
+	}
+	all, err := m.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	own := inv.cfg.ServiceHost()
+	svcs := []service{{host: own, cfg: inv.cfg, m: m}}
+	seen := map[string]bool{own: true}
+	for _, st := range all {
+		if seen[st.Host] {
+			continue
+		}
+		seen[st.Host] = true
+		cfg, err := inv.configFor(ctx, st.Host)
+		if err != nil {
+			return nil, err
+		}
+		sm, err := patmgr.New(cfg, patmgr.Options{Stderr: inv.stderr})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", st.Host, err)
+		}
+		svcs = append(svcs, service{host: st.Host, cfg: cfg, m: sm})
+	}
+	return svcs, nil
+}
+
+// configFor is this command line's settings for another service: its own service settings
+// reset, then those of git's helper line for host.
+func (inv *invocation) configFor(ctx context.Context, host string) (config.Config, error) {
+	d := config.Defaults()
+	cfg := inv.cfg
+	cfg.ServiceURL, cfg.Authority, cfg.Tenant, cfg.ClientID, cfg.Resource, cfg.CAFile, cfg.Scope =
+		"", d.Authority, "", d.ClientID, d.Resource, "", d.Scope
+	url := "https://dev.azure.com/"
+	if host != d.ServiceHost() {
+		cfg.ServiceURL = "https://" + host
+		url = cfg.ServiceURL + "/"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	fs := flag.NewFlagSet("helper line", flag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	if _, err := parseArgs(fs, helperLineArgs(ctx, url)); err != nil {
+		return cfg, fmt.Errorf("the helper line git uses for %s has a bad setting (%v): fix it with 'git config --global --edit'", url, err)
+	}
+	return cfg, cfg.Validate()
 }
 
 func statusCmd(fs *flag.FlagSet) runFunc {
 	asJSON := fs.Bool("json", false, "print JSON")
+	wide := fs.Bool("wide", false, "print every column, however wide (the default fits 80 columns)")
 	return func(ctx context.Context, inv *invocation, args []string) error {
 		if len(args) > 0 {
 			return usagef("status takes no arguments")
 		}
-		m, err := inv.manager()
+		svcs, err := inv.services(ctx)
 		if err != nil {
 			return err
 		}
-		all, err := m.Status(ctx)
-		if err != nil {
-			return err
+		all := []patmgr.Status{}
+		for _, s := range svcs {
+			st, err := s.m.Status(ctx)
+			if err != nil {
+				return err
+			}
+			for _, x := range st {
+				if x.Host == s.host {
+					all = append(all, x)
+				}
+			}
 		}
 		if *asJSON {
-			if all == nil {
-				all = []patmgr.Status{}
-			}
 			return writeJSON(inv.stdout, all)
 		}
 		if len(all) == 0 {
-			fmt.Fprintf(inv.stdout, "No organisation yet: the first git fetch or '%s login ORG' makes a PAT.\n", prog)
+			fmt.Fprintf(inv.stdout, "No organisation yet: the first git fetch or '%s' makes a PAT.\n", patmgr.CommandLine(&inv.cfg, "login", "ORG"))
 			return nil
 		}
-		tw := tabwriter.NewWriter(inv.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ORG\tACCOUNT\tSCOPE\tSTATE\tEXPIRES\tCACHED IN\tSILENT RENEWAL")
+		stores, hosts := map[string]bool{}, map[string]bool{}
 		for _, s := range all {
-			expires := s.ExpiresIn
-			if s.Kind == "entra" {
-				expires = "hourly (org forbids PATs)"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Org, s.Account, dash(s.Scope), s.State, dash(expires), s.Store, yesNo(s.SilentRenewal))
+			stores[s.Store], hosts[s.Host] = true, true
 		}
-		return tw.Flush()
+		several := len(hosts) > 1
+		rows := [][]string{{"ORG"}}
+		if several || *wide {
+			rows[0] = append(rows[0], "SERVICE")
+		}
+		if *wide {
+			rows[0] = append(rows[0], "ACCOUNT", "SCOPE", "STATE", "EXPIRES", "CACHED IN", "SILENT RENEWAL")
+		} else {
+			rows[0] = append(rows[0], "ACCOUNT", "STATE", "EXPIRES", "RENEWAL")
+		}
+		for _, s := range all {
+			row := []string{s.Org}
+			if several || *wide {
+				row = append(row, s.Host)
+			}
+			if *wide {
+				expires := s.ExpiresIn
+				if s.Kind == "entra" {
+					expires = "hourly (org forbids PATs)"
+				}
+				row = append(row, s.Account, dash(s.Scope), s.State, dash(expires), s.Store, yesNo(s.SilentRenewal))
+			} else {
+				expires, renewal := s.ExpiresIn, "sign-in"
+				if s.Kind == "entra" {
+					expires = "hourly"
+				}
+				if s.SilentRenewal {
+					renewal = "silent"
+				}
+				row = append(row, s.Account, s.State, dash(expires), renewal)
+			}
+			rows = append(rows, row)
+		}
+		width := 0
+		if !*wide {
+			width = 80
+		}
+		printTable(inv.stdout, rows, width)
+		if !*wide {
+			if len(stores) == 1 {
+				fmt.Fprintf(inv.stdout, "Cached in %s.\n", all[0].Store)
+			}
+			for _, s := range all {
+				if s.Kind == "entra" {
+					fmt.Fprintf(inv.stdout, "hourly: %s forbids PATs; git gets your Entra ID token, renewed silently.\n", s.Org)
+					break
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// printTable prints rows in columns two spaces apart. With width > 0 it fits the table in width
+// columns by shortening the widest cells, marked with "…", first.
+func printTable(w io.Writer, rows [][]string, width int) {
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	total := func() int {
+		t := 2 * (len(widths) - 1)
+		for _, n := range widths {
+			t += n
+		}
+		return t
+	}
+	const narrowest = 8
+	for width > 0 && total() > width {
+		widest := 0
+		for i, n := range widths {
+			if n > widths[widest] {
+				widest = i
+			}
+		}
+		if widths[widest] <= narrowest {
+			break
+		}
+		widths[widest] = max(narrowest, widths[widest]-(total()-width))
+	}
+	for _, r := range rows {
+		var b strings.Builder
+		for i, c := range r {
+			if utf8.RuneCountInString(c) > widths[i] {
+				c = string([]rune(c)[:widths[i]-1]) + "…"
+			}
+			b.WriteString(c)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+2))
+			}
+		}
+		fmt.Fprintln(w, b.String())
 	}
 }
 
@@ -197,6 +405,14 @@ func listCmd(fs *flag.FlagSet) runFunc {
 		}
 		if *asJSON {
 			return writeJSON(inv.stdout, pats)
+		}
+		if len(pats) == 0 {
+			msg := "%s has no active PAT of yours.\n"
+			if *all {
+				msg = "%s has no PAT of yours, active, revoked or expired.\n"
+			}
+			fmt.Fprintf(inv.stdout, msg, t.Org)
+			return nil
 		}
 		tw := tabwriter.NewWriter(inv.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "AUTHORIZATION ID\tNAME\tSCOPE\tEXPIRES\tMADE HERE")
@@ -261,7 +477,11 @@ func renewCmd(fs *flag.FlagSet) runFunc {
 					need = append(need, r.Org)
 				}
 			}
-			fix := fmt.Sprintf("run '%s login %s'", prog, strings.Join(need, "' and '"+prog+" login "))
+			var fixes []string
+			for _, org := range need {
+				fixes = append(fixes, patmgr.CommandLine(&inv.cfg, "login", org))
+			}
+			fix := "run '" + strings.Join(fixes, "' and '") + "'"
 			return fmt.Errorf("%w: %s, then renew again (renew never prompts)", err, fix)
 		}
 		return err
@@ -271,14 +491,14 @@ func renewCmd(fs *flag.FlagSet) runFunc {
 func revokeCmd(fs *flag.FlagSet) runFunc {
 	return func(ctx context.Context, inv *invocation, args []string) error {
 		if len(args) != 2 {
-			return usagef("revoke needs an organisation and an authorization ID: %s revoke ORG AUTHORIZATION-ID (see '%s list ORG')", prog, prog)
+			return usagef("revoke needs an organisation and an authorization ID: %s revoke ORG AUTHORIZATION-ID (see '%s')", prog, patmgr.CommandLine(&inv.cfg, "list", "ORG"))
 		}
 		t, err := inv.target(args[0])
 		if err != nil {
 			return err
 		}
 		if !config.IsGUID(args[1]) {
-			return usagef("%q is not an authorization ID (a GUID): see '%s list %s'", args[1], prog, t.Org)
+			return usagef("%q is not an authorization ID (a GUID): see '%s'", args[1], patmgr.CommandLine(&inv.cfg, "list", t.Org))
 		}
 		m, err := inv.manager()
 		if err != nil {

@@ -43,6 +43,9 @@ import (
 //	                              (WANT "absent": there is no such key)
 //	jsonmatch FILE PATH REGEXP    the same, matching a regular expression
 //	jsonenv FILE PATH VAR         set VAR to the value at PATH
+//	suggested FILE VAR [OLD NEW]  set VAR to the first command FILE (or stdout/stderr) tells the
+//	                              user to run ('git-credential-azdo …'), OLD replaced by NEW, for
+//	                              'exec sh -c $VAR' to run it as printed
 //	sleep DURATION
 //	exits CODE PROG ARGS...       run PROG like exec and require exit code CODE; stdout and
 //	                              stderr are kept for the next commands
@@ -59,6 +62,7 @@ func TestScripts(t *testing.T) {
 			"jsonenv":   cmdJSONEnv,
 			"exits":     cmdExits,
 			"sleep":     cmdSleep,
+			"suggested": cmdSuggested,
 		},
 		RequireExplicitExec: true,
 	})
@@ -357,4 +361,22 @@ func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
 	time.Sleep(d)
+}
+
+var suggestedCommand = regexp.MustCompile(`'(git-credential-azdo [^']*)'`)
+
+func cmdSuggested(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || (len(args) != 2 && len(args) != 4) {
+		ts.Fatalf("usage: suggested FILE VAR [OLD NEW]")
+	}
+	m := suggestedCommand.FindStringSubmatch(ts.ReadFile(args[0]))
+	if m == nil {
+		ts.Fatalf("%s suggests no command", args[0])
+	}
+	cmd := m[1]
+	if len(args) == 4 {
+		cmd = strings.ReplaceAll(cmd, args[2], args[3])
+	}
+	ts.Logf("suggested: %s", cmd)
+	ts.Setenv(args[1], cmd)
 }

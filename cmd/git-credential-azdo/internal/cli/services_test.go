@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+)
+
+// TestStatusAndLogoutOverTwoServices runs two emulators (two services) for one user, reached
+// only through git's helper lines, and status and logout --all from a command line that names
+// neither.
+func TestStatusAndLogoutOverTwoServices(t *testing.T) {
+	w := newWorld(t, azdotest.Options{AutoApprove: true})
+	srv2, err := azdotest.NewServer(azdotest.Options{Dir: t.TempDir(), AutoApprove: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv2.Close)
+	w2 := &world{t: t, srv: srv2, home: w.home, env: w.env}
+	w2.purgeKeyring()
+	t.Cleanup(w2.purgeKeyring)
+	f, err := os.OpenFile(filepath.Join(w.home, ".gitconfig"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("[include]\n\tpath = " + srv2.GitConfig + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.clone()
+	w2.clone()
+
+	r := w.run("", nil, prog, "status")
+	if r.err != nil {
+		t.Fatalf("status: %v\n%s", r.err, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("status line of %d columns: %q", n, l)
+		}
+	}
+	if !strings.HasPrefix(lines[0], "ORG") || !strings.Contains(lines[0], "SERVICE") {
+		t.Errorf("status header %q has no SERVICE column", lines[0])
+	}
+	for _, host := range []string{w.host(), w2.host()} {
+		if !strings.Contains(r.stdout, "contoso  "+host+"  alice@contoso.example  valid  in 30 days  silent\n") {
+			t.Errorf("status has no silent, valid row for %s:\n%s", host, r.stdout)
+		}
+	}
+	r = w.run("", nil, prog, "status", "--json")
+	var all []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &all); err != nil || len(all) != 2 {
+		t.Fatalf("status --json = %s (%v)", r.stdout, err)
+	}
+	for _, st := range all {
+		if st["silentRenewal"] != true || st["state"] != "valid" {
+			t.Errorf("status --json entry %v: want valid with silent renewal", st)
+		}
+	}
+
+	// The second service will not revoke: logout --all revokes what it can, deletes everything
+	// here, and names the PAT it left valid.
+	mustInject(t, w2, azdotest.Fault{Endpoint: "pats.revoke", Kind: azdotest.FaultStatus, Status: 500, Count: 20})
+	r = w.run("", nil, prog, "logout", "--all")
+	if r.err == nil {
+		t.Fatalf("logout --all succeeded with a PAT not revoked:\n%s", r.stdout)
+	}
+	for _, want := range []string{
+		"contoso (" + w.host() + "): PAT revoked and deleted from ",
+		"contoso (" + w2.host() + "): deleted from ",
+		"Signed out of " + w.host() + ": the cached sign-in is deleted.\n",
+		"The cached sign-in for " + w2.host() + " is deleted, but not every PAT is revoked (above).\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("logout --all stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "Signed out of "+w2.host()) {
+		t.Errorf("logout --all claims to have signed out of %s:\n%s", w2.host(), r.stdout)
+	}
+	if !strings.Contains(r.stderr, "the PAT of contoso ("+w2.host()+") is not revoked") {
+		t.Errorf("logout --all stderr does not name the PAT it left: %s", r.stderr)
+	}
+	if got := w.srv.Counters().PATsRevoked; got != 1 {
+		t.Errorf("first service: %d PATs revoked, want 1", got)
+	}
+	if got := len(w2.activePATs()); got != 1 {
+		t.Errorf("second service: %d active PATs, want the 1 it would not revoke", got)
+	}
+	for _, x := range []*world{w, w2} {
+		if s := x.storedSecrets(); len(s) != 0 {
+			t.Errorf("%s: %d secrets left in the keyring", x.host(), len(s))
+		}
+	}
+	if r := w.run("", nil, prog, "status", "--json"); strings.TrimSpace(r.stdout) != "[]" {
+		t.Errorf("status after logout --all: %s", r.stdout)
+	}
+}
+
+func TestPrintTableFitsWidth(t *testing.T) {
+	rows := [][]string{
+		{"ORG", "SERVICE", "ACCOUNT", "STATE", "EXPIRES", "RENEWAL"},
+		{"a-rather-long-organisation-name", "proxy.internal.example.com:8443", "someone.with.a.long.name@subsidiary.example.com", "renewal-due", "in 10 days", "sign-in"},
+		{"contoso", "dev.azure.com", "alice@contoso.example", "valid", "in 30 days", "silent"},
+	}
+	var b bytes.Buffer
+	printTable(&b, rows, 80)
+	for _, l := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("line of %d columns: %q", n, l)
+		}
+	}
+	if !strings.Contains(b.String(), "…") || !strings.Contains(b.String(), "renewal-due") || !strings.Contains(b.String(), "contoso  ") {
+		t.Errorf("want the widest cells shortened and the short ones whole:\n%s", b.String())
+	}
+}
