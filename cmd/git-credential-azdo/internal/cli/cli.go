@@ -164,6 +164,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	ctx, cancelTimeout := context.WithTimeout(ctx, inv.cfg.Timeout)
 	defer cancelTimeout()
 	if err := runCmd(ctx, inv, positional); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			err = fmt.Errorf("%w (--timeout %s)", err, inv.cfg.Timeout)
+		}
 		code := exitError
 		var u usageError
 		switch {
