@@ -45,7 +45,11 @@ func NewFile(path string) (Store, error) {
 	if err := MkdirPrivate(dir); err != nil {
 		return nil, fmt.Errorf("file store: %w", err)
 	}
-	// The file itself is checked on every read, not here: a git get reads it once.
+	// The lock file is checked before any work whose result would then be lost; the file
+	// itself on every read, not here: a git get reads it once.
+	if _, err := NewLock(abs + ".lock"); err != nil {
+		return nil, fmt.Errorf("file store: %w", err)
+	}
 	return &File{path: abs}, nil
 }
 
@@ -276,7 +280,7 @@ func checkFileInfo(path string, fi fs.FileInfo) error {
 		return fmt.Errorf("file store: %s is a symbolic link; refusing to follow it: replace it by the file itself (mv the target there) and chmod 600 %s", path, path)
 	}
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("file store: %s is not a regular file", path)
+		return fmt.Errorf("file store: %w", notRegular(path))
 	}
 	if !isWindows() && fi.Mode().Perm()&0o077 != 0 {
 		return fmt.Errorf("file store: %s is accessible by other users (mode %04o); fix it with: chmod 600 %s", path, fi.Mode().Perm(), path)
