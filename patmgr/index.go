@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 
@@ -22,7 +21,10 @@ type index struct{ dir string }
 func (ix index) path() string { return filepath.Join(ix.dir, "index.json") }
 
 func (ix index) load() (map[string]cache.Record, error) {
-	b, err := os.ReadFile(ix.path())
+	if err := store.CheckDir(ix.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	b, err := store.ReadPrivate(ix.path())
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]cache.Record{}, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -21,8 +22,11 @@ func (m *Manager) pending(key string) pendingCreates {
 	return pendingCreates{path: filepath.Join(m.cfg.StateDir, "pending", strings.TrimSuffix(statelock.Name(key), ".lock")+".json")}
 }
 
+// ownName matches the names displayName makes: the journal is trusted for nothing else.
+var ownName = regexp.MustCompile(`^` + DisplayNamePrefix + ` .*\([0-9a-f]{8}\)$`)
+
 func (p pendingCreates) names() map[string]bool {
-	b, err := os.ReadFile(p.path)
+	b, err := store.ReadPrivate(p.path)
 	if err != nil {
 		return nil
 	}
@@ -32,7 +36,9 @@ func (p pendingCreates) names() map[string]bool {
 	}
 	out := make(map[string]bool, len(list))
 	for _, n := range list {
-		out[n] = true
+		if ownName.MatchString(n) {
+			out[n] = true
+		}
 	}
 	return out
 }

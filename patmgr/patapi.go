@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/redact"
 )
 
 // patAPIVersion is the version whose spec lists every refusal the service sends today; its routes
@@ -263,6 +265,7 @@ func decodeEnvelope(resp *http.Response) (PAT, error) {
 	if env.PatToken == nil || env.PatToken.AuthorizationID == "" {
 		return PAT{}, errors.New("the PAT API answered without a token")
 	}
+	redact.Hide(env.PatToken.Token) // a create's or renewal's new secret
 	return *env.PatToken, nil
 }
 

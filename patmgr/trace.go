@@ -5,42 +5,32 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/redact"
 )
 
 // tracer writes troubleshooting lines (--trace, AZDO_TRACE=1) to stderr. It never sees request or
-// response bodies, and it scrubs every secret this process has handled from each line as a second
-// line of defence, so a trace can be pasted into an issue.
+// response bodies, and each line goes through redact.Line, which scrubs every secret this process
+// has handled, as a second line of defence, so a trace can be pasted into an issue.
 type tracer struct {
-	mu      sync.Mutex
-	w       io.Writer // nil: tracing off
-	secrets []string
+	mu sync.Mutex // one line at a time
+	w  io.Writer  // nil: tracing off
 }
 
 func newTracer(w io.Writer) *tracer { return &tracer{w: w} }
 
-// hide registers a secret to scrub from every later trace line.
-func (t *tracer) hide(secret string) {
-	if t == nil || len(secret) < 8 {
-		return
-	}
-	t.mu.Lock()
-	t.secrets = append(t.secrets, secret)
-	t.mu.Unlock()
-}
+// hide registers a secret to scrub from every later line this process prints (redact.Hide).
+func (t *tracer) hide(secret string) { redact.Hide(secret) }
 
 func (t *tracer) printf(format string, args ...any) {
 	if t == nil || t.w == nil {
 		return
 	}
-	line := fmt.Sprintf(format, args...)
+	line := redact.Line(fmt.Sprintf(format, args...))
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, s := range t.secrets {
-		line = strings.ReplaceAll(line, s, "[REDACTED]")
-	}
 	fmt.Fprintf(t.w, "git-credential-azdo: trace: %s\n", line)
 }
 

@@ -82,6 +82,16 @@ func Defaults() Config {
 
 // Validate refuses settings that would weaken security or cannot work, with the fix in the message.
 func (c *Config) Validate() error {
+	for _, p := range []struct {
+		name string
+		path *string
+	}{{"store-file", &c.StoreFile}, {"state-dir", &c.StateDir}, {"ca-file", &c.CAFile}} {
+		abs, err := AbsPath(p.name, *p.path)
+		if err != nil {
+			return err
+		}
+		*p.path = abs
+	}
 	if err := httpsBase("--authority", c.Authority); err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +153,32 @@ func TestValidTenant(t *testing.T) {
 		if ValidTenant(s) {
 			t.Errorf("ValidTenant(%q) = true", s)
 		}
+	}
+}
+
+func TestAbsPath(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	for in, want := range map[string]string{"": "", "~/s": filepath.Join(home, "s"), home + "/x": home + "/x"} {
+		if got, err := AbsPath("state-dir", in); err != nil || got != want {
+			t.Errorf("AbsPath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"s", "./s", "~s", "~", "../s"} {
+		if _, err := AbsPath("state-dir", in); err == nil || !strings.Contains(err.Error(), "--state-dir") {
+			t.Errorf("AbsPath(%q): err = %v, want one naming --state-dir", in, err)
+		}
+	}
+}
+
+func TestRelativeXDGStateHomeIgnored(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("XDG_STATE_HOME is read on Linux only")
+	}
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_STATE_HOME", "relative")
+	if dir, err := DefaultStateDir(); err != nil || dir != filepath.Join(home, ".local", "state", "git-credential-azdo") {
+		t.Errorf("DefaultStateDir() = %q, %v; want the one under HOME", dir, err)
 	}
 }

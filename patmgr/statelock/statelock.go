@@ -6,12 +6,13 @@ package statelock
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
 // poll is how often a waiting process retries a held lock. Waiting is bounded by the caller's
@@ -35,12 +36,21 @@ func Path(stateDir, key string) string { return filepath.Join(lockDir(stateDir),
 
 func lockDir(stateDir string) string { return filepath.Join(stateDir, "locks") }
 
-// create makes the lock directory and returns key's lock file.
-func create(stateDir, key string) (string, error) {
-	if err := os.MkdirAll(lockDir(stateDir), 0o700); err != nil {
-		return "", fmt.Errorf("creating the lock directory: %w", err)
+// create makes the lock directory, checks it and the state directory (see store.CheckDir), and
+// returns key's lock, its file made or checked as store.OpenPrivate does.
+func create(stateDir, key string) (*flock.Flock, string, error) {
+	if err := store.MkdirPrivate(lockDir(stateDir)); err != nil {
+		return nil, "", fmt.Errorf("the lock directory: %w", err)
 	}
-	return Path(stateDir, key), nil
+	if err := store.CheckDir(stateDir); err != nil {
+		return nil, "", fmt.Errorf("the state directory: %w", err)
+	}
+	path := Path(stateDir, key)
+	fl, err := store.NewLock(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("the lock file: %w", err)
+	}
+	return fl, path, nil
 }
 
 // Lock is a held lock.
@@ -56,11 +66,10 @@ func waitError(path string, err error) error {
 
 // Acquire takes key's lock exclusively, waiting until ctx ends.
 func Acquire(ctx context.Context, stateDir, key string) (*Lock, error) {
-	path, err := create(stateDir, key)
+	fl, path, err := create(stateDir, key)
 	if err != nil {
 		return nil, err
 	}
-	fl := flock.New(path)
 	// A free lock is taken even when ctx has ended, so that the error comes from the work that
 	// ran out of time, not from a wait for another process that never happened.
 	ok, err := fl.TryLock()
@@ -78,11 +87,10 @@ func Acquire(ctx context.Context, stateDir, key string) (*Lock, error) {
 // once (each then finds the holder's result in the store) instead of passing the exclusive lock
 // on one by one, and they wake when it is released rather than at their next poll.
 func WaitUnlocked(ctx context.Context, stateDir, key string) (waited bool, err error) {
-	path, err := create(stateDir, key)
+	fl, path, err := create(stateDir, key)
 	if err != nil {
 		return false, err
 	}
-	fl := flock.New(path)
 	if ok, err := fl.TryRLock(); err != nil || ok {
 		if ok {
 			fl.Unlock()

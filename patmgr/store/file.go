@@ -14,8 +14,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/gofrs/flock"
 )
 
 // File is the opt-in Store kept in one file of lines "KEY<TAB>BASE64", the
@@ -44,13 +42,14 @@ func NewFile(path string) (Store, error) {
 		return nil, fmt.Errorf("file store: %w", err)
 	}
 	dir := filepath.Dir(abs)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("file store: creating %s: %w", dir, err)
+	if err := MkdirPrivate(dir); err != nil {
+		return nil, fmt.Errorf("file store: %w", err)
 	}
-	if err := checkDir(dir); err != nil {
-		return nil, err
+	// The lock file is checked before any work whose result would then be lost; the file
+	// itself on every read, not here: a git get reads it once.
+	if _, err := NewLock(abs + ".lock"); err != nil {
+		return nil, fmt.Errorf("file store: %w", err)
 	}
-	// The file itself is checked on every read, not here: a git get reads it once.
 	return &File{path: abs}, nil
 }
 
@@ -112,7 +111,10 @@ func (f *File) Delete(ctx context.Context, key string) error {
 func (f *File) update(ctx context.Context, change func(secrets) bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	lock := flock.New(f.path+".lock", flock.SetPermissions(0o600))
+	lock, err := NewLock(f.path + ".lock")
+	if err != nil {
+		return fmt.Errorf("file store: %w", err)
+	}
 	locked, err := lock.TryLockContext(ctx, 10*time.Millisecond)
 	if err != nil || !locked {
 		if err == nil {
@@ -146,7 +148,7 @@ func (f *File) replace(data []byte) error {
 // the rename survives a crash. Readers never see half of it. The file store and the helper's
 // files that hold no secret (the index, pending creates, configure's record) are written so.
 func WriteFileAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := MkdirPrivate(filepath.Dir(path)); err != nil {
 		return err
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
@@ -278,25 +280,10 @@ func checkFileInfo(path string, fi fs.FileInfo) error {
 		return fmt.Errorf("file store: %s is a symbolic link; refusing to follow it: replace it by the file itself (mv the target there) and chmod 600 %s", path, path)
 	}
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("file store: %s is not a regular file", path)
+		return fmt.Errorf("file store: %w", notRegular(path))
 	}
 	if !isWindows() && fi.Mode().Perm()&0o077 != 0 {
 		return fmt.Errorf("file store: %s is accessible by other users (mode %04o); fix it with: chmod 600 %s", path, fi.Mode().Perm(), path)
-	}
-	return nil
-}
-
-func checkDir(dir string) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("file store: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("file store: %s is not a directory", dir)
-	}
-	// Others who can write the directory can replace the file.
-	if !isWindows() && fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("file store: directory %s is writable by other users (mode %04o); fix it with: chmod 700 %s", dir, fi.Mode().Perm(), dir)
 	}
 	return nil
 }

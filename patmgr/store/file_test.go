@@ -95,7 +95,7 @@ func TestFilePermissions(t *testing.T) {
 	if err := os.Chmod(open, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewFile(filepath.Join(open, "s")); err == nil || !strings.Contains(err.Error(), "chmod 700") {
+	if _, err := NewFile(filepath.Join(open, "s")); err == nil || !strings.Contains(err.Error(), "writable by other users") {
 		t.Errorf("NewFile in a 0777 directory = %v", err)
 	}
 }

@@ -23,10 +23,10 @@ func syncDir(dir string) {
 	}
 }
 
-// openForReading opens path without following a symbolic link: one put there since the look is
-// refused by the next look.
+// openForReading opens path as OpenPrivate does, but a symbolic link or FIFO put there since the
+// look is reported as a swap, which the next look refuses.
 func openForReading(path string) (*os.File, error) {
-	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	fh, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, fmt.Errorf("%w: %s", errSwapped, path)
 	}

@@ -279,7 +279,7 @@ func mapErr(err error) error {
 // that leak is the price of never hanging git.
 func (k *Keyring) run(ctx context.Context, op string, fn func(context.Context) error) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("keyring %s: %w", op, err)
+		return fmt.Errorf("waiting for the %s to answer a %s: %w", keyringName(), op, err)
 	}
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, k.timeout)
@@ -302,7 +302,7 @@ func (k *Keyring) run(ctx context.Context, op string, fn func(context.Context) e
 		}
 	case <-ctx.Done():
 		if err := parent.Err(); err != nil {
-			return fmt.Errorf("keyring %s: %w", op, err)
+			return fmt.Errorf("waiting for the %s to answer a %s: %w", keyringName(), op, err)
 		}
 	}
 	return &timeoutError{d: k.timeout, op: op}

@@ -21,6 +21,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/helper"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/redact"
 )
 
 // Exit codes, documented in README.md and in `help`.
@@ -163,6 +164,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	ctx, cancelTimeout := context.WithTimeout(ctx, inv.cfg.Timeout)
 	defer cancelTimeout()
 	if err := runCmd(ctx, inv, positional); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			err = fmt.Errorf("%w (--timeout %s)", err, inv.cfg.Timeout)
+		}
 		code := exitError
 		var u usageError
 		switch {
@@ -220,9 +224,10 @@ func (u usageError) Error() string { return u.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-// fail prints err as the single line a user sees, prefixed with the program name.
+// fail prints err as the single line a user sees, prefixed with the program name. It may quote
+// a server, so it goes through redact.Line: no terminal control, no secret.
 func fail(stderr io.Writer, code int, err error) int {
-	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	msg := redact.Line(strings.ReplaceAll(err.Error(), "\n", "; "))
 	fmt.Fprintf(stderr, "%s: %s\n", prog, msg)
 	return code
 }

@@ -44,7 +44,9 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 			// The record is found whatever --state-dir says: that is the helper's setting, for its line.
 			record := config.Config{StateDir: inv.getenv(config.EnvName("state-dir"))}
 			if err == nil {
-				err = record.ResolveStateDir()
+				if err := record.ResolveStateDir(); err != nil {
+					return usagef("%v", err) // a relative AZDO_STATE_DIR
+				}
 			}
 			if err != nil {
 				return err
