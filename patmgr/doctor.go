@@ -1,8 +1,6 @@
 package patmgr
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 

@@ -1,8 +1,6 @@
 package patmgr
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-
 	"context"
 	"fmt"
 	"os"
@@ -10,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
 // Environment is what decides whether and how this process may ask the user to sign in. Tests

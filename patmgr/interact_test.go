@@ -1,12 +1,12 @@
 package patmgr
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-
 	"context"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
 func TestChooseMethod(t *testing.T) {

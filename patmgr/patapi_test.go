@@ -1,11 +1,6 @@
 package patmgr
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
-
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-
 	"context"
 	"encoding/json"
 	"net/http"
@@ -14,6 +9,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // fakePATs is a PAT API whose answers a test can spoil one endpoint at a time.

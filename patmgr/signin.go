@@ -1,8 +1,6 @@
 package patmgr
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-
 	"context"
 	"errors"
 	"fmt"
@@ -15,9 +13,9 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
-	"github.com/pkg/browser"
-
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+	"github.com/pkg/browser"
 )
 
 // accessToken is an Entra ID token for the Azure DevOps resource and the account it belongs to.

@@ -1,13 +1,13 @@
 package patmgr
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
 // microsoftLoginHosts are the Entra ID sign-in hosts MSAL Go trusts, public and sovereign clouds.

@@ -5,8 +5,6 @@ package cli
 // stored, and checking the one-clear-line contract.
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
-
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 

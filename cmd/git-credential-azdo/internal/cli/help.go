@@ -1,12 +1,12 @@
 package cli
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-
 	"flag"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
 func usage(w io.Writer) {

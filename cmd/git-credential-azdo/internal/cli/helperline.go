@@ -1,14 +1,14 @@
 package cli
 
 import (
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-
 	"context"
 	"flag"
 	"fmt"
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
 // adoptHelperLine makes a command typed by a person act on what git's get acts on: the settings
