@@ -345,10 +345,17 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error
 		}
 		pat, err := m.pats.create(ctx, org, bearer, name, m.cfg.Scope, m.now().Add(m.cfg.Lifetime))
 		if err == nil {
-			if pat.Token == "" {
-				return PAT{}, errors.New("the PAT API created a PAT but returned no secret")
-			}
 			m.trace.hide(pat.Token)
+			if problem := unusable(pat, m.now()); problem != "" {
+				// A PAT git cannot be handed must not outlive this answer; should the revoke
+				// fail, its name stays noted for the next run's sweep.
+				outcome := "the next run revokes it"
+				if pat.AuthorizationID != "" && m.revokeQuietly(ctx, org, bearer, pat.AuthorizationID) {
+					pending.remove(name)
+					outcome = "it is revoked"
+				}
+				return PAT{}, fmt.Errorf("the PAT API created a PAT for %s but answered with %s, so it is not kept (%s): try again, and report it if it persists", org, problem, outcome)
+			}
 			return pat, nil // crossed out by the caller once the PAT is saved
 		}
 		// A clear refusal, or a 4xx (the transport already waited out 429s), made nothing: there
@@ -371,6 +378,25 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error
 		pending.remove(name)
 	}
 	return PAT{}, lastErr
+}
+
+// maxSecret keeps "password=" and the secret within git's 65,535-byte line.
+const maxSecret = 65535 - len("password=")
+
+// unusable says what is wrong with a created PAT that must not be kept: a secret git's protocol
+// cannot carry, or a life already over (served as is, it would be replaced on every get).
+func unusable(pat PAT, now time.Time) string {
+	switch {
+	case pat.AuthorizationID == "":
+		return "no authorization id"
+	case pat.Token == "":
+		return "no secret"
+	case strings.ContainsAny(pat.Token, "\r\n\x00") || len(pat.Token) > maxSecret:
+		return "a secret git cannot be handed (a line break, a NUL, or too long)"
+	case !pat.ValidTo.After(now):
+		return "a validTo that has already passed"
+	}
+	return ""
 }
 
 // sweepPending revokes the PATs an earlier run could not settle (creates whose outcome it did not

@@ -3,6 +3,7 @@ package azdotest
 import (
 	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -33,17 +34,22 @@ const (
 	// FaultSignInRedirect answers 302 to SignInURL, as Azure DevOps does for a token it does not
 	// accept from a client that did not ask it to suppress the redirect.
 	FaultSignInRedirect = "signinredirect"
+	// FaultTamper lets the real handler act (a create makes its PAT), then answers with the
+	// fields of Set replaced in the answer's patToken: a broken or hostile service's answer, such
+	// as a secret with a line break or a validTo in the past.
+	FaultTamper = "tamper"
 )
 
 // Fault makes the next Count requests to Endpoint misbehave.
 type Fault struct {
-	Endpoint   string        `json:"endpoint"`
-	Kind       string        `json:"kind"`
-	Status     int           `json:"status,omitempty"`
-	Code       string        `json:"code,omitempty"` // kind paterror
-	RetryAfter time.Duration `json:"-"`              // sent as whole seconds in Retry-After (kind status)
-	Delay      time.Duration `json:"-"`              // kind delay
-	Count      int           `json:"count"`          // 0 means 1
+	Endpoint   string            `json:"endpoint"`
+	Kind       string            `json:"kind"`
+	Status     int               `json:"status,omitempty"`
+	Code       string            `json:"code,omitempty"` // kind paterror
+	Set        map[string]string `json:"set,omitempty"`  // kind tamper: patToken fields to replace
+	RetryAfter time.Duration     `json:"-"`              // sent as whole seconds in Retry-After (kind status)
+	Delay      time.Duration     `json:"-"`              // kind delay
+	Count      int               `json:"count"`          // 0 means 1
 }
 
 // Counters are what the server has seen since it started.
@@ -77,6 +83,10 @@ func (s *Server) InjectFault(f Fault) error {
 	case FaultPATError:
 		if !strings.HasPrefix(f.Endpoint, "pats.") || f.Code == "" || f.Status != 0 && (f.Status < 200 || f.Status > 599) {
 			return fmt.Errorf("a paterror fault needs a pats.* endpoint, a code and no status or one from 200 to 599")
+		}
+	case FaultTamper:
+		if !strings.HasPrefix(f.Endpoint, "pats.") || len(f.Set) == 0 {
+			return fmt.Errorf("a tamper fault needs a pats.* endpoint and fields to set")
 		}
 	case FaultHTML203, FaultTruncate, FaultDrop, FaultSignInRedirect:
 	default:
@@ -169,6 +179,19 @@ func (s *Server) instrument(endpoint string, h http.Handler) http.Handler {
 			case <-r.Context().Done():
 				// The client gave up; nothing left to answer.
 			}
+		case FaultTamper:
+			rec := &recorder{header: http.Header{}, status: http.StatusOK}
+			h.ServeHTTP(rec, r)
+			var answer map[string]any
+			if err := json.Unmarshal(rec.body.Bytes(), &answer); err != nil {
+				panic(http.ErrAbortHandler)
+			}
+			if pat, ok := answer["patToken"].(map[string]any); ok {
+				for k, v := range f.Set {
+					pat[k] = v
+				}
+			}
+			writeJSON(w, rec.status, answer)
 		case FaultTruncate:
 			rec := &recorder{header: http.Header{}, status: http.StatusOK}
 			h.ServeHTTP(rec, r)
