@@ -77,6 +77,9 @@ func chooseMethod(ctx context.Context, cfg *config.Config, env Environment, org 
 // hasBrowser guesses whether a browser on this machine would reach the user: not over SSH, and on
 // Linux only with a display and an opener.
 func hasBrowser(getenv func(string) string) bool {
+	if getenv("BROWSER") != "" {
+		return true // the user named one, as git and gh honour
+	}
 	if getenv("SSH_CONNECTION") != "" || getenv("SSH_TTY") != "" {
 		return false
 	}

@@ -107,6 +107,7 @@ func (m *Manager) init() error {
 			trace:  m.trace,
 			prompt: m.stderr,
 			proxy:  http.ProxyFromEnvironment,
+			env:    m.env,
 		}
 		m.pats = &patClient{http: m.http, url: m.cfg.PATURL}
 	})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/redact"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 	"github.com/pkg/browser"
 )
@@ -39,7 +41,11 @@ type signer struct {
 	trace  *tracer
 	prompt io.Writer                             // stderr: MSAL's device-code message and browser notices
 	proxy  func(*http.Request) (*url.URL, error) // the HTTP client's, to name a proxy in an error
+	env    Environment                           // BROWSER, and whether a device code can be read
 }
+
+// errNoBrowser means the browser could not be started: no opener, or it failed.
+var errNoBrowser = errors.New("the browser could not be started")
 
 func (s *signer) client(tenant string) (public.Client, error) {
 	return public.New(s.cfg.ClientID,
@@ -102,16 +108,16 @@ func (s *signer) interactive(ctx context.Context, tenant, account, method, claim
 		return accessToken{}, err
 	}
 	var res public.AuthResult
+	if method == config.LoginBrowser {
+		res, err = s.browserSignIn(ctx, c, account, claims)
+		if errors.Is(err, errNoBrowser) && s.env.HasTerminal() {
+			fmt.Fprintf(s.prompt, "git-credential-azdo: %v; signing in with a device code instead\n", err)
+			method = config.LoginDevice
+		}
+	}
 	switch method {
 	case config.LoginBrowser:
-		opts := []public.AcquireInteractiveOption{public.WithOpenURL(s.openBrowser)}
-		if account != "" {
-			opts = append(opts, public.WithLoginHint(account))
-		}
-		if claims != "" {
-			opts = append(opts, public.WithClaims(claims))
-		}
-		res, err = c.AcquireTokenInteractive(ctx, s.cfg.Scopes(), opts...)
+		// Signed in above, or failed with no terminal for a device code.
 	case config.LoginDevice:
 		var dc public.DeviceCode
 		var opts []public.AcquireByDeviceCodeOption
@@ -120,7 +126,9 @@ func (s *signer) interactive(ctx context.Context, tenant, account, method, claim
 		}
 		dc, err = c.AcquireTokenByDeviceCode(ctx, s.cfg.Scopes(), opts...)
 		if err == nil {
-			fmt.Fprintf(s.prompt, "git-credential-azdo: %s\n", dc.Result.Message)
+			// The message is the server's text: one safe line, then what the user needs to know.
+			fmt.Fprintf(s.prompt, "git-credential-azdo: %s The code expires %s; Ctrl-C cancels.\n",
+				redact.Line(dc.Result.Message), humanTime(dc.Result.ExpiresOn, time.Now()))
 			res, err = dc.AuthenticationResult(ctx)
 		}
 	case config.LoginPassword:
@@ -139,6 +147,9 @@ func (s *signer) interactive(ctx context.Context, tenant, account, method, claim
 	default:
 		return accessToken{}, fmt.Errorf("unknown sign-in method %q", method)
 	}
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return accessToken{}, fmt.Errorf("the %s sign-in timed out after %s (--timeout): run the command again when you can finish it, or raise --timeout", method, s.cfg.Timeout)
+	}
 	if err != nil {
 		return accessToken{}, fmt.Errorf("signing in (%s) at %s: %s", method, s.cfg.AuthorityURL(tenant), s.explain(err, tenant))
 	}
@@ -155,14 +166,34 @@ func (s *signer) result(res public.AuthResult) accessToken {
 
 // openBrowser keeps the browser launcher's output off stdout, which is git's protocol channel.
 func (s *signer) openBrowser(u string) error {
-	browser.Stdout = s.prompt
-	browser.Stderr = s.prompt
-	host := u
-	if parsed, err := url.Parse(u); err == nil {
-		host = parsed.Host
+	fmt.Fprintf(s.prompt, "git-credential-azdo: Opening your browser to sign in. If it does not open, visit: %s\n", u)
+	var err error
+	if cmd := strings.Fields(s.env.Getenv("BROWSER")); len(cmd) > 0 {
+		// As git and gh do: the user's choice of browser, given the URL as its last argument.
+		opener := exec.Command(cmd[0], append(cmd[1:], u)...)
+		opener.Stdout, opener.Stderr = s.prompt, s.prompt
+		err = opener.Run()
+	} else {
+		browser.Stdout, browser.Stderr = s.prompt, s.prompt
+		err = browser.OpenURL(u)
 	}
-	fmt.Fprintf(s.prompt, "git-credential-azdo: opening your browser to sign in at %s\n", host)
-	return browser.OpenURL(u)
+	if err != nil {
+		return fmt.Errorf("%w (%v)", errNoBrowser, err)
+	}
+	fmt.Fprintf(s.prompt, "git-credential-azdo: waiting up to %s for the sign-in in your browser; Ctrl-C cancels\n", s.cfg.Timeout)
+	return nil
+}
+
+// browserSignIn signs in with the auth code flow in the system browser.
+func (s *signer) browserSignIn(ctx context.Context, c public.Client, account, claims string) (public.AuthResult, error) {
+	opts := []public.AcquireInteractiveOption{public.WithOpenURL(s.openBrowser)}
+	if account != "" {
+		opts = append(opts, public.WithLoginHint(account))
+	}
+	if claims != "" {
+		opts = append(opts, public.WithClaims(claims))
+	}
+	return c.AcquireTokenInteractive(ctx, s.cfg.Scopes(), opts...)
 }
 
 // signOut forgets every cached account: the refresh tokens go with them.

@@ -1,0 +1,81 @@
+package patmgr
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+)
+
+// A browser that cannot be started (here BROWSER names an opener that exits 1) does not strand the
+// user: with a terminal the sign-in goes on by device code, saying so; without one the get fails
+// with one line. Either way the URL to open by hand was printed first.
+func TestBrowserThatFailsFallsBackToDeviceCode(t *testing.T) {
+	for _, terminal := range []bool{true, false} {
+		name := map[bool]string{true: "terminal", false: "no terminal"}[terminal]
+		t.Run(name, func(t *testing.T) {
+			e := newEmulated(t, func(c *config.Config) { c.Login, c.Username, c.Password = config.LoginAuto, "", "" })
+			var stderr bytes.Buffer
+			e.stderr = &stderr
+			e.env = Environment{
+				Getenv:      func(k string) string { return map[string]string{"BROWSER": "false"}[k] },
+				HasTerminal: func() bool { return terminal },
+				HasBrowser:  func() bool { return true },
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			c, err := e.Credential(ctx, e.target)
+			out := stderr.String()
+			if !strings.Contains(out, "git-credential-azdo: Opening your browser to sign in. If it does not open, visit: "+e.srv.URL) {
+				t.Errorf("stderr %q does not give the URL to open by hand", out)
+			}
+			if !terminal {
+				if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "the browser could not be started") {
+					t.Fatalf("get: %v, want one line saying the browser could not be started", err)
+				}
+				return
+			}
+			if err != nil || c.Password == "" {
+				t.Fatalf("get: %v", err)
+			}
+			for _, want := range []string{
+				"git-credential-azdo: the browser could not be started (exit status 1); signing in with a device code instead\n",
+				"The code expires in 15 minutes; Ctrl-C cancels.\n",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("stderr %q lacks %q", out, want)
+				}
+			}
+			if grants := e.srv.Counters().Grants; grants["device_code"] != 1 {
+				t.Errorf("grants %v, want one device code", grants)
+			}
+		})
+	}
+}
+
+// A browser sign-in nobody finishes ends at --timeout with a line that says so, not with Go's
+// "context deadline exceeded".
+func TestBrowserSignInTimesOutClearly(t *testing.T) {
+	e := newEmulated(t, func(c *config.Config) {
+		c.Login, c.Username, c.Password, c.Timeout = config.LoginBrowser, "", "", time.Second
+	})
+	var stderr bytes.Buffer
+	e.stderr = &stderr
+	e.env = Environment{
+		Getenv:      func(k string) string { return map[string]string{"BROWSER": "true"}[k] },
+		HasTerminal: func() bool { return true },
+		HasBrowser:  func() bool { return true },
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Timeout)
+	defer cancel()
+	_, err := e.Credential(ctx, e.target)
+	if err == nil || !strings.Contains(err.Error(), "the browser sign-in timed out after 1s (--timeout)") || strings.Contains(err.Error(), "deadline exceeded") {
+		t.Fatalf("get: %v, want one line saying the sign-in timed out", err)
+	}
+	if out := stderr.String(); !strings.Contains(out, "waiting up to 1s for the sign-in in your browser; Ctrl-C cancels") {
+		t.Errorf("stderr %q does not say how long the sign-in stays open", out)
+	}
+}
