@@ -245,8 +245,12 @@ func helperOp(op string) func(fs *flag.FlagSet) func(context.Context, *invocatio
 	}
 }
 
+// now is the helper's clock. Tests set it in TestMain, for the program they run as a child, to
+// step into a renewal window without waiting for it.
+var now = time.Now
+
 func (inv *invocation) manager() (*patmgr.Manager, error) {
-	return patmgr.New(inv.cfg, patmgr.Options{Stderr: inv.stderr})
+	return patmgr.New(inv.cfg, patmgr.Options{Stderr: inv.stderr, Now: now})
 }
 
 func version() string {

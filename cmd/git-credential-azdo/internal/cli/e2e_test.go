@@ -30,11 +30,20 @@ import (
 // separate build.
 func TestMain(m *testing.M) {
 	os.Exit(testscript.RunMain(withSecretService{m}, map[string]func() int{
-		prog: func() int { return Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv) },
+		prog: func() int {
+			if skew, err := time.ParseDuration(os.Getenv(clockSkewEnv)); err == nil {
+				now = func() time.Time { return time.Now().Add(skew) }
+			}
+			return Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+		},
 		// pkg/browser opens the sign-in page with xdg-open; this one plays the user's browser.
 		"xdg-open": fakeBrowser,
 	}))
 }
+
+// clockSkewEnv moves the clock of the program the tests run ahead by a duration: a PAT's renewal
+// window is stepped into instead of waited for.
+const clockSkewEnv = "AZDO_TEST_CLOCK_SKEW"
 
 // withSecretService runs the tests inside a private, unlocked gnome-keyring.
 type withSecretService struct{ m *testing.M }
@@ -210,8 +219,7 @@ func TestRenewalExtendsTheSamePAT(t *testing.T) {
 		t.Fatalf("want one PAT, got %+v", first)
 	}
 	// With a renewal window just under the lifetime, the PAT is due two seconds after creation.
-	time.Sleep(2100 * time.Millisecond)
-	w.env = append(w.env, "AZDO_RENEW_BEFORE=59m58s")
+	w.env = append(w.env, "AZDO_RENEW_BEFORE=59m58s", clockSkewEnv+"=2100ms")
 	w.clone()
 	c := w.srv.Counters()
 	after := w.activePATs()

@@ -66,8 +66,7 @@ var faultTargets = []faultTarget{
 	// A PAT inside its renewal window: lifetime 1h, renewed when less than 59m58s are left.
 	{endpoint: "pats.update", env: []string{"AZDO_LIFETIME=1h"}, prepare: func(t *testing.T, w *world) []string {
 		mustGet(t, w)
-		time.Sleep(2100 * time.Millisecond)
-		return []string{"AZDO_RENEW_BEFORE=59m58s"}
+		return []string{"AZDO_RENEW_BEFORE=59m58s", clockSkewEnv + "=2100ms"}
 	}},
 	// A replacement revokes the PAT it replaces: the server revoked it, git erased it.
 	{endpoint: "pats.revoke", prepare: func(t *testing.T, w *world) []string {

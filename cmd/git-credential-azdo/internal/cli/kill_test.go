@@ -56,9 +56,8 @@ func TestKilledMidwayRecovers(t *testing.T) {
 			env:  []string{"AZDO_LIFETIME=1h"},
 			prepare: func(t *testing.T, w *world) []string {
 				mustGet(t, w)
-				time.Sleep(2100 * time.Millisecond)
 				mustInject(t, w, azdotest.Fault{Endpoint: "pats.update", Kind: azdotest.FaultDelay, Delay: 30 * time.Second})
-				return []string{"AZDO_RENEW_BEFORE=59m58s"}
+				return []string{"AZDO_RENEW_BEFORE=59m58s", clockSkewEnv + "=2100ms"}
 			},
 			busy:       func(c azdotest.Counters) bool { return c.Requests["pats.update"] > 0 },
 			recoverEnv: []string{"AZDO_RENEW_BEFORE=59m58s"},
