@@ -17,6 +17,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // secondOrg makes the emulator's user a member of one more organisation, which needs a PAT of its
@@ -156,7 +157,7 @@ func networkError(t *testing.T, authority string, caPEM []byte, proxy func(*http
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.Authority, cfg.Username, cfg.Password = authority, "alice@contoso.example", "pw"
-	st, err := store.NewFile(filepath.Join(t.TempDir(), "credentials"))
+	st, err := store.NewFile(filepath.Join(testenv.TempDir(t), "credentials"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"syscall"
 )
 
 // aadstsPattern finds Entra's error code anywhere in MSAL's error, which quotes the reply body
@@ -86,12 +85,22 @@ func explainNetwork(err error, proxy func(*http.Request) (*url.URL, error)) (str
 	return fmt.Sprintf("cannot reach %s: %v", host, uerr.Err), true
 }
 
+// isAny reports whether err is one of targets.
+func isAny(err error, targets []error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
+}
+
 // netCause words a dial failure for a person.
 func netCause(err error) string {
 	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case isAny(err, connRefused):
 		return "the connection was refused (nothing listens there, or a firewall refuses it)"
-	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+	case isAny(err, unreachable):
 		return "the network is unreachable: are you offline?"
 	}
 	var dnsErr *net.DNSError

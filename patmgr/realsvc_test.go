@@ -20,6 +20,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // spec72Errors is the patTokenError enum of specification/tokens/7.2/tokens.json, and the two
@@ -104,7 +105,7 @@ func TestSignInRedirectIsNotFollowed(t *testing.T) {
 		http.Redirect(w, r, other.URL+"/_signin?realm=x", http.StatusFound)
 	}))
 	t.Cleanup(srv.Close)
-	ca := filepath.Join(t.TempDir(), "ca.pem")
+	ca := filepath.Join(testenv.TempDir(t), "ca.pem")
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}

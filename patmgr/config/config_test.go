@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -157,8 +159,9 @@ func TestValidTenant(t *testing.T) {
 }
 
 func TestAbsPath(t *testing.T) {
-	home := t.TempDir()
+	home := testenv.TempDir(t)
 	t.Setenv("HOME", home)
+	t.Setenv("USERPROFILE", home) // os.UserHomeDir's source on Windows
 	for in, want := range map[string]string{"": "", "~/s": filepath.Join(home, "s"), home + "/x": home + "/x"} {
 		if got, err := AbsPath("state-dir", in); err != nil || got != want {
 			t.Errorf("AbsPath(%q) = %q, %v; want %q", in, got, err, want)
@@ -175,7 +178,7 @@ func TestRelativeXDGStateHomeIgnored(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("XDG_STATE_HOME is read on Linux only")
 	}
-	home := t.TempDir()
+	home := testenv.TempDir(t)
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_STATE_HOME", "relative")
 	if dir, err := DefaultStateDir(); err != nil || dir != filepath.Join(home, ".local", "state", "git-credential-azdo") {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // The test binary doubles as the process to crash: TestMain runs it as a child that hardens itself
@@ -38,7 +40,7 @@ func TestMain(m *testing.M) {
 // harden itself or not, aborts it the way a Go crash does, and returns the files it left there.
 func crash(t *testing.T, mode string) (files []string, said string) {
 	t.Helper()
-	dir := t.TempDir()
+	dir := testenv.TempDir(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

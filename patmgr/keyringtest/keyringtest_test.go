@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 	dbus "github.com/godbus/dbus/v5"
 	"github.com/zalando/go-keyring"
 )
@@ -45,7 +46,7 @@ func TestStartGoKeyringStop(t *testing.T) {
 	oldHome, hadHome := os.LookupEnv("HOME")
 
 	// t.TempDir paths are long: this also covers the short socket path.
-	s, err := Start(t.TempDir())
+	s, err := Start(testenv.TempDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestStartGoKeyringStop(t *testing.T) {
 
 	// A second session is independent: fresh HOME, empty keyring; godbus's
 	// shared connection notices the old bus is gone and reconnects.
-	s2, err := Start(t.TempDir())
+	s2, err := Start(testenv.TempDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestStartGoKeyringStop(t *testing.T) {
 
 func TestLockUnlock(t *testing.T) {
 	requireTools(t)
-	s, err := Start(t.TempDir())
+	s, err := Start(testenv.TempDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestLockUnlock(t *testing.T) {
 // PATH emptied so that dbus-daemon and gnome-keyring-daemon are missing.
 func runMainChild(t *testing.T, name, ci string) (string, error) {
 	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v")
-	cmd.Env = append(os.Environ(), envMainChild+"=1", "PATH="+t.TempDir(), "CI="+ci)
+	cmd.Env = append(os.Environ(), envMainChild+"=1", "PATH="+testenv.TempDir(t), "CI="+ci)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -196,7 +197,7 @@ func TestRequireInChild(t *testing.T) {
 // it had.
 func TestKeyringComesBackAfterAnAbort(t *testing.T) {
 	requireTools(t)
-	s, err := Start(t.TempDir())
+	s, err := Start(testenv.TempDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

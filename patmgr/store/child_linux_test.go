@@ -14,6 +14,7 @@ import (
 	dbus "github.com/godbus/dbus/v5"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // These tests run in a child process: they point the D-Bus environment
@@ -107,7 +108,7 @@ func TestKeyringNoBus(t *testing.T) {
 // fake dbus-launch alone on PATH would notice.
 func TestChildNoBus(t *testing.T) {
 	childOnly(t)
-	dir := t.TempDir()
+	dir := testenv.TempDir(t)
 	bin := filepath.Join(dir, "bin")
 	marker := filepath.Join(dir, "dbus-launch-ran")
 	if err := os.Mkdir(bin, 0o700); err != nil {

@@ -7,13 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // TestReadCheckedRefusesASwappedFile: the file read must be the one whose mode was checked; a
 // file or a symbolic link put in its place in between is reported as swapped, so the caller
 // looks again (and refuses a link with its own message).
 func TestReadCheckedRefusesASwappedFile(t *testing.T) {
-	dir := t.TempDir()
+	dir := testenv.TempDir(t)
 	path := filepath.Join(dir, "credentials")
 	if err := os.WriteFile(path, []byte("k\tdg==\n"), 0o600); err != nil {
 		t.Fatal(err)

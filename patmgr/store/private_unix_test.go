@@ -8,10 +8,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 func TestOpenPrivateRefusesPlantedFiles(t *testing.T) {
-	dir := t.TempDir()
+	dir := testenv.TempDir(t)
 	fifo, link, target := filepath.Join(dir, "fifo"), filepath.Join(dir, "link"), filepath.Join(dir, "target")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
@@ -56,7 +58,7 @@ func TestOpenPrivateRefusesPlantedFiles(t *testing.T) {
 }
 
 func TestCheckDir(t *testing.T) {
-	dir := t.TempDir()
+	dir := testenv.TempDir(t)
 	if err := MkdirPrivate(filepath.Join(dir, "a", "b")); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -51,6 +52,9 @@ func newKeyring(t testing.TB) *Keyring {
 // newKeyringAs is newKeyring splitting values as on goos.
 func newKeyringAs(goos string) func(t testing.TB) Store {
 	return func(t testing.TB) Store {
+		if runtime.GOOS == "windows" && goos == "darwin" {
+			t.Skip("parts split as on macOS are larger than the Credential Manager holds")
+		}
 		k := newKeyring(t)
 		k.goos = goos
 		return k

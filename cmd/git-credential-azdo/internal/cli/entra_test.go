@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // cloneFromSecondOrg makes the world's user a member of one more organisation with a repository,
@@ -25,7 +26,7 @@ func (w *world) cloneFromSecondOrg(env ...string) result {
 	if err := w.srv.AddRepo(org, "p", "r"); err != nil {
 		w.t.Fatal(err)
 	}
-	dir := filepath.Join(w.t.TempDir(), "clone")
+	dir := filepath.Join(testenv.TempDir(w.t), "clone")
 	return w.run("", env, "git", "clone", "-q", w.srv.URL+"/"+org+"/p/_git/r", dir)
 }
 

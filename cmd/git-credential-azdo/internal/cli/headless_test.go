@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // readmeRecipes returns the sh blocks of README.md's "Servers and containers" section, in order:
@@ -55,6 +56,7 @@ func oneStatus(t *testing.T, out string) map[string]any {
 }
 
 func TestReadmeFileStoreByConfigure(t *testing.T) {
+	testenv.SkipOnWindows(t, "sh, to run README's commands for Linux servers")
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	// git trusts the emulator's CA, but no helper line is set for it: the README's configure
 	// line writes the only one, for the service AZDO_SERVICE_URL names.
@@ -72,16 +74,17 @@ func TestReadmeFileStoreByConfigure(t *testing.T) {
 	if !strings.Contains(line.stdout, "--store=file") {
 		t.Fatalf("helper line after %q: %q", recipe, line.stdout)
 	}
-	if r := w.run("", env, "git", "clone", "-q", w.srv.RepoURL, filepath.Join(t.TempDir(), "c")); r.err != nil {
+	if r := w.run("", env, "git", "clone", "-q", w.srv.RepoURL, filepath.Join(testenv.TempDir(t), "c")); r.err != nil {
 		t.Fatalf("clone: %v\n%s", r.err, r.stderr)
 	}
 	assertInFileStore(t, w, statusOf(t, w, env...))
 }
 
 func TestReadmeFileStoreForOneShell(t *testing.T) {
+	testenv.SkipOnWindows(t, "sh, to run README's commands for Linux servers")
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	recipe := readmeRecipes(t)[1]
-	script := recipe + "\ngit clone -q " + w.srv.RepoURL + " " + filepath.Join(t.TempDir(), "c") + "\ngit-credential-azdo status --json\n"
+	script := recipe + "\ngit clone -q " + w.srv.RepoURL + " " + filepath.Join(testenv.TempDir(t), "c") + "\ngit-credential-azdo status --json\n"
 	r := w.run("", nil, "sh", "-c", script)
 	if r.err != nil {
 		t.Fatalf("%s: %v\n%s", script, r.err, r.stderr)
@@ -107,6 +110,7 @@ func assertInFileStore(t *testing.T, w *world, st map[string]any) {
 }
 
 func TestReadmeSecretServiceInHeadlessSession(t *testing.T) {
+	testenv.SkipOnWindows(t, "sh, to run README's commands for Linux servers")
 	for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") == "true" {
@@ -118,7 +122,7 @@ func TestReadmeSecretServiceInHeadlessSession(t *testing.T) {
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	// No session bus from the test run: the recipe starts its own, with its own keyring files
 	// under the world's HOME.
-	env := []string{"DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR=" + t.TempDir(), "KEYRING_PASSWORD=correct horse"}
+	env := []string{"DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR=" + testenv.TempDir(t), "KEYRING_PASSWORD=correct horse"}
 	recipe := strings.Split(readmeRecipes(t)[2], "\n")
 	if len(recipe) != 2 {
 		t.Fatalf("the Secret Service recipe has %d lines, want 2: %q", len(recipe), recipe)
@@ -134,7 +138,7 @@ func TestReadmeSecretServiceInHeadlessSession(t *testing.T) {
 		err := cmd.Run()
 		return result{stdout.String(), stderr.String(), err}
 	}
-	r := session("git clone -q " + w.srv.RepoURL + " " + filepath.Join(t.TempDir(), "c") + " && git-credential-azdo status --json")
+	r := session("git clone -q " + w.srv.RepoURL + " " + filepath.Join(testenv.TempDir(t), "c") + " && git-credential-azdo status --json")
 	if r.err != nil {
 		t.Fatalf("first session: %v\n%s", r.err, r.stderr)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // nobody is the uid that owns the directories another local user planted (the tests run as
@@ -93,7 +94,7 @@ func TestHostileFileSystem(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			root := t.TempDir()
+			root := testenv.TempDir(t)
 			state, outside = filepath.Join(root, "state"), filepath.Join(root, "outside")
 			mkdirs(t, outside)
 			tc.plant()(t)
@@ -130,7 +131,7 @@ func TestHostileFileSystem(t *testing.T) {
 // TestHostileIndex: status, which reads the index alone, refuses a planted FIFO there at once.
 func TestHostileIndex(t *testing.T) {
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
-	state := filepath.Join(t.TempDir(), "state")
+	state := filepath.Join(testenv.TempDir(t), "state")
 	mkdirs(t, state)
 	index := filepath.Join(state, "index.json")
 	if err := syscall.Mkfifo(index, 0o666); err != nil {

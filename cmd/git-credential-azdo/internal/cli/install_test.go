@@ -30,6 +30,7 @@ var goBuild struct {
 
 // goInstalled returns the GOBIN holding the installed git-credential-azdo, and nothing else.
 func goInstalled(tb testing.TB) string {
+	testenv.SkipOnWindows(tb, "a Go toolchain, to build the program")
 	tb.Helper()
 	testBin := helperBinary(tb)
 	goBuild.once.Do(func() {
@@ -228,7 +229,7 @@ func TestGoInstall(t *testing.T) {
 		t.Errorf("--help printed %q", got)
 	}
 	// The emulator's helper line runs `git credential-azdo`, which only GOBIN's binary answers.
-	runIn(t, env, "", "git", "clone", "-q", w.srv.RepoURL, filepath.Join(t.TempDir(), "clone"))
+	runIn(t, env, "", "git", "clone", "-q", w.srv.RepoURL, filepath.Join(testenv.TempDir(t), "clone"))
 	if c := w.srv.Counters(); c.PATsCreated != 1 || c.Grants["device_code"] != 1 {
 		t.Fatalf("clone through the installed binary: want one sign-in and one PAT, got %v and %d", c.Grants, c.PATsCreated)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // The cached access token expires on the service before this machine thinks it does: the PAT API
@@ -27,7 +28,7 @@ func TestCloneSucceedsAfterARefusedToken(t *testing.T) {
 		t.Fatalf("fetch with a revoked PAT succeeded")
 	}
 	before := w.srv.Counters()
-	again := filepath.Join(t.TempDir(), "again")
+	again := filepath.Join(testenv.TempDir(t), "again")
 	r := w.git("", "clone", "-q", w.srv.RepoURL, again)
 	if r.err != nil {
 		t.Fatalf("clone after a refused token: %v\n%s", r.err, r.stderr)
@@ -52,7 +53,7 @@ func TestCloneFallsBackWhenTheClientLacksPATScopes(t *testing.T) {
 	if err := w.srv.SetPATScopes(azdotest.DefaultClientID, false); err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "clone")
+	dir := filepath.Join(testenv.TempDir(t), "clone")
 	r := w.git("", "clone", "-q", w.srv.RepoURL, dir)
 	if r.err != nil {
 		t.Fatalf("clone with a client the PAT API refuses: %v\n%s", r.err, r.stderr)

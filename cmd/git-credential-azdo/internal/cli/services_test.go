@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // TestStatusAndLogoutOverTwoServices runs two emulators (two services) for one user, reached
@@ -17,7 +18,7 @@ import (
 // neither.
 func TestStatusAndLogoutOverTwoServices(t *testing.T) {
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
-	srv2, err := azdotest.NewServer(azdotest.Options{Dir: t.TempDir(), AutoApprove: true})
+	srv2, err := azdotest.NewServer(azdotest.Options{Dir: testenv.TempDir(t), AutoApprove: true})
 	if err != nil {
 		t.Fatal(err)
 	}

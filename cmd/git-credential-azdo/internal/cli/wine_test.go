@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // TestWindowsHelperUnderWine runs the Windows build of the helper under Wine against the emulator
@@ -25,12 +26,12 @@ func TestWindowsHelperUnderWine(t *testing.T) {
 	exe := buildWindowsHelper(t)
 	for _, storeName := range []string{"keyring", "file"} {
 		t.Run(storeName, func(t *testing.T) {
-			srv, err := azdotest.NewServer(azdotest.Options{AutoApprove: true, Dir: t.TempDir()})
+			srv, err := azdotest.NewServer(azdotest.Options{AutoApprove: true, Dir: testenv.TempDir(t)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(srv.Close)
-			state := t.TempDir()
+			state := testenv.TempDir(t)
 			u, err := url.Parse(srv.RepoURL)
 			if err != nil {
 				t.Fatal(err)
@@ -113,7 +114,7 @@ var buildEnv = os.Environ()
 // separate binary, and returns the helper's path.
 func buildWindowsHelper(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := testenv.TempDir(t)
 	pkgs := []string{"../.."}
 	if _, err := os.Stat("../../git-credential-azdo-full"); err == nil {
 		pkgs = append(pkgs, "../../git-credential-azdo-full")
@@ -145,7 +146,7 @@ func newWinePrefix(t *testing.T) *winePrefix {
 			t.Skipf("%s is not installed (Debian: apt-get install wine wine64 gcc-mingw-w64-x86-64-win32): %v", tool, err)
 		}
 	}
-	w := &winePrefix{dir: t.TempDir()}
+	w := &winePrefix{dir: testenv.TempDir(t)}
 	prefix := filepath.Join(w.dir, "prefix")
 	w.env = append(os.Environ(), "WINEPREFIX="+prefix, "WINEARCH=win64", "WINEDEBUG=-all",
 		// No Mono or Gecko: the helper needs neither, and the prefix is made without asking for them.

@@ -1,0 +1,11 @@
+//go:build !windows
+
+package patmgr
+
+import "syscall"
+
+// The system errors a refused or unroutable connection ends with.
+var (
+	connRefused = []error{syscall.ECONNREFUSED}
+	unreachable = []error{syscall.ENETUNREACH, syscall.EHOSTUNREACH}
+)
