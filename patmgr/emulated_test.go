@@ -139,9 +139,10 @@ func (e *emulated) statusFaults(t *testing.T, endpoint string, status, n int) {
 }
 
 // A create whose answer was lost, which neither that run nor the next could check for (the list
-// failed both times), stays noted after the next run's own create succeeds, and is revoked by a
-// later sweep, here the one after the next renewal.
-func TestUnsettledCreateOutlivesTheNextSuccessfulCreate(t *testing.T) {
+// failed both times), blocks another create: the next get fails with one line and makes nothing,
+// and the first get whose check works revokes the lost PAT before making one. At no point are two
+// of this tool's PATs active.
+func TestUnsettledCreateBlocksAnotherCreate(t *testing.T) {
 	e := newEmulated(t, nil)
 	e.fault(t, azdotest.Fault{Endpoint: "pats.create", Kind: azdotest.FaultTruncate})
 	e.statusFaults(t, "pats.list", 503, 4) // every attempt of the check
@@ -153,15 +154,18 @@ func TestUnsettledCreateOutlivesTheNextSuccessfulCreate(t *testing.T) {
 	if len(lost) != 1 || e.active() != 1 {
 		t.Fatalf("after the lost create: pending %v, %d active; want the one made, noted", lost, e.active())
 	}
-	e.statusFaults(t, "pats.list", 503, 4) // the next run's sweep fails too
-	e.get(t)
-	if got := e.pendingNames(); len(got) != 1 || !got[firstKey(lost)] {
-		t.Fatalf("after a successful create: pending %v, want the lost create's %v still noted", got, lost)
+	e.statusFaults(t, "pats.list", 503, 4) // the next run's check fails too
+	_, err := e.Credential(ctx, e.target)
+	if err == nil || !strings.Contains(err.Error(), "is not settled") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("get with an unsettled create: %v, want one line saying no new PAT is made", err)
 	}
-	e.srv.Advance(config.DefaultLifetime - config.DefaultRenewBefore + time.Hour)
-	e.get(t) // renews, then sweeps
-	if c := e.srv.Counters(); c.PATsRenewed != 1 || e.active() != 1 || len(e.pendingNames()) != 0 {
-		t.Fatalf("after the renewal: %d renewals, %d active, pending %v; want 1, 1 and none", c.PATsRenewed, e.active(), e.pendingNames())
+	if c := e.srv.Counters(); c.PATsCreated != 1 || e.active() != 1 || !e.pendingNames()[firstKey(lost)] {
+		t.Fatalf("%d created, %d active, pending %v; want nothing new and the lost create still noted", c.PATsCreated, e.active(), e.pendingNames())
+	}
+	e.get(t)
+	if c := e.srv.Counters(); c.PATsCreated != 2 || c.PATsRevoked != 1 || e.active() != 1 || len(e.pendingNames()) != 0 {
+		t.Fatalf("after a get whose check works: %d created, %d revoked, %d active, pending %v; want the lost one revoked and one made",
+			c.PATsCreated, c.PATsRevoked, e.active(), e.pendingNames())
 	}
 }
 

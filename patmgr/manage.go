@@ -231,7 +231,7 @@ func (m *Manager) settlePending(ctx context.Context, t Target, key string, rec *
 		m.trace.printf("settling unconfirmed PATs of %s: %v", t.Org, err)
 		return
 	}
-	m.sweepPending(ctx, key, t.Org, tok.Token, rec)
+	_ = m.sweepPending(ctx, key, t.Org, tok.Token, rec) // what it cannot settle waits for the next run
 }
 
 // LogoutResult says what Logout did for one organisation.

@@ -223,7 +223,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	case renew:
 		cred, bearer, err := m.renew(ctx, key, rec, tenant, account)
 		if err == nil {
-			m.sweepPending(ctx, key, rec.Org, bearer, rec)
+			_ = m.sweepPending(ctx, key, rec.Org, bearer, rec) // what it cannot settle waits for the next run
 			return cred, nil
 		}
 		if act = afterRenewalFailure(rec); act == keep {
@@ -247,15 +247,14 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	if err != nil {
 		return Credential{}, err
 	}
-	m.sweepPending(ctx, key, t.Org, tok.Token, rec)
-	pat, err := m.mint(ctx, key, t.Org, tok.Token)
+	pat, err := m.settleAndMint(ctx, key, t.Org, tok.Token, rec)
 	if tokenRefused(err) {
 		// A cached access token the service no longer takes: redeem the refresh token once. A
 		// fresh token refused too means the PAT API will not serve this client.
 		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, err, prompt); err != nil {
 			return Credential{}, err
 		}
-		pat, err = m.mint(ctx, key, t.Org, tok.Token)
+		pat, err = m.settleAndMint(ctx, key, t.Org, tok.Token, rec)
 		if tokenRefused(err) {
 			why, fix := m.clientRefusal(err)
 			return m.fallback(ctx, key, t, tenant, tok, clientRefusedReason(m.cfg.ClientID), why, fix)
@@ -402,13 +401,13 @@ func unusable(pat PAT, now time.Time) string {
 
 // sweepPending revokes the PATs an earlier run could not settle (creates whose outcome it did not
 // learn, replaced PATs it did not revoke), sparing the one the stored record holds (a run killed
-// after saving but before crossing out its name). It runs before a create and after a renewal. A
-// failure leaves them for the next run: it does not stop this one.
-func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec *cache.Record) {
+// after saving but before crossing out its name). It runs before a create and after a renewal.
+// It returns why names are still unsettled, if they are: a create must not follow then.
+func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec *cache.Record) error {
 	pending := m.pending(key)
 	names := pending.names()
 	if len(names) == 0 {
-		return
+		return nil
 	}
 	keep := ""
 	if rec != nil {
@@ -417,9 +416,23 @@ func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec
 	m.trace.printf("checking for %d PAT(s) of %s whose creation was not confirmed", len(names), org)
 	if err := m.revokeByName(ctx, org, bearer, names, keep); err != nil {
 		m.trace.printf("checking for unconfirmed PATs of %s: %v", org, err)
-		return
+		return err
 	}
 	pending.clear()
+	return nil
+}
+
+// settleAndMint creates a PAT once no earlier create is unsettled: a create whose answer was lost
+// may have made a PAT, and another create on top could leave two. A refused token is returned as
+// it is, for the caller to refresh.
+func (m *Manager) settleAndMint(ctx context.Context, key, org, bearer string, rec *cache.Record) (PAT, error) {
+	if err := m.sweepPending(ctx, key, org, bearer, rec); err != nil {
+		if tokenRefused(err) {
+			return PAT{}, err
+		}
+		return PAT{}, fmt.Errorf("an earlier PAT creation for %s is not settled, and checking for it failed (%w), so no new PAT is made: try again in a few minutes", org, err)
+	}
+	return m.mint(ctx, key, org, bearer)
 }
 
 // revokeByName revokes the active PATs whose display name is in names, except keep.
