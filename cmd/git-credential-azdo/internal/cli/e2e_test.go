@@ -433,8 +433,10 @@ func TestBrowserSignIn(t *testing.T) {
 	if c.Grants["authorization_code"] != 1 || c.Requests["devicecode"] != 0 || c.PATsCreated != 1 {
 		t.Fatalf("want one auth-code sign-in and one PAT, got grants %v requests %v", c.Grants, c.Requests)
 	}
-	if !strings.Contains(r.stderr, "opening your browser") {
-		t.Fatalf("no notice of the browser on stderr: %q", r.stderr)
+	for _, want := range []string{"Opening your browser to sign in. If it does not open, visit: " + w.srv.URL + "/", "for the sign-in in your browser; Ctrl-C cancels"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Fatalf("stderr lacks %q: %q", want, r.stderr)
+		}
 	}
 }
 
