@@ -242,8 +242,9 @@ type LogoutResult struct {
 }
 
 // Logout revokes this tool's PATs for orgs (nil: all) and deletes their secrets. With all, the
-// cached sign-in goes too. A PAT that cannot be revoked without a sign-in is still deleted here,
-// and the result says so.
+// cached sign-in goes too. A PAT that cannot be revoked (even with a refreshed token) keeps its
+// record, and with it the cached sign-in, so that the next logout or renew can try again; the
+// result says so.
 func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]LogoutResult, error) {
 	if err := m.init(); err != nil {
 		return nil, err
@@ -258,6 +259,7 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 	}
 	var out []LogoutResult
 	var errs []error
+	unrevoked := false
 	for _, key := range sortedKeys(ix) {
 		r := ix[key]
 		if r.Host != m.cfg.ServiceHost() || (!all && !want[r.Org]) {
@@ -265,13 +267,14 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 		}
 		res := LogoutResult{Org: r.Org}
 		if stored, err := m.load(ctx, key); err == nil && stored != nil && stored.AuthorizationID != "" {
-			if tok, err := m.accessToken(ctx, r.Org, r.Tenant, r.Account, false); err != nil {
-				res.Note = fmt.Sprintf("not revoked (%s): it stops working %s, or revoke it in the Azure DevOps web page", oneLine(err), stored.ValidTo.Local().Format(time.DateTime))
-			} else if err := m.pats.revoke(ctx, r.Org, tok.Token, stored.AuthorizationID); err != nil && !isNotFound(err) {
-				res.Note = fmt.Sprintf("not revoked: %s", oneLine(err))
-			} else {
-				res.Revoked = true
+			if err := m.revokeStored(ctx, r, stored); err != nil {
+				// The record stays, so that renew or logout can try again.
+				res.Note = fmt.Sprintf("not revoked (%s): it stops working %s; run logout again later, or revoke it in the Azure DevOps web page", oneLine(err), stored.ValidTo.Local().Format(time.DateTime))
+				unrevoked = true
+				out = append(out, res)
+				continue
 			}
+			res.Revoked = true
 		}
 		if err := m.store.Delete(ctx, key); err != nil {
 			errs = append(errs, err)
@@ -282,7 +285,7 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 		}
 		out = append(out, res)
 	}
-	if all {
+	if all && !unrevoked { // a PAT left to revoke needs the sign-in for the next try
 		if err := m.signer.signOut(ctx); err != nil {
 			errs = append(errs, err)
 		}
@@ -293,6 +296,26 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// revokeStored revokes a stored PAT with a silent sign-in; a token the service refuses is
+// refreshed once for another try, as creation and renewal do.
+func (m *Manager) revokeStored(ctx context.Context, r cache.Record, stored *cache.Record) error {
+	tok, err := m.accessToken(ctx, r.Org, r.Tenant, r.Account, false)
+	if err != nil {
+		return err
+	}
+	err = m.pats.revoke(ctx, r.Org, tok.Token, stored.AuthorizationID)
+	if tokenRefused(err) {
+		if tok, err = m.freshToken(ctx, r.Org, r.Tenant, tok.Account, err, false); err != nil {
+			return err
+		}
+		err = m.pats.revoke(ctx, r.Org, tok.Token, stored.AuthorizationID)
+	}
+	if isNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 func containsOrg(rs []LogoutResult, org string) bool {

@@ -145,7 +145,7 @@ func logoutCmd(fs *flag.FlagSet) runFunc {
 					fmt.Fprintf(inv.stdout, "Nothing to sign out of at %s: no PAT and no sign-in are cached.\n", s.host)
 				}
 			case len(notKept) > 0:
-				fmt.Fprintf(inv.stdout, "The cached sign-in for %s is deleted, but not every PAT is revoked (above).\n", s.host)
+				fmt.Fprintf(inv.stdout, "The cached sign-in for %s is kept, as not every PAT is revoked (above): run logout --all again later.\n", s.host)
 			case signedIn:
 				fmt.Fprintf(inv.stdout, "Signed out of %s: the cached sign-in is deleted.\n", s.host)
 			default:
@@ -169,7 +169,7 @@ func printLogout(w io.Writer, m *patmgr.Manager, results []patmgr.LogoutResult, 
 		case r.Revoked:
 			fmt.Fprintf(w, "%s: PAT revoked and deleted from %s\n", org, m.Store().Describe())
 		case r.Note != "":
-			fmt.Fprintf(w, "%s: deleted from %s; PAT %s\n", org, m.Store().Describe(), r.Note)
+			fmt.Fprintf(w, "%s: kept in %s; PAT %s\n", org, m.Store().Describe(), r.Note)
 			kept = append(kept, org)
 		default:
 			fmt.Fprintf(w, "%s: deleted from %s\n", org, m.Store().Describe())

@@ -69,8 +69,8 @@ func TestStatusAndLogoutOverTwoServices(t *testing.T) {
 		}
 	}
 
-	// The second service will not revoke: logout --all revokes what it can, deletes everything
-	// here, and names the PAT it left valid.
+	// The second service will not revoke: logout --all revokes what it can, keeps the PAT it
+	// could not revoke (and that service's sign-in) for another try, and names it.
 	mustInject(t, w2, azdotest.Fault{Endpoint: "pats.revoke", Kind: azdotest.FaultStatus, Status: 500, Count: 20})
 	r = w.run("", nil, prog, "logout", "--all")
 	if r.err == nil {
@@ -78,9 +78,9 @@ func TestStatusAndLogoutOverTwoServices(t *testing.T) {
 	}
 	for _, want := range []string{
 		"contoso (" + w.host() + "): PAT revoked and deleted from ",
-		"contoso (" + w2.host() + "): deleted from ",
+		"contoso (" + w2.host() + "): kept in ",
 		"Signed out of " + w.host() + ": the cached sign-in is deleted.\n",
-		"The cached sign-in for " + w2.host() + " is deleted, but not every PAT is revoked (above).\n",
+		"The cached sign-in for " + w2.host() + " is kept, as not every PAT is revoked (above): run logout --all again later.\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("logout --all stdout lacks %q:\n%s", want, r.stdout)
@@ -98,13 +98,28 @@ func TestStatusAndLogoutOverTwoServices(t *testing.T) {
 	if got := len(w2.activePATs()); got != 1 {
 		t.Errorf("second service: %d active PATs, want the 1 it would not revoke", got)
 	}
+	if s := w.storedSecrets(); len(s) != 0 {
+		t.Errorf("%s: %d secrets left in the keyring", w.host(), len(s))
+	}
+	if r := w.run("", nil, prog, "status", "--json"); !strings.Contains(r.stdout, w2.host()) || strings.Contains(r.stdout, `"host": "`+w.host()+`"`) {
+		t.Errorf("status after logout --all: want only the PAT left to revoke:\n%s", r.stdout)
+	}
+
+	// Once the service revokes again, the next logout --all finishes the job.
+	w2.srv.ClearFaults()
+	if r := w.run("", nil, prog, "logout", "--all"); r.err != nil {
+		t.Fatalf("second logout --all: %v\n%s%s", r.err, r.stdout, r.stderr)
+	}
+	if got := len(w2.activePATs()); got != 0 {
+		t.Errorf("second service: %d active PATs after the second logout, want 0", got)
+	}
 	for _, x := range []*world{w, w2} {
 		if s := x.storedSecrets(); len(s) != 0 {
 			t.Errorf("%s: %d secrets left in the keyring", x.host(), len(s))
 		}
 	}
 	if r := w.run("", nil, prog, "status", "--json"); strings.TrimSpace(r.stdout) != "[]" {
-		t.Errorf("status after logout --all: %s", r.stdout)
+		t.Errorf("status after the second logout --all: %s", r.stdout)
 	}
 }
 

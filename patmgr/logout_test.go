@@ -1,0 +1,43 @@
+package patmgr
+
+import (
+	"context"
+	"testing"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+)
+
+// Logout keeps its promise: a token the service refuses is refreshed once for the revoke, and a
+// PAT that still cannot be revoked keeps its record for the next try.
+func TestLogoutRefreshesARefusedTokenAndKeepsWhatItCannotRevoke(t *testing.T) {
+	ctx := context.Background()
+	t.Run("refused token", func(t *testing.T) {
+		e := newEmulated(t, nil)
+		e.get(t)
+		refreshes := e.srv.Counters().Grants["refresh_token"]
+		e.fault(t, azdotest.Fault{Endpoint: "pats.revoke", Kind: azdotest.FaultStatus, Status: 401})
+		res, err := e.Logout(ctx, []string{e.srv.Org}, false)
+		if err != nil || len(res) != 1 || !res[0].Revoked {
+			t.Fatalf("logout: %+v, %v; want the PAT revoked", res, err)
+		}
+		if got := e.srv.Counters().Grants["refresh_token"]; got != refreshes+1 || e.active() != 0 {
+			t.Fatalf("%d refreshes (want %d), %d active PATs", got, refreshes+1, e.active())
+		}
+	})
+	t.Run("revoke fails", func(t *testing.T) {
+		e := newEmulated(t, nil)
+		e.get(t)
+		e.statusFaults(t, "pats.revoke", 503, 8)
+		res, _ := e.Logout(ctx, []string{e.srv.Org}, false)
+		if len(res) != 1 || res[0].Revoked || res[0].Note == "" {
+			t.Fatalf("logout: %+v; want the PAT named as not revoked", res)
+		}
+		if rec, err := e.load(ctx, e.key(e.target)); err != nil || rec == nil {
+			t.Fatalf("record after a failed revoke: %v, %v; want it kept", rec, err)
+		}
+		e.srv.ClearFaults()
+		if res, err := e.Logout(ctx, []string{e.srv.Org}, false); err != nil || len(res) != 1 || !res[0].Revoked || e.active() != 0 {
+			t.Fatalf("second logout: %+v, %v, %d active; want it revoked", res, err, e.active())
+		}
+	})
+}
