@@ -280,11 +280,12 @@ func TestCAFileAddsToTheSystemRoots(t *testing.T) {
 }
 
 // httpsProxy is a CONNECT proxy served over https with cert.
-func httpsProxy(t *testing.T, cert tls.Certificate) *url.URL {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodConnect {
-			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+// tunnel is a proxy's CONNECT handler; refuse makes it refuse every request, as a proxy that
+// does not allow the host would.
+func tunnel(refuse bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refuse || r.Method != http.MethodConnect {
+			http.Error(w, "not through this proxy", http.StatusForbidden)
 			return
 		}
 		upstream, err := net.Dial("tcp", r.Host)
@@ -301,7 +302,12 @@ func httpsProxy(t *testing.T, cert tls.Certificate) *url.URL {
 		io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n")
 		go io.Copy(upstream, client)
 		io.Copy(client, upstream)
-	}))
+	})
+}
+
+func httpsProxy(t *testing.T, cert tls.Certificate) *url.URL {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(tunnel(false))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.StartTLS()
