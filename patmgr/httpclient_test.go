@@ -40,14 +40,7 @@ func flakyServer(t *testing.T, fails int, status int, retryAfter string) (*http.
 		w.Write([]byte(`{}`))
 	}))
 	t.Cleanup(srv.Close)
-	ca := filepath.Join(testenv.TempDir(t), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := newHTTPClient(ca, newTracer(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := clientTrusting(t, srv)
 	return c, srv.URL, &n
 }
 
@@ -360,4 +353,18 @@ func TestRetryNeedsTheBodyAgain(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cannot be replayed") || n.Load() != 1 {
 		t.Fatalf("PUT of a body that cannot be replayed, after a 503: %v after %d requests; want the reason after 1", err, n.Load())
 	}
+}
+
+// clientTrusting is the helper's HTTP client with srv's certificate as its --ca-file.
+func clientTrusting(t *testing.T, srv *httptest.Server) *http.Client {
+	t.Helper()
+	ca := filepath.Join(testenv.TempDir(t), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := newHTTPClient(ca, newTracer(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

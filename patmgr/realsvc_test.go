@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -20,7 +17,6 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // spec72Errors is the patTokenError enum of specification/tokens/7.2/tokens.json, and the two
@@ -105,16 +101,8 @@ func TestSignInRedirectIsNotFollowed(t *testing.T) {
 		http.Redirect(w, r, other.URL+"/_signin?realm=x", http.StatusFound)
 	}))
 	t.Cleanup(srv.Close)
-	ca := filepath.Join(testenv.TempDir(t), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := newHTTPClient(ca, newTracer(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pats := &patClient{http: c, url: func(org string) string { return srv.URL + "/" + org + "/_apis/tokens/pats" }}
-	_, err = pats.list(context.Background(), "contoso", "secret-token", "active")
+	pats := &patClient{http: clientTrusting(t, srv), url: func(org string) string { return srv.URL + "/" + org + "/_apis/tokens/pats" }}
+	_, err := pats.list(context.Background(), "contoso", "secret-token", "active")
 	if !errors.Is(err, errNotAuthenticated) || !tokenRefused(err) {
 		t.Fatalf("list answered by a redirect: %v, want a refused token", err)
 	}
