@@ -79,7 +79,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if c := w.srv.Counters(); c.PATsRenewed == 0 {
 		t.Fatalf("no renewal happened: %+v", c)
 	}
-	w.env = w.env[:len(w.env)-1]
+	w.env = w.env[:len(w.env)-2] // back to the default window and the real clock
 
 	// Revocation out of band: git fails once, erases, and the next get replaces the PAT.
 	old := w.activePATs()[0]
