@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -262,13 +261,22 @@ func (c *Config) Scopes() []string {
 // TenantOrganizations is the multi-tenant authority segment: work and school accounts of any tenant.
 const TenantOrganizations = "organizations"
 
-var (
-	guid       = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	domainName = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$`)
-)
-
 // IsGUID reports whether s is a GUID in its 8-4-4-4-12 hexadecimal form.
-func IsGUID(s string) bool { return guid.MatchString(s) }
+func IsGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+		} else if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidTenant accepts what may stand in an authority's path: a GUID, a verified domain, or one of
 // the multi-tenant names. Anything else could smuggle a path or query into the authority URL.
@@ -277,5 +285,26 @@ func ValidTenant(s string) bool {
 	case TenantOrganizations, "common", "consumers":
 		return true
 	}
-	return IsGUID(s) || domainName.MatchString(s)
+	return IsGUID(s) || isDomainName(s)
+}
+
+// isDomainName reports whether s is two or more DNS labels: letters, digits and inner hyphens, 63
+// at most each. Checked by hand: as a regexp, its counted repetitions compile to a program large
+// enough to slow every start of the tool.
+func isDomainName(s string) bool {
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, c := range l {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -39,7 +39,10 @@ func Hide(secret string) {
 
 // jwt matches a JSON Web Token even when it was never handed to Hide (a server echoing a header
 // back): every access token Entra issues is one, and nothing else the helper prints looks like it.
-var jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`)
+// Compiled on first use: a cached get prints nothing.
+var jwt = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`)
+})
 
 // Line returns text as one printable line: line breaks and tabs become spaces, control and
 // format characters (ESC, BEL, bidirectional overrides) and invalid UTF-8 are dropped, every
@@ -78,5 +81,5 @@ func scrub(text string) string {
 	for _, s := range list {
 		text = strings.ReplaceAll(text, s, Mask)
 	}
-	return jwt.ReplaceAllString(text, Mask)
+	return jwt().ReplaceAllString(text, Mask)
 }
