@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -18,13 +17,18 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
-// entry is one value configure added to a key of git's config: what unconfigure removes, never
-// a helper or a useHttpPath the user set themselves.
+// entry is one value configure added to a key of git's config. configured.json, in the state
+// directory, keeps them for each git config, so that unconfigure removes these and never a
+// helper or a useHttpPath the user set.
 type entry struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
 }
 
+// configureCmd is configure (add) and unconfigure. For each URL configure takes out its own
+// values, puts the empty helper that resets the list first unless the list starts with one (so
+// that helpers set for every host do not answer first), adds its line, and sets useHttpPath
+// where the organisation is in the path.
 func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 	return func(fs *flag.FlagSet) runFunc {
 		global := fs.Bool("global", false, "the user's git config (the default)")
@@ -36,64 +40,64 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 				return usagef("%s takes no arguments", strings.TrimPrefix(fs.Name(), prog+" "))
 			}
 			g, id, err := configScope(ctx, *global, *system, *local, *file)
-			if dir := filepath.Dir(g.scope[len(g.scope)-1]); err == nil && add && *file != "" {
+			if err != nil {
+				return err
+			}
+			if dir := filepath.Dir(g.scope[len(g.scope)-1]); add && *file != "" {
 				if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 					return usagef("--file %s: the directory %s does not exist: create it first", *file, dir)
 				}
 			}
 			// The record is found whatever --state-dir says: that is the helper's setting, for its line.
-			record := config.Config{StateDir: inv.getenv(config.EnvName("state-dir"))}
-			if err == nil {
-				if err := record.ResolveStateDir(); err != nil {
-					return usagef("%v", err) // a relative AZDO_STATE_DIR
-				}
+			state := config.Config{StateDir: inv.getenv(config.EnvName("state-dir"))}
+			if err := state.ResolveStateDir(); err != nil {
+				return usagef("%v", err) // a relative AZDO_STATE_DIR
 			}
-			if err != nil {
-				return err
-			}
-			l, err := statelock.Acquire(ctx, record.StateDir, "configure") // one writer of the record at a time
+			l, err := statelock.Acquire(ctx, state.StateDir, "configure") // one writer of the record at a time
 			if err != nil {
 				return err
 			}
 			defer l.Unlock()
-			path, all := filepath.Join(record.StateDir, "configured.json"), map[string][]entry{}
+			path, record := filepath.Join(state.StateDir, "configured.json"), map[string][]entry{}
 			if b, err := os.ReadFile(path); err == nil {
-				if err := json.Unmarshal(b, &all); err != nil {
+				if err := json.Unmarshal(b, &record); err != nil {
 					return fmt.Errorf("%s is unreadable (%w): remove it, and what configure added to git's config, by hand", path, err)
 				}
 			} else if !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
-			var keys []string // configure's for these URLs; unconfigure's come from the record
-			line, urls := inv.helperCommand(), inv.configuredURLs()
-			for _, url := range urls {
-				// visualstudio.com names the organisation in the host: a path would only split
-				// the cache per repository.
-				switch {
-				case !add:
-				case strings.Contains(url, "*.visualstudio.com"):
-					keys = append(keys, "credential."+url+".helper")
-				default:
-					keys = append(keys, "credential."+url+".helper", "credential."+url+".useHttpPath")
-				}
+
+			urls := []string{"https://dev.azure.com", "https://*.visualstudio.com"}
+			if inv.cfg.ServiceURL != "" {
+				urls = []string{strings.TrimRight(inv.cfg.ServiceURL, "/")}
 			}
-			var kept, added []entry // configure keeps what it added for other URLs
-			for _, e := range all[id] {
-				switch {
-				case slices.Contains(keys, e.Key):
-				case add:
-					kept = append(kept, e)
-				default:
+			done, line := record[id], inv.helperCommand()
+			var keys []string // unconfigure's come from the record; configure's are its URLs'
+			for _, e := range done {
+				if !slices.Contains(keys, e.Key) {
 					keys = append(keys, e.Key)
 				}
 			}
+			if add {
+				keys = nil
+				for _, url := range urls {
+					keys = append(keys, "credential."+url+".helper")
+					// visualstudio.com names the organisation in the host: a path would only
+					// split the cache per repository.
+					if !strings.Contains(url, "*.visualstudio.com") {
+						keys = append(keys, "credential."+url+".useHttpPath")
+					}
+				}
+			}
+			// configure keeps what it added for other URLs
+			recorded := slices.DeleteFunc(slices.Clone(done), func(e entry) bool { return slices.Contains(keys, e.Key) })
 			for _, key := range keys {
 				values, err := g.values(key)
 				if err != nil {
 					return err
 				}
 				var ours, want []string
-				for _, e := range all[id] {
+				for _, e := range done {
 					if e.Key == key {
 						ours = append(ours, e.Value)
 					}
@@ -104,7 +108,6 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 				case strings.HasSuffix(key, ".helper"):
 					rest = slices.DeleteFunc(rest, func(v string) bool { return v == line }) // a configure the record lost
 					if want = []string{line}; len(rest) == 0 || rest[0] != "" {
-						// The empty value resets the list: helpers set for every host do not answer first.
 						want = []string{"", line}
 					}
 				case len(rest) == 0 || !slices.Contains([]string{"true", "yes", "on", "1"}, strings.ToLower(rest[len(rest)-1])):
@@ -114,14 +117,14 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 					return err
 				}
 				for _, v := range want {
-					added = append(added, entry{key, v})
+					recorded = append(recorded, entry{key, v})
 				}
 			}
-			had := len(all[id]) > 0
-			if all[id] = slices.Concat(kept, added); len(all[id]) == 0 {
-				delete(all, id)
+
+			if record[id] = recorded; len(recorded) == 0 {
+				delete(record, id)
 			}
-			b, err := json.MarshalIndent(all, "", "  ")
+			b, err := json.MarshalIndent(record, "", "  ")
 			if err == nil {
 				err = store.WriteFileAtomic(path, b)
 			}
@@ -130,7 +133,7 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 				return err
 			case add:
 				fmt.Fprintf(inv.stdout, "git now asks %s for Azure DevOps credentials (%s).\n", prog, strings.Join(urls, ", "))
-			case had:
+			case len(done) > 0:
 				fmt.Fprintf(inv.stdout, "Removed %s from git's config.\n", prog)
 			default:
 				fmt.Fprintf(inv.stdout, "Nothing to remove: %s did not configure this git config.\n", prog)
@@ -169,69 +172,6 @@ func configScope(ctx context.Context, global, system, local bool, file string) (
 	return g, "global:" + home, nil
 }
 
-// configuredURLs are the URL scopes the helper is set for.
-func (inv *invocation) configuredURLs() []string {
-	if inv.cfg.ServiceURL != "" {
-		return []string{strings.TrimRight(inv.cfg.ServiceURL, "/")}
-	}
-	return []string{"https://dev.azure.com", "https://*.visualstudio.com"}
-}
-
-// helperCommand is the helper line: this program's absolute path (PATH's, when that is the same
-// file, so that a package manager's link keeps working across upgrades) and the settings given
-// to configure. A short name ("azdo") would cost git a second git process on every call.
-func (inv *invocation) helperCommand() string {
-	path := "azdo" // git finds it on PATH, if this program cannot tell where it is
-	if self, err := os.Executable(); err == nil {
-		path = filepath.Join(filepath.Dir(self), prog) // the front, beside the full program
-		if runtime.GOOS == "windows" {
-			path += ".exe"
-		}
-		if _, err := os.Stat(path); err != nil {
-			path = self
-		}
-		if onPath, err := exec.LookPath(prog); err == nil {
-			a, errA := os.Stat(path)
-			b, errB := os.Stat(onPath)
-			if errA == nil && errB == nil && os.SameFile(a, b) {
-				path, _ = filepath.Abs(onPath)
-			}
-		}
-	}
-	settings := inv.explicit
-	if inv.cfg.ServiceURL != "" && !slices.ContainsFunc(settings, func(s string) bool { return strings.HasPrefix(s, "--service-url=") }) {
-		// From the environment: the section is for this service, so the line must name it too.
-		settings = append(slices.Clip(settings), "--service-url="+inv.cfg.ServiceURL)
-	}
-	return helperLine(path, runtime.GOOS == "windows", settings)
-}
-
-// helperLine writes path and args as the shell git runs every helper through (Git for Windows'
-// own sh too) reads them. git runs a value as written only if it starts with an absolute path,
-// so a path that needs quoting makes the value a shell command ("!"). On Windows the path takes
-// forward slashes, which that sh leaves alone and git still takes for absolute (C:/...).
-func helperLine(path string, windows bool, args []string) string {
-	if windows {
-		path = strings.ReplaceAll(path, `\`, "/")
-	}
-	line := shellQuote(path)
-	if line != path {
-		line = "!" + line
-	}
-	for _, a := range args {
-		line += " " + shellQuote(a)
-	}
-	return line
-}
-
-// shellQuote quotes s for the shell, when it needs it.
-func shellQuote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~") {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // without takes ours (what configure added to a key, in order) out of values: where it last
 // occurs whole, else only its last value (the helper line, useHttpPath's true), never a lone
 // empty helper, which is the user's when configure's line is not right after it.
@@ -249,6 +189,7 @@ func without(values, ours []string) []string {
 	return slices.Clone(values)
 }
 
+// gitConfig runs git config on one scope (--global, --file PATH...).
 type gitConfig struct {
 	ctx   context.Context
 	scope []string
@@ -276,37 +217,29 @@ func (g gitConfig) values(key string) ([]string, error) {
 }
 
 // set changes key's values to rest (values less some of them) followed by add. What stays keeps
-// its place, since the order of helpers, across sections too, is the order git asks them in; only
-// when one of two equal values goes is the key written anew, in the last section that holds it.
+// its place, since the order of helpers, across sections too, is the order git asks them in.
 func (g gitConfig) set(key string, values, rest, add []string) error {
 	if slices.Equal(values, slices.Concat(rest, add)) {
 		return nil
 	}
-	var gone []string // git removes every value equal to the one named
-	n := 0
-	for _, v := range values {
-		if !slices.Contains(rest, v) {
-			if n++; !slices.Contains(gone, v) {
-				gone = append(gone, v)
-			}
-		}
-	}
-	if n < len(values)-len(rest) {
+	var cmds [][]string
+	// git removes every value equal to the one named.
+	gone := slices.DeleteFunc(slices.Clone(values), func(v string) bool { return slices.Contains(rest, v) })
+	if len(gone) < len(values)-len(rest) {
 		// One of two equal values goes: write the key anew, all its values replaced by one
-		// first, so that its section is never emptied (git would drop it, and add it again at
-		// the end of the file).
-		if _, err := g.run("--replace-all", key, rest[0]); err != nil {
-			return err
-		}
-		gone, add = nil, slices.Concat(rest[1:], add)
+		// first, so that its section is never emptied (git would drop it, and add the key again
+		// at the end of the file).
+		cmds, gone, add = [][]string{{"--replace-all", key, rest[0]}}, nil, slices.Concat(rest[1:], add)
 	}
-	for _, v := range gone {
-		if _, err := g.run("--fixed-value", "--unset-all", key, v); err != nil {
-			return err
-		}
+	slices.Sort(gone)
+	for _, v := range slices.Compact(gone) {
+		cmds = append(cmds, []string{"--fixed-value", "--unset-all", key, v})
 	}
 	for _, v := range add {
-		if _, err := g.run("--add", key, v); err != nil {
+		cmds = append(cmds, []string{"--add", key, v})
+	}
+	for _, c := range cmds {
+		if _, err := g.run(c...); err != nil {
 			return err
 		}
 	}

@@ -4,7 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,4 +55,54 @@ func helperLineArgs(ctx context.Context, url string) []string {
 	}
 	args, _ := config.HelperArgs(string(out))
 	return args
+}
+
+// helperCommand is the helper line configure writes: this program's absolute path (PATH's, when
+// that is the same file, so that a package manager's link keeps working across upgrades) and the
+// settings given to configure. A short name ("azdo") would cost git a second git process on
+// every call.
+func (inv *invocation) helperCommand() string {
+	path := "azdo" // git finds it on PATH, if this program cannot tell where it is
+	if self, err := os.Executable(); err == nil {
+		path = self
+		if onPath, err := exec.LookPath(prog); err == nil {
+			a, errA := os.Stat(self)
+			b, errB := os.Stat(onPath)
+			if errA == nil && errB == nil && os.SameFile(a, b) {
+				path, _ = filepath.Abs(onPath)
+			}
+		}
+	}
+	settings := inv.explicit
+	if inv.cfg.ServiceURL != "" && !slices.ContainsFunc(settings, func(s string) bool { return strings.HasPrefix(s, "--service-url=") }) {
+		// From the environment: the section is for this service, so the line must name it too.
+		settings = append(slices.Clip(settings), "--service-url="+inv.cfg.ServiceURL)
+	}
+	return helperLine(path, runtime.GOOS == "windows", settings)
+}
+
+// helperLine writes path and args as the shell git runs every helper through (Git for Windows'
+// own sh too) reads them. git runs a value as written only if it starts with an absolute path,
+// so a path that needs quoting makes the value a shell command ("!"). On Windows the path takes
+// forward slashes, which that sh leaves alone and git still takes for absolute (C:/...).
+func helperLine(path string, windows bool, args []string) string {
+	if windows {
+		path = strings.ReplaceAll(path, `\`, "/")
+	}
+	line := shellQuote(path)
+	if line != path {
+		line = "!" + line
+	}
+	for _, a := range args {
+		line += " " + shellQuote(a)
+	}
+	return line
+}
+
+// shellQuote quotes s for the shell, when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
