@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,14 +17,6 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
-
-// entry is one value configure added to a key of git's config. configured.json, in the state
-// directory, keeps them for each git config, so that unconfigure removes these and never a
-// helper or a useHttpPath the user set.
-type entry struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
 
 // configureCmd is configure (add) and unconfigure. For each URL configure takes out its own
 // values, puts the empty helper that resets the list first unless the list starts with one (so
@@ -58,7 +51,9 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 				return err
 			}
 			defer l.Unlock()
-			path, record := filepath.Join(state.StateDir, "configured.json"), map[string][]entry{}
+			// The record: for each git config, the values configure added to each key, in order.
+			// unconfigure removes those, never a helper or a useHttpPath the user set.
+			path, record := filepath.Join(state.StateDir, "configured.json"), map[string]map[string][]string{}
 			if b, err := os.ReadFile(path); err == nil {
 				if err := json.Unmarshal(b, &record); err != nil {
 					return fmt.Errorf("%s is unreadable (%w): remove it, and what configure added to git's config, by hand", path, err)
@@ -71,13 +66,8 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 			if inv.cfg.ServiceURL != "" {
 				urls = []string{strings.TrimRight(inv.cfg.ServiceURL, "/")}
 			}
-			done, line := record[id], inv.helperCommand()
-			var keys []string // unconfigure's come from the record; configure's are its URLs'
-			for _, e := range done {
-				if !slices.Contains(keys, e.Key) {
-					keys = append(keys, e.Key)
-				}
-			}
+			done, added := record[id], map[string][]string{}
+			keys := slices.Sorted(maps.Keys(done)) // unconfigure's; configure's are its URLs'
 			if add {
 				keys = nil
 				for _, url := range urls {
@@ -88,21 +78,20 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 						keys = append(keys, "credential."+url+".useHttpPath")
 					}
 				}
+				for key, values := range done {
+					if !slices.Contains(keys, key) {
+						added[key] = values // what configure added for other URLs stays
+					}
+				}
 			}
-			// configure keeps what it added for other URLs
-			recorded := slices.DeleteFunc(slices.Clone(done), func(e entry) bool { return slices.Contains(keys, e.Key) })
+			line := inv.helperCommand()
 			for _, key := range keys {
 				values, err := g.values(key)
 				if err != nil {
 					return err
 				}
-				var ours, want []string
-				for _, e := range done {
-					if e.Key == key {
-						ours = append(ours, e.Value)
-					}
-				}
-				rest := without(values, ours)
+				var want []string
+				rest := without(values, done[key])
 				switch {
 				case !add:
 				case strings.HasSuffix(key, ".helper"):
@@ -116,12 +105,12 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 				if err := g.set(key, values, rest, want); err != nil {
 					return err
 				}
-				for _, v := range want {
-					recorded = append(recorded, entry{key, v})
+				if len(want) > 0 {
+					added[key] = want
 				}
 			}
 
-			if record[id] = recorded; len(recorded) == 0 {
+			if record[id] = added; len(added) == 0 {
 				delete(record, id)
 			}
 			b, err := json.MarshalIndent(record, "", "  ")
