@@ -170,10 +170,8 @@ func without(values, ours []string) []string {
 			return slices.Concat(values[:i], values[i+len(ours):])
 		}
 	}
-	for i := len(values) - 1; len(ours) > 0 && i >= 0; i-- {
-		if values[i] == ours[len(ours)-1] {
-			return slices.Concat(values[:i], values[i+1:])
-		}
+	if len(ours) > 1 {
+		return without(values, ours[len(ours)-1:])
 	}
 	return slices.Clone(values)
 }
