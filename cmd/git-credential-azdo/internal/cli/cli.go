@@ -143,7 +143,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		}
 	}
 	if readsHelperLine[name] {
-		if err := inv.adoptHelperLine(inv.explicit); err != nil {
+		if err := inv.adoptHelperLine(); err != nil {
 			return fail(stderr, exitUsage, err)
 		}
 	}

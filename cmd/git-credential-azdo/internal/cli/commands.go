@@ -234,17 +234,11 @@ func (inv *invocation) configFor(ctx context.Context, host string) (config.Confi
 	cfg := inv.cfg
 	cfg.ServiceURL, cfg.Authority, cfg.Tenant, cfg.ClientID, cfg.Resource, cfg.CAFile, cfg.Scope =
 		"", d.Authority, "", d.ClientID, d.Resource, "", d.Scope
-	url := "https://dev.azure.com/"
 	if host != d.ServiceHost() {
 		cfg.ServiceURL = "https://" + host
-		url = cfg.ServiceURL + "/"
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	fs := flag.NewFlagSet("helper line", flag.ContinueOnError)
-	cfg.RegisterFlags(fs)
-	if _, err := parseArgs(fs, helperLineArgs(ctx, url)); err != nil {
-		return cfg, fmt.Errorf("the helper line git uses for %s has a bad setting (%v): fix it with 'git config --global --edit'", url, err)
+	if _, err := readHelperLine(ctx, &cfg, cfg.ServiceURL); err != nil {
+		return cfg, err
 	}
 	return cfg, cfg.Validate()
 }

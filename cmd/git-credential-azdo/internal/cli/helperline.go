@@ -20,25 +20,17 @@ import (
 // under AZDO_* variables, which are under what was typed, with a helper line or without. git's
 // own operations never come here: their settings arrive on the command line, as the helper line,
 // which AZDO_* variables override, and reading git's config would cost a process.
-func (inv *invocation) adoptHelperLine(explicit []string) error {
-	url := "https://dev.azure.com/"
-	if inv.cfg.ServiceURL != "" {
-		url = strings.TrimRight(inv.cfg.ServiceURL, "/") + "/"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	line := helperLineArgs(ctx, url)
+func (inv *invocation) adoptHelperLine() error {
 	cfg := config.Defaults()
-	fs := flag.NewFlagSet("helper line", flag.ContinueOnError)
-	cfg.RegisterFlags(fs)
-	if _, err := parseArgs(fs, line); err != nil {
-		return fmt.Errorf("the helper line git uses for %s has a bad setting (%v): fix it with 'git config --global --edit' or run '%s configure'", url, err, prog)
+	fs, err := readHelperLine(context.Background(), &cfg, inv.cfg.ServiceURL)
+	if err != nil {
+		return fmt.Errorf("%w or run '%s configure'", err, prog)
 	}
 	// What the person typed wins over the environment, which wins over git's config.
 	if err := config.ApplyEnv(fs, inv.getenv); err != nil {
 		return err
 	}
-	if _, err := parseArgs(fs, explicit); err != nil {
+	if _, err := parseArgs(fs, inv.explicit); err != nil {
 		return err
 	}
 	cfg.Password, cfg.Trace = inv.cfg.Password, inv.cfg.Trace || cfg.Trace
@@ -46,15 +38,26 @@ func (inv *invocation) adoptHelperLine(explicit []string) error {
 	return nil
 }
 
-// helperLineArgs returns the arguments of this helper's line in git's config for url, or nil
-// when git uses another helper (or none) there.
-func helperLineArgs(ctx context.Context, url string) []string {
+// readHelperLine sets cfg from the settings on this helper's line in git's config for the service
+// (none when git uses another helper there, or none), and returns the flags that set cfg.
+func readHelperLine(ctx context.Context, cfg *config.Config, serviceURL string) (*flag.FlagSet, error) {
+	url := "https://dev.azure.com/"
+	if serviceURL != "" {
+		url = strings.TrimRight(serviceURL, "/") + "/"
+	}
+	fs := flag.NewFlagSet("helper line", flag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	out, err := exec.CommandContext(ctx, "git", "config", "--get-urlmatch", "credential.helper", url).Output()
 	if err != nil {
-		return nil
+		return fs, nil
 	}
 	args, _ := config.HelperArgs(string(out))
-	return args
+	if _, err := parseArgs(fs, args); err != nil {
+		return fs, fmt.Errorf("the helper line git uses for %s has a bad setting (%v): fix it with 'git config --global --edit'", url, err)
+	}
+	return fs, nil
 }
 
 // helperCommand is the helper line configure writes: this program's absolute path (PATH's, when
