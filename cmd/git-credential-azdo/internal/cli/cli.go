@@ -50,9 +50,12 @@ type command struct {
 	name    string
 	args    string // usage of positional arguments and command flags
 	summary string
-	// flags declares the command's own flags; run receives the positional arguments.
-	flags func(fs *flag.FlagSet) func(ctx context.Context, inv *invocation, args []string) error
+	// flags declares the command's own flags and returns the command, which is given the
+	// positional arguments.
+	flags func(fs *flag.FlagSet) runFunc
 }
+
+type runFunc = func(ctx context.Context, inv *invocation, args []string) error
 
 func commands() []command {
 	return []command{
@@ -110,7 +113,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	runCmd := cmd.flags(fs)
 	positional, err := parseArgs(fs, rest)
 	if errors.Is(err, flag.ErrHelp) {
-		commandUsage(stdout, cmd, fs)
+		commandUsage(stdout, cmd)
 		return exitOK
 	}
 	if err != nil {
@@ -180,6 +183,26 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	return exitOK
 }
 
+// parseArgs parses flags wherever they stand among the positional arguments.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if args[0] == "--" {
+			return append(positional, args[1:]...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
 // isHelperInvocation tells git, which pipes a request (key=value lines), from a person or a
 // script that mistyped a command: a terminal, an empty stdin or anything else gets the usage error.
 func isHelperInvocation(stdin io.Reader) bool {
@@ -232,8 +255,8 @@ func fail(stderr io.Writer, code int, err error) int {
 	return code
 }
 
-func helperOp(op string) func(fs *flag.FlagSet) func(context.Context, *invocation, []string) error {
-	return func(fs *flag.FlagSet) func(context.Context, *invocation, []string) error {
+func helperOp(op string) func(fs *flag.FlagSet) runFunc {
+	return func(fs *flag.FlagSet) runFunc {
 		return func(ctx context.Context, inv *invocation, _ []string) error {
 			return helper.Run(ctx, op, helper.Options{
 				Credentials: func() (helper.Credentials, error) { return inv.manager() },
@@ -260,7 +283,7 @@ func version() string {
 	return "dev"
 }
 
-func versionCmd(fs *flag.FlagSet) func(context.Context, *invocation, []string) error {
+func versionCmd(fs *flag.FlagSet) runFunc {
 	return func(_ context.Context, inv *invocation, args []string) error {
 		if len(args) > 0 {
 			return usagef("version takes no arguments")

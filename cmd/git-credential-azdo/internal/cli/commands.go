@@ -17,8 +17,6 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
-type runFunc = func(ctx context.Context, inv *invocation, args []string) error
-
 // target turns an ORG argument (a name, or a remote URL) into a patmgr.Target, validated by the
 // same rules git's requests go through.
 func (inv *invocation) target(arg string) (patmgr.Target, error) {

@@ -25,17 +25,13 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "\nExit codes: 0 success, 1 error, 2 usage error, 3 sign-in required but not allowed here.\n")
 }
 
-func commandUsage(w io.Writer, c command, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "usage: %s %s %s\n\n%s.\n\n", prog, c.name, c.args, upperFirst(c.summary))
+// commandUsage prints c's usage and its own flags; the settings every command takes are in usage.
+func commandUsage(w io.Writer, c command) {
+	fmt.Fprintf(w, "usage: %s %s %s\n\n%s.\n\n", prog, c.name, c.args, strings.ToUpper(c.summary[:1])+c.summary[1:])
+	fs := flag.NewFlagSet(prog+" "+c.name, flag.ContinueOnError)
+	c.flags(fs)
 	var own []*flag.Flag
-	settings := flag.NewFlagSet("", flag.ContinueOnError)
-	cfg := config.Defaults()
-	cfg.RegisterFlags(settings)
-	fs.VisitAll(func(f *flag.Flag) {
-		if settings.Lookup(f.Name) == nil {
-			own = append(own, f)
-		}
-	})
+	fs.VisitAll(func(f *flag.Flag) { own = append(own, f) })
 	if len(own) > 0 {
 		fmt.Fprintf(w, "Flags:\n")
 		for _, f := range own {
@@ -54,19 +50,8 @@ func helpCmd(stdout, stderr io.Writer, args []string) int {
 	if !ok {
 		return fail(stderr, exitUsage, fmt.Errorf("unknown command %q: see '%s help'", args[0], prog))
 	}
-	fs := flag.NewFlagSet(prog+" "+c.name, flag.ContinueOnError)
-	cfg := config.Defaults()
-	cfg.RegisterFlags(fs)
-	c.flags(fs)
-	commandUsage(stdout, c, fs)
+	commandUsage(stdout, c)
 	return exitOK
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // printFlag prints one flag the way users type it (--name VALUE), with its default and, for
