@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
@@ -406,8 +405,7 @@ func listCmd(fs *flag.FlagSet) runFunc {
 			fmt.Fprintf(inv.stdout, msg, t.Org)
 			return nil
 		}
-		tw := tabwriter.NewWriter(inv.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "AUTHORIZATION ID\tNAME\tSCOPE\tEXPIRES\tMADE HERE")
+		rows := [][]string{{"AUTHORIZATION ID", "NAME", "SCOPE", "EXPIRES", "MADE HERE"}}
 		for _, p := range pats {
 			mark := ""
 			switch {
@@ -416,9 +414,10 @@ func listCmd(fs *flag.FlagSet) runFunc {
 			case p.MadeByThisTool:
 				mark = "yes"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.AuthorizationID, p.DisplayName, p.Scope, p.ValidTo.Local().Format(time.DateOnly), mark)
+			rows = append(rows, []string{p.AuthorizationID, p.DisplayName, p.Scope, p.ValidTo.Local().Format(time.DateOnly), mark})
 		}
-		return tw.Flush()
+		printTable(inv.stdout, rows, 0)
+		return nil
 	}
 }
 
@@ -463,18 +462,13 @@ func renewCmd(fs *flag.FlagSet) runFunc {
 				return fmt.Errorf("%w (renew never prompts)", err)
 			}
 			// Name the fix: the sign-in renew may not do itself.
-			var need []string
+			var fixes []string
 			for _, r := range results {
 				if errors.Is(r.Err, patmgr.ErrSignInRequired) {
-					need = append(need, r.Org)
+					fixes = append(fixes, patmgr.CommandLine(&inv.cfg, "login", r.Org))
 				}
 			}
-			var fixes []string
-			for _, org := range need {
-				fixes = append(fixes, patmgr.CommandLine(&inv.cfg, "login", org))
-			}
-			fix := "run '" + strings.Join(fixes, "' and '") + "'"
-			return fmt.Errorf("%w: %s, then renew again (renew never prompts)", err, fix)
+			return fmt.Errorf("%w: run '%s', then renew again (renew never prompts)", err, strings.Join(fixes, "' and '"))
 		}
 		return err
 	}
