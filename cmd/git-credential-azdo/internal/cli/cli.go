@@ -41,8 +41,8 @@ type invocation struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
-	// explicit holds the settings given on the command line, as --name=value, for configure
-	// to carry into the helper line.
+	// explicit holds the settings given on the command line, as --name=value in name order:
+	// they win over the environment and git's config, and configure writes them on its line.
 	explicit []string
 }
 
@@ -121,15 +121,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	}
 	// A setting given before the command and after it is one setting, with the last value (both
 	// flag sets write the same field).
-	afterCommand := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { afterCommand[f.Name] = true })
-	global.Visit(func(f *flag.Flag) {
-		if !afterCommand[f.Name] {
-			inv.explicit = append(inv.explicit, "--"+f.Name+"="+f.Value.String())
-		}
-	})
-	fs.Visit(func(f *flag.Flag) {
-		if global.Lookup(f.Name) != nil {
+	given := map[string]bool{}
+	global.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	global.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
 			inv.explicit = append(inv.explicit, "--"+f.Name+"="+f.Value.String())
 		}
 	})
