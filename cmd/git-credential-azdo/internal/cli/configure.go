@@ -32,11 +32,11 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 			if len(args) > 0 {
 				return usagef("%s takes no arguments", strings.TrimPrefix(fs.Name(), prog+" "))
 			}
-			g, id, err := configScope(ctx, *global, *system, *local, *file)
+			scope, id, err := configScope(ctx, *global, *system, *local, *file)
 			if err != nil {
 				return err
 			}
-			if dir := filepath.Dir(g.scope[len(g.scope)-1]); add && *file != "" {
+			if dir := filepath.Dir(scope[len(scope)-1]); add && *file != "" {
 				if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 					return usagef("--file %s: the directory %s does not exist: create it first", *file, dir)
 				}
@@ -84,7 +84,7 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 					}
 				}
 			}
-			line := inv.helperCommand()
+			g, line := gitConfig{ctx, scope}, inv.helperCommand()
 			for _, key := range keys {
 				values, err := g.values(key)
 				if err != nil {
@@ -132,33 +132,29 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 	}
 }
 
-// configScope returns git config for the scope chosen, and the name the record keeps it under.
-func configScope(ctx context.Context, global, system, local bool, file string) (gitConfig, string, error) {
-	g := gitConfig{ctx: ctx, scope: []string{"--global"}}
-	if len(slices.DeleteFunc([]bool{global, system, local, file != ""}, func(b bool) bool { return !b })) > 1 {
-		return g, "", usagef("choose one of --global, --system, --local and --file")
-	}
+// configScope returns the git config flags for the scope chosen, and the name the record keeps
+// that config under.
+func configScope(ctx context.Context, global, system, local bool, file string) ([]string, string, error) {
 	switch {
+	case len(slices.DeleteFunc([]bool{global, system, local, file != ""}, func(b bool) bool { return !b })) > 1:
+		return nil, "", usagef("choose one of --global, --system, --local and --file")
 	case system:
-		g.scope = []string{"--system"}
-		return g, "system", nil
+		return []string{"--system"}, "system", nil
 	case local:
 		out, err := exec.CommandContext(ctx, "git", "rev-parse", "--absolute-git-dir").Output()
 		if err != nil {
-			return g, "", errors.New("--local needs to run inside a git repository")
+			return nil, "", errors.New("--local needs to run inside a git repository")
 		}
-		g.scope = []string{"--local"}
-		return g, "local:" + strings.TrimSpace(string(out)), nil
+		return []string{"--local"}, "local:" + strings.TrimSpace(string(out)), nil
 	case file != "":
 		abs, err := filepath.Abs(file)
-		g.scope = []string{"--file", abs}
-		return g, "file:" + abs, err
+		return []string{"--file", abs}, "file:" + abs, err
 	}
 	home := os.Getenv("GIT_CONFIG_GLOBAL")
 	if home == "" {
 		home, _ = os.UserHomeDir()
 	}
-	return g, "global:" + home, nil
+	return []string{"--global"}, "global:" + home, nil
 }
 
 // without takes ours (what configure added to a key, in order) out of values: where it last
