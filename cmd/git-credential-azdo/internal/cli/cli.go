@@ -34,7 +34,7 @@ const (
 
 const prog = "git-credential-azdo"
 
-// invocation is one run of the program: settings, streams and the command's own arguments.
+// invocation is one run of the program: its settings and streams.
 type invocation struct {
 	cfg    config.Config
 	stdin  io.Reader
@@ -147,9 +147,6 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		}
 	}
 	inv.cfg.Password = getenv("AZDO_PASSWORD")
-	if getenv("AZDO_TRACE") == "1" {
-		inv.cfg.Trace = true
-	}
 	// A bad setting is an error in how the program was called (exit 2), whichever command meets
 	// it first; version still answers, so a broken environment can be reported.
 	if name != "version" {

@@ -33,7 +33,6 @@ func (inv *invocation) adoptHelperLine() error {
 	if _, err := parseArgs(fs, inv.explicit); err != nil {
 		return err
 	}
-	cfg.Password, cfg.Trace = inv.cfg.Password, inv.cfg.Trace || cfg.Trace
 	inv.cfg = cfg
 	return nil
 }
