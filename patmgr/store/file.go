@@ -167,7 +167,7 @@ func WriteFileAtomic(path string, b []byte) error {
 	if err := MkdirPrivate(filepath.Dir(path)); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), tempPrefix(path)+"*")
+	f, err := createTemp(filepath.Dir(path), tempPrefix(path))
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func WriteFileAtomic(path string, b []byte) error {
 	return nil
 }
 
-// tempPrefix starts the name of path's temporary copies: os.CreateTemp puts decimal digits after it.
+// tempPrefix starts the name of path's temporary copies: createTemp puts decimal digits after it.
 func tempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }
 
 // removeTempCopies removes the regular files in path's directory that are named as
