@@ -2,6 +2,8 @@ package patmgr
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
@@ -34,6 +36,17 @@ func TestLogoutRefreshesARefusedTokenAndKeepsWhatItCannotRevoke(t *testing.T) {
 		}
 		if rec, err := e.load(ctx, e.key(e.target)); err != nil || rec == nil {
 			t.Fatalf("record after a failed revoke: %v, %v; want it kept", rec, err)
+		}
+		// logout --all, which then writes nothing, removes the file store's copies a killed writer left.
+		stale := filepath.Join(e.cfg.StateDir, ".credentials.tmp-1")
+		if err := os.WriteFile(stale, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Logout(ctx, nil, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Lstat(stale); !os.IsNotExist(err) {
+			t.Fatalf("logout --all left %s (%v)", stale, err)
 		}
 		e.srv.ClearFaults()
 		if res, err := e.Logout(ctx, []string{e.srv.Org}, false); err != nil || len(res) != 1 || !res[0].Revoked || e.active() != 0 {

@@ -285,6 +285,9 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 		}
 		out = append(out, res)
 	}
+	if all {
+		errs = append(errs, store.RemoveTempCopies(ctx, m.store))
+	}
 	if all && !unrevoked { // a PAT left to revoke needs the sign-in for the next try
 		if err := m.signer.signOut(ctx); err != nil {
 			errs = append(errs, err)

@@ -61,6 +61,8 @@ type Config struct {
 	KeyringTimeout time.Duration
 	Timeout        time.Duration // whole-operation deadline, interactive sign-in included
 	Trace          bool
+	// authorityFromEnv: AZDO_AUTHORITY alone named Authority, no helper line or command line.
+	authorityFromEnv bool
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -130,11 +132,36 @@ func (c *Config) Validate() error {
 	if c.Login == LoginPassword && c.Username == "" {
 		return fmt.Errorf("--login=password needs --username (and the password in AZDO_PASSWORD)")
 	}
+	if host, _ := baseHost(c.Authority); c.Login == LoginPassword && c.authorityFromEnv && !MicrosoftLoginHost(host) {
+		return fmt.Errorf("--login=password would send your password to %s, which only AZDO_AUTHORITY names: put --authority=%s on git's helper line (git-credential-azdo configure --authority=%s) or on the command line",
+			c.Authority, c.Authority, c.Authority)
+	}
 	if c.KeyringTimeout <= 0 || c.Timeout <= 0 {
 		return fmt.Errorf("timeouts must be positive")
 	}
 	return nil
 }
+
+// microsoftLoginHosts are the Entra ID sign-in hosts MSAL Go trusts, public and sovereign clouds.
+var microsoftLoginHosts = map[string]bool{
+	"login.microsoftonline.com":        true,
+	"login.microsoft.com":              true,
+	"login.windows.net":                true,
+	"sts.windows.net":                  true,
+	"login.partner.microsoftonline.cn": true,
+	"login.chinacloudapi.cn":           true,
+	"login.microsoftonline.de":         true,
+	"login.microsoftonline.us":         true,
+	"login-us.microsoftonline.com":     true,
+	"login.usgovcloudapi.net":          true,
+	"login.sovcloud-identity.fr":       true,
+	"login.sovcloud-identity.de":       true,
+	"login.sovcloud-identity.sg":       true,
+}
+
+// MicrosoftLoginHost reports whether host (lower case, as in a URL, a port making it another) is
+// one of Microsoft's Entra ID sign-in hosts.
+func MicrosoftLoginHost(host string) bool { return microsoftLoginHosts[host] }
 
 // httpsBase accepts only https://host[:port] with no path, query or user info: tokens go there.
 func httpsBase(flag, raw string) error {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"flag"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -183,5 +184,56 @@ func TestRelativeXDGStateHomeIgnored(t *testing.T) {
 	t.Setenv("XDG_STATE_HOME", "relative")
 	if dir, err := DefaultStateDir(); err != nil || dir != filepath.Join(home, ".local", "state", "git-credential-azdo") {
 		t.Errorf("DefaultStateDir() = %q, %v; want the one under HOME", dir, err)
+	}
+}
+
+// TestPasswordGoesOnlyWhereTheHelperLineSays: ROPC sends the user's password to the authority, so
+// an authority that is not Microsoft's must be named on git's helper line or the command line,
+// not by AZDO_AUTHORITY alone, which anything that sets a variable for git could have set.
+func TestPasswordGoesOnlyWhereTheHelperLineSays(t *testing.T) {
+	const custom = "https://idp.example"
+	tests := []struct {
+		name      string
+		line      []string          // git's helper line (or the command line of git's operations)
+		env       map[string]string // AZDO_*
+		typed     []string          // typed by a person, over the environment
+		wantError bool
+	}{
+		{"custom authority from the environment", nil, map[string]string{"AZDO_AUTHORITY": custom}, nil, true},
+		{"password and authority both from the environment", []string{"--login=device"}, map[string]string{"AZDO_AUTHORITY": custom, "AZDO_LOGIN": "password"}, nil, true},
+		{"another authority than the helper line's", []string{"--authority=https://other.example"}, map[string]string{"AZDO_AUTHORITY": custom}, nil, true},
+		{"custom authority on the helper line", []string{"--authority=" + custom}, nil, nil, false},
+		{"the helper line's authority again in the environment", []string{"--authority=" + custom}, map[string]string{"AZDO_AUTHORITY": custom}, nil, false},
+		{"typed over the environment", nil, map[string]string{"AZDO_AUTHORITY": custom}, []string{"--authority=" + custom}, false},
+		{"a sovereign Microsoft cloud from the environment", nil, map[string]string{"AZDO_AUTHORITY": "https://login.microsoftonline.us"}, nil, false},
+		{"a Microsoft host on another port", nil, map[string]string{"AZDO_AUTHORITY": "https://login.microsoftonline.com:8443"}, nil, true},
+		{"device code from a custom authority in the environment", []string{"--login=device"}, map[string]string{"AZDO_AUTHORITY": custom}, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Defaults()
+			fs := flag.NewFlagSet("", flag.ContinueOnError)
+			c.RegisterFlags(fs)
+			if err := fs.Parse(append([]string{"--login=password", "--username=svc@contoso.com"}, tt.line...)); err != nil {
+				t.Fatal(err)
+			}
+			if err := ApplyEnv(fs, func(k string) string { return tt.env[k] }); err != nil {
+				t.Fatal(err)
+			}
+			if err := fs.Parse(tt.typed); err != nil {
+				t.Fatal(err)
+			}
+			err := c.Validate()
+			if !tt.wantError {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			want := "--login=password would send your password to " + c.Authority + ", which only AZDO_AUTHORITY names: put --authority=" + c.Authority + " on git's helper line"
+			if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Validate() = %v, want one line starting %q", err, want)
+			}
+		})
 	}
 }

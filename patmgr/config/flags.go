@@ -21,7 +21,7 @@ var settings = [...]setting{
 	{"service-url", "serve this Azure DevOps-compatible `URL` (emulator, proxy) instead of dev.azure.com",
 		func(c *Config) flag.Value { return (*stringValue)(&c.ServiceURL) }},
 	{"authority", "Entra ID authority `URL` (the tenant is appended)",
-		func(c *Config) flag.Value { return (*stringValue)(&c.Authority) }},
+		func(c *Config) flag.Value { return &authorityValue{&c.Authority, &c.authorityFromEnv} }},
 	{"tenant", "sign in to this tenant `ID` instead of discovering it",
 		func(c *Config) flag.Value { return (*stringValue)(&c.Tenant) }},
 	{"client-id", "public client (application) `ID` used to sign in",
@@ -71,8 +71,12 @@ func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 		name := EnvName(f.Name)
 		if v := getenv(name); v != "" {
+			named := f.Value.String() == v // by the helper line or command line already
 			if e := fs.Set(f.Name, v); e != nil {
 				err = fmt.Errorf("%s=%q: %w", name, v, e)
+			}
+			if a, ok := f.Value.(*authorityValue); ok && !named {
+				*a.fromEnv = true
 			}
 		}
 	})
@@ -83,6 +87,25 @@ type stringValue string
 
 func (s *stringValue) String() string     { return string(*s) }
 func (s *stringValue) Set(v string) error { *s = stringValue(v); return nil }
+
+// authorityValue is --authority, which also notes whether AZDO_AUTHORITY alone named it:
+// Validate lets no environment variable alone choose where a password goes.
+type authorityValue struct {
+	url     *string
+	fromEnv *bool
+}
+
+func (a *authorityValue) String() string {
+	if a.url == nil { // the flag package's zero value, for help
+		return ""
+	}
+	return *a.url
+}
+
+func (a *authorityValue) Set(v string) error {
+	*a.url, *a.fromEnv = v, false
+	return nil
+}
 
 type boolValue bool
 

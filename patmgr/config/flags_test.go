@@ -10,14 +10,19 @@ func TestEverySettingIsOneField(t *testing.T) {
 	fields := map[uintptr]string{}
 	var c Config
 	for _, s := range settings {
-		p := reflect.ValueOf(s.field(&c)).Pointer()
+		v := s.field(&c)
+		if a, ok := v.(*authorityValue); ok {
+			v = (*stringValue)(a.url)
+		}
+		p := reflect.ValueOf(v).Pointer()
 		if other, dup := fields[p]; dup {
 			t.Errorf("settings %s and %s set the same field", s.name, other)
 		}
 		fields[p] = s.name
 	}
-	// Every field but the password (AZDO_PASSWORD only, never on a command line) is a setting.
-	if n := reflect.TypeOf(c).NumField() - 1; len(fields) != n {
+	// Every field but the password (AZDO_PASSWORD only, never on a command line) and where the
+	// authority came from is a setting.
+	if n := reflect.TypeOf(c).NumField() - 2; len(fields) != n {
 		t.Errorf("%d settings for %d fields of Config", len(fields), n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -124,6 +125,9 @@ func (f *File) update(ctx context.Context, change func(secrets) bool) error {
 	}
 	defer func() { _ = lock.Unlock() }()
 
+	// Under the lock no writer of this file is alive, so every copy of ours left is one a
+	// killed writer left.
+	removeTempCopies(f.path)
 	m, err := f.load()
 	if err != nil {
 		return err
@@ -132,6 +136,16 @@ func (f *File) update(ctx context.Context, change func(secrets) bool) error {
 		return nil
 	}
 	return f.replace(formatSecrets(m))
+}
+
+// RemoveTempCopies removes what writers of s killed mid-write left (see WriteFileAtomic), under
+// the file lock; a keyring store has none.
+func RemoveTempCopies(ctx context.Context, s Store) error {
+	f, ok := s.(*File)
+	if !ok {
+		return nil
+	}
+	return f.update(ctx, func(secrets) bool { return false })
 }
 
 // replace writes the store whole (WriteFileAtomic): readers see either the old or the new
@@ -147,11 +161,13 @@ func (f *File) replace(data []byte) error {
 // then renamed over it (rename is atomic within a directory), and the directory flushed so that
 // the rename survives a crash. Readers never see half of it. The file store and the helper's
 // files that hold no secret (the index, pending creates, configure's record) are written so.
+// The temporary file is named after path (tempPrefix), so that the copies a killed writer left
+// of one file can be told from another file's.
 func WriteFileAtomic(path string, b []byte) error {
 	if err := MkdirPrivate(filepath.Dir(path)); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	f, err := createTemp(filepath.Dir(path), tempPrefix(path))
 	if err != nil {
 		return err
 	}
@@ -172,6 +188,26 @@ func WriteFileAtomic(path string, b []byte) error {
 	}
 	syncDir(filepath.Dir(path))
 	return nil
+}
+
+// tempPrefix starts the name of path's temporary copies: createTemp puts decimal digits after it.
+func tempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }
+
+// removeTempCopies removes the regular files in path's directory that are named as
+// WriteFileAtomic names path's temporary copies, and nothing else: no symbolic link is followed
+// or removed. Only a caller that keeps every writer of path out may call it. It is best effort:
+// a copy left now is removed by the next write.
+func removeTempCopies(path string) {
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		digits, ours := strings.CutPrefix(e.Name(), tempPrefix(path))
+		if ours && e.Type().IsRegular() && digits != "" && strings.Trim(digits, "0123456789") == "" {
+			_ = os.Remove(filepath.Join(filepath.Dir(path), e.Name()))
+		}
+	}
 }
 
 // secrets maps each key to its value's base64.

@@ -250,3 +250,77 @@ func TestFileFormat(t *testing.T) {
 		t.Errorf("after deletes the file holds %q", got)
 	}
 }
+
+// TestFileRemovesStaleTempCopies: a writer killed between writing its temporary copy and the
+// rename leaves the copy, secrets and all. The next write, under the lock, removes exactly the
+// copies of this file: not another file's, not a name that only looks alike, not a directory,
+// and not a symbolic link (nor what it points at). RemoveTempCopies, for logout --all, does the
+// same with nothing to write.
+func TestFileRemovesStaleTempCopies(t *testing.T) {
+	dir := testenv.TempDir(t)
+	path := filepath.Join(dir, "secrets")
+	s, err := NewFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plant := func(name string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("k\tc3RhbGU=\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ours := []string{plant(".secrets.tmp-1"), plant(".secrets.tmp-4294967295")}
+	kept := []string{
+		plant(".secrets.tmp-"), plant(".secrets.tmp-12x"), plant(".secrets.tmp-1.bak"),
+		plant("secrets.tmp-1"), plant(".tmp-1"), plant(".index.json.tmp-1"), plant(".secrets2.tmp-1"),
+	}
+	if err := os.Mkdir(filepath.Join(dir, ".secrets.tmp-2"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	kept = append(kept, filepath.Join(dir, ".secrets.tmp-2"))
+	if runtime.GOOS != "windows" { // making a symbolic link there takes a privilege
+		target := plant("target")
+		if err := os.Symlink(target, filepath.Join(dir, ".secrets.tmp-3")); err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, target, filepath.Join(dir, ".secrets.tmp-3"))
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, p := range ours {
+			if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s: %s is still there (%v)", when, filepath.Base(p), err)
+			}
+		}
+		for _, p := range kept {
+			if _, err := os.Lstat(p); err != nil {
+				t.Errorf("%s: %s was removed: %v", when, filepath.Base(p), err)
+			}
+		}
+	}
+
+	ctx := context.Background()
+	if _, err := s.Get(ctx, "k"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get = %v", err)
+	}
+	for _, p := range ours {
+		if _, err := os.Lstat(p); err != nil {
+			t.Fatalf("a read, which takes no lock, removed %s: %v", filepath.Base(p), err)
+		}
+	}
+	if err := s.Set(ctx, "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	check("after a write")
+
+	ours = []string{plant(".secrets.tmp-77")}
+	if err := RemoveTempCopies(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	check("after RemoveTempCopies")
+	if got, err := s.Get(ctx, "k"); err != nil || string(got) != "v" {
+		t.Errorf("RemoveTempCopies changed the store: %q, %v", got, err)
+	}
+}

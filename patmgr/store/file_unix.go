@@ -11,6 +11,9 @@ import (
 
 func isWindows() bool { return false }
 
+// createTemp makes a new file, mode 0600, named prefix and decimal digits, in dir.
+func createTemp(dir, prefix string) (*os.File, error) { return os.CreateTemp(dir, prefix+"*") }
+
 // replaceFile renames tmp over path, atomically: readers see the old file or the new one.
 func replaceFile(tmp, path string) error { return os.Rename(tmp, path) }
 

@@ -3,14 +3,56 @@ package store
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
 )
 
-// isWindows: Unix permission bits mean nothing there; the file lives in the
-// user's profile, which Windows ACLs already restrict.
+// isWindows: Unix permission bits mean nothing there; createTemp gives each file an ACL instead.
 func isWindows() bool { return true }
+
+// createTemp makes a new file, named prefix and decimal digits, in dir, that only the current user
+// may open: it is created with a protected DACL (privateFileSD) rather than given one afterwards,
+// so it is never open to anyone else, whatever its directory's ACL would pass on.
+func createTemp(dir, prefix string) (*os.File, error) {
+	sd, err := privateFileSD()
+	if err != nil {
+		return nil, fmt.Errorf("making a private file in %s: %w", dir, err)
+	}
+	sa := windows.SecurityAttributes{Length: uint32(unsafe.Sizeof(windows.SecurityAttributes{})), SecurityDescriptor: sd}
+	for try := 0; ; try++ {
+		path := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		name, err := windows.UTF16PtrFromString(path)
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		h, err := windows.CreateFile(name, windows.GENERIC_READ|windows.GENERIC_WRITE, windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE,
+			&sa, windows.CREATE_NEW, windows.FILE_ATTRIBUTE_NORMAL, 0)
+		if errors.Is(err, windows.ERROR_FILE_EXISTS) && try < 100 {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		return os.NewFile(uintptr(h), path), nil
+	}
+}
+
+// privateFileSD is a security descriptor whose DACL grants the current user full access and no
+// one else any, and is protected: no ACE is inherited from the directory.
+func privateFileSD() (*windows.SECURITY_DESCRIPTOR, error) {
+	user, err := windows.GetCurrentProcessToken().GetTokenUser()
+	if err != nil {
+		return nil, fmt.Errorf("reading the current user's SID: %w", err)
+	}
+	return windows.SecurityDescriptorFromString("D:P(A;;FA;;;" + user.User.Sid.String() + ")")
+}
 
 // syncDir: Windows cannot open a directory for flushing; rename is durable
 // enough there once the file's own data was flushed.
