@@ -18,6 +18,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/trace"
 )
 
 // secondOrg makes the emulator's user a member of one more organisation, which needs a PAT of its
@@ -37,8 +38,8 @@ func (e *emulated) secondOrg(t *testing.T, name string) {
 // the PAT is made without a new sign-in.
 func TestClaimsChallengeIsAnsweredSilently(t *testing.T) {
 	e := newEmulated(t, func(c *config.Config) { c.Trace = true })
-	var trace bytes.Buffer
-	e.stderr, e.trace = &trace, newTracer(&trace)
+	var traced bytes.Buffer
+	e.stderr, e.trace = &traced, trace.New(&traced)
 	e.get(t)
 	if err := e.srv.ChallengeSessions(e.srv.User); err != nil {
 		t.Fatal(err)
@@ -53,8 +54,8 @@ func TestClaimsChallengeIsAnsweredSilently(t *testing.T) {
 	if after.PATsCreated != before.PATsCreated+1 {
 		t.Fatalf("PATs created: %d, then %d", before.PATsCreated, after.PATsCreated)
 	}
-	if !strings.Contains(trace.String(), "fabrikam asks for a new token with more claims") {
-		t.Fatalf("the PAT API's claims challenge was not taken for one:\n%s", trace.String())
+	if !strings.Contains(traced.String(), "fabrikam asks for a new token with more claims") {
+		t.Fatalf("the PAT API's claims challenge was not taken for one:\n%s", traced.String())
 	}
 }
 
@@ -162,8 +163,8 @@ func networkError(t *testing.T, authority string, caPEM []byte, proxy func(*http
 		t.Fatal(err)
 	}
 	var prompt bytes.Buffer
-	s := &signer{cfg: &cfg, http: newClient(caPEM, nil, proxy, newTracer(nil)), cache: &msalCache{store: st, key: "msal"},
-		trace: newTracer(nil), prompt: &prompt, proxy: proxy}
+	s := &signer{cfg: &cfg, http: newClient(caPEM, nil, proxy, trace.New(nil)), cache: &msalCache{store: st, key: "msal"},
+		trace: trace.New(nil), prompt: &prompt, proxy: proxy}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err = s.interactive(ctx, "contoso.example", "", config.LoginPassword, "")

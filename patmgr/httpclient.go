@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/trace"
 )
 
 // requestTimeout bounds one HTTP exchange; retries and sign-in run under the operation's deadline.
@@ -25,7 +27,7 @@ const maxAttempts = 4
 // newHTTPClient returns the one client used for Entra ID and Azure DevOps. It speaks only https,
 // follows no redirects (a redirect could carry a bearer token elsewhere or downgrade to http), and
 // retries what is safe to retry.
-func newHTTPClient(caFile string, tr *tracer) (*http.Client, error) {
+func newHTTPClient(caFile string, tr *trace.Tracer) (*http.Client, error) {
 	var caPEM []byte
 	if caFile != "" {
 		var err error
@@ -41,7 +43,7 @@ func newHTTPClient(caFile string, tr *tracer) (*http.Client, error) {
 
 // newClient returns the client of newHTTPClient, going through proxy and trusting system (nil:
 // the system's roots) and the certificates of caPEM, if any.
-func newClient(caPEM []byte, system *x509.CertPool, proxy func(*http.Request) (*url.URL, error), tr *tracer) *http.Client {
+func newClient(caPEM []byte, system *x509.CertPool, proxy func(*http.Request) (*url.URL, error), tr *trace.Tracer) *http.Client {
 	var tlsTransport http.RoundTripper = newTLSTransport(system, proxy)
 	if caPEM != nil {
 		extra := x509.NewCertPool()
@@ -107,7 +109,7 @@ type extraRootsTransport struct {
 	// roots, and the two may need a different set each.
 	both  func() http.RoundTripper
 	proxy func(*http.Request) (*url.URL, error)
-	trace *tracer
+	trace *trace.Tracer
 	// systemHosts are the hosts (host:port) the CA file does not vouch for: they go straight to
 	// system, without a handshake that fails first.
 	systemHosts sync.Map
@@ -135,7 +137,7 @@ func (t *extraRootsTransport) RoundTrip(req *http.Request) (*http.Response, erro
 		return nil, rerr
 	}
 	t.systemHosts.Store(host, true)
-	t.trace.printf("--ca-file does not vouch for %s (%v): verifying it against the system's roots", host, unverified.Err)
+	t.trace.Printf("--ca-file does not vouch for %s (%v): verifying it against the system's roots", host, unverified.Err)
 	resp, err = t.system.RoundTrip(retry)
 	if errors.As(err, new(*tls.CertificateVerificationError)) {
 		return nil, fmt.Errorf("%w (nor does --ca-file: %v)", err, unverified.Err)
@@ -149,7 +151,7 @@ func (t *extraRootsTransport) RoundTrip(req *http.Request) (*http.Response, erro
 // decides, because a lost answer may mean a PAT was made.
 type retryTransport struct {
 	next  http.RoundTripper
-	trace *tracer
+	trace *trace.Tracer
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -160,7 +162,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
 		resp, err := t.next.RoundTrip(req)
-		t.trace.request(req, resp, err, time.Since(start))
+		t.trace.Request(req, resp, err, time.Since(start))
 		// A 429 refused the request before doing anything, so even a PAT create can go again.
 		throttled := err == nil && resp.StatusCode == http.StatusTooManyRequests
 		if !retryable && !throttled || attempt == maxAttempts || !shouldRetry(req, resp, err) {
@@ -181,7 +183,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, rerr
 		}
 		req = next
-		t.trace.printf("retrying %s %s in %s (attempt %d of %d)", req.Method, req.URL.Path, wait.Round(time.Millisecond), attempt+1, maxAttempts)
+		t.trace.Printf("retrying %s %s in %s (attempt %d of %d)", req.Method, req.URL.Path, wait.Round(time.Millisecond), attempt+1, maxAttempts)
 		select {
 		case <-time.After(wait):
 		case <-req.Context().Done():

@@ -22,6 +22,7 @@ import (
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/trace"
 )
 
 // flakyServer answers the first fails requests with status (and Retry-After when set), then 200.
@@ -198,8 +199,8 @@ func TestCAFileAddsToTheSystemRoots(t *testing.T) {
 	byCA, byCAConns := echoServer(t, caCert)
 	bySystem, bySystemConns := echoServer(t, systemCert)
 	stranger, strangerConns := echoServer(t, strangerCert)
-	var trace bytes.Buffer
-	c := newClient(caPEM, systemRoots, direct, newTracer(&trace))
+	var traced bytes.Buffer
+	c := newClient(caPEM, systemRoots, direct, trace.New(&traced))
 	post := func(url string) (string, error) {
 		// A PAT create: a POST that is not retried, with a body that must be sent again after a
 		// refusal, as the transport closes it.
@@ -232,8 +233,8 @@ func TestCAFileAddsToTheSystemRoots(t *testing.T) {
 	if n := bySystemConns.Load(); n != 2 {
 		t.Errorf("the host only the system's roots vouch for saw %d connections, want 2", n)
 	}
-	if host := strings.TrimPrefix(bySystem, "https://"); !strings.Contains(trace.String(), "--ca-file does not vouch for "+host) {
-		t.Errorf("the trace does not say why %s was verified against the system's roots:\n%s", host, trace.String())
+	if host := strings.TrimPrefix(bySystem, "https://"); !strings.Contains(traced.String(), "--ca-file does not vouch for "+host) {
+		t.Errorf("the trace does not say why %s was verified against the system's roots:\n%s", host, traced.String())
 	}
 
 	_, err := post(stranger)
@@ -249,7 +250,7 @@ func TestCAFileAddsToTheSystemRoots(t *testing.T) {
 	}
 
 	// A body that cannot be sent again cannot be checked against the system's roots: say so.
-	c = newClient(caPEM, systemRoots, direct, newTracer(nil))
+	c = newClient(caPEM, systemRoots, direct, trace.New(nil))
 	req, _ := http.NewRequest(http.MethodPost, bySystem+"/x", &closingBody{r: strings.NewReader("once")})
 	if resp, err := c.Do(req); err == nil || !errors.As(err, &unverified) || !strings.Contains(err.Error(), "cannot be sent again") {
 		if err == nil {
@@ -259,7 +260,7 @@ func TestCAFileAddsToTheSystemRoots(t *testing.T) {
 	}
 
 	// Without --ca-file, a certificate refused is not retried: it would be the same next time.
-	c = newClient(nil, systemRoots, direct, newTracer(nil))
+	c = newClient(nil, systemRoots, direct, trace.New(nil))
 	strangerConns.Store(0)
 	if resp, err := c.Get(stranger + "/x"); !errors.As(err, &unverified) {
 		if err == nil {
@@ -329,7 +330,7 @@ func TestCAFileAddsToTheSystemRootsThroughAnHTTPSProxy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			proxy := httpsProxy(t, tc.proxy)
 			origin, _ := echoServer(t, tc.origin)
-			c := newClient(caPEM, systemRoots, http.ProxyURL(proxy), newTracer(nil))
+			c := newClient(caPEM, systemRoots, http.ProxyURL(proxy), trace.New(nil))
 			resp, err := c.Post(origin+"/x", "application/json", strings.NewReader("through"))
 			if err != nil {
 				t.Fatalf("POST through the proxy: %v", err)
@@ -362,7 +363,7 @@ func clientTrusting(t *testing.T, srv *httptest.Server) *http.Client {
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := newHTTPClient(ca, newTracer(nil))
+	c, err := newHTTPClient(ca, trace.New(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

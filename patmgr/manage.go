@@ -228,7 +228,7 @@ func (m *Manager) settlePending(ctx context.Context, t Target, key string, rec *
 	}
 	tok, err := m.tokenFor(ctx, t, false)
 	if err != nil {
-		m.trace.printf("settling unconfirmed PATs of %s: %v", t.Org, err)
+		m.trace.Printf("settling unconfirmed PATs of %s: %v", t.Org, err)
 		return
 	}
 	_ = m.sweepPending(ctx, key, t.Org, tok.Token, rec) // what it cannot settle waits for the next run

@@ -17,8 +17,10 @@ import (
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/redact"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/trace"
 )
 
 // Version is stamped into records and display names; main sets it from build info.
@@ -42,7 +44,7 @@ type Manager struct {
 	store  store.Store
 	env    Environment
 	stderr io.Writer
-	trace  *tracer
+	trace  *trace.Tracer
 	now    func() time.Time
 
 	// Built on first use, so the cached path never pays for them.
@@ -82,7 +84,7 @@ func New(cfg config.Config, opts Options) (*Manager, error) {
 		m.env = HostEnvironment()
 	}
 	if cfg.Trace {
-		m.trace = newTracer(m.stderr) // nil traces nothing
+		m.trace = trace.New(m.stderr) // nil traces nothing
 	}
 	if m.store == nil {
 		s, err := openStore(&cfg)
@@ -122,7 +124,7 @@ func (m *Manager) key(t Target) string { return cache.Key(m.cfg.ServiceHost(), t
 func (m *Manager) load(ctx context.Context, key string) (*cache.Record, error) {
 	r, err := cache.Load(ctx, m.store, key)
 	if r != nil {
-		m.trace.hide(r.Token)
+		redact.Hide(r.Token)
 	}
 	return r, err
 }
@@ -138,7 +140,7 @@ func (m *Manager) save(ctx context.Context, key string, r *cache.Record) error {
 		return fmt.Errorf("saving the PAT for %s: %w", r.Org, err)
 	}
 	if err := m.index().put(ctx, key, *r); err != nil {
-		m.trace.printf("updating the index: %v", err)
+		m.trace.Printf("updating the index: %v", err)
 	}
 	return nil
 }
@@ -176,7 +178,7 @@ func (m *Manager) lookup(ctx context.Context, key string) (Credential, bool, err
 func (m *Manager) turn(ctx context.Context, key string) (unlock func(), cred Credential, err error) {
 	if cred, ok, err := m.lookup(ctx, key); ok || err != nil {
 		if ok {
-			m.trace.printf("serving the stored PAT (%s), which expires %s", key, humanTime(cred.Expires, m.now()))
+			m.trace.Printf("serving the stored PAT (%s), which expires %s", key, humanTime(cred.Expires, m.now()))
 		}
 		return nil, cred, err
 	}
@@ -237,7 +239,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 				// renew, from cron or a timer: the PAT works, but the job must see that it failed.
 				return Credential{}, fmt.Errorf("renewing the PAT for %s, which expires %s: %w", rec.Org, humanTime(rec.ValidTo, m.now()), err)
 			default:
-				m.trace.printf("renewing the PAT for %s failed (%v); serving it as it is", rec.Org, err)
+				m.trace.Printf("renewing the PAT for %s failed (%v); serving it as it is", rec.Org, err)
 			}
 			return rec.Credential(), nil
 		}
@@ -280,7 +282,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		// next sweep revokes it. (Should the save fail instead, the sweep spares it: it is the
 		// stored one.)
 		if err := pending.add(rec.DisplayName); err != nil {
-			m.trace.printf("noting the PAT about to be replaced: %v", err)
+			m.trace.Printf("noting the PAT about to be replaced: %v", err)
 		}
 	}
 	if err := m.save(ctx, key, next); err != nil {
@@ -341,11 +343,10 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error
 	for attempt := 0; attempt < 3; attempt++ {
 		name := m.displayName(org)
 		if err := pending.add(name); err != nil {
-			m.trace.printf("noting the PAT about to be created: %v", err)
+			m.trace.Printf("noting the PAT about to be created: %v", err)
 		}
 		pat, err := m.pats.create(ctx, org, bearer, name, m.cfg.Scope, m.now().Add(m.cfg.Lifetime))
 		if err == nil {
-			m.trace.hide(pat.Token)
 			if problem := unusable(pat, m.now()); problem != "" {
 				// A PAT git cannot be handed must not outlive this answer; should the revoke
 				// fail, its name stays noted for the next run's sweep.
@@ -371,7 +372,7 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error
 		if ctx.Err() != nil {
 			return PAT{}, err // no time left to check: the next run does
 		}
-		m.trace.printf("creating a PAT for %s failed unclearly (%v); checking whether it was made", org, err)
+		m.trace.Printf("creating a PAT for %s failed unclearly (%v); checking whether it was made", org, err)
 		if err := m.revokeByName(ctx, org, bearer, map[string]bool{name: true}, ""); err != nil {
 			return PAT{}, fmt.Errorf("%w (and checking for a half-made PAT failed: %v; the next run checks again)", lastErr, err)
 		}
@@ -413,9 +414,9 @@ func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec
 	if rec != nil {
 		keep = rec.AuthorizationID
 	}
-	m.trace.printf("checking for %d PAT(s) of %s whose creation was not confirmed", len(names), org)
+	m.trace.Printf("checking for %d PAT(s) of %s whose creation was not confirmed", len(names), org)
 	if err := m.revokeByName(ctx, org, bearer, names, keep); err != nil {
-		m.trace.printf("checking for unconfirmed PATs of %s: %v", org, err)
+		m.trace.Printf("checking for unconfirmed PATs of %s: %v", org, err)
 		return err
 	}
 	pending.clear()
@@ -457,7 +458,7 @@ func (m *Manager) revokeQuietly(ctx context.Context, org, bearer, id string) boo
 	if err == nil || isNotFound(err) {
 		return true
 	}
-	m.trace.printf("revoking the PAT %s of %s: %v (the next run tries again)", id, org, err)
+	m.trace.Printf("revoking the PAT %s of %s: %v (the next run tries again)", id, org, err)
 	return false
 }
 
@@ -519,7 +520,7 @@ func (m *Manager) accessToken(ctx context.Context, org, tenant, account string, 
 	if err == nil || !interactive || !errors.Is(err, ErrSignInRequired) {
 		return tok, err // a failed network or keyring would fail a new sign-in too
 	}
-	m.trace.printf("silent sign-in for %s: %v", firstNonEmpty(org, "your organisations"), err)
+	m.trace.Printf("silent sign-in for %s: %v", firstNonEmpty(org, "your organisations"), err)
 	method, err := chooseMethod(ctx, &m.cfg, m.env, org)
 	if err != nil {
 		return accessToken{}, err
@@ -539,10 +540,10 @@ func (m *Manager) freshToken(ctx context.Context, org, tenant, account string, r
 	defer unlock()
 	claims := challengeClaims(refused)
 	if claims == "" {
-		m.trace.printf("%s refused the cached access token; refreshing it", org)
+		m.trace.Printf("%s refused the cached access token; refreshing it", org)
 		return m.signer.silent(ctx, tenant, account, refreshClaims)
 	}
-	m.trace.printf("%s asks for a new token with more claims (continuous access evaluation)", org)
+	m.trace.Printf("%s asks for a new token with more claims (continuous access evaluation)", org)
 	tok, err := m.signer.silent(ctx, tenant, account, claims)
 	if err == nil || !prompt || !errors.Is(err, ErrSignInRequired) {
 		return tok, err
@@ -595,7 +596,7 @@ func (m *Manager) tenant(ctx context.Context, t Target, known cache.Record) (str
 	}
 	tenant, err := discoverTenant(ctx, m.http, m.cfg.OrgURL(t.Org), m.cfg.Authority)
 	if err != nil {
-		m.trace.printf("%v; signing in through %s", err, config.TenantOrganizations)
+		m.trace.Printf("%v; signing in through %s", err, config.TenantOrganizations)
 		return config.TenantOrganizations, nil
 	}
 	return tenant, nil

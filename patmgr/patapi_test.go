@@ -13,6 +13,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/trace"
 )
 
 // fakePATs is a PAT API whose answers a test can spoil one endpoint at a time.
@@ -77,7 +78,7 @@ func newFakeManager(t *testing.T) (*Manager, *fakePATs) {
 	t.Cleanup(srv.Close)
 	cfg := config.Defaults()
 	cfg.StateDir = testenv.TempDir(t)
-	m := &Manager{cfg: cfg, trace: newTracer(nil), now: time.Now,
+	m := &Manager{cfg: cfg, trace: trace.New(nil), now: time.Now,
 		pats: &patClient{http: srv.Client(), url: func(org string) string { return srv.URL + "/" + org + "/_apis/tokens/pats" }}}
 	return m, f
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/redact"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/trace"
 	"github.com/pkg/browser"
 )
 
@@ -38,7 +39,7 @@ type signer struct {
 	cfg    *config.Config
 	http   *http.Client
 	cache  *msalCache
-	trace  *tracer
+	trace  *trace.Tracer
 	prompt io.Writer                             // stderr: MSAL's device-code message and browser notices
 	proxy  func(*http.Request) (*url.URL, error) // the HTTP client's, to name a proxy in an error
 	env    Environment                           // BROWSER, and whether a device code can be read
@@ -160,7 +161,7 @@ func (s *signer) interactive(ctx context.Context, tenant, account, method, claim
 }
 
 func (s *signer) result(res public.AuthResult) accessToken {
-	s.trace.hide(res.AccessToken)
+	redact.Hide(res.AccessToken)
 	return accessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn, Account: res.Account.PreferredUsername, HomeID: res.Account.HomeAccountID}
 }
 
