@@ -5,12 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
@@ -305,12 +304,12 @@ func (m *Manager) revokeStored(ctx context.Context, r cache.Record, stored *cach
 	if err != nil {
 		return err
 	}
-	err = m.pats.revoke(ctx, r.Org, tok.Token, stored.AuthorizationID)
-	if tokenRefused(err) {
-		if tok, err = m.freshToken(ctx, r.Org, r.Tenant, tok.Account, err, false); err != nil {
+	err = m.az.RevokePAT(ctx, r.Org, tok.Token, stored.AuthorizationID)
+	if azdo.TokenRefused(err) {
+		if tok, err = m.freshToken(ctx, r.Org, r.Tenant, tok.Account, azdo.Claims(err), false); err != nil {
 			return err
 		}
-		err = m.pats.revoke(ctx, r.Org, tok.Token, stored.AuthorizationID)
+		err = m.az.RevokePAT(ctx, r.Org, tok.Token, stored.AuthorizationID)
 	}
 	if isNotFound(err) {
 		return nil
@@ -328,13 +327,13 @@ func containsOrg(rs []LogoutResult, org string) bool {
 }
 
 func isNotFound(err error) bool {
-	var perr *PATError
+	var perr *azdo.PATError
 	return errors.As(err, &perr) && perr.Code == "authorizationNotFound"
 }
 
 // ListedPAT is a PAT as `list` shows it.
 type ListedPAT struct {
-	PAT
+	azdo.PAT
 	MadeByThisTool bool `json:"madeByThisTool"`
 	Cached         bool `json:"cached"` // the one git is being given now
 }
@@ -342,9 +341,9 @@ type ListedPAT struct {
 // List returns the signed-in user's PATs in org from the service, every page. filter is active,
 // revoked, expired or all.
 func (m *Manager) List(ctx context.Context, t Target, filter string) ([]ListedPAT, error) {
-	var pats []PAT
+	var pats []azdo.PAT
 	err := m.patAPICall(ctx, t, func(bearer string) (err error) {
-		pats, err = m.pats.list(ctx, t.Org, bearer, filter)
+		pats, err = m.az.ListPATs(ctx, t.Org, bearer, filter)
 		return err
 	})
 	if err != nil {
@@ -365,7 +364,7 @@ func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 	if !config.IsGUID(id) {
 		return fmt.Errorf("%q is not an authorization ID (a GUID): see '%s'", id, CommandLine(&m.cfg, "list", t.Org))
 	}
-	err := m.patAPICall(ctx, t, func(bearer string) error { return m.pats.revoke(ctx, t.Org, bearer, id) })
+	err := m.patAPICall(ctx, t, func(bearer string) error { return m.az.RevokePAT(ctx, t.Org, bearer, id) })
 	if err != nil {
 		return fmt.Errorf("revoking %s in %s: %w", id, t.Org, err)
 	}
@@ -411,79 +410,29 @@ func (m *Manager) patAPICall(ctx context.Context, t Target, call func(bearer str
 	if err != nil {
 		return err
 	}
-	if err = call(tok.Token); !tokenRefused(err) {
+	if err = call(tok.Token); !azdo.TokenRefused(err) {
 		return err
 	}
-	if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, err, true); err != nil {
+	if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, azdo.Claims(err), true); err != nil {
 		return err
 	}
-	if err = call(tok.Token); tokenRefused(err) {
+	if err = call(tok.Token); azdo.TokenRefused(err) {
 		why, fix := m.clientRefusal(err)
 		return errors.New(why + fix)
 	}
 	return err
 }
 
-// Org is an Azure DevOps organisation the signed-in user belongs to.
-type Org struct {
-	Name string `json:"name"`
-	ID   string `json:"id"`
-	URL  string `json:"url"`
-}
-
 // Orgs lists the signed-in user's organisations through the profile and accounts APIs.
-func (m *Manager) Orgs(ctx context.Context, account string) ([]Org, error) {
+func (m *Manager) Orgs(ctx context.Context, account string) ([]azdo.Org, error) {
 	if err := m.init(); err != nil {
 		return nil, err
 	}
-	tenant := firstNonEmpty(m.cfg.Tenant, config.TenantOrganizations)
-	tok, err := m.accessToken(ctx, "", tenant, account, true)
+	tok, err := m.accessToken(ctx, "", firstNonEmpty(m.cfg.Tenant, config.TenantOrganizations), account, true)
 	if err != nil {
 		return nil, err
 	}
-	var profile struct {
-		ID string `json:"id"`
-	}
-	if err := m.getJSON(ctx, m.cfg.ProfileURL()+"/profile/profiles/me?api-version=7.1", tok.Token, &profile); err != nil {
-		return nil, fmt.Errorf("reading your profile: %w", err)
-	}
-	var accounts struct {
-		Value []struct {
-			AccountID   string `json:"accountId"`
-			AccountName string `json:"accountName"`
-			AccountURI  string `json:"accountUri"`
-		} `json:"value"`
-	}
-	u := m.cfg.ProfileURL() + "/accounts?api-version=7.1&memberId=" + url.QueryEscape(profile.ID)
-	if err := m.getJSON(ctx, u, tok.Token, &accounts); err != nil {
-		return nil, fmt.Errorf("listing your organisations: %w", err)
-	}
-	out := make([]Org, 0, len(accounts.Value))
-	for _, a := range accounts.Value {
-		out = append(out, Org{Name: a.AccountName, ID: a.AccountID, URL: a.AccountURI})
-	}
-	return out, nil
-}
-
-func (m *Manager) getJSON(ctx context.Context, u, bearer string, v any) error {
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	req.Header.Set("Accept", "application/json")
-	suppressSignInRedirect(req)
-	resp, err := m.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 && !refusedStatus(resp.StatusCode) {
-		return newStatusError(resp)
-	}
-	return decodeJSON(resp, v)
+	return m.az.Orgs(ctx, tok.Token)
 }
 
 // targets is what renew works on: every PAT in the index for the named organisations (all of

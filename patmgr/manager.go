@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/redact"
@@ -50,9 +51,8 @@ type Manager struct {
 	// Built on first use, so the cached path never pays for them.
 	initOnce sync.Once
 	initErr  error
-	http     *http.Client
+	az       *azdo.Client
 	signer   *signer
-	pats     *patClient
 }
 
 // Options carries a Manager's dependencies; zero fields get the real ones.
@@ -98,20 +98,18 @@ func New(cfg config.Config, opts Options) (*Manager, error) {
 
 func (m *Manager) init() error {
 	m.initOnce.Do(func() {
-		m.http, m.initErr = newHTTPClient(m.cfg.CAFile, m.trace)
+		m.az, m.initErr = azdo.NewClient(&m.cfg, http.ProxyFromEnvironment, m.trace)
 		if m.initErr != nil {
 			return
 		}
 		m.signer = &signer{
 			cfg:    &m.cfg,
-			http:   m.http,
+			http:   m.az,
 			cache:  &msalCache{store: m.store, key: "msal:" + strings.ToLower(m.cfg.Authority) + ":" + m.cfg.ClientID},
 			trace:  m.trace,
 			prompt: m.stderr,
-			proxy:  http.ProxyFromEnvironment,
 			env:    m.env,
 		}
-		m.pats = &patClient{http: m.http, url: m.cfg.PATURL}
 	})
 	return m.initErr
 }
@@ -206,8 +204,8 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	}
 	// git met a claims challenge (continuous access evaluation) with the token it was given: get
 	// one with those claims into the cache before anything uses it.
-	if claims := claimsFromChallenges(t.Challenges); claims != "" {
-		if _, err := m.freshToken(ctx, t.Org, tenant, account, &claimsError{claims}, prompt); err != nil {
+	if claims := azdo.ClaimsFromChallenges(t.Challenges); claims != "" {
+		if _, err := m.freshToken(ctx, t.Org, tenant, account, claims, prompt); err != nil {
 			return Credential{}, err
 		}
 	}
@@ -250,19 +248,19 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		return Credential{}, err
 	}
 	pat, err := m.settleAndMint(ctx, key, t.Org, tok.Token, rec)
-	if tokenRefused(err) {
+	if azdo.TokenRefused(err) {
 		// A cached access token the service no longer takes: redeem the refresh token once. A
 		// fresh token refused too means the PAT API will not serve this client.
-		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, err, prompt); err != nil {
+		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, azdo.Claims(err), prompt); err != nil {
 			return Credential{}, err
 		}
 		pat, err = m.settleAndMint(ctx, key, t.Org, tok.Token, rec)
-		if tokenRefused(err) {
+		if azdo.TokenRefused(err) {
 			why, fix := m.clientRefusal(err)
 			return m.fallback(ctx, key, t, tenant, tok, clientRefusedReason(m.cfg.ClientID), why, fix)
 		}
 	}
-	var perr *PATError
+	var perr *azdo.PATError
 	if errors.As(err, &perr) && perr.IsPolicy() {
 		why := fmt.Sprintf("%s does not allow this PAT (%s)", t.Org, perr.Code)
 		return m.fallback(ctx, key, t, tenant, tok, perr.Code, why, "")
@@ -310,15 +308,15 @@ func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tena
 	if err != nil {
 		return Credential{}, "", err
 	}
-	pat, err := m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
-	if tokenRefused(err) {
-		if tok, err = m.freshToken(ctx, rec.Org, tenant, tok.Account, err, false); err != nil {
+	pat, err := m.az.RenewPAT(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
+	if azdo.TokenRefused(err) {
+		if tok, err = m.freshToken(ctx, rec.Org, tenant, tok.Account, azdo.Claims(err), false); err != nil {
 			return Credential{}, "", err
 		}
-		pat, err = m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
+		pat, err = m.az.RenewPAT(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
 	}
-	var perr *PATError
-	if errors.As(err, &perr) && perr.kind() == refusalGone {
+	var perr *azdo.PATError
+	if errors.As(err, &perr) && perr.IsGone() {
 		rec.Rejected = true
 		return Credential{}, "", err
 	}
@@ -337,7 +335,7 @@ func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tena
 // exactly one PAT results. The name is written down before each create and crossed out once the
 // outcome is known, so that a create this process could not settle (the check failed too, the
 // deadline passed, the process was killed) is settled by the next one (sweepPending).
-func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error) {
+func (m *Manager) mint(ctx context.Context, key, org, bearer string) (azdo.PAT, error) {
 	var lastErr error
 	pending := m.pending(key)
 	for attempt := 0; attempt < 3; attempt++ {
@@ -345,7 +343,7 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error
 		if err := pending.add(name); err != nil {
 			m.trace.Printf("noting the PAT about to be created: %v", err)
 		}
-		pat, err := m.pats.create(ctx, org, bearer, name, m.cfg.Scope, m.now().Add(m.cfg.Lifetime))
+		pat, err := m.az.CreatePAT(ctx, org, bearer, name, m.cfg.Scope, m.now().Add(m.cfg.Lifetime))
 		if err == nil {
 			if problem := unusable(pat, m.now()); problem != "" {
 				// A PAT git cannot be handed must not outlive this answer; should the revoke
@@ -355,30 +353,25 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error
 					pending.remove(name)
 					outcome = "it is revoked"
 				}
-				return PAT{}, fmt.Errorf("the PAT API created a PAT for %s but answered with %s, so it is not kept (%s): try again, and report it if it persists", org, problem, outcome)
+				return azdo.PAT{}, fmt.Errorf("the PAT API created a PAT for %s but answered with %s, so it is not kept (%s): try again, and report it if it persists", org, problem, outcome)
 			}
 			return pat, nil // crossed out by the caller once the PAT is saved
 		}
-		// A clear refusal, or a 4xx (the transport already waited out 429s), made nothing: there
-		// is no PAT to look for. A 408 may come from a gateway after the service acted.
-		var perr *PATError
-		var serr *statusError
-		refused := errors.As(err, &serr) && serr.status < 500 && serr.status != http.StatusRequestTimeout
-		if errors.As(err, &perr) || tokenRefused(err) || refused {
+		if azdo.Refused(err) { // it made nothing: there is no PAT to look for
 			pending.remove(name)
-			return PAT{}, err
+			return azdo.PAT{}, err
 		}
 		lastErr = err
 		if ctx.Err() != nil {
-			return PAT{}, err // no time left to check: the next run does
+			return azdo.PAT{}, err // no time left to check: the next run does
 		}
 		m.trace.Printf("creating a PAT for %s failed unclearly (%v); checking whether it was made", org, err)
 		if err := m.revokeByName(ctx, org, bearer, map[string]bool{name: true}, ""); err != nil {
-			return PAT{}, fmt.Errorf("%w (and checking for a half-made PAT failed: %v; the next run checks again)", lastErr, err)
+			return azdo.PAT{}, fmt.Errorf("%w (and checking for a half-made PAT failed: %v; the next run checks again)", lastErr, err)
 		}
 		pending.remove(name)
 	}
-	return PAT{}, lastErr
+	return azdo.PAT{}, lastErr
 }
 
 // maxSecret keeps "password=" and the secret within git's 65,535-byte line.
@@ -386,7 +379,7 @@ const maxSecret = 65535 - len("password=")
 
 // unusable says what is wrong with a created PAT that must not be kept: a secret git's protocol
 // cannot carry, or a life already over (served as is, it would be replaced on every get).
-func unusable(pat PAT, now time.Time) string {
+func unusable(pat azdo.PAT, now time.Time) string {
 	switch {
 	case pat.AuthorizationID == "":
 		return "no authorization id"
@@ -426,25 +419,25 @@ func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec
 // settleAndMint creates a PAT once no earlier create is unsettled: a create whose answer was lost
 // may have made a PAT, and another create on top could leave two. A refused token is returned as
 // it is, for the caller to refresh.
-func (m *Manager) settleAndMint(ctx context.Context, key, org, bearer string, rec *cache.Record) (PAT, error) {
+func (m *Manager) settleAndMint(ctx context.Context, key, org, bearer string, rec *cache.Record) (azdo.PAT, error) {
 	if err := m.sweepPending(ctx, key, org, bearer, rec); err != nil {
-		if tokenRefused(err) {
-			return PAT{}, err
+		if azdo.TokenRefused(err) {
+			return azdo.PAT{}, err
 		}
-		return PAT{}, fmt.Errorf("an earlier PAT creation for %s is not settled, and checking for it failed (%w), so no new PAT is made: try again in a few minutes", org, err)
+		return azdo.PAT{}, fmt.Errorf("an earlier PAT creation for %s is not settled, and checking for it failed (%w), so no new PAT is made: try again in a few minutes", org, err)
 	}
 	return m.mint(ctx, key, org, bearer)
 }
 
 // revokeByName revokes the active PATs whose display name is in names, except keep.
 func (m *Manager) revokeByName(ctx context.Context, org, bearer string, names map[string]bool, keep string) error {
-	pats, err := m.pats.list(ctx, org, bearer, "active")
+	pats, err := m.az.ListPATs(ctx, org, bearer, "active")
 	if err != nil {
 		return err
 	}
 	for _, p := range pats {
 		if names[p.DisplayName] && (keep == "" || !strings.EqualFold(p.AuthorizationID, keep)) {
-			if err := m.pats.revoke(ctx, org, bearer, p.AuthorizationID); err != nil {
+			if err := m.az.RevokePAT(ctx, org, bearer, p.AuthorizationID); err != nil {
 				return err
 			}
 		}
@@ -454,7 +447,7 @@ func (m *Manager) revokeByName(ctx context.Context, org, bearer string, names ma
 
 // revokeQuietly revokes a PAT this run no longer keeps, and reports whether it is gone.
 func (m *Manager) revokeQuietly(ctx context.Context, org, bearer, id string) bool {
-	err := m.pats.revoke(ctx, org, bearer, id)
+	err := m.az.RevokePAT(ctx, org, bearer, id)
 	if err == nil || isNotFound(err) {
 		return true
 	}
@@ -472,15 +465,6 @@ func (m *Manager) displayName(org string) string {
 	var nonce [4]byte
 	rand.Read(nonce[:])
 	return fmt.Sprintf("%s on %s for %s (%s)", DisplayNamePrefix, host, org, hex.EncodeToString(nonce[:]))
-}
-
-// tokenRefused reports whether the PAT API refused the token itself (any of the service's
-// shapes of "not accepted", a 403, or a refusal of the client) rather than the request.
-func tokenRefused(err error) bool {
-	var serr *statusError
-	var perr *PATError
-	return errors.Is(err, errNotAuthenticated) || errors.As(err, &serr) && serr.status == http.StatusForbidden ||
-		errors.As(err, &perr) && perr.kind() == refusalClient
 }
 
 // clientRefusal says why a fresh token was refused and what would give PATs.
@@ -529,16 +513,15 @@ func (m *Manager) accessToken(ctx context.Context, org, tenant, account string, 
 }
 
 // freshToken redeems the refresh token even though MSAL holds an access token that looks valid,
-// because refused says the service did not take it. When refused is a claims challenge, the new
-// token carries its claims; if the refresh token cannot give them (the sessions were revoked), the
-// normal sign-in does, when prompt allows one.
-func (m *Manager) freshToken(ctx context.Context, org, tenant, account string, refused error, prompt bool) (accessToken, error) {
+// because the service did not take it. With the claims of a challenge, the new token carries
+// them; if the refresh token cannot give them (the sessions were revoked), the normal sign-in
+// does, when prompt allows one.
+func (m *Manager) freshToken(ctx context.Context, org, tenant, account, claims string, prompt bool) (accessToken, error) {
 	unlock, err := lock(ctx, m.cfg.StateDir, "msal")
 	if err != nil {
 		return accessToken{}, err
 	}
 	defer unlock()
-	claims := challengeClaims(refused)
 	if claims == "" {
 		m.trace.Printf("%s refused the cached access token; refreshing it", org)
 		return m.signer.silent(ctx, tenant, account, refreshClaims)
@@ -587,14 +570,14 @@ func (m *Manager) tenant(ctx context.Context, t Target, known cache.Record) (str
 		return m.cfg.Tenant, nil
 	}
 	for _, c := range t.Challenges {
-		if tenant, ok := TenantFromChallenge(c, m.cfg.Authority); ok {
+		if tenant, ok := azdo.TenantFromChallenge(c, m.cfg.Authority); ok {
 			return tenant, nil
 		}
 	}
 	if known.Tenant != "" {
 		return known.Tenant, nil
 	}
-	tenant, err := discoverTenant(ctx, m.http, m.cfg.OrgURL(t.Org), m.cfg.Authority)
+	tenant, err := m.az.Tenant(ctx, t.Org)
 	if err != nil {
 		m.trace.Printf("%v; signing in through %s", err, config.TenantOrganizations)
 		return config.TenantOrganizations, nil
@@ -638,11 +621,7 @@ func (m *Manager) rejectAccessToken(ctx context.Context, t Target, rec *cache.Re
 	if err != nil || cached.Token != password {
 		return nil // nothing cached to replace, or git refused an older token
 	}
-	var refused error = errNotAuthenticated
-	if claims := claimsFromChallenges(t.Challenges); claims != "" {
-		refused = &claimsError{claims}
-	}
-	if _, err := m.freshToken(ctx, t.Org, rec.Tenant, rec.Account, refused, false); err != nil && !errors.Is(err, ErrSignInRequired) {
+	if _, err := m.freshToken(ctx, t.Org, rec.Tenant, rec.Account, azdo.ClaimsFromChallenges(t.Challenges), false); err != nil && !errors.Is(err, ErrSignInRequired) {
 		return err
 	}
 	return nil

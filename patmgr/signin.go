@@ -14,6 +14,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/redact"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
@@ -37,12 +38,11 @@ var ErrSignInRequired = errors.New("sign-in required")
 // and every later process.
 type signer struct {
 	cfg    *config.Config
-	http   *http.Client
+	http   *azdo.Client
 	cache  *msalCache
 	trace  *trace.Tracer
-	prompt io.Writer                             // stderr: MSAL's device-code message and browser notices
-	proxy  func(*http.Request) (*url.URL, error) // the HTTP client's, to name a proxy in an error
-	env    Environment                           // BROWSER, and whether a device code can be read
+	prompt io.Writer   // stderr: MSAL's device-code message and browser notices
+	env    Environment // BROWSER, and whether a device code can be read
 }
 
 // errNoBrowser means the browser could not be started: no opener, or it failed.
@@ -264,7 +264,7 @@ func (s *signer) explain(err error, tenant string) string {
 	if why, ok := explainEntra(err, s.cfg.ClientID, tenant); ok {
 		return why
 	}
-	if why, ok := explainNetwork(err, s.proxy); ok {
+	if why, ok := s.http.ExplainNetwork(err); ok {
 		return why
 	}
 	return oneLine(err)

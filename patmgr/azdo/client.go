@@ -1,4 +1,7 @@
-package patmgr
+// Package azdo is Azure DevOps over HTTP, the client side of what azdotest emulates: the one
+// https-only, retrying client (Entra ID's too), the PAT Lifecycle API, tenant discovery, and the
+// profile and accounts reads.
+package azdo
 
 import (
 	"cmp"
@@ -16,32 +19,41 @@ import (
 	"sync"
 	"time"
 
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/trace"
 )
 
-// requestTimeout bounds one HTTP exchange; retries and sign-in run under the operation's deadline.
-const requestTimeout = 30 * time.Second
+// RequestTimeout bounds one HTTP exchange; retries and sign-in run under the operation's deadline.
+const RequestTimeout = 30 * time.Second
 
 const maxAttempts = 4
 
-// newHTTPClient returns the one client used for Entra ID and Azure DevOps. It speaks only https,
-// follows no redirects (a redirect could carry a bearer token elsewhere or downgrade to http), and
-// retries what is safe to retry.
-func newHTTPClient(caFile string, tr *trace.Tracer) (*http.Client, error) {
+// Client is the one HTTP client for Entra ID and Azure DevOps, and the calls this tool makes to
+// Azure DevOps with it. It speaks only https, follows no redirects (a redirect could carry a bearer
+// token elsewhere or downgrade to http), and retries what is safe to retry.
+type Client struct {
+	*http.Client
+	cfg   *config.Config
+	proxy func(*http.Request) (*url.URL, error)
+}
+
+// NewClient returns the Client for cfg's service, trusting cfg.CAFile besides the system's roots
+// and going through proxy (http.ProxyFromEnvironment but in tests).
+func NewClient(cfg *config.Config, proxy func(*http.Request) (*url.URL, error), tr *trace.Tracer) (*Client, error) {
 	var caPEM []byte
-	if caFile != "" {
+	if cfg.CAFile != "" {
 		var err error
-		if caPEM, err = os.ReadFile(caFile); err != nil {
+		if caPEM, err = os.ReadFile(cfg.CAFile); err != nil {
 			return nil, fmt.Errorf("reading --ca-file: %w", err)
 		}
 		if !x509.NewCertPool().AppendCertsFromPEM(caPEM) {
-			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", caFile)
+			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", cfg.CAFile)
 		}
 	}
-	return newClient(caPEM, nil, http.ProxyFromEnvironment, tr), nil
+	return &Client{Client: newClient(caPEM, nil, proxy, tr), cfg: cfg, proxy: proxy}, nil
 }
 
-// newClient returns the client of newHTTPClient, going through proxy and trusting system (nil:
+// newClient returns the HTTP client of NewClient, going through proxy and trusting system (nil:
 // the system's roots) and the certificates of caPEM, if any.
 func newClient(caPEM []byte, system *x509.CertPool, proxy func(*http.Request) (*url.URL, error), tr *trace.Tracer) *http.Client {
 	var tlsTransport http.RoundTripper = newTLSTransport(system, proxy)
@@ -70,7 +82,7 @@ func newClient(caPEM []byte, system *x509.CertPool, proxy func(*http.Request) (*
 	}
 	return &http.Client{
 		Transport: &retryTransport{next: tlsTransport, trace: tr},
-		Timeout:   2 * requestTimeout,
+		Timeout:   2 * RequestTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
@@ -89,7 +101,7 @@ func newTLSTransport(roots *x509.CertPool, proxy func(*http.Request) (*url.URL, 
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: requestTimeout,
+		ResponseHeaderTimeout: RequestTimeout,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConnsPerHost:   4,
 	}
