@@ -12,6 +12,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/signin"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
@@ -76,22 +77,10 @@ func (m *Manager) SignedIn(ctx context.Context) bool { return len(m.cachedAccoun
 
 // cachedAccounts lists the accounts MSAL's cache can sign in silently, by lower-cased user name.
 func (m *Manager) cachedAccounts(ctx context.Context) map[string]bool {
-	found := map[string]bool{}
 	if m.init() != nil {
-		return found
+		return map[string]bool{}
 	}
-	c, err := m.signer.client(config.TenantOrganizations)
-	if err != nil {
-		return found
-	}
-	accts, err := c.Accounts(ctx)
-	if err != nil {
-		return found
-	}
-	for _, a := range accts {
-		found[strings.ToLower(a.PreferredUsername)] = true
-	}
-	return found
+	return m.signer.Accounts(ctx)
 }
 
 // Login signs in with method (config.LoginBrowser, config.LoginDevice, or "" for what the environment allows)
@@ -107,18 +96,7 @@ func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, e
 			return Status{}, err
 		}
 	}
-	if method == "" {
-		var err error
-		if method, err = chooseMethod(ctx, &m.cfg, m.env, orgOrTenant(t.Org, tenant)); err != nil {
-			return Status{}, err
-		}
-	}
-	unlock, err := lock(ctx, m.cfg.StateDir, "msal")
-	if err != nil {
-		return Status{}, err
-	}
-	tok, err := m.signer.interactive(ctx, tenant, account, method, "")
-	unlock()
+	tok, err := m.signer.SignIn(ctx, t.Org, tenant, account, method)
 	if err != nil {
 		return Status{}, err
 	}
@@ -285,7 +263,7 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 		out = append(out, res)
 	}
 	if all && !unrevoked { // a PAT left to revoke needs the sign-in for the next try
-		if err := m.signer.signOut(ctx); err != nil {
+		if err := m.signer.SignOut(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -300,7 +278,7 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 // revokeStored revokes a stored PAT with a silent sign-in; a token the service refuses is
 // refreshed once for another try, as creation and renewal do.
 func (m *Manager) revokeStored(ctx context.Context, r cache.Record, stored *cache.Record) error {
-	tok, err := m.accessToken(ctx, r.Org, r.Tenant, r.Account, false)
+	tok, err := m.signer.Token(ctx, r.Org, r.Tenant, r.Account, "", false)
 	if err != nil {
 		return err
 	}
@@ -384,21 +362,21 @@ func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 }
 
 // tokenFor signs in for t's organisation, prompting if interactive and the environment allows.
-func (m *Manager) tokenFor(ctx context.Context, t Target, interactive bool) (accessToken, error) {
+func (m *Manager) tokenFor(ctx context.Context, t Target, interactive bool) (signin.Token, error) {
 	tok, _, err := m.signInFor(ctx, t, interactive)
 	return tok, err
 }
 
 // signInFor is tokenFor that also returns the tenant it signed in to.
-func (m *Manager) signInFor(ctx context.Context, t Target, interactive bool) (accessToken, string, error) {
+func (m *Manager) signInFor(ctx context.Context, t Target, interactive bool) (signin.Token, string, error) {
 	if err := m.init(); err != nil {
-		return accessToken{}, "", err
+		return signin.Token{}, "", err
 	}
 	tenant, account, err := m.identity(ctx, t)
 	if err != nil {
-		return accessToken{}, "", err
+		return signin.Token{}, "", err
 	}
-	tok, err := m.accessToken(ctx, t.Org, tenant, account, interactive)
+	tok, err := m.signer.Token(ctx, t.Org, tenant, account, "", interactive)
 	return tok, tenant, err
 }
 
@@ -428,7 +406,7 @@ func (m *Manager) Orgs(ctx context.Context, account string) ([]azdo.Org, error) 
 	if err := m.init(); err != nil {
 		return nil, err
 	}
-	tok, err := m.accessToken(ctx, "", firstNonEmpty(m.cfg.Tenant, config.TenantOrganizations), account, true)
+	tok, err := m.signer.Token(ctx, "", firstNonEmpty(m.cfg.Tenant, config.TenantOrganizations), "", account, true)
 	if err != nil {
 		return nil, err
 	}
@@ -472,6 +450,12 @@ func (m *Manager) targets(orgs []string) ([]Target, error) {
 // Store returns the secret store, for doctor.
 func (m *Manager) Store() store.Store { return m.store }
 
+// oneLine keeps a multi-line error (MSAL's HTTP error dumps) to its first line.
+func oneLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return strings.TrimSpace(s)
+}
+
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {
 		if v != "" {
@@ -479,13 +463,6 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-func orgOrTenant(org, tenant string) string {
-	if org != "" {
-		return org
-	}
-	return "tenant " + tenant
 }
 
 // CommandLine is a command for a message to tell the user to run: the program, words, then every

@@ -19,10 +19,14 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/redact"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/signin"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/trace"
 )
+
+// ErrSignInRequired means a sign-in is needed and this process may not or cannot ask for one.
+var ErrSignInRequired = signin.ErrRequired
 
 // Version is stamped into records and display names; main sets it from build info.
 var Version = "dev"
@@ -43,7 +47,7 @@ type (
 type Manager struct {
 	cfg    config.Config
 	store  store.Store
-	env    Environment
+	env    signin.Environment
 	stderr io.Writer
 	trace  *trace.Tracer
 	now    func() time.Time
@@ -52,14 +56,14 @@ type Manager struct {
 	initOnce sync.Once
 	initErr  error
 	az       *azdo.Client
-	signer   *signer
+	signer   *signin.Signer
 }
 
 // Options carries a Manager's dependencies; zero fields get the real ones.
 type Options struct {
-	Store  store.Store  // nil: the one cfg.Store names
-	Env    *Environment // nil: HostEnvironment()
-	Stderr io.Writer    // nil: os.Stderr
+	Store  store.Store         // nil: the one cfg.Store names
+	Env    *signin.Environment // nil: signin.HostEnvironment()
+	Stderr io.Writer           // nil: os.Stderr
 	Now    func() time.Time
 }
 
@@ -81,7 +85,7 @@ func New(cfg config.Config, opts Options) (*Manager, error) {
 	if opts.Env != nil {
 		m.env = *opts.Env
 	} else {
-		m.env = HostEnvironment()
+		m.env = signin.HostEnvironment()
 	}
 	if cfg.Trace {
 		m.trace = trace.New(m.stderr) // nil traces nothing
@@ -102,14 +106,8 @@ func (m *Manager) init() error {
 		if m.initErr != nil {
 			return
 		}
-		m.signer = &signer{
-			cfg:    &m.cfg,
-			http:   m.az,
-			cache:  &msalCache{store: m.store, key: "msal:" + strings.ToLower(m.cfg.Authority) + ":" + m.cfg.ClientID},
-			trace:  m.trace,
-			prompt: m.stderr,
-			env:    m.env,
-		}
+		login := func(args ...string) string { return signInCommand(&m.cfg, args...) }
+		m.signer = signin.New(&m.cfg, m.az, m.store, m.env, m.stderr, m.trace, login)
 	})
 	return m.initErr
 }
@@ -215,7 +213,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	case serve:
 		return rec.Credential(), nil
 	case fallBack:
-		tok, err := m.accessToken(ctx, t.Org, tenant, account, prompt)
+		tok, err := m.signer.Token(ctx, t.Org, tenant, account, "", prompt)
 		if err != nil {
 			return Credential{}, err
 		}
@@ -243,7 +241,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		}
 	}
 
-	tok, err := m.accessToken(ctx, t.Org, tenant, account, prompt)
+	tok, err := m.signer.Token(ctx, t.Org, tenant, account, "", prompt)
 	if err != nil {
 		return Credential{}, err
 	}
@@ -304,7 +302,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 // token it used too. When the service no longer knows the PAT or will not extend it, rec is
 // marked Rejected so that the caller replaces it.
 func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tenant, account string) (Credential, string, error) {
-	tok, err := m.accessToken(ctx, rec.Org, tenant, account, false)
+	tok, err := m.signer.Token(ctx, rec.Org, tenant, account, "", false)
 	if err != nil {
 		return Credential{}, "", err
 	}
@@ -481,7 +479,7 @@ func (m *Manager) clientRefusal(err error) (why, fix string) {
 // it, or the PAT API will not serve this client. Azure DevOps accepts the token as the Basic
 // password; it lasts about an hour, and silent refresh renews it. why (and fix, if any) is
 // said once, and the PAT is tried again a day later.
-func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant string, tok accessToken, reason, why, fix string) (Credential, error) {
+func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant string, tok signin.Token, reason, why, fix string) (Credential, error) {
 	fmt.Fprintf(m.stderr, "git-credential-azdo: %s; using your Entra ID sign-in token instead, renewed silently%s\n", why, fix)
 	rec := &cache.Record{Kind: cache.KindEntra, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
 		Tenant: tenant, PolicyError: reason, ValidFrom: m.now(), ValidTo: m.now().Add(policyRecheck)}
@@ -491,51 +489,17 @@ func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant str
 	return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
 }
 
-// accessToken signs in for org: silently when the cache allows, else (when interactive) by the
-// method this environment permits. MSAL's cache is shared by all organisations, so its use is
-// serialised across processes too.
-func (m *Manager) accessToken(ctx context.Context, org, tenant, account string, interactive bool) (accessToken, error) {
-	unlock, err := lock(ctx, m.cfg.StateDir, "msal")
-	if err != nil {
-		return accessToken{}, err
-	}
-	defer unlock()
-	tok, err := m.signer.silent(ctx, tenant, account, "")
-	if err == nil || !interactive || !errors.Is(err, ErrSignInRequired) {
-		return tok, err // a failed network or keyring would fail a new sign-in too
-	}
-	m.trace.Printf("silent sign-in for %s: %v", firstNonEmpty(org, "your organisations"), err)
-	method, err := chooseMethod(ctx, &m.cfg, m.env, org)
-	if err != nil {
-		return accessToken{}, err
-	}
-	return m.signer.interactive(ctx, tenant, account, method, "")
-}
-
 // freshToken redeems the refresh token even though MSAL holds an access token that looks valid,
 // because the service did not take it. With the claims of a challenge, the new token carries
 // them; if the refresh token cannot give them (the sessions were revoked), the normal sign-in
 // does, when prompt allows one.
-func (m *Manager) freshToken(ctx context.Context, org, tenant, account, claims string, prompt bool) (accessToken, error) {
-	unlock, err := lock(ctx, m.cfg.StateDir, "msal")
-	if err != nil {
-		return accessToken{}, err
-	}
-	defer unlock()
+func (m *Manager) freshToken(ctx context.Context, org, tenant, account, claims string, prompt bool) (signin.Token, error) {
 	if claims == "" {
 		m.trace.Printf("%s refused the cached access token; refreshing it", org)
-		return m.signer.silent(ctx, tenant, account, refreshClaims)
+		return m.signer.Token(ctx, org, tenant, account, signin.RefreshClaims, false)
 	}
 	m.trace.Printf("%s asks for a new token with more claims (continuous access evaluation)", org)
-	tok, err := m.signer.silent(ctx, tenant, account, claims)
-	if err == nil || !prompt || !errors.Is(err, ErrSignInRequired) {
-		return tok, err
-	}
-	method, err := chooseMethod(ctx, &m.cfg, m.env, org)
-	if err != nil {
-		return accessToken{}, err
-	}
-	return m.signer.interactive(ctx, tenant, account, method, claims)
+	return m.signer.Token(ctx, org, tenant, account, claims, prompt)
 }
 
 // remembered returns what the index knows about t's organisation, from any record of it.
@@ -617,7 +581,7 @@ func (m *Manager) rejectAccessToken(ctx context.Context, t Target, rec *cache.Re
 	if err := m.init(); err != nil {
 		return err
 	}
-	cached, err := m.accessToken(ctx, t.Org, rec.Tenant, rec.Account, false)
+	cached, err := m.signer.Token(ctx, t.Org, rec.Tenant, rec.Account, "", false)
 	if err != nil || cached.Token != password {
 		return nil // nothing cached to replace, or git refused an older token
 	}
