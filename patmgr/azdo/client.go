@@ -4,7 +4,6 @@
 package azdo
 
 import (
-	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
@@ -37,52 +35,50 @@ type Client struct {
 	proxy func(*http.Request) (*url.URL, error)
 }
 
-// NewClient returns the Client for cfg's service, trusting cfg.CAFile besides the system's roots
-// and going through proxy (http.ProxyFromEnvironment but in tests).
+// NewClient returns the Client for cfg's service, going through proxy (http.ProxyFromEnvironment
+// but in tests).
 func NewClient(cfg *config.Config, proxy func(*http.Request) (*url.URL, error), tr *trace.Tracer) (*Client, error) {
-	var caPEM []byte
-	if cfg.CAFile != "" {
-		var err error
-		if caPEM, err = os.ReadFile(cfg.CAFile); err != nil {
-			return nil, fmt.Errorf("reading --ca-file: %w", err)
-		}
-		if !x509.NewCertPool().AppendCertsFromPEM(caPEM) {
-			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", cfg.CAFile)
-		}
+	roots, err := rootsWith(cfg.CAFile, x509.SystemCertPool)
+	if err != nil {
+		return nil, err
 	}
-	return &Client{Client: newClient(caPEM, nil, proxy, tr), cfg: cfg, proxy: proxy}, nil
+	return &Client{Client: newClient(roots, proxy, tr), cfg: cfg, proxy: proxy}, nil
 }
 
-// newClient returns the HTTP client of NewClient, going through proxy and trusting system (nil:
-// the system's roots) and the certificates of caPEM, if any.
-func newClient(caPEM []byte, system *x509.CertPool, proxy func(*http.Request) (*url.URL, error), tr *trace.Tracer) *http.Client {
-	var tlsTransport http.RoundTripper = newTLSTransport(system, proxy)
-	if caPEM != nil {
-		extra := x509.NewCertPool()
-		extra.AppendCertsFromPEM(caPEM)
-		tlsTransport = &extraRootsTransport{
-			extra:  newTLSTransport(extra, proxy),
-			system: tlsTransport,
-			both: sync.OnceValue(func() http.RoundTripper {
-				pool := system
-				if pool == nil {
-					var err error
-					if pool, err = x509.SystemCertPool(); err != nil {
-						pool = x509.NewCertPool()
-					}
-				} else {
-					pool = pool.Clone()
-				}
-				pool.AppendCertsFromPEM(caPEM)
-				return newTLSTransport(pool, proxy)
-			}),
-			proxy: proxy,
-			trace: tr,
-		}
+// rootsWith returns the roots to trust: those of system plus the certificates of caFile, or nil
+// (the system's roots) without a CA file.
+func rootsWith(caFile string, system func() (*x509.CertPool, error)) (*x509.CertPool, error) {
+	if caFile == "" {
+		return nil, nil
 	}
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading --ca-file: %w", err)
+	}
+	roots, err := system()
+	if err != nil {
+		roots = x509.NewCertPool() // no system roots to add to: the CA file's alone
+	}
+	if !roots.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", caFile)
+	}
+	return roots, nil
+}
+
+// newClient returns the HTTP client of NewClient, verifying servers against roots (nil: the
+// system's roots).
+func newClient(roots *x509.CertPool, proxy func(*http.Request) (*url.URL, error), tr *trace.Tracer) *http.Client {
 	return &http.Client{
-		Transport: &retryTransport{next: tlsTransport, trace: tr},
-		Timeout:   2 * RequestTimeout,
+		Transport: &retryTransport{next: &http.Transport{
+			Proxy:                 proxy,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: RequestTimeout,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConnsPerHost:   4,
+		}, trace: tr},
+		Timeout: 2 * RequestTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
@@ -92,70 +88,6 @@ func newClient(caPEM []byte, system *x509.CertPool, proxy func(*http.Request) (*
 // suppressSignInRedirect asks Azure DevOps to answer a token it does not accept with 401 rather
 // than a redirect to its sign-in page, as Microsoft's own clients do.
 func suppressSignInRedirect(req *http.Request) { req.Header.Set("X-TFS-FedAuthRedirect", "Suppress") }
-
-// newTLSTransport returns a transport that verifies servers against roots, or the system's roots
-// if roots is nil.
-func newTLSTransport(roots *x509.CertPool, proxy func(*http.Request) (*url.URL, error)) *http.Transport {
-	return &http.Transport{
-		Proxy:                 proxy,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: RequestTimeout,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConnsPerHost:   4,
-	}
-}
-
-// extraRootsTransport trusts the certificates of --ca-file as well as the system's roots. One
-// pool of both would do, but it makes crypto/x509 parse every system root first (on Debian the
-// bundle and /etc/ssl/certs, each of them, so some 400 certificates), which costs more CPU than
-// the rest of a cold get. So a host is verified against the CA file first and against the
-// system's roots only if that fails. That trusts exactly what the one pool would: a chain ends at
-// the first root it reaches, so a chain the one pool accepts ends at a root of one of the two
-// sets, and that set alone accepts it.
-type extraRootsTransport struct {
-	extra, system http.RoundTripper
-	// both trusts one pool of both, for requests through an https proxy: each of their
-	// connections is verified twice, the proxy's certificate and then the host's, under the same
-	// roots, and the two may need a different set each.
-	both  func() http.RoundTripper
-	proxy func(*http.Request) (*url.URL, error)
-	trace *trace.Tracer
-	// systemHosts are the hosts (host:port) the CA file does not vouch for: they go straight to
-	// system, without a handshake that fails first.
-	systemHosts sync.Map
-}
-
-func (t *extraRootsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if p, err := t.proxy(req); err == nil && p != nil && p.Scheme == "https" {
-		return t.both().RoundTrip(req)
-	}
-	host := net.JoinHostPort(req.URL.Hostname(), cmp.Or(req.URL.Port(), "443"))
-	if _, ok := t.systemHosts.Load(host); ok {
-		return t.system.RoundTrip(req)
-	}
-	resp, err := t.extra.RoundTrip(req)
-	var unverified *tls.CertificateVerificationError
-	if !errors.As(err, &unverified) {
-		return resp, err
-	}
-	// The handshake failed before anything was sent, so even a PAT create can go again.
-	retry, rerr := resend(req)
-	if errors.Is(rerr, errNoReplay) {
-		return nil, fmt.Errorf("%w, and the request cannot be sent again to check it against the system's roots", err)
-	}
-	if rerr != nil {
-		return nil, rerr
-	}
-	t.systemHosts.Store(host, true)
-	t.trace.Printf("--ca-file does not vouch for %s (%v): verifying it against the system's roots", host, unverified.Err)
-	resp, err = t.system.RoundTrip(retry)
-	if errors.As(err, new(*tls.CertificateVerificationError)) {
-		return nil, fmt.Errorf("%w (nor does --ca-file: %v)", err, unverified.Err)
-	}
-	return resp, err
-}
 
 // retryTransport retries idempotent requests and Entra's token endpoints on 429, 5xx and transport
 // errors, with exponential backoff and full jitter, honouring Retry-After, always inside the
