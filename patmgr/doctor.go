@@ -1,6 +1,7 @@
 package patmgr
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -116,7 +117,7 @@ func (m *Manager) checkStore(ctx context.Context) Check {
 }
 
 func (m *Manager) checkAuthority(ctx context.Context) Check {
-	tenant := firstNonEmpty(m.cfg.Tenant, config.TenantOrganizations)
+	tenant := cmp.Or(m.cfg.Tenant, config.TenantOrganizations)
 	u := m.cfg.AuthorityURL(tenant) + "/v2.0/.well-known/openid-configuration"
 	c := Check{Name: "authority"}
 	ctx, cancel := context.WithTimeout(ctx, azdo.RequestTimeout)

@@ -1,6 +1,7 @@
 package patmgr
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -89,7 +90,7 @@ func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, e
 	if err := m.init(); err != nil {
 		return Status{}, err
 	}
-	tenant, account := firstNonEmpty(m.cfg.Tenant, config.TenantOrganizations), t.Account
+	tenant, account := cmp.Or(m.cfg.Tenant, config.TenantOrganizations), t.Account
 	if t.Org != "" {
 		var err error
 		if tenant, account, err = m.identity(ctx, t); err != nil {
@@ -203,7 +204,7 @@ func (m *Manager) settlePending(ctx context.Context, t Target, key string, rec *
 	if len(m.pending(key).names()) == 0 {
 		return
 	}
-	tok, err := m.tokenFor(ctx, t, false)
+	tok, _, err := m.signInFor(ctx, t, false)
 	if err != nil {
 		m.trace.Printf("settling unconfirmed PATs of %s: %v", t.Org, err)
 		return
@@ -361,13 +362,8 @@ func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 	return nil
 }
 
-// tokenFor signs in for t's organisation, prompting if interactive and the environment allows.
-func (m *Manager) tokenFor(ctx context.Context, t Target, interactive bool) (signin.Token, error) {
-	tok, _, err := m.signInFor(ctx, t, interactive)
-	return tok, err
-}
-
-// signInFor is tokenFor that also returns the tenant it signed in to.
+// signInFor signs in for t's organisation, prompting if interactive and the environment allows,
+// and returns the token and the tenant it signed in to.
 func (m *Manager) signInFor(ctx context.Context, t Target, interactive bool) (signin.Token, string, error) {
 	if err := m.init(); err != nil {
 		return signin.Token{}, "", err
@@ -406,7 +402,7 @@ func (m *Manager) Orgs(ctx context.Context, account string) ([]azdo.Org, error) 
 	if err := m.init(); err != nil {
 		return nil, err
 	}
-	tok, err := m.signer.Token(ctx, "", firstNonEmpty(m.cfg.Tenant, config.TenantOrganizations), "", account, true)
+	tok, err := m.signer.Token(ctx, "", cmp.Or(m.cfg.Tenant, config.TenantOrganizations), "", account, true)
 	if err != nil {
 		return nil, err
 	}
@@ -454,15 +450,6 @@ func (m *Manager) Store() store.Store { return m.store }
 func oneLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return strings.TrimSpace(s)
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // CommandLine is a command for a message to tell the user to run: the program, words, then every

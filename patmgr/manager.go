@@ -3,6 +3,7 @@
 package patmgr
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -524,7 +525,7 @@ func (m *Manager) remembered(key string, t Target) cache.Record {
 func (m *Manager) identity(ctx context.Context, t Target) (tenant, account string, err error) {
 	known := m.remembered(m.key(t), t)
 	tenant, err = m.tenant(ctx, t, known)
-	return tenant, firstNonEmpty(t.Account, known.Account), err
+	return tenant, cmp.Or(t.Account, known.Account), err
 }
 
 // tenant decides which Entra ID tenant to sign in to for t: configured, else named by git's

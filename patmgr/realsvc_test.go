@@ -61,7 +61,7 @@ func TestRefusedTokenIsRefreshedOnce(t *testing.T) {
 	}
 	t.Run("an access token the service no longer takes", func(t *testing.T) {
 		e := newEmulated(t, nil)
-		if _, err := e.tokenFor(context.Background(), e.target, true); err != nil {
+		if _, _, err := e.signInFor(context.Background(), e.target, true); err != nil {
 			t.Fatal(err)
 		}
 		// On the service's clock the cached token has expired; MSAL, on this machine's, still

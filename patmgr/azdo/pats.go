@@ -230,6 +230,16 @@ func (c *Client) do(ctx context.Context, method, org, bearer string, q url.Value
 		q = url.Values{}
 	}
 	q.Set("api-version", patAPIVersion)
+	resp, err := c.send(ctx, method, c.cfg.PATURL(org)+"?"+q.Encode(), bearer, body)
+	if err != nil {
+		return nil, fmt.Errorf("calling the PAT API of %s: %w", org, err)
+	}
+	return resp, nil
+}
+
+// send sends a request with bearer's token and, if not nil, body as JSON, under its own
+// RequestTimeout, which closing the answer's body ends.
+func (c *Client) send(ctx context.Context, method, u, bearer string, body any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -239,7 +249,7 @@ func (c *Client) do(ctx context.Context, method, org, bearer string, q url.Value
 		rd = bytes.NewReader(b)
 	}
 	ctx, cancel := context.WithTimeout(ctx, RequestTimeout)
-	req, err := http.NewRequestWithContext(ctx, method, c.cfg.PATURL(org)+"?"+q.Encode(), rd)
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -253,7 +263,7 @@ func (c *Client) do(ctx context.Context, method, org, bearer string, q url.Value
 	resp, err := c.Do(req)
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("calling the PAT API of %s: %w", org, err)
+		return nil, err
 	}
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
@@ -355,16 +365,7 @@ func (c *Client) Orgs(ctx context.Context, bearer string) ([]Org, error) {
 }
 
 func (c *Client) getJSON(ctx context.Context, u, bearer string, v any) error {
-	ctx, cancel := context.WithTimeout(ctx, RequestTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	req.Header.Set("Accept", "application/json")
-	suppressSignInRedirect(req)
-	resp, err := c.Do(req)
+	resp, err := c.send(ctx, http.MethodGet, u, bearer, nil)
 	if err != nil {
 		return err
 	}
