@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/signin"
 )
 
 // A browser that cannot be started (here BROWSER names an opener that exits 1) does not strand the
@@ -20,7 +21,7 @@ func TestBrowserThatFailsFallsBackToDeviceCode(t *testing.T) {
 			e := newEmulated(t, func(c *config.Config) { c.Login, c.Username, c.Password = config.LoginAuto, "", "" })
 			var stderr bytes.Buffer
 			e.stderr = &stderr
-			e.env = Environment{
+			e.env = signin.Environment{
 				Getenv:      func(k string) string { return map[string]string{"BROWSER": "false"}[k] },
 				HasTerminal: func() bool { return terminal },
 				HasBrowser:  func() bool { return true },
@@ -65,7 +66,7 @@ func TestBrowserSignInTimesOutClearly(t *testing.T) {
 	})
 	var stderr bytes.Buffer
 	e.stderr = &stderr
-	e.env = Environment{
+	e.env = signin.Environment{
 		Getenv:      func(k string) string { return map[string]string{"BROWSER": "true"}[k] },
 		HasTerminal: func() bool { return true },
 		HasBrowser:  func() bool { return true },

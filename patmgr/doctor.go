@@ -1,17 +1,18 @@
 package patmgr
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
@@ -116,15 +117,15 @@ func (m *Manager) checkStore(ctx context.Context) Check {
 }
 
 func (m *Manager) checkAuthority(ctx context.Context) Check {
-	tenant := firstNonEmpty(m.cfg.Tenant, config.TenantOrganizations)
+	tenant := cmp.Or(m.cfg.Tenant, config.TenantOrganizations)
 	u := m.cfg.AuthorityURL(tenant) + "/v2.0/.well-known/openid-configuration"
 	c := Check{Name: "authority"}
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, azdo.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err == nil {
 		var resp *http.Response
-		if resp, err = m.http.Do(req); err == nil {
+		if resp, err = m.az.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
 				err = fmt.Errorf("HTTP %d", resp.StatusCode)
@@ -133,41 +134,24 @@ func (m *Manager) checkAuthority(ctx context.Context) Check {
 	}
 	if err != nil {
 		c.Detail = fmt.Sprintf("%s: %v", u, err)
-		if why, ok := explainNetwork(err, m.signer.proxy); ok {
+		if why, ok := m.az.ExplainNetwork(err); ok {
 			c.Detail = u + ": " + why
 		}
 		c.Fix = "check the network, a proxy (HTTPS_PROXY) or --authority; for a TLS-inspecting proxy add its CA with --ca-file"
 		return c
 	}
-	c.OK, c.Detail = true, m.cfg.AuthorityURL(tenant)+" answers"+m.via(u)
+	c.OK, c.Detail = true, m.cfg.AuthorityURL(tenant)+" answers"+m.az.Via(u)
 	return c
 }
 
 func (m *Manager) checkOrg(ctx context.Context, org string) Check {
 	c := Check{Name: "organisation " + org}
-	tenant, err := discoverTenant(ctx, m.http, m.cfg.OrgURL(org), m.cfg.Authority)
+	tenant, err := m.az.Tenant(ctx, org)
 	if err != nil {
 		c.Detail = err.Error()
 		c.Fix = "check the organisation name in the remote URL"
 		return c
 	}
-	c.OK, c.Detail = true, m.cfg.OrgURL(org)+" belongs to tenant "+tenant+m.via(m.cfg.OrgURL(org))
+	c.OK, c.Detail = true, m.cfg.OrgURL(org)+" belongs to tenant "+tenant+m.az.Via(m.cfg.OrgURL(org))
 	return c
-}
-
-// via names the proxy the HTTP client goes through to reach raw (HTTPS_PROXY, unless NO_PROXY
-// exempts the host), or is "" when it goes directly.
-func (m *Manager) via(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	p, err := m.signer.proxy(&http.Request{URL: u})
-	switch {
-	case err != nil:
-		return " (HTTPS_PROXY is unusable: " + err.Error() + ")"
-	case p != nil:
-		return " through the proxy " + p.Redacted()
-	}
-	return ""
 }

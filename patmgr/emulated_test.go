@@ -14,6 +14,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/signin"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
@@ -56,7 +57,7 @@ func newEmulatedWith(t *testing.T, opts azdotest.Options, change func(*config.Co
 	if wrap != nil {
 		st = wrap(st)
 	}
-	none := Environment{Getenv: func(string) string { return "" }, HasTerminal: func() bool { return false }, HasBrowser: func() bool { return false }}
+	none := signin.Environment{Getenv: func(string) string { return "" }, HasTerminal: func() bool { return false }, HasBrowser: func() bool { return false }}
 	m, err := New(cfg, Options{Store: st, Env: &none, Stderr: io.Discard, Now: srv.Now})
 	if err != nil {
 		t.Fatal(err)

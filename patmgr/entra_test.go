@@ -3,21 +3,13 @@ package patmgr
 import (
 	"bytes"
 	"context"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/trace"
 )
 
 // secondOrg makes the emulator's user a member of one more organisation, which needs a PAT of its
@@ -37,8 +29,8 @@ func (e *emulated) secondOrg(t *testing.T, name string) {
 // the PAT is made without a new sign-in.
 func TestClaimsChallengeIsAnsweredSilently(t *testing.T) {
 	e := newEmulated(t, func(c *config.Config) { c.Trace = true })
-	var trace bytes.Buffer
-	e.stderr, e.trace = &trace, newTracer(&trace)
+	var traced bytes.Buffer
+	e.stderr, e.trace = &traced, trace.New(&traced)
 	e.get(t)
 	if err := e.srv.ChallengeSessions(e.srv.User); err != nil {
 		t.Fatal(err)
@@ -53,8 +45,8 @@ func TestClaimsChallengeIsAnsweredSilently(t *testing.T) {
 	if after.PATsCreated != before.PATsCreated+1 {
 		t.Fatalf("PATs created: %d, then %d", before.PATsCreated, after.PATsCreated)
 	}
-	if !strings.Contains(trace.String(), "fabrikam asks for a new token with more claims") {
-		t.Fatalf("the PAT API's claims challenge was not taken for one:\n%s", trace.String())
+	if !strings.Contains(traced.String(), "fabrikam asks for a new token with more claims") {
+		t.Fatalf("the PAT API's claims challenge was not taken for one:\n%s", traced.String())
 	}
 }
 
@@ -149,82 +141,5 @@ func TestPasswordFlowIsNotedAsDeprecated(t *testing.T) {
 	e.get(t)
 	if got := strings.Count(stderr.String(), "--login=password is deprecated"); got != 1 || strings.Count(stderr.String(), "\n") != 1 {
 		t.Fatalf("stderr %q", stderr.String())
-	}
-}
-
-// networkError signs in with the password flow at authority through the client proxy picks.
-func networkError(t *testing.T, authority string, caPEM []byte, proxy func(*http.Request) (*url.URL, error)) string {
-	t.Helper()
-	cfg := config.Defaults()
-	cfg.Authority, cfg.Username, cfg.Password = authority, "alice@contoso.example", "pw"
-	st, err := store.NewFile(filepath.Join(testenv.TempDir(t), "credentials"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var prompt bytes.Buffer
-	s := &signer{cfg: &cfg, http: newClient(caPEM, nil, proxy, newTracer(nil)), cache: &msalCache{store: st, key: "msal"},
-		trace: newTracer(nil), prompt: &prompt, proxy: proxy}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	_, err = s.interactive(ctx, "contoso.example", "", config.LoginPassword, "")
-	if err == nil {
-		t.Fatal("signed in")
-	}
-	if strings.Contains(err.Error(), "\n") {
-		t.Fatalf("not one line: %q", err)
-	}
-	return err.Error()
-}
-
-func TestNetworkFailuresKeepTheirCause(t *testing.T) {
-	closed := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		return addr
-	}
-	untrusted := httptest.NewTLSServer(http.NotFoundHandler())
-	defer untrusted.Close()
-	refusingProxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "no", http.StatusForbidden)
-	}))
-	defer refusingProxy.Close()
-	proxyURL, _ := url.Parse(refusingProxy.URL)
-	deadProxy, _ := url.Parse("http://" + closed())
-	cases := []struct {
-		name, authority string
-		proxy           *url.URL
-		want            string
-	}{
-		{"refused", "https://" + closed(), nil, "the connection was refused"},
-		{"dns", "https://login.nonexistent.invalid", nil, "cannot reach login.nonexistent.invalid: the name login.nonexistent.invalid does not resolve (no such host)"},
-		{"tls", untrusted.URL, nil, "cannot reach " + strings.TrimPrefix(untrusted.URL, "https://") + " securely: its certificate is not trusted"},
-		{"proxy refuses", "https://login.example.invalid", proxyURL, "the proxy " + refusingProxy.URL + " (HTTPS_PROXY) would not connect to login.example.invalid: Forbidden"},
-		{"proxy down", "https://login.example.invalid", deadProxy, "cannot reach the proxy " + deadProxy.String() + " (HTTPS_PROXY) on the way to login.example.invalid: the connection was refused"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			proxy := http.ProxyURL(tc.proxy)
-			if tc.proxy == nil {
-				proxy = direct
-			}
-			msg := networkError(t, tc.authority, nil, proxy)
-			if !strings.Contains(msg, tc.want) || !strings.HasPrefix(msg, "signing in (password) at "+tc.authority+"/contoso.example: ") {
-				t.Fatalf("got  %s\nwant %s", msg, tc.want)
-			}
-		})
-	}
-}
-
-// Offline cannot be made on loopback: the dial error an unplugged machine gets is built here.
-func TestOfflineIsSaidSo(t *testing.T) {
-	err := &url.Error{Op: "Post", URL: "https://login.microsoftonline.com/organizations/oauth2/v2.0/token",
-		Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ENETUNREACH)}}
-	got, ok := explainNetwork(err, direct)
-	if want := "cannot reach login.microsoftonline.com: the network is unreachable: are you offline?"; !ok || got != want {
-		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 }

@@ -1,18 +1,19 @@
 package patmgr
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/signin"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
@@ -77,22 +78,10 @@ func (m *Manager) SignedIn(ctx context.Context) bool { return len(m.cachedAccoun
 
 // cachedAccounts lists the accounts MSAL's cache can sign in silently, by lower-cased user name.
 func (m *Manager) cachedAccounts(ctx context.Context) map[string]bool {
-	found := map[string]bool{}
 	if m.init() != nil {
-		return found
+		return map[string]bool{}
 	}
-	c, err := m.signer.client(config.TenantOrganizations)
-	if err != nil {
-		return found
-	}
-	accts, err := c.Accounts(ctx)
-	if err != nil {
-		return found
-	}
-	for _, a := range accts {
-		found[strings.ToLower(a.PreferredUsername)] = true
-	}
-	return found
+	return m.signer.Accounts(ctx)
 }
 
 // Login signs in with method (config.LoginBrowser, config.LoginDevice, or "" for what the environment allows)
@@ -101,25 +90,14 @@ func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, e
 	if err := m.init(); err != nil {
 		return Status{}, err
 	}
-	tenant, account := firstNonEmpty(m.cfg.Tenant, config.TenantOrganizations), t.Account
+	tenant, account := cmp.Or(m.cfg.Tenant, config.TenantOrganizations), t.Account
 	if t.Org != "" {
 		var err error
 		if tenant, account, err = m.identity(ctx, t); err != nil {
 			return Status{}, err
 		}
 	}
-	if method == "" {
-		var err error
-		if method, err = chooseMethod(ctx, &m.cfg, m.env, orgOrTenant(t.Org, tenant)); err != nil {
-			return Status{}, err
-		}
-	}
-	unlock, err := lock(ctx, m.cfg.StateDir, "msal")
-	if err != nil {
-		return Status{}, err
-	}
-	tok, err := m.signer.interactive(ctx, tenant, account, method, "")
-	unlock()
+	tok, err := m.signer.SignIn(ctx, t.Org, tenant, account, method)
 	if err != nil {
 		return Status{}, err
 	}
@@ -226,9 +204,9 @@ func (m *Manager) settlePending(ctx context.Context, t Target, key string, rec *
 	if len(m.pending(key).names()) == 0 {
 		return
 	}
-	tok, err := m.tokenFor(ctx, t, false)
+	tok, _, err := m.signInFor(ctx, t, false)
 	if err != nil {
-		m.trace.printf("settling unconfirmed PATs of %s: %v", t.Org, err)
+		m.trace.Printf("settling unconfirmed PATs of %s: %v", t.Org, err)
 		return
 	}
 	_ = m.sweepPending(ctx, key, t.Org, tok.Token, rec) // what it cannot settle waits for the next run
@@ -289,7 +267,7 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 		errs = append(errs, store.RemoveTempCopies(ctx, m.store))
 	}
 	if all && !unrevoked { // a PAT left to revoke needs the sign-in for the next try
-		if err := m.signer.signOut(ctx); err != nil {
+		if err := m.signer.SignOut(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -304,16 +282,16 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 // revokeStored revokes a stored PAT with a silent sign-in; a token the service refuses is
 // refreshed once for another try, as creation and renewal do.
 func (m *Manager) revokeStored(ctx context.Context, r cache.Record, stored *cache.Record) error {
-	tok, err := m.accessToken(ctx, r.Org, r.Tenant, r.Account, false)
+	tok, err := m.signer.Token(ctx, r.Org, r.Tenant, r.Account, "", false)
 	if err != nil {
 		return err
 	}
-	err = m.pats.revoke(ctx, r.Org, tok.Token, stored.AuthorizationID)
-	if tokenRefused(err) {
-		if tok, err = m.freshToken(ctx, r.Org, r.Tenant, tok.Account, err, false); err != nil {
+	err = m.az.RevokePAT(ctx, r.Org, tok.Token, stored.AuthorizationID)
+	if azdo.TokenRefused(err) {
+		if tok, err = m.freshToken(ctx, r.Org, r.Tenant, tok.Account, azdo.Claims(err), false); err != nil {
 			return err
 		}
-		err = m.pats.revoke(ctx, r.Org, tok.Token, stored.AuthorizationID)
+		err = m.az.RevokePAT(ctx, r.Org, tok.Token, stored.AuthorizationID)
 	}
 	if isNotFound(err) {
 		return nil
@@ -331,13 +309,13 @@ func containsOrg(rs []LogoutResult, org string) bool {
 }
 
 func isNotFound(err error) bool {
-	var perr *PATError
+	var perr *azdo.PATError
 	return errors.As(err, &perr) && perr.Code == "authorizationNotFound"
 }
 
 // ListedPAT is a PAT as `list` shows it.
 type ListedPAT struct {
-	PAT
+	azdo.PAT
 	MadeByThisTool bool `json:"madeByThisTool"`
 	Cached         bool `json:"cached"` // the one git is being given now
 }
@@ -345,9 +323,9 @@ type ListedPAT struct {
 // List returns the signed-in user's PATs in org from the service, every page. filter is active,
 // revoked, expired or all.
 func (m *Manager) List(ctx context.Context, t Target, filter string) ([]ListedPAT, error) {
-	var pats []PAT
+	var pats []azdo.PAT
 	err := m.patAPICall(ctx, t, func(bearer string) (err error) {
-		pats, err = m.pats.list(ctx, t.Org, bearer, filter)
+		pats, err = m.az.ListPATs(ctx, t.Org, bearer, filter)
 		return err
 	})
 	if err != nil {
@@ -368,7 +346,7 @@ func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 	if !config.IsGUID(id) {
 		return fmt.Errorf("%q is not an authorization ID (a GUID): see '%s'", id, CommandLine(&m.cfg, "list", t.Org))
 	}
-	err := m.patAPICall(ctx, t, func(bearer string) error { return m.pats.revoke(ctx, t.Org, bearer, id) })
+	err := m.patAPICall(ctx, t, func(bearer string) error { return m.az.RevokePAT(ctx, t.Org, bearer, id) })
 	if err != nil {
 		return fmt.Errorf("revoking %s in %s: %w", id, t.Org, err)
 	}
@@ -387,22 +365,17 @@ func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 	return nil
 }
 
-// tokenFor signs in for t's organisation, prompting if interactive and the environment allows.
-func (m *Manager) tokenFor(ctx context.Context, t Target, interactive bool) (accessToken, error) {
-	tok, _, err := m.signInFor(ctx, t, interactive)
-	return tok, err
-}
-
-// signInFor is tokenFor that also returns the tenant it signed in to.
-func (m *Manager) signInFor(ctx context.Context, t Target, interactive bool) (accessToken, string, error) {
+// signInFor signs in for t's organisation, prompting if interactive and the environment allows,
+// and returns the token and the tenant it signed in to.
+func (m *Manager) signInFor(ctx context.Context, t Target, interactive bool) (signin.Token, string, error) {
 	if err := m.init(); err != nil {
-		return accessToken{}, "", err
+		return signin.Token{}, "", err
 	}
 	tenant, account, err := m.identity(ctx, t)
 	if err != nil {
-		return accessToken{}, "", err
+		return signin.Token{}, "", err
 	}
-	tok, err := m.accessToken(ctx, t.Org, tenant, account, interactive)
+	tok, err := m.signer.Token(ctx, t.Org, tenant, account, "", interactive)
 	return tok, tenant, err
 }
 
@@ -414,79 +387,29 @@ func (m *Manager) patAPICall(ctx context.Context, t Target, call func(bearer str
 	if err != nil {
 		return err
 	}
-	if err = call(tok.Token); !tokenRefused(err) {
+	if err = call(tok.Token); !azdo.TokenRefused(err) {
 		return err
 	}
-	if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, err, true); err != nil {
+	if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, azdo.Claims(err), true); err != nil {
 		return err
 	}
-	if err = call(tok.Token); tokenRefused(err) {
+	if err = call(tok.Token); azdo.TokenRefused(err) {
 		why, fix := m.clientRefusal(err)
 		return errors.New(why + fix)
 	}
 	return err
 }
 
-// Org is an Azure DevOps organisation the signed-in user belongs to.
-type Org struct {
-	Name string `json:"name"`
-	ID   string `json:"id"`
-	URL  string `json:"url"`
-}
-
 // Orgs lists the signed-in user's organisations through the profile and accounts APIs.
-func (m *Manager) Orgs(ctx context.Context, account string) ([]Org, error) {
+func (m *Manager) Orgs(ctx context.Context, account string) ([]azdo.Org, error) {
 	if err := m.init(); err != nil {
 		return nil, err
 	}
-	tenant := firstNonEmpty(m.cfg.Tenant, config.TenantOrganizations)
-	tok, err := m.accessToken(ctx, "", tenant, account, true)
+	tok, err := m.signer.Token(ctx, "", cmp.Or(m.cfg.Tenant, config.TenantOrganizations), "", account, true)
 	if err != nil {
 		return nil, err
 	}
-	var profile struct {
-		ID string `json:"id"`
-	}
-	if err := m.getJSON(ctx, m.cfg.ProfileURL()+"/profile/profiles/me?api-version=7.1", tok.Token, &profile); err != nil {
-		return nil, fmt.Errorf("reading your profile: %w", err)
-	}
-	var accounts struct {
-		Value []struct {
-			AccountID   string `json:"accountId"`
-			AccountName string `json:"accountName"`
-			AccountURI  string `json:"accountUri"`
-		} `json:"value"`
-	}
-	u := m.cfg.ProfileURL() + "/accounts?api-version=7.1&memberId=" + url.QueryEscape(profile.ID)
-	if err := m.getJSON(ctx, u, tok.Token, &accounts); err != nil {
-		return nil, fmt.Errorf("listing your organisations: %w", err)
-	}
-	out := make([]Org, 0, len(accounts.Value))
-	for _, a := range accounts.Value {
-		out = append(out, Org{Name: a.AccountName, ID: a.AccountID, URL: a.AccountURI})
-	}
-	return out, nil
-}
-
-func (m *Manager) getJSON(ctx context.Context, u, bearer string, v any) error {
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	req.Header.Set("Accept", "application/json")
-	suppressSignInRedirect(req)
-	resp, err := m.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 && !refusedStatus(resp.StatusCode) {
-		return newStatusError(resp)
-	}
-	return decodeJSON(resp, v)
+	return m.az.Orgs(ctx, tok.Token)
 }
 
 // targets is what renew works on: every PAT in the index for the named organisations (all of
@@ -526,20 +449,10 @@ func (m *Manager) targets(orgs []string) ([]Target, error) {
 // Store returns the secret store, for doctor.
 func (m *Manager) Store() store.Store { return m.store }
 
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func orgOrTenant(org, tenant string) string {
-	if org != "" {
-		return org
-	}
-	return "tenant " + tenant
+// oneLine keeps a multi-line error (MSAL's HTTP error dumps) to its first line.
+func oneLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return strings.TrimSpace(s)
 }
 
 // CommandLine is a command for a message to tell the user to run: the program, words, then every

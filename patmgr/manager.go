@@ -3,6 +3,7 @@
 package patmgr
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,11 +16,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/redact"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/signin"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/trace"
 )
+
+// ErrSignInRequired means a sign-in is needed and this process may not or cannot ask for one.
+var ErrSignInRequired = signin.ErrRequired
 
 // Version is stamped into records and display names; main sets it from build info.
 var Version = "dev"
@@ -40,24 +48,23 @@ type (
 type Manager struct {
 	cfg    config.Config
 	store  store.Store
-	env    Environment
+	env    signin.Environment
 	stderr io.Writer
-	trace  *tracer
+	trace  *trace.Tracer
 	now    func() time.Time
 
 	// Built on first use, so the cached path never pays for them.
 	initOnce sync.Once
 	initErr  error
-	http     *http.Client
-	signer   *signer
-	pats     *patClient
+	az       *azdo.Client
+	signer   *signin.Signer
 }
 
 // Options carries a Manager's dependencies; zero fields get the real ones.
 type Options struct {
-	Store  store.Store  // nil: the one cfg.Store names
-	Env    *Environment // nil: HostEnvironment()
-	Stderr io.Writer    // nil: os.Stderr
+	Store  store.Store         // nil: the one cfg.Store names
+	Env    *signin.Environment // nil: signin.HostEnvironment()
+	Stderr io.Writer           // nil: os.Stderr
 	Now    func() time.Time
 }
 
@@ -79,10 +86,10 @@ func New(cfg config.Config, opts Options) (*Manager, error) {
 	if opts.Env != nil {
 		m.env = *opts.Env
 	} else {
-		m.env = HostEnvironment()
+		m.env = signin.HostEnvironment()
 	}
 	if cfg.Trace {
-		m.trace = newTracer(m.stderr) // nil traces nothing
+		m.trace = trace.New(m.stderr) // nil traces nothing
 	}
 	if m.store == nil {
 		s, err := openStore(&cfg)
@@ -96,20 +103,12 @@ func New(cfg config.Config, opts Options) (*Manager, error) {
 
 func (m *Manager) init() error {
 	m.initOnce.Do(func() {
-		m.http, m.initErr = newHTTPClient(m.cfg.CAFile, m.trace)
+		m.az, m.initErr = azdo.NewClient(&m.cfg, http.ProxyFromEnvironment, m.trace)
 		if m.initErr != nil {
 			return
 		}
-		m.signer = &signer{
-			cfg:    &m.cfg,
-			http:   m.http,
-			cache:  &msalCache{store: m.store, key: "msal:" + strings.ToLower(m.cfg.Authority) + ":" + m.cfg.ClientID},
-			trace:  m.trace,
-			prompt: m.stderr,
-			proxy:  http.ProxyFromEnvironment,
-			env:    m.env,
-		}
-		m.pats = &patClient{http: m.http, url: m.cfg.PATURL}
+		login := func(args ...string) string { return signInCommand(&m.cfg, args...) }
+		m.signer = signin.New(&m.cfg, m.az, m.store, m.env, m.stderr, m.trace, login)
 	})
 	return m.initErr
 }
@@ -122,7 +121,7 @@ func (m *Manager) key(t Target) string { return cache.Key(m.cfg.ServiceHost(), t
 func (m *Manager) load(ctx context.Context, key string) (*cache.Record, error) {
 	r, err := cache.Load(ctx, m.store, key)
 	if r != nil {
-		m.trace.hide(r.Token)
+		redact.Hide(r.Token)
 	}
 	return r, err
 }
@@ -138,7 +137,7 @@ func (m *Manager) save(ctx context.Context, key string, r *cache.Record) error {
 		return fmt.Errorf("saving the PAT for %s: %w", r.Org, err)
 	}
 	if err := m.index().put(ctx, key, *r); err != nil {
-		m.trace.printf("updating the index: %v", err)
+		m.trace.Printf("updating the index: %v", err)
 	}
 	return nil
 }
@@ -176,7 +175,7 @@ func (m *Manager) lookup(ctx context.Context, key string) (Credential, bool, err
 func (m *Manager) turn(ctx context.Context, key string) (unlock func(), cred Credential, err error) {
 	if cred, ok, err := m.lookup(ctx, key); ok || err != nil {
 		if ok {
-			m.trace.printf("serving the stored PAT (%s), which expires %s", key, humanTime(cred.Expires, m.now()))
+			m.trace.Printf("serving the stored PAT (%s), which expires %s", key, humanTime(cred.Expires, m.now()))
 		}
 		return nil, cred, err
 	}
@@ -204,8 +203,8 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	}
 	// git met a claims challenge (continuous access evaluation) with the token it was given: get
 	// one with those claims into the cache before anything uses it.
-	if claims := claimsFromChallenges(t.Challenges); claims != "" {
-		if _, err := m.freshToken(ctx, t.Org, tenant, account, &claimsError{claims}, prompt); err != nil {
+	if claims := azdo.ClaimsFromChallenges(t.Challenges); claims != "" {
+		if _, err := m.freshToken(ctx, t.Org, tenant, account, claims, prompt); err != nil {
 			return Credential{}, err
 		}
 	}
@@ -215,7 +214,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	case serve:
 		return rec.Credential(), nil
 	case fallBack:
-		tok, err := m.accessToken(ctx, t.Org, tenant, account, prompt)
+		tok, err := m.signer.Token(ctx, t.Org, tenant, account, "", prompt)
 		if err != nil {
 			return Credential{}, err
 		}
@@ -237,30 +236,30 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 				// renew, from cron or a timer: the PAT works, but the job must see that it failed.
 				return Credential{}, fmt.Errorf("renewing the PAT for %s, which expires %s: %w", rec.Org, humanTime(rec.ValidTo, m.now()), err)
 			default:
-				m.trace.printf("renewing the PAT for %s failed (%v); serving it as it is", rec.Org, err)
+				m.trace.Printf("renewing the PAT for %s failed (%v); serving it as it is", rec.Org, err)
 			}
 			return rec.Credential(), nil
 		}
 	}
 
-	tok, err := m.accessToken(ctx, t.Org, tenant, account, prompt)
+	tok, err := m.signer.Token(ctx, t.Org, tenant, account, "", prompt)
 	if err != nil {
 		return Credential{}, err
 	}
 	pat, err := m.settleAndMint(ctx, key, t.Org, tok.Token, rec)
-	if tokenRefused(err) {
+	if azdo.TokenRefused(err) {
 		// A cached access token the service no longer takes: redeem the refresh token once. A
 		// fresh token refused too means the PAT API will not serve this client.
-		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, err, prompt); err != nil {
+		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, azdo.Claims(err), prompt); err != nil {
 			return Credential{}, err
 		}
 		pat, err = m.settleAndMint(ctx, key, t.Org, tok.Token, rec)
-		if tokenRefused(err) {
+		if azdo.TokenRefused(err) {
 			why, fix := m.clientRefusal(err)
 			return m.fallback(ctx, key, t, tenant, tok, clientRefusedReason(m.cfg.ClientID), why, fix)
 		}
 	}
-	var perr *PATError
+	var perr *azdo.PATError
 	if errors.As(err, &perr) && perr.IsPolicy() {
 		why := fmt.Sprintf("%s does not allow this PAT (%s)", t.Org, perr.Code)
 		return m.fallback(ctx, key, t, tenant, tok, perr.Code, why, "")
@@ -280,7 +279,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		// next sweep revokes it. (Should the save fail instead, the sweep spares it: it is the
 		// stored one.)
 		if err := pending.add(rec.DisplayName); err != nil {
-			m.trace.printf("noting the PAT about to be replaced: %v", err)
+			m.trace.Printf("noting the PAT about to be replaced: %v", err)
 		}
 	}
 	if err := m.save(ctx, key, next); err != nil {
@@ -304,19 +303,19 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 // token it used too. When the service no longer knows the PAT or will not extend it, rec is
 // marked Rejected so that the caller replaces it.
 func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tenant, account string) (Credential, string, error) {
-	tok, err := m.accessToken(ctx, rec.Org, tenant, account, false)
+	tok, err := m.signer.Token(ctx, rec.Org, tenant, account, "", false)
 	if err != nil {
 		return Credential{}, "", err
 	}
-	pat, err := m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
-	if tokenRefused(err) {
-		if tok, err = m.freshToken(ctx, rec.Org, tenant, tok.Account, err, false); err != nil {
+	pat, err := m.az.RenewPAT(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
+	if azdo.TokenRefused(err) {
+		if tok, err = m.freshToken(ctx, rec.Org, tenant, tok.Account, azdo.Claims(err), false); err != nil {
 			return Credential{}, "", err
 		}
-		pat, err = m.pats.renew(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
+		pat, err = m.az.RenewPAT(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
 	}
-	var perr *PATError
-	if errors.As(err, &perr) && perr.kind() == refusalGone {
+	var perr *azdo.PATError
+	if errors.As(err, &perr) && perr.IsGone() {
 		rec.Rejected = true
 		return Credential{}, "", err
 	}
@@ -335,17 +334,16 @@ func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tena
 // exactly one PAT results. The name is written down before each create and crossed out once the
 // outcome is known, so that a create this process could not settle (the check failed too, the
 // deadline passed, the process was killed) is settled by the next one (sweepPending).
-func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error) {
+func (m *Manager) mint(ctx context.Context, key, org, bearer string) (azdo.PAT, error) {
 	var lastErr error
 	pending := m.pending(key)
 	for attempt := 0; attempt < 3; attempt++ {
 		name := m.displayName(org)
 		if err := pending.add(name); err != nil {
-			m.trace.printf("noting the PAT about to be created: %v", err)
+			m.trace.Printf("noting the PAT about to be created: %v", err)
 		}
-		pat, err := m.pats.create(ctx, org, bearer, name, m.cfg.Scope, m.now().Add(m.cfg.Lifetime))
+		pat, err := m.az.CreatePAT(ctx, org, bearer, name, m.cfg.Scope, m.now().Add(m.cfg.Lifetime))
 		if err == nil {
-			m.trace.hide(pat.Token)
 			if problem := unusable(pat, m.now()); problem != "" {
 				// A PAT git cannot be handed must not outlive this answer; should the revoke
 				// fail, its name stays noted for the next run's sweep.
@@ -354,30 +352,25 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (PAT, error
 					pending.remove(name)
 					outcome = "it is revoked"
 				}
-				return PAT{}, fmt.Errorf("the PAT API created a PAT for %s but answered with %s, so it is not kept (%s): try again, and report it if it persists", org, problem, outcome)
+				return azdo.PAT{}, fmt.Errorf("the PAT API created a PAT for %s but answered with %s, so it is not kept (%s): try again, and report it if it persists", org, problem, outcome)
 			}
 			return pat, nil // crossed out by the caller once the PAT is saved
 		}
-		// A clear refusal, or a 4xx (the transport already waited out 429s), made nothing: there
-		// is no PAT to look for. A 408 may come from a gateway after the service acted.
-		var perr *PATError
-		var serr *statusError
-		refused := errors.As(err, &serr) && serr.status < 500 && serr.status != http.StatusRequestTimeout
-		if errors.As(err, &perr) || tokenRefused(err) || refused {
+		if azdo.Refused(err) { // it made nothing: there is no PAT to look for
 			pending.remove(name)
-			return PAT{}, err
+			return azdo.PAT{}, err
 		}
 		lastErr = err
 		if ctx.Err() != nil {
-			return PAT{}, err // no time left to check: the next run does
+			return azdo.PAT{}, err // no time left to check: the next run does
 		}
-		m.trace.printf("creating a PAT for %s failed unclearly (%v); checking whether it was made", org, err)
+		m.trace.Printf("creating a PAT for %s failed unclearly (%v); checking whether it was made", org, err)
 		if err := m.revokeByName(ctx, org, bearer, map[string]bool{name: true}, ""); err != nil {
-			return PAT{}, fmt.Errorf("%w (and checking for a half-made PAT failed: %v; the next run checks again)", lastErr, err)
+			return azdo.PAT{}, fmt.Errorf("%w (and checking for a half-made PAT failed: %v; the next run checks again)", lastErr, err)
 		}
 		pending.remove(name)
 	}
-	return PAT{}, lastErr
+	return azdo.PAT{}, lastErr
 }
 
 // maxSecret keeps "password=" and the secret within git's 65,535-byte line.
@@ -385,7 +378,7 @@ const maxSecret = 65535 - len("password=")
 
 // unusable says what is wrong with a created PAT that must not be kept: a secret git's protocol
 // cannot carry, or a life already over (served as is, it would be replaced on every get).
-func unusable(pat PAT, now time.Time) string {
+func unusable(pat azdo.PAT, now time.Time) string {
 	switch {
 	case pat.AuthorizationID == "":
 		return "no authorization id"
@@ -413,9 +406,9 @@ func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec
 	if rec != nil {
 		keep = rec.AuthorizationID
 	}
-	m.trace.printf("checking for %d PAT(s) of %s whose creation was not confirmed", len(names), org)
+	m.trace.Printf("checking for %d PAT(s) of %s whose creation was not confirmed", len(names), org)
 	if err := m.revokeByName(ctx, org, bearer, names, keep); err != nil {
-		m.trace.printf("checking for unconfirmed PATs of %s: %v", org, err)
+		m.trace.Printf("checking for unconfirmed PATs of %s: %v", org, err)
 		return err
 	}
 	pending.clear()
@@ -425,25 +418,25 @@ func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec
 // settleAndMint creates a PAT once no earlier create is unsettled: a create whose answer was lost
 // may have made a PAT, and another create on top could leave two. A refused token is returned as
 // it is, for the caller to refresh.
-func (m *Manager) settleAndMint(ctx context.Context, key, org, bearer string, rec *cache.Record) (PAT, error) {
+func (m *Manager) settleAndMint(ctx context.Context, key, org, bearer string, rec *cache.Record) (azdo.PAT, error) {
 	if err := m.sweepPending(ctx, key, org, bearer, rec); err != nil {
-		if tokenRefused(err) {
-			return PAT{}, err
+		if azdo.TokenRefused(err) {
+			return azdo.PAT{}, err
 		}
-		return PAT{}, fmt.Errorf("an earlier PAT creation for %s is not settled, and checking for it failed (%w), so no new PAT is made: try again in a few minutes", org, err)
+		return azdo.PAT{}, fmt.Errorf("an earlier PAT creation for %s is not settled, and checking for it failed (%w), so no new PAT is made: try again in a few minutes", org, err)
 	}
 	return m.mint(ctx, key, org, bearer)
 }
 
 // revokeByName revokes the active PATs whose display name is in names, except keep.
 func (m *Manager) revokeByName(ctx context.Context, org, bearer string, names map[string]bool, keep string) error {
-	pats, err := m.pats.list(ctx, org, bearer, "active")
+	pats, err := m.az.ListPATs(ctx, org, bearer, "active")
 	if err != nil {
 		return err
 	}
 	for _, p := range pats {
 		if names[p.DisplayName] && (keep == "" || !strings.EqualFold(p.AuthorizationID, keep)) {
-			if err := m.pats.revoke(ctx, org, bearer, p.AuthorizationID); err != nil {
+			if err := m.az.RevokePAT(ctx, org, bearer, p.AuthorizationID); err != nil {
 				return err
 			}
 		}
@@ -453,11 +446,11 @@ func (m *Manager) revokeByName(ctx context.Context, org, bearer string, names ma
 
 // revokeQuietly revokes a PAT this run no longer keeps, and reports whether it is gone.
 func (m *Manager) revokeQuietly(ctx context.Context, org, bearer, id string) bool {
-	err := m.pats.revoke(ctx, org, bearer, id)
+	err := m.az.RevokePAT(ctx, org, bearer, id)
 	if err == nil || isNotFound(err) {
 		return true
 	}
-	m.trace.printf("revoking the PAT %s of %s: %v (the next run tries again)", id, org, err)
+	m.trace.Printf("revoking the PAT %s of %s: %v (the next run tries again)", id, org, err)
 	return false
 }
 
@@ -471,15 +464,6 @@ func (m *Manager) displayName(org string) string {
 	var nonce [4]byte
 	rand.Read(nonce[:])
 	return fmt.Sprintf("%s on %s for %s (%s)", DisplayNamePrefix, host, org, hex.EncodeToString(nonce[:]))
-}
-
-// tokenRefused reports whether the PAT API refused the token itself (any of the service's
-// shapes of "not accepted", a 403, or a refusal of the client) rather than the request.
-func tokenRefused(err error) bool {
-	var serr *statusError
-	var perr *PATError
-	return errors.Is(err, errNotAuthenticated) || errors.As(err, &serr) && serr.status == http.StatusForbidden ||
-		errors.As(err, &perr) && perr.kind() == refusalClient
 }
 
 // clientRefusal says why a fresh token was refused and what would give PATs.
@@ -496,7 +480,7 @@ func (m *Manager) clientRefusal(err error) (why, fix string) {
 // it, or the PAT API will not serve this client. Azure DevOps accepts the token as the Basic
 // password; it lasts about an hour, and silent refresh renews it. why (and fix, if any) is
 // said once, and the PAT is tried again a day later.
-func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant string, tok accessToken, reason, why, fix string) (Credential, error) {
+func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant string, tok signin.Token, reason, why, fix string) (Credential, error) {
 	fmt.Fprintf(m.stderr, "git-credential-azdo: %s; using your Entra ID sign-in token instead, renewed silently%s\n", why, fix)
 	rec := &cache.Record{Kind: cache.KindEntra, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
 		Tenant: tenant, PolicyError: reason, ValidFrom: m.now(), ValidTo: m.now().Add(policyRecheck)}
@@ -506,52 +490,17 @@ func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant str
 	return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
 }
 
-// accessToken signs in for org: silently when the cache allows, else (when interactive) by the
-// method this environment permits. MSAL's cache is shared by all organisations, so its use is
-// serialised across processes too.
-func (m *Manager) accessToken(ctx context.Context, org, tenant, account string, interactive bool) (accessToken, error) {
-	unlock, err := lock(ctx, m.cfg.StateDir, "msal")
-	if err != nil {
-		return accessToken{}, err
-	}
-	defer unlock()
-	tok, err := m.signer.silent(ctx, tenant, account, "")
-	if err == nil || !interactive || !errors.Is(err, ErrSignInRequired) {
-		return tok, err // a failed network or keyring would fail a new sign-in too
-	}
-	m.trace.printf("silent sign-in for %s: %v", firstNonEmpty(org, "your organisations"), err)
-	method, err := chooseMethod(ctx, &m.cfg, m.env, org)
-	if err != nil {
-		return accessToken{}, err
-	}
-	return m.signer.interactive(ctx, tenant, account, method, "")
-}
-
 // freshToken redeems the refresh token even though MSAL holds an access token that looks valid,
-// because refused says the service did not take it. When refused is a claims challenge, the new
-// token carries its claims; if the refresh token cannot give them (the sessions were revoked), the
-// normal sign-in does, when prompt allows one.
-func (m *Manager) freshToken(ctx context.Context, org, tenant, account string, refused error, prompt bool) (accessToken, error) {
-	unlock, err := lock(ctx, m.cfg.StateDir, "msal")
-	if err != nil {
-		return accessToken{}, err
-	}
-	defer unlock()
-	claims := challengeClaims(refused)
+// because the service did not take it. With the claims of a challenge, the new token carries
+// them; if the refresh token cannot give them (the sessions were revoked), the normal sign-in
+// does, when prompt allows one.
+func (m *Manager) freshToken(ctx context.Context, org, tenant, account, claims string, prompt bool) (signin.Token, error) {
 	if claims == "" {
-		m.trace.printf("%s refused the cached access token; refreshing it", org)
-		return m.signer.silent(ctx, tenant, account, refreshClaims)
+		m.trace.Printf("%s refused the cached access token; refreshing it", org)
+		return m.signer.Token(ctx, org, tenant, account, signin.RefreshClaims, false)
 	}
-	m.trace.printf("%s asks for a new token with more claims (continuous access evaluation)", org)
-	tok, err := m.signer.silent(ctx, tenant, account, claims)
-	if err == nil || !prompt || !errors.Is(err, ErrSignInRequired) {
-		return tok, err
-	}
-	method, err := chooseMethod(ctx, &m.cfg, m.env, org)
-	if err != nil {
-		return accessToken{}, err
-	}
-	return m.signer.interactive(ctx, tenant, account, method, claims)
+	m.trace.Printf("%s asks for a new token with more claims (continuous access evaluation)", org)
+	return m.signer.Token(ctx, org, tenant, account, claims, prompt)
 }
 
 // remembered returns what the index knows about t's organisation, from any record of it.
@@ -576,7 +525,7 @@ func (m *Manager) remembered(key string, t Target) cache.Record {
 func (m *Manager) identity(ctx context.Context, t Target) (tenant, account string, err error) {
 	known := m.remembered(m.key(t), t)
 	tenant, err = m.tenant(ctx, t, known)
-	return tenant, firstNonEmpty(t.Account, known.Account), err
+	return tenant, cmp.Or(t.Account, known.Account), err
 }
 
 // tenant decides which Entra ID tenant to sign in to for t: configured, else named by git's
@@ -586,16 +535,16 @@ func (m *Manager) tenant(ctx context.Context, t Target, known cache.Record) (str
 		return m.cfg.Tenant, nil
 	}
 	for _, c := range t.Challenges {
-		if tenant, ok := TenantFromChallenge(c, m.cfg.Authority); ok {
+		if tenant, ok := azdo.TenantFromChallenge(c, m.cfg.Authority); ok {
 			return tenant, nil
 		}
 	}
 	if known.Tenant != "" {
 		return known.Tenant, nil
 	}
-	tenant, err := discoverTenant(ctx, m.http, m.cfg.OrgURL(t.Org), m.cfg.Authority)
+	tenant, err := m.az.Tenant(ctx, t.Org)
 	if err != nil {
-		m.trace.printf("%v; signing in through %s", err, config.TenantOrganizations)
+		m.trace.Printf("%v; signing in through %s", err, config.TenantOrganizations)
 		return config.TenantOrganizations, nil
 	}
 	return tenant, nil
@@ -633,15 +582,11 @@ func (m *Manager) rejectAccessToken(ctx context.Context, t Target, rec *cache.Re
 	if err := m.init(); err != nil {
 		return err
 	}
-	cached, err := m.accessToken(ctx, t.Org, rec.Tenant, rec.Account, false)
+	cached, err := m.signer.Token(ctx, t.Org, rec.Tenant, rec.Account, "", false)
 	if err != nil || cached.Token != password {
 		return nil // nothing cached to replace, or git refused an older token
 	}
-	var refused error = errNotAuthenticated
-	if claims := claimsFromChallenges(t.Challenges); claims != "" {
-		refused = &claimsError{claims}
-	}
-	if _, err := m.freshToken(ctx, t.Org, rec.Tenant, rec.Account, refused, false); err != nil && !errors.Is(err, ErrSignInRequired) {
+	if _, err := m.freshToken(ctx, t.Org, rec.Tenant, rec.Account, azdo.ClaimsFromChallenges(t.Challenges), false); err != nil && !errors.Is(err, ErrSignInRequired) {
 		return err
 	}
 	return nil

@@ -1,4 +1,4 @@
-package patmgr
+package azdo
 
 import (
 	"bytes"
@@ -92,6 +92,9 @@ var refusals = map[string]refusalKind{
 
 func (e *PATError) kind() refusalKind { return refusals[e.Code] }
 
+// IsGone reports whether the PAT is not there or cannot be extended: it must be replaced.
+func (e *PATError) IsGone() bool { return e.kind() == refusalGone }
+
 // IsPolicy reports whether an organisation policy, not this request, forbids the PAT: then
 // retrying or a new sign-in cannot help, and the helper falls back to the Entra token.
 // A policy the service could not read is not one: a fallback would keep handing git the wider
@@ -114,16 +117,29 @@ func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d from %s", e.s
 // sign-in page instead of JSON, or a redirect to its sign-in page.
 var errNotAuthenticated = errors.New("Azure DevOps did not accept the sign-in")
 
+// TokenRefused reports whether Azure DevOps refused the token itself (any of the service's shapes
+// of "not accepted", a 403, or a refusal of the client) rather than the request.
+func TokenRefused(err error) bool {
+	var serr *statusError
+	var perr *PATError
+	return errors.Is(err, errNotAuthenticated) || errors.As(err, &serr) && serr.status == http.StatusForbidden ||
+		errors.As(err, &perr) && perr.kind() == refusalClient
+}
+
+// Refused reports whether the service refused a request, and so did nothing: a patTokenError, a
+// refused token, or a 4xx (the client already waited out 429s). A 408 may come from a gateway
+// after the service acted, so it is not one.
+func Refused(err error) bool {
+	var perr *PATError
+	var serr *statusError
+	return errors.As(err, &perr) || TokenRefused(err) ||
+		errors.As(err, &serr) && serr.status < 500 && serr.status != http.StatusRequestTimeout
+}
+
 // refusedStatus reports whether status is one of the service's answers to a token it does not
 // accept. The client follows no redirect, so a 3xx arrives here with the token still at home.
 func refusedStatus(status int) bool {
 	return status == http.StatusUnauthorized || status == http.StatusNonAuthoritativeInfo || status/100 == 3
-}
-
-// patClient talks to the PAT Lifecycle Management API with a delegated Entra access token.
-type patClient struct {
-	http *http.Client
-	url  func(org string) string
 }
 
 type patEnvelope struct {
@@ -135,17 +151,20 @@ type patEnvelope struct {
 // formatValidTo writes the service's own timestamp shape (seven fraction digits, UTC).
 func formatValidTo(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
 
-func (c *patClient) create(ctx context.Context, org, bearer, name, scope string, validTo time.Time) (PAT, error) {
+// CreatePAT makes a PAT in org with the signed-in user's delegated Entra access token, bearer.
+func (c *Client) CreatePAT(ctx context.Context, org, bearer, name, scope string, validTo time.Time) (PAT, error) {
 	body := map[string]any{"displayName": name, "scope": scope, "validTo": formatValidTo(validTo), "allOrgs": false}
 	return c.one(ctx, http.MethodPost, org, bearer, nil, body)
 }
 
-func (c *patClient) renew(ctx context.Context, org, bearer, id string, validTo time.Time) (PAT, error) {
+// RenewPAT extends the PAT id to validTo.
+func (c *Client) RenewPAT(ctx context.Context, org, bearer, id string, validTo time.Time) (PAT, error) {
 	body := map[string]any{"authorizationId": id, "validTo": formatValidTo(validTo)}
 	return c.one(ctx, http.MethodPut, org, bearer, nil, body)
 }
 
-func (c *patClient) revoke(ctx context.Context, org, bearer, id string) error {
+// RevokePAT revokes the PAT id.
+func (c *Client) RevokePAT(ctx context.Context, org, bearer, id string) error {
 	resp, err := c.do(ctx, http.MethodDelete, org, bearer, url.Values{"authorizationId": {id}}, nil)
 	if err != nil {
 		return err
@@ -158,9 +177,9 @@ func (c *patClient) revoke(ctx context.Context, org, bearer, id string) error {
 	return err
 }
 
-// list returns every PAT of the signed-in user in org, following continuation tokens.
+// ListPATs returns every PAT of the signed-in user in org, following continuation tokens.
 // filter is active, revoked, expired or all.
-func (c *patClient) list(ctx context.Context, org, bearer, filter string) ([]PAT, error) {
+func (c *Client) ListPATs(ctx context.Context, org, bearer, filter string) ([]PAT, error) {
 	var all []PAT
 	var continuation string
 	for page := 0; ; page++ {
@@ -197,7 +216,7 @@ func (c *patClient) list(ctx context.Context, org, bearer, filter string) ([]PAT
 	}
 }
 
-func (c *patClient) one(ctx context.Context, method, org, bearer string, q url.Values, body any) (PAT, error) {
+func (c *Client) one(ctx context.Context, method, org, bearer string, q url.Values, body any) (PAT, error) {
 	resp, err := c.do(ctx, method, org, bearer, q, body)
 	if err != nil {
 		return PAT{}, err
@@ -206,11 +225,21 @@ func (c *patClient) one(ctx context.Context, method, org, bearer string, q url.V
 	return decodeEnvelope(resp)
 }
 
-func (c *patClient) do(ctx context.Context, method, org, bearer string, q url.Values, body any) (*http.Response, error) {
+func (c *Client) do(ctx context.Context, method, org, bearer string, q url.Values, body any) (*http.Response, error) {
 	if q == nil {
 		q = url.Values{}
 	}
 	q.Set("api-version", patAPIVersion)
+	resp, err := c.send(ctx, method, c.cfg.PATURL(org)+"?"+q.Encode(), bearer, body)
+	if err != nil {
+		return nil, fmt.Errorf("calling the PAT API of %s: %w", org, err)
+	}
+	return resp, nil
+}
+
+// send sends a request with bearer's token and, if not nil, body as JSON, under its own
+// RequestTimeout, which closing the answer's body ends.
+func (c *Client) send(ctx context.Context, method, u, bearer string, body any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -219,8 +248,8 @@ func (c *patClient) do(ctx context.Context, method, org, bearer string, q url.Va
 		}
 		rd = bytes.NewReader(b)
 	}
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	req, err := http.NewRequestWithContext(ctx, method, c.url(org)+"?"+q.Encode(), rd)
+	ctx, cancel := context.WithTimeout(ctx, RequestTimeout)
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -231,10 +260,10 @@ func (c *patClient) do(ctx context.Context, method, org, bearer string, q url.Va
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("calling the PAT API of %s: %w", org, err)
+		return nil, err
 	}
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
@@ -275,7 +304,7 @@ const maxBody = 4 << 20
 // decodeJSON reads a JSON answer, treating the service's refusals of a token (refusedStatus) as
 // errNotAuthenticated, and an error status without JSON as a plain HTTP error.
 func decodeJSON(resp *http.Response, v any) error {
-	if claims := claimsFromChallenges(resp.Header.Values("WWW-Authenticate")); resp.StatusCode == http.StatusUnauthorized && claims != "" {
+	if claims := ClaimsFromChallenges(resp.Header.Values("WWW-Authenticate")); resp.StatusCode == http.StatusUnauthorized && claims != "" {
 		return &claimsError{claims: claims}
 	}
 	if refusedStatus(resp.StatusCode) {
@@ -299,4 +328,50 @@ func decodeJSON(resp *http.Response, v any) error {
 		return fmt.Errorf("unreadable answer from %s (HTTP %d): %w", resp.Request.URL.Host, resp.StatusCode, err)
 	}
 	return nil
+}
+
+// Org is an Azure DevOps organisation the signed-in user belongs to.
+type Org struct {
+	Name string `json:"name"`
+	ID   string `json:"id"`
+	URL  string `json:"url"`
+}
+
+// Orgs lists the organisations of the user whose token bearer is, through the profile and
+// accounts APIs.
+func (c *Client) Orgs(ctx context.Context, bearer string) ([]Org, error) {
+	var profile struct {
+		ID string `json:"id"`
+	}
+	if err := c.getJSON(ctx, c.cfg.ProfileURL()+"/profile/profiles/me?api-version=7.1", bearer, &profile); err != nil {
+		return nil, fmt.Errorf("reading your profile: %w", err)
+	}
+	var accounts struct {
+		Value []struct {
+			AccountID   string `json:"accountId"`
+			AccountName string `json:"accountName"`
+			AccountURI  string `json:"accountUri"`
+		} `json:"value"`
+	}
+	u := c.cfg.ProfileURL() + "/accounts?api-version=7.1&memberId=" + url.QueryEscape(profile.ID)
+	if err := c.getJSON(ctx, u, bearer, &accounts); err != nil {
+		return nil, fmt.Errorf("listing your organisations: %w", err)
+	}
+	out := make([]Org, 0, len(accounts.Value))
+	for _, a := range accounts.Value {
+		out = append(out, Org{Name: a.AccountName, ID: a.AccountID, URL: a.AccountURI})
+	}
+	return out, nil
+}
+
+func (c *Client) getJSON(ctx context.Context, u, bearer string, v any) error {
+	resp, err := c.send(ctx, http.MethodGet, u, bearer, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 && !refusedStatus(resp.StatusCode) {
+		return newStatusError(resp)
+	}
+	return decodeJSON(resp, v)
 }

@@ -1,4 +1,4 @@
-package patmgr
+package signin
 
 import (
 	"context"
@@ -59,7 +59,7 @@ func TestChooseMethod(t *testing.T) {
 				HasTerminal: func() bool { return tt.env.terminal },
 				HasBrowser:  func() bool { return tt.env.browser },
 			}
-			got, err := chooseMethod(context.Background(), &cfg, e, "contoso")
+			got, err := chooseMethod(context.Background(), &cfg, e, "contoso", login)
 			if tt.wantErr == "" {
 				if err != nil || got != tt.want {
 					t.Fatalf("chooseMethod = %q, %v; want %q", got, err, tt.want)
@@ -69,11 +69,16 @@ func TestChooseMethod(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("chooseMethod error = %v; want it to mention %q", err, tt.wantErr)
 			}
-			if !errors.Is(err, ErrSignInRequired) {
-				t.Fatalf("error %v does not wrap ErrSignInRequired", err)
+			if !errors.Is(err, ErrRequired) {
+				t.Fatalf("error %v does not wrap ErrRequired", err)
 			}
 		})
 	}
+}
+
+// login words the sign-in command as the manager does for default settings.
+func login(args ...string) string {
+	return strings.Join(append([]string{"git-credential-azdo", "login"}, args...), " ")
 }
 
 // The command a "cannot prompt here" message names must be one that works: the organisation as
@@ -92,7 +97,7 @@ func TestChooseMethodNamesACommandThatWorks(t *testing.T) {
 		{never, "contoso", "sign-in required for contoso, and --login=never forbids prompting: run 'git-credential-azdo login contoso'"},
 		{never, "", "sign-in required for your organisations, and --login=never forbids prompting: run 'git-credential-azdo login'"},
 	} {
-		_, err := chooseMethod(context.Background(), &tc.cfg, none, tc.org)
+		_, err := chooseMethod(context.Background(), &tc.cfg, none, tc.org, login)
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("org %q, --login=%s:\n got %v\nwant %s", tc.org, tc.cfg.Login, err, tc.want)
 		}

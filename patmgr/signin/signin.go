@@ -1,6 +1,9 @@
-package patmgr
+// Package signin signs the user in to Entra ID through MSAL Go: silently from a token cache kept
+// in the secret store, or by the one interactive method this environment allows.
+package signin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,40 +17,101 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/redact"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/trace"
 	"github.com/pkg/browser"
 )
 
-// accessToken is an Entra ID token for the Azure DevOps resource and the account it belongs to.
-type accessToken struct {
+// Token is an Entra ID access token for the Azure DevOps resource and the account it belongs to.
+type Token struct {
 	Token     string
 	ExpiresOn time.Time
 	Account   string // user principal name, e.g. alice@contoso.com
 	HomeID    string // MSAL home account ID, stable across renames
 }
 
-// ErrSignInRequired means a sign-in is needed and this process may not or cannot ask for one.
-var ErrSignInRequired = errors.New("sign-in required")
+// ErrRequired means a sign-in is needed and this process may not or cannot ask for one.
+var ErrRequired = errors.New("sign-in required")
 
-// signer signs the user in to Entra ID through MSAL Go. Every MSAL client it makes shares one
-// token cache persisted in the store, so a refresh token obtained once serves every organisation
-// and every later process.
-type signer struct {
+// Signer signs the user in. Every MSAL client it makes shares one token cache persisted in the
+// store, so a refresh token obtained once serves every organisation and every later process; its
+// use is serialised across processes by the state directory's "msal" lock.
+type Signer struct {
 	cfg    *config.Config
-	http   *http.Client
+	http   *azdo.Client
 	cache  *msalCache
-	trace  *tracer
-	prompt io.Writer                             // stderr: MSAL's device-code message and browser notices
-	proxy  func(*http.Request) (*url.URL, error) // the HTTP client's, to name a proxy in an error
-	env    Environment                           // BROWSER, and whether a device code can be read
+	trace  *trace.Tracer
+	prompt io.Writer                   // stderr: MSAL's device-code message and browser notices
+	env    Environment                 // BROWSER, and whether a device code can be read
+	login  func(args ...string) string // the command that signs in ahead of time, for messages
+}
+
+// New returns a Signer for cfg's authority and client, keeping MSAL's token cache in st. login
+// words the command a "cannot prompt here" error tells the user to run.
+func New(cfg *config.Config, client *azdo.Client, st store.Store, env Environment, prompt io.Writer, tr *trace.Tracer, login func(args ...string) string) *Signer {
+	key := "msal:" + strings.ToLower(cfg.Authority) + ":" + cfg.ClientID
+	return &Signer{cfg: cfg, http: client, cache: &msalCache{store: st, key: key}, trace: tr, prompt: prompt, env: env, login: login}
+}
+
+// Token signs in for org ("" for none in particular): silently from the cache, else (with
+// prompt) by the method this environment permits. With claims (RefreshClaims, or those of a
+// claims challenge) the refresh token is redeemed even if the cached access token looks valid.
+func (s *Signer) Token(ctx context.Context, org, tenant, account, claims string, prompt bool) (Token, error) {
+	l, err := statelock.Acquire(ctx, s.cfg.StateDir, "msal")
+	if err != nil {
+		return Token{}, err
+	}
+	defer l.Unlock()
+	tok, err := s.silent(ctx, tenant, account, claims)
+	if err == nil || !prompt || !errors.Is(err, ErrRequired) {
+		return tok, err // a failed network or keyring would fail a new sign-in too
+	}
+	s.trace.Printf("silent sign-in for %s: %v", cmp.Or(org, "your organisations"), err)
+	return s.interactive(ctx, org, tenant, account, "", claims)
+}
+
+// SignIn signs in interactively even when a cached sign-in exists, with method
+// (config.LoginBrowser, config.LoginDevice, config.LoginPassword, or "" for what the environment
+// allows).
+func (s *Signer) SignIn(ctx context.Context, org, tenant, account, method string) (Token, error) {
+	l, err := statelock.Acquire(ctx, s.cfg.StateDir, "msal")
+	if err != nil {
+		return Token{}, err
+	}
+	defer l.Unlock()
+	return s.interactive(ctx, org, tenant, account, method, "")
+}
+
+// Accounts lists the accounts the cache can sign in silently, by lower-cased user name.
+func (s *Signer) Accounts(ctx context.Context) map[string]bool {
+	found := map[string]bool{}
+	c, err := s.client(config.TenantOrganizations)
+	if err != nil {
+		return found
+	}
+	accts, err := c.Accounts(ctx)
+	if err != nil {
+		return found
+	}
+	for _, a := range accts {
+		found[strings.ToLower(a.PreferredUsername)] = true
+	}
+	return found
+}
+
+// SignOut forgets every cached account: the refresh tokens go with them.
+func (s *Signer) SignOut(ctx context.Context) error {
+	return s.cache.store.Delete(ctx, s.cache.key)
 }
 
 // errNoBrowser means the browser could not be started: no opener, or it failed.
 var errNoBrowser = errors.New("the browser could not be started")
 
-func (s *signer) client(tenant string) (public.Client, error) {
+func (s *Signer) client(tenant string) (public.Client, error) {
 	return public.New(s.cfg.ClientID,
 		public.WithAuthority(s.cfg.AuthorityURL(tenant)),
 		public.WithCache(s.cache),
@@ -61,25 +125,23 @@ func (s *signer) client(tenant string) (public.Client, error) {
 	)
 }
 
-// refreshClaims makes MSAL skip its cached access token and redeem the refresh token. It asks for
+// RefreshClaims makes MSAL skip its cached access token and redeem the refresh token. It asks for
 // no claim: MSAL merges the cp1 capability in, and would refuse a second copy of it.
-const refreshClaims = `{"access_token":{}}`
+const RefreshClaims = `{"access_token":{}}`
 
 // silent returns a token from the cache, refreshing it with the cached refresh token if needed.
-// With claims (refreshClaims, or those of a claims challenge) it redeems the refresh token even if
-// the cached access token looks valid, because the service refused it.
-func (s *signer) silent(ctx context.Context, tenant, account, claims string) (accessToken, error) {
+func (s *Signer) silent(ctx context.Context, tenant, account, claims string) (Token, error) {
 	c, err := s.client(tenant)
 	if err != nil {
-		return accessToken{}, err
+		return Token{}, err
 	}
 	accounts, err := c.Accounts(ctx)
 	if err != nil {
-		return accessToken{}, err // a signInCacheError
+		return Token{}, err // a signInCacheError
 	}
 	acct, ok := pickAccount(accounts, account, tenant)
 	if !ok {
-		return accessToken{}, fmt.Errorf("%w: no cached sign-in for %s", ErrSignInRequired, orAny(account))
+		return Token{}, fmt.Errorf("%w: no cached sign-in for %s", ErrRequired, orAny(account))
 	}
 	opts := []public.AcquireSilentOption{public.WithSilentAccount(acct)}
 	if claims != "" {
@@ -89,23 +151,29 @@ func (s *signer) silent(ctx context.Context, tenant, account, claims string) (ac
 	var cacheErr *signInCacheError
 	if errors.As(err, &cacheErr) {
 		// The keyring failed, not the sign-in: a new one would meet the same keyring.
-		return accessToken{}, fmt.Errorf("refreshing the sign-in of %s: %w", acct.PreferredUsername, err)
+		return Token{}, fmt.Errorf("refreshing the sign-in of %s: %w", acct.PreferredUsername, err)
 	}
 	if err != nil {
 		if transient(err) {
-			return accessToken{}, fmt.Errorf("refreshing the sign-in of %s: %s", acct.PreferredUsername, s.explain(err, tenant))
+			return Token{}, fmt.Errorf("refreshing the sign-in of %s: %s", acct.PreferredUsername, s.explain(err, tenant))
 		}
-		return accessToken{}, fmt.Errorf("%w: the cached sign-in of %s no longer works: %s", ErrSignInRequired, acct.PreferredUsername, s.explain(err, tenant))
+		return Token{}, fmt.Errorf("%w: the cached sign-in of %s no longer works: %s", ErrRequired, acct.PreferredUsername, s.explain(err, tenant))
 	}
 	return s.result(res), nil
 }
 
-// interactive signs in with the given method: config.LoginBrowser, config.LoginDevice or
-// config.LoginPassword; claims, when not "", are those a claims challenge asked for.
-func (s *signer) interactive(ctx context.Context, tenant, account, method, claims string) (accessToken, error) {
+// interactive signs in with the given method, or with the one chooseMethod allows for org when
+// it is ""; claims, when not "", are those a claims challenge asked for.
+func (s *Signer) interactive(ctx context.Context, org, tenant, account, method, claims string) (Token, error) {
+	var err error
+	if method == "" {
+		if method, err = chooseMethod(ctx, s.cfg, s.env, org, s.login); err != nil {
+			return Token{}, err
+		}
+	}
 	c, err := s.client(tenant)
 	if err != nil {
-		return accessToken{}, err
+		return Token{}, err
 	}
 	var res public.AuthResult
 	if method == config.LoginBrowser {
@@ -127,13 +195,13 @@ func (s *signer) interactive(ctx context.Context, tenant, account, method, claim
 		dc, err = c.AcquireTokenByDeviceCode(ctx, s.cfg.Scopes(), opts...)
 		if err == nil {
 			// The message is the server's text: one safe line, then what the user needs to know.
-			fmt.Fprintf(s.prompt, "git-credential-azdo: %s The code expires %s; Ctrl-C cancels.\n",
-				redact.Line(dc.Result.Message), humanTime(dc.Result.ExpiresOn, time.Now()))
+			fmt.Fprintf(s.prompt, "git-credential-azdo: %s The code expires in %d minutes; Ctrl-C cancels.\n",
+				redact.Line(dc.Result.Message), time.Until(dc.Result.ExpiresOn).Round(time.Minute)/time.Minute)
 			res, err = dc.AuthenticationResult(ctx)
 		}
 	case config.LoginPassword:
 		if s.cfg.Password == "" {
-			return accessToken{}, fmt.Errorf("--login=password needs the password in AZDO_PASSWORD")
+			return Token{}, fmt.Errorf("--login=password needs the password in AZDO_PASSWORD")
 		}
 		var opts []public.AcquireByUsernamePasswordOption
 		if claims != "" {
@@ -145,27 +213,27 @@ func (s *signer) interactive(ctx context.Context, tenant, account, method, claim
 			fmt.Fprintln(s.prompt, "git-credential-azdo: note: --login=password is deprecated by Microsoft and cannot pass multi-factor authentication; prefer --login=browser or --login=device")
 		}
 	default:
-		return accessToken{}, fmt.Errorf("unknown sign-in method %q", method)
+		return Token{}, fmt.Errorf("unknown sign-in method %q", method)
 	}
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return accessToken{}, fmt.Errorf("the %s sign-in timed out after %s (--timeout): run the command again when you can finish it, or raise --timeout", method, s.cfg.Timeout)
+		return Token{}, fmt.Errorf("the %s sign-in timed out after %s (--timeout): run the command again when you can finish it, or raise --timeout", method, s.cfg.Timeout)
 	}
 	if err != nil {
-		return accessToken{}, fmt.Errorf("signing in (%s) at %s: %s", method, s.cfg.AuthorityURL(tenant), s.explain(err, tenant))
+		return Token{}, fmt.Errorf("signing in (%s) at %s: %s", method, s.cfg.AuthorityURL(tenant), s.explain(err, tenant))
 	}
 	if account != "" && !strings.EqualFold(res.Account.PreferredUsername, account) {
-		return accessToken{}, fmt.Errorf("signed in as %s, but the remote asks for %s: sign in with that account", res.Account.PreferredUsername, account)
+		return Token{}, fmt.Errorf("signed in as %s, but the remote asks for %s: sign in with that account", res.Account.PreferredUsername, account)
 	}
 	return s.result(res), nil
 }
 
-func (s *signer) result(res public.AuthResult) accessToken {
-	s.trace.hide(res.AccessToken)
-	return accessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn, Account: res.Account.PreferredUsername, HomeID: res.Account.HomeAccountID}
+func (s *Signer) result(res public.AuthResult) Token {
+	redact.Hide(res.AccessToken)
+	return Token{Token: res.AccessToken, ExpiresOn: res.ExpiresOn, Account: res.Account.PreferredUsername, HomeID: res.Account.HomeAccountID}
 }
 
 // openBrowser keeps the browser launcher's output off stdout, which is git's protocol channel.
-func (s *signer) openBrowser(u string) error {
+func (s *Signer) openBrowser(u string) error {
 	fmt.Fprintf(s.prompt, "git-credential-azdo: Opening your browser to sign in. If it does not open, visit: %s\n", u)
 	var err error
 	if cmd := strings.Fields(s.env.Getenv("BROWSER")); len(cmd) > 0 {
@@ -185,7 +253,7 @@ func (s *signer) openBrowser(u string) error {
 }
 
 // browserSignIn signs in with the auth code flow in the system browser.
-func (s *signer) browserSignIn(ctx context.Context, c public.Client, account, claims string) (public.AuthResult, error) {
+func (s *Signer) browserSignIn(ctx context.Context, c public.Client, account, claims string) (public.AuthResult, error) {
 	opts := []public.AcquireInteractiveOption{public.WithOpenURL(s.openBrowser)}
 	if account != "" {
 		opts = append(opts, public.WithLoginHint(account))
@@ -194,11 +262,6 @@ func (s *signer) browserSignIn(ctx context.Context, c public.Client, account, cl
 		opts = append(opts, public.WithClaims(claims))
 	}
 	return c.AcquireTokenInteractive(ctx, s.cfg.Scopes(), opts...)
-}
-
-// signOut forgets every cached account: the refresh tokens go with them.
-func (s *signer) signOut(ctx context.Context) error {
-	return s.cache.store.Delete(ctx, s.cache.key)
 }
 
 // transient reports whether a failed refresh says nothing about the refresh token itself: the
@@ -259,20 +322,15 @@ func orAny(account string) string {
 // explain words a failed sign-in in one line: an Entra error a real tenant sends as its fix, a
 // network failure as the host and its cause (MSAL puts the cause on a second line), anything else
 // as MSAL's first line.
-func (s *signer) explain(err error, tenant string) string {
+func (s *Signer) explain(err error, tenant string) string {
 	if why, ok := explainEntra(err, s.cfg.ClientID, tenant); ok {
 		return why
 	}
-	if why, ok := explainNetwork(err, s.proxy); ok {
+	if why, ok := s.http.ExplainNetwork(err); ok {
 		return why
 	}
-	return oneLine(err)
-}
-
-// oneLine keeps MSAL's multi-line HTTP error dumps to their first line.
-func oneLine(err error) string {
-	s, _, _ := strings.Cut(err.Error(), "\n")
-	return strings.TrimSpace(s)
+	first, _, _ := strings.Cut(err.Error(), "\n") // MSAL's HTTP error dumps run on for lines
+	return strings.TrimSpace(first)
 }
 
 // msalCache persists MSAL's token cache in the store, which chunks it where the OS keyring limits

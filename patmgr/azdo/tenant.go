@@ -1,7 +1,9 @@
-package patmgr
+package azdo
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -106,12 +108,17 @@ func normalizeTenant(t string) string {
 	return strings.ToLower(t)
 }
 
+// Tenant asks org which Entra ID tenant owns it (discoverTenant).
+func (c *Client) Tenant(ctx context.Context, org string) (string, error) {
+	return discoverTenant(ctx, c.Client, c.cfg.OrgURL(org), c.cfg.Authority)
+}
+
 // discoverTenant asks the organisation itself: Azure DevOps answers an anonymous request with 401
 // and names the tenant that owns the organisation, preferably in its Bearer challenge, else in
 // X-VSS-ResourceTenant (which may list several, comma-separated). An organisation that offers
 // only Basic is backed by Microsoft accounts.
 func discoverTenant(ctx context.Context, client *http.Client, orgURL, authority string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, orgURL, nil)
 	if err != nil {
@@ -168,4 +175,40 @@ func onlyBasic(challenges []string) bool {
 		}
 	}
 	return len(challenges) > 0
+}
+
+// ClaimsFromChallenges returns the decoded claims of a continuous access evaluation challenge
+// (`Bearer … error="insufficient_claims", claims="<base64>"`) among WWW-Authenticate values, or "".
+func ClaimsFromChallenges(challenges []string) string {
+	for _, c := range challenges {
+		params, ok := bearerParams(c)
+		if !ok || !strings.EqualFold(params["error"], "insufficient_claims") {
+			continue
+		}
+		raw := params["claims"]
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			if b, err := enc.DecodeString(raw); err == nil && len(b) > 0 {
+				return string(b)
+			}
+		}
+	}
+	return ""
+}
+
+// claimsError is a refusal that says which claims a new token must carry. It is still a refused
+// sign-in: errors.Is(err, errNotAuthenticated) holds.
+type claimsError struct{ claims string }
+
+func (e *claimsError) Error() string {
+	return errNotAuthenticated.Error() + " (HTTP 401: continuous access evaluation asks for a new token)"
+}
+func (e *claimsError) Unwrap() error { return errNotAuthenticated }
+
+// Claims returns the claims a refused token must carry next time, or "".
+func Claims(err error) string {
+	var cerr *claimsError
+	if errors.As(err, &cerr) {
+		return cerr.claims
+	}
+	return ""
 }

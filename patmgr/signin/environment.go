@@ -1,4 +1,4 @@
-package patmgr
+package signin
 
 import (
 	"context"
@@ -32,27 +32,28 @@ func HostEnvironment() Environment {
 	}
 }
 
-// chooseMethod picks the interactive sign-in method allowed here, or explains why none is. org
-// is "" for a sign-in that is for no organisation in particular (orgs).
-func chooseMethod(ctx context.Context, cfg *config.Config, env Environment, org string) (string, error) {
-	what, login, loginDevice := "your organisations", signInCommand(cfg), signInCommand(cfg, "--device")
+// chooseMethod picks the interactive sign-in method allowed here, or explains why none is, naming
+// the command (signIn) to sign in ahead of time. org is "" for a sign-in that is for no
+// organisation in particular (orgs).
+func chooseMethod(ctx context.Context, cfg *config.Config, env Environment, org string, signIn func(args ...string) string) (string, error) {
+	what, login, loginDevice := "your organisations", signIn(), signIn("--device")
 	if org != "" {
-		what, login, loginDevice = org, signInCommand(cfg, org), signInCommand(cfg, "--device", org)
+		what, login, loginDevice = org, signIn(org), signIn("--device", org)
 	}
 	if cfg.Login == config.LoginNever {
-		return "", fmt.Errorf("%w for %s, and --login=never forbids prompting: run '%s'", ErrSignInRequired, what, login)
+		return "", fmt.Errorf("%w for %s, and --login=never forbids prompting: run '%s'", ErrRequired, what, login)
 	}
 	if cfg.Login == config.LoginPassword {
 		return config.LoginPassword, nil // explicit, non-interactive by nature
 	}
 	if env.Getenv("GIT_TERMINAL_PROMPT") == "0" {
-		return "", fmt.Errorf("%w for %s, and GIT_TERMINAL_PROMPT=0 forbids prompting: run '%s' first", ErrSignInRequired, what, login)
+		return "", fmt.Errorf("%w for %s, and GIT_TERMINAL_PROMPT=0 forbids prompting: run '%s' first", ErrRequired, what, login)
 	}
 	if env.GitConfig != nil {
 		if v, ok := env.GitConfig(ctx, "credential.interactive"); ok {
 			switch strings.ToLower(v) {
 			case "false", "never", "no", "off", "0":
-				return "", fmt.Errorf("%w for %s, and credential.interactive=%s forbids prompting: run '%s' first", ErrSignInRequired, what, v, login)
+				return "", fmt.Errorf("%w for %s, and credential.interactive=%s forbids prompting: run '%s' first", ErrRequired, what, v, login)
 			}
 		}
 	}
@@ -61,7 +62,7 @@ func chooseMethod(ctx context.Context, cfg *config.Config, env Environment, org 
 		return config.LoginDevice, nil // the message goes to stderr even with no terminal: the user asked
 	case config.LoginBrowser:
 		if !env.HasBrowser() {
-			return "", fmt.Errorf("%w for %s, --login=browser was asked for, but no browser can be opened here: use --login=device", ErrSignInRequired, what)
+			return "", fmt.Errorf("%w for %s, --login=browser was asked for, but no browser can be opened here: use --login=device", ErrRequired, what)
 		}
 		return config.LoginBrowser, nil
 	}
@@ -71,7 +72,7 @@ func chooseMethod(ctx context.Context, cfg *config.Config, env Environment, org 
 	if env.HasTerminal() {
 		return config.LoginDevice, nil
 	}
-	return "", fmt.Errorf("%w for %s, and there is neither a browser nor a terminal here: run '%s' in a terminal", ErrSignInRequired, what, loginDevice)
+	return "", fmt.Errorf("%w for %s, and there is neither a browser nor a terminal here: run '%s' in a terminal", ErrRequired, what, loginDevice)
 }
 
 // hasBrowser guesses whether a browser on this machine would reach the user: not over SSH, and on

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package patmgr
+package azdo
 
 import "syscall"
 

@@ -1,4 +1,4 @@
-package patmgr
+package signin
 
 import (
 	"strings"

@@ -1,12 +1,9 @@
-package patmgr
+package azdo
 
 import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
@@ -64,52 +61,10 @@ func TestBearerParams(t *testing.T) {
 	if !ok || p["authorization_uri"] != "https://login.microsoftonline.com/common/oauth2/authorize" || p["error"] != "insufficient_claims" || p["claims"] != "eyJhIjoxfQ==" {
 		t.Fatalf("%v %v", p, ok)
 	}
-	if got := claimsFromChallenges([]string{`Basic realm="x"`, `Bearer error="insufficient_claims", claims="eyJhIjoxfQ=="`}); got != `{"a":1}` {
+	if got := ClaimsFromChallenges([]string{`Basic realm="x"`, `Bearer error="insufficient_claims", claims="eyJhIjoxfQ=="`}); got != `{"a":1}` {
 		t.Fatalf("claims %q", got)
 	}
-	if got := claimsFromChallenges([]string{`Bearer error="invalid_token", claims="eyJhIjoxfQ=="`}); got != "" {
+	if got := ClaimsFromChallenges([]string{`Bearer error="invalid_token", claims="eyJhIjoxfQ=="`}); got != "" {
 		t.Fatalf("claims of another error: %q", got)
-	}
-}
-
-// connectProxy is an HTTP proxy that tunnels CONNECT to any host, or refuses every one.
-func connectProxy(t *testing.T, refuse bool) *url.URL {
-	t.Helper()
-	srv := httptest.NewServer(tunnel(refuse))
-	t.Cleanup(srv.Close)
-	u, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.UserPassword("user", "secret")
-	return u
-}
-
-// doctor names the proxy it goes through, and the proxy that refuses.
-func TestDoctorNamesTheProxy(t *testing.T) {
-	e := newEmulated(t, nil)
-	if err := e.init(); err != nil {
-		t.Fatal(err)
-	}
-	caPEM, err := os.ReadFile(e.srv.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	authority := e.srv.URL + "/organizations"
-	if c := e.checkAuthority(context.Background()); !c.OK || c.Detail != authority+" answers" {
-		t.Fatalf("without a proxy: %+v", c)
-	}
-	for _, refuse := range []bool{false, true} {
-		proxy := connectProxy(t, refuse)
-		e.signer.proxy = http.ProxyURL(proxy)
-		e.http = newClient(caPEM, nil, e.signer.proxy, e.trace)
-		c := e.checkAuthority(context.Background())
-		named := "http://user:xxxxx@" + proxy.Host
-		switch {
-		case !refuse && (!c.OK || c.Detail != authority+" answers through the proxy "+named):
-			t.Fatalf("through a proxy: %+v", c)
-		case refuse && (c.OK || !strings.HasSuffix(c.Detail, ": the proxy "+named+" (HTTPS_PROXY) would not connect to "+e.srv.URL[len("https://"):]+": Forbidden")):
-			t.Fatalf("through a refusing proxy: %+v", c)
-		}
 	}
 }

@@ -1,0 +1,73 @@
+package patmgr
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
+)
+
+// connectProxy is an HTTP proxy that tunnels CONNECT to any host, or refuses every one.
+func connectProxy(t *testing.T, refuse bool) *url.URL {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refuse || r.Method != http.MethodConnect {
+			http.Error(w, "not through this proxy", http.StatusForbidden)
+			return
+		}
+		upstream, err := net.Dial("tcp", r.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer upstream.Close()
+		client, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer client.Close()
+		io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n")
+		go io.Copy(upstream, client)
+		io.Copy(client, upstream)
+	}))
+	t.Cleanup(srv.Close)
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("user", "secret")
+	return u
+}
+
+// doctor names the proxy it goes through, and the proxy that refuses.
+func TestDoctorNamesTheProxy(t *testing.T) {
+	e := newEmulated(t, nil)
+	if err := e.init(); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	authority := e.srv.URL + "/organizations"
+	if c := e.checkAuthority(context.Background()); !c.OK || c.Detail != authority+" answers" {
+		t.Fatalf("without a proxy: %+v", c)
+	}
+	for _, refuse := range []bool{false, true} {
+		proxy := connectProxy(t, refuse)
+		if e.az, err = azdo.NewClient(&e.cfg, http.ProxyURL(proxy), nil); err != nil {
+			t.Fatal(err)
+		}
+		c := e.checkAuthority(context.Background())
+		named := "http://user:xxxxx@" + proxy.Host
+		switch {
+		case !refuse && (!c.OK || c.Detail != authority+" answers through the proxy "+named):
+			t.Fatalf("through a proxy: %+v", c)
+		case refuse && (c.OK || !strings.HasSuffix(c.Detail, ": the proxy "+named+" (HTTPS_PROXY) would not connect to "+e.srv.URL[len("https://"):]+": Forbidden")):
+			t.Fatalf("through a refusing proxy: %+v", c)
+		}
+	}
+}
