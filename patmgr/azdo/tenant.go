@@ -12,25 +12,6 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
-// microsoftLoginHosts are the Entra ID sign-in hosts MSAL Go trusts, public and sovereign clouds.
-// An authorization_uri naming any other host than these and the configured authority is never
-// followed: a hostile server can put anything in its WWW-Authenticate header.
-var microsoftLoginHosts = map[string]bool{
-	"login.microsoftonline.com":        true,
-	"login.microsoft.com":              true,
-	"login.windows.net":                true,
-	"sts.windows.net":                  true,
-	"login.partner.microsoftonline.cn": true,
-	"login.chinacloudapi.cn":           true,
-	"login.microsoftonline.de":         true,
-	"login.microsoftonline.us":         true,
-	"login-us.microsoftonline.com":     true,
-	"login.usgovcloudapi.net":          true,
-	"login.sovcloud-identity.fr":       true,
-	"login.sovcloud-identity.de":       true,
-	"login.sovcloud-identity.sg":       true,
-}
-
 // zeroGUID as an organisation's resource tenant means it is backed by Microsoft accounts, which
 // sign in through the multi-tenant endpoint.
 const zeroGUID = "00000000-0000-0000-0000-000000000000"
@@ -89,7 +70,9 @@ func tenantFromAuthorizationURI(raw, authority string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	if !microsoftLoginHosts[host] && host != strings.ToLower(configured.Host) {
+	// A hostile server can put anything in its WWW-Authenticate header: only Microsoft's sign-in
+	// hosts and the configured authority are followed.
+	if !config.MicrosoftLoginHost(host) && host != strings.ToLower(configured.Host) {
 		return "", false
 	}
 	// The path as sent, not percent-decoded: Entra never escapes a tenant, and decoding would let
