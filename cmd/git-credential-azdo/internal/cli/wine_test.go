@@ -22,6 +22,7 @@ import (
 // code and mints one PAT, a second get serves it without a request, erase marks it, and the next
 // get replaces it and revokes the old one, with no new sign-in.
 func TestWindowsHelperUnderWine(t *testing.T) {
+	t.Parallel()
 	wine := newWinePrefix(t)
 	exe := buildWindowsHelper(t)
 	for _, storeName := range []string{"keyring", "file"} {
