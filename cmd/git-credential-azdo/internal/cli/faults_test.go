@@ -85,7 +85,7 @@ var faultMatrix = []struct {
 	{"pats.list", "html203", "checking for a half-made PAT failed: listing PATs of contoso: Azure DevOps did not accept the sign-in (HTTP 203)"},
 	{"pats.list", "truncate", "checking for a half-made PAT failed: listing PATs of contoso: unreadable answer"},
 	{"pats.list", "redirect", "checking for a half-made PAT failed: listing PATs of contoso: Azure DevOps did not accept the sign-in (HTTP 302)"},
-	{"pats.list", "timeout", "half-made PAT failed: calling the PAT API of contoso: Get"},
+	{"pats.list", "timeout", "context deadline exceeded"},
 
 	// A renewal that fails leaves the PAT it would have renewed, still valid, to serve.
 	{"pats.update", "503", recovers},
