@@ -177,7 +177,8 @@ func (s *Server) instrument(endpoint string, h http.Handler) http.Handler {
 			case <-t.C:
 				h.ServeHTTP(w, r)
 			case <-r.Context().Done():
-				// The client gave up; nothing left to answer.
+				// Nothing left to answer; returning without a reply would send an empty 200.
+				panic(http.ErrAbortHandler)
 			}
 		case FaultTamper:
 			rec := &recorder{header: http.Header{}, status: http.StatusOK}

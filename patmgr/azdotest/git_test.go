@@ -21,12 +21,7 @@ type gitRunner struct {
 
 func newGitRunner(t *testing.T, s *Server) *gitRunner {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("git not installed")
-		}
-		t.Skip("git not installed")
-	}
+	testenv.NeedTool(t, "git", "the emulator serves git smart HTTP to it")
 	home := testenv.TempDir(t)
 	global := filepath.Join(home, "gitconfig")
 	if err := os.WriteFile(global, []byte("[user]\n\tname = Test\n\temail = test@example.com\n[http]\n\tsslCAInfo = "+s.CAFile+"\n"), 0o600); err != nil {

@@ -15,13 +15,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	dbus "github.com/godbus/dbus/v5"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // envNoSecretService is set to "1" by Main when no Secret Service could be
@@ -227,12 +228,7 @@ func busConfig(sock string, serviceDirs ...string) string {
 // skips t, or fails it when CI is true.
 func BareBus(t testing.TB) string {
 	t.Helper()
-	if _, err := exec.LookPath("dbus-daemon"); err != nil {
-		if isCI() {
-			t.Fatalf("keyringtest: dbus-daemon is not installed (CI=true: bus tests must run): %v", err)
-		}
-		t.Skipf("keyringtest: dbus-daemon is not installed: %v", err)
-	}
+	testenv.NeedTool(t, "dbus-daemon", "keyringtest's bare bus runs one")
 	dir, err := os.MkdirTemp("", "kt-bare") // short: a socket path must fit in 108 bytes
 	if err != nil {
 		t.Fatal(err)
@@ -460,7 +456,7 @@ func Run(m *testing.M) int {
 }
 
 func runTests(m *testing.M, dir string) int {
-	if isCI() {
+	if testenv.CI() {
 		_ = os.Unsetenv(envNoSecretService)
 	} else if os.Getenv(envNoSecretService) == "1" {
 		if os.Getenv(envReason) == "" {
@@ -470,7 +466,7 @@ func runTests(m *testing.M, dir string) int {
 	}
 	s, err := Start(dir)
 	if err != nil {
-		if errors.Is(err, errMissing) && !isCI() {
+		if errors.Is(err, errMissing) && !testenv.CI() {
 			fmt.Fprintf(os.Stderr, "keyringtest: %v; tests needing a Secret Service will be skipped\n", err)
 			_ = os.Setenv(envNoSecretService, "1")
 			_ = os.Setenv(envReason, err.Error())
@@ -516,10 +512,7 @@ func Require(t testing.TB) {
 	if reason == "" {
 		reason = "no Secret Service session (use keyringtest.Main in TestMain)"
 	}
-	if isCI() {
-		t.Fatalf("keyringtest: %s (CI=true: keyring tests must run)", reason)
-	}
-	t.Skipf("keyringtest: %s", reason)
+	testenv.Missing(t, "keyringtest: "+reason)
 }
 
 // Current returns the session started by Main, or nil.
@@ -527,11 +520,6 @@ func Current() *Session {
 	current.Lock()
 	defer current.Unlock()
 	return current.s
-}
-
-func isCI() bool {
-	v, _ := strconv.ParseBool(os.Getenv("CI"))
-	return v
 }
 
 func mergeEnv(base []string, set map[string]string) []string {

@@ -32,12 +32,7 @@ func TestMain(m *testing.M) {
 func requireTools(t *testing.T) {
 	t.Helper()
 	for _, bin := range []string{"dbus-daemon", "gnome-keyring-daemon"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			if isCI() {
-				t.Fatalf("%s not installed (CI=true)", bin)
-			}
-			t.Skipf("%s not installed", bin)
-		}
+		testenv.NeedTool(t, bin, "keyringtest starts it")
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // Some tests run in a child process of the test binary: another process
@@ -40,12 +42,7 @@ func childOnly(t *testing.T) {
 
 func requireBin(t *testing.T, bin string) {
 	t.Helper()
-	if _, err := exec.LookPath(bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed", bin)
-		}
-		t.Skipf("%s not installed", bin)
-	}
+	testenv.NeedTool(t, bin, "the store's bus tests run it")
 }
 
 // shortTemp returns a directory with a path short enough for a unix socket.

@@ -1,9 +1,13 @@
-// Package testenv adapts tests to the platform they run on: temporary directories Wine can
-// remove, and skips, by name, of tests that need what a Windows test run does not have.
+// Package testenv adapts tests to where they run: temporary directories Wine can remove, skips,
+// by name, of tests that need what a Windows test run does not have, and the one test of whether
+// the run is CI's, where a missing tool fails a test instead of skipping it.
 package testenv
 
 import (
+	"os"
+	"os/exec"
 	"runtime"
+	"strconv"
 	"testing"
 )
 
@@ -32,4 +36,32 @@ func SkipUnderWine(t testing.TB, why string) {
 	if underWine() {
 		t.Skipf("cannot run under Wine: %s", why)
 	}
+}
+
+// CI reports whether the tests run in CI (CI=true, or another true value strconv.ParseBool
+// reads), which must run every test.
+func CI() bool {
+	v, _ := strconv.ParseBool(os.Getenv("CI"))
+	return v
+}
+
+// Missing ends t for want of what it needs, named by what: it fails t in CI and skips it
+// elsewhere.
+func Missing(t testing.TB, what string) {
+	t.Helper()
+	if CI() {
+		t.Fatalf("%s (CI=true: this test must run)", what)
+	}
+	t.Skip(what)
+}
+
+// NeedTool returns the path of the program name, found on PATH; without it, Missing ends t,
+// naming the program and why (what needs it, or how to install it).
+func NeedTool(t testing.TB, name, why string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		Missing(t, name+" is not installed ("+why+"): "+err.Error())
+	}
+	return path
 }

@@ -1,8 +1,11 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -24,5 +27,57 @@ func TestTempDirIsRemovedWithItsContents(t *testing.T) {
 	})
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("%s still there after its test: %v", dir, err)
+	}
+}
+
+// outcome records how Missing ended a test.
+type outcome struct {
+	testing.TB
+	failed, skipped string
+}
+
+func (o *outcome) Helper() {}
+
+func (o *outcome) Fatalf(format string, args ...any) {
+	o.failed = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func (o *outcome) Skip(args ...any) {
+	o.skipped = fmt.Sprint(args...)
+	runtime.Goexit()
+}
+
+// end runs f on a recording TB in a goroutine of its own, which Fatalf and Skip end.
+func end(f func(testing.TB)) *outcome {
+	o := &outcome{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(o)
+	}()
+	<-done
+	return o
+}
+
+// TestMissingFailsOnlyInCI: a missing tool fails a CI run and skips elsewhere, naming the tool
+// and why it is needed.
+func TestMissingFailsOnlyInCI(t *testing.T) {
+	const tool = "testenv-no-such-tool"
+	for _, ci := range []string{"true", "1", "", "false"} {
+		t.Run("CI="+ci, func(t *testing.T) {
+			t.Setenv("CI", ci)
+			o := end(func(tb testing.TB) { NeedTool(tb, tool, "the test needs it") })
+			said := o.failed + o.skipped
+			if CI() != (o.failed != "") || CI() == (o.skipped != "") {
+				t.Fatalf("CI=%q: failed %q, skipped %q", ci, o.failed, o.skipped)
+			}
+			if !strings.Contains(said, tool) || !strings.Contains(said, "the test needs it") {
+				t.Errorf("the message does not name the tool and why: %q", said)
+			}
+		})
+	}
+	if p := end(func(tb testing.TB) { NeedTool(tb, "go", "") }); p.failed != "" || p.skipped != "" {
+		t.Errorf("go is on PATH, yet NeedTool ended the test: %+v", p)
 	}
 }

@@ -398,7 +398,7 @@ func checkWithStrace(t *testing.T, base, env []string, stdin, bin string, args [
 	strace, err := exec.LookPath("strace")
 	if err != nil {
 		// .ci/run installs strace: in CI the system calls are always checked.
-		if os.Getenv("CI") == "true" {
+		if testenv.CI() {
 			t.Fatalf("strace is not installed: %v", err)
 		}
 		t.Log("strace is not installed: system calls not checked")
@@ -409,7 +409,7 @@ func checkWithStrace(t *testing.T, base, env []string, stdin, bin string, args [
 	r := runWithStdin(t, base, env, stdin, strace, straceArgs...)
 	if r.err != nil {
 		if strings.Contains(r.stderr, "Operation not permitted") || strings.Contains(r.stderr, "ptrace") {
-			if os.Getenv("CI") == "true" {
+			if testenv.CI() {
 				t.Fatalf("strace may not trace in CI (%v)", strings.TrimSpace(r.stderr))
 			}
 			t.Logf("strace may not trace here (%v): system calls not checked", strings.TrimSpace(r.stderr))

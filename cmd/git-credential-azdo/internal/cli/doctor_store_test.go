@@ -11,6 +11,7 @@ import (
 // TestDoctorOnABrokenKeyring runs doctor where the keyring does not answer and where there is
 // none: it names the fixes, and never sends the user to doctor.
 func TestDoctorOnABrokenKeyring(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	for name, bus := range map[string]string{
 		"never answers":              silentBus(t),

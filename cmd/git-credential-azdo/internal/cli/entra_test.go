@@ -31,6 +31,7 @@ func (w *world) cloneFromSecondOrg(env ...string) result {
 }
 
 func TestCloneRecoversFromAClaimsChallengeWithoutAPrompt(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	w.clone()
 	if err := w.srv.ChallengeSessions(w.srv.User); err != nil {
@@ -61,6 +62,7 @@ func TestCloneRecoversFromAClaimsChallengeWithoutAPrompt(t *testing.T) {
 }
 
 func TestCloneAfterRevokedSessionsSignsInAgain(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	w.clone()
 	if err := w.srv.RevokeSessions(w.srv.User); err != nil {
@@ -76,6 +78,7 @@ func TestCloneAfterRevokedSessionsSignsInAgain(t *testing.T) {
 
 // Each Entra error a real tenant sends ends a get with one line that names the fix.
 func TestEntraErrorsAreOneLineEachEndToEnd(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	for _, tc := range []struct {
 		code int
@@ -112,6 +115,7 @@ func TestEntraErrorsAreOneLineEachEndToEnd(t *testing.T) {
 // can void long before it expires: the fetch that meets the challenge fails, its erase has the
 // token replaced, and the next fetch works without a prompt.
 func TestVoidedEntraTokenIsReplacedAfterGitErasesIt(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	if err := w.srv.SetPolicy(w.srv.Org, azdotest.Policy{DisablePATCreation: true}); err != nil {
 		t.Fatal(err)

@@ -1,8 +1,9 @@
 package cli
 
 import (
-	"fmt"
-	"sort"
+	"errors"
+	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -11,62 +12,190 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 )
 
-// faultKind is one way an endpoint misbehaves.
-type faultKind struct {
-	name  string
-	fault azdotest.Fault // Endpoint is filled in per case
-	env   []string       // for the measured get only
+// recovers, as a fault's expected outcome, means the command succeeds in spite of the fault: git
+// gets its credential, orgs lists the organisations, the clone works.
+const recovers = ""
+
+// faultMatrix is what each endpoint must do under each fault: recover, or fail with exactly one
+// line holding the given text. 500 is left out beside 503: every 5xx takes the same path.
+var faultMatrix = []struct {
+	endpoint, fault, want string
+}{
+	// MSAL reads the authority's metadata before every sign-in.
+	{"openid-configuration", "503", recovers},
+	{"openid-configuration", "429", recovers},
+	{"openid-configuration", "503x5", "unable to resolve an endpoint"},
+	{"openid-configuration", "drop", recovers},
+	{"openid-configuration", "dropx5", "cannot reach 127.0.0.1"},
+	{"openid-configuration", "html203", "reply status code was 203"},
+	{"openid-configuration", "truncate", "unable to resolve an endpoint: json decode error"},
+	{"openid-configuration", "timeout", "the device sign-in timed out after 20s (--timeout)"},
+
+	{"devicecode", "503", recovers},
+	{"devicecode", "429", recovers},
+	{"devicecode", "503x5", "reply status code was 503"},
+	{"devicecode", "drop", recovers},
+	{"devicecode", "dropx5", "cannot reach 127.0.0.1"},
+	{"devicecode", "html203", "reply status code was 203"},
+	{"devicecode", "truncate", "json decode error"},
+	{"devicecode", "timeout", "the device sign-in timed out after 20s (--timeout)"},
+
+	{"token", "503", recovers},
+	{"token", "429", recovers},
+	{"token", "503x5", "reply status code was 503"},
+	{"token", "drop", recovers},
+	{"token", "dropx5", "cannot reach 127.0.0.1"},
+	{"token", "html203", "reply status code was 203"},
+	{"token", "truncate", "json decode error"},
+	{"token", "timeout", "the device sign-in timed out after 20s (--timeout)"},
+
+	// The organisation's tenant, from the anonymous challenge: without it the sign-in goes to
+	// the multi-tenant endpoint, which the emulator answers as well.
+	{"org", "503", recovers},
+	{"org", "429", recovers},
+	{"org", "503x5", recovers},
+	{"org", "drop", recovers},
+	{"org", "dropx5", recovers},
+	{"org", "html203", recovers},
+	{"org", "truncate", recovers},
+	{"org", "redirect", recovers},
+	{"org", "timeout", "(--timeout 20s)"},
+
+	// A create is not sent again unless the service refused it at once (429): a lost answer may
+	// mean a PAT was made, which the list then finds.
+	{"pats.create", "503", recovers},
+	{"pats.create", "429", recovers},
+	{"pats.create", "503x5", "creating a PAT for contoso: HTTP 503"},
+	{"pats.create", "429x5", "creating a PAT for contoso: HTTP 429"},
+	{"pats.create", "drop", recovers},
+	{"pats.create", "dropx5", "creating a PAT for contoso: calling the PAT API of contoso"},
+	{"pats.create", "html203", recovers},
+	{"pats.create", "truncate", recovers},
+	{"pats.create", "redirect", recovers},
+	{"pats.create", "paterror", "failedToReadTenantPolicy"},
+	{"pats.create", "timeout", "(--timeout 20s)"},
+
+	// The list after a lost create: the create's own failure is reported, with the list's.
+	// (A list answers patTokens, never patTokenError, so paterror does not apply.)
+	{"pats.list", "503", recovers},
+	{"pats.list", "429", recovers},
+	{"pats.list", "503x5", "checking for a half-made PAT failed: listing PATs of contoso: HTTP 503"},
+	{"pats.list", "drop", recovers},
+	{"pats.list", "dropx5", "checking for a half-made PAT failed: calling the PAT API of contoso"},
+	{"pats.list", "html203", "checking for a half-made PAT failed: listing PATs of contoso: Azure DevOps did not accept the sign-in (HTTP 203)"},
+	{"pats.list", "truncate", "checking for a half-made PAT failed: listing PATs of contoso: unreadable answer"},
+	{"pats.list", "redirect", "checking for a half-made PAT failed: listing PATs of contoso: Azure DevOps did not accept the sign-in (HTTP 302)"},
+	{"pats.list", "timeout", "context deadline exceeded"},
+
+	// A renewal that fails leaves the PAT it would have renewed, still valid, to serve.
+	{"pats.update", "503", recovers},
+	{"pats.update", "429", recovers},
+	{"pats.update", "503x5", recovers},
+	{"pats.update", "drop", recovers},
+	{"pats.update", "dropx5", recovers},
+	{"pats.update", "html203", recovers},
+	{"pats.update", "truncate", recovers},
+	{"pats.update", "redirect", recovers},
+	{"pats.update", "paterror", recovers},
+	{"pats.update", "timeout", recovers},
+
+	// Revoking the PAT a replacement makes redundant is best effort: the new PAT is served.
+	{"pats.revoke", "503", recovers},
+	{"pats.revoke", "429", recovers},
+	{"pats.revoke", "503x5", recovers},
+	{"pats.revoke", "drop", recovers},
+	{"pats.revoke", "dropx5", recovers},
+	{"pats.revoke", "html203", recovers},
+	{"pats.revoke", "truncate", recovers},
+	{"pats.revoke", "redirect", recovers},
+	{"pats.revoke", "paterror", recovers},
+	{"pats.revoke", "timeout", recovers},
+
+	// orgs reads the profile, then the accounts of its member id.
+	{"profile", "503", recovers},
+	{"profile", "429", recovers},
+	{"profile", "503x5", "reading your profile: HTTP 503"},
+	{"profile", "drop", recovers},
+	{"profile", "dropx5", "reading your profile: Get"},
+	{"profile", "html203", "reading your profile: Azure DevOps did not accept the sign-in (HTTP 203)"},
+	{"profile", "truncate", "reading your profile: unreadable answer"},
+	{"profile", "redirect", "reading your profile: Azure DevOps did not accept the sign-in (HTTP 302)"},
+	{"profile", "timeout", "(--timeout 20s)"},
+
+	{"accounts", "503", recovers},
+	{"accounts", "429", recovers},
+	{"accounts", "503x5", "listing your organisations: HTTP 503"},
+	{"accounts", "drop", recovers},
+	{"accounts", "dropx5", "listing your organisations: Get"},
+	{"accounts", "html203", "listing your organisations: Azure DevOps did not accept the sign-in (HTTP 203)"},
+	{"accounts", "truncate", "listing your organisations: unreadable answer"},
+	{"accounts", "redirect", "listing your organisations: Azure DevOps did not accept the sign-in (HTTP 302)"},
+	{"accounts", "timeout", "(--timeout 20s)"},
+
+	// git itself does not retry, and what it prints is git's. The helper's PAT must outlive the
+	// service's error: the next ls-remote uses it, with no new sign-in or PAT. (A redirect there
+	// is git's to follow, and it says so in three lines.)
+	{"git", "503", "The requested URL returned error: 503"},
+	{"git", "drop", "Empty reply from server"},
+	{"git", "html203", "not valid: is this a git repository?"},
+	{"git", "truncate", recovers},
 }
 
-// retriesPlusOne outlasts the transport's attempts (patmgr's maxAttempts is 4).
+// retriesPlusOne outlasts the client's attempts at a request (four).
 const retriesPlusOne = 5
 
-var faultKinds = []faultKind{
-	{name: "429-retry-after-1s", fault: azdotest.Fault{Kind: azdotest.FaultStatus, Status: 429, RetryAfter: time.Second}},
-	{name: "500", fault: azdotest.Fault{Kind: azdotest.FaultStatus, Status: 500}},
-	{name: "503", fault: azdotest.Fault{Kind: azdotest.FaultStatus, Status: 503}},
-	{name: "html203", fault: azdotest.Fault{Kind: azdotest.FaultHTML203}},
-	{name: "delay-1s", fault: azdotest.Fault{Kind: azdotest.FaultDelay, Delay: time.Second}},
-	// Longer than the harness waits for a get: --timeout must cut it, or the harness's deadline
-	// expires and the test fails.
-	{name: "delay-past-timeout", fault: azdotest.Fault{Kind: azdotest.FaultDelay, Delay: 2 * time.Minute},
-		env: []string{"AZDO_TIMEOUT=3s"}},
-	{name: "truncate", fault: azdotest.Fault{Kind: azdotest.FaultTruncate}},
-	{name: "drop", fault: azdotest.Fault{Kind: azdotest.FaultDrop}},
-	{name: "503-x5", fault: azdotest.Fault{Kind: azdotest.FaultStatus, Status: 503, Count: retriesPlusOne}},
-	{name: "429-x5", fault: azdotest.Fault{Kind: azdotest.FaultStatus, Status: 429, RetryAfter: time.Second, Count: retriesPlusOne}},
-	{name: "drop-x5", fault: azdotest.Fault{Kind: azdotest.FaultDrop, Count: retriesPlusOne}},
+// faultKinds are the faults of faultMatrix by name; env is for the measured command only.
+var faultKinds = map[string]struct {
+	fault azdotest.Fault // Endpoint is filled in per case
+	env   []string
+}{
+	"503":      {fault: azdotest.Fault{Kind: azdotest.FaultStatus, Status: 503}},
+	"429":      {fault: azdotest.Fault{Kind: azdotest.FaultStatus, Status: 429, RetryAfter: time.Second}},
+	"503x5":    {fault: azdotest.Fault{Kind: azdotest.FaultStatus, Status: 503, Count: retriesPlusOne}},
+	"429x5":    {fault: azdotest.Fault{Kind: azdotest.FaultStatus, Status: 429, RetryAfter: time.Second, Count: retriesPlusOne}},
+	"drop":     {fault: azdotest.Fault{Kind: azdotest.FaultDrop}},
+	"dropx5":   {fault: azdotest.Fault{Kind: azdotest.FaultDrop, Count: retriesPlusOne}},
+	"html203":  {fault: azdotest.Fault{Kind: azdotest.FaultHTML203}},
+	"truncate": {fault: azdotest.Fault{Kind: azdotest.FaultTruncate}},
+	"redirect": {fault: azdotest.Fault{Kind: azdotest.FaultSignInRedirect}},
+	"paterror": {fault: azdotest.Fault{Kind: azdotest.FaultPATError, Code: "failedToReadTenantPolicy"}},
+	// An answer that never comes: --timeout must end the command, with room enough on a loaded
+	// machine to reach the endpoint first, and well inside the harness's deadline.
+	"timeout": {fault: azdotest.Fault{Kind: azdotest.FaultDelay, Delay: 2 * time.Minute}, env: []string{"AZDO_TIMEOUT=20s"}},
 }
 
-// faultTarget is an endpoint and the state that makes a get reach it.
+// faultTarget is how a command comes to call an endpoint.
 type faultTarget struct {
-	endpoint string
-	env      []string // for every run in the world
-	// prepare brings the world to the state where the measured get hits the endpoint, and
-	// returns extra env for the measured get.
+	env []string // for every command in the world
+	// prepare brings the world to where the measured command calls the endpoint, and returns
+	// extra env for that command and the clean one after it.
 	prepare func(t *testing.T, w *world) []string
+	// run is the measured command; nil is a get.
+	run func(w *world, env []string) azdoResult
+	git bool // run is git, and what it prints is git's
 }
 
-var faultTargets = []faultTarget{
+var faultTargets = map[string]faultTarget{
 	// An empty cache: tenant discovery (org), MSAL's metadata, device code, token, create.
-	{endpoint: "openid-configuration"},
-	{endpoint: "devicecode"},
-	{endpoint: "token"},
-	{endpoint: "org"},
-	{endpoint: "pats.create"},
-	// A list happens after a create whose answer was lost: the create is truncated (the PAT was
-	// made, its secret lost), and the helper must find it by its display name.
-	{endpoint: "pats.list", prepare: func(t *testing.T, w *world) []string {
+	"openid-configuration": {},
+	"devicecode":           {},
+	"token":                {},
+	"org":                  {},
+	"pats.create":          {},
+	// A list follows a create whose answer was lost: the create is truncated (the PAT was made,
+	// its secret lost), and the helper must find the PAT by its display name.
+	"pats.list": {prepare: func(t *testing.T, w *world) []string {
 		mustInject(t, w, azdotest.Fault{Endpoint: "pats.create", Kind: azdotest.FaultTruncate})
 		return nil
 	}},
-	// A PAT inside its renewal window: lifetime 1h, renewed when less than 59m58s are left.
-	{endpoint: "pats.update", env: []string{"AZDO_LIFETIME=1h"}, prepare: func(t *testing.T, w *world) []string {
+	// A PAT inside its renewal window: lifetime 1h, renewed when less than 59m58s are left, and
+	// the helper's clock moved on past that.
+	"pats.update": {env: []string{"AZDO_LIFETIME=1h"}, prepare: func(t *testing.T, w *world) []string {
 		mustGet(t, w)
 		return []string{"AZDO_RENEW_BEFORE=59m58s", clockSkewEnv + "=2100ms"}
 	}},
 	// A replacement revokes the PAT it replaces: the server revoked it, git erased it.
-	{endpoint: "pats.revoke", prepare: func(t *testing.T, w *world) []string {
+	"pats.revoke": {prepare: func(t *testing.T, w *world) []string {
 		pw := mustGet(t, w)
 		old := w.activePATs()
 		if len(old) != 1 {
@@ -80,6 +209,34 @@ var faultTargets = []faultTarget{
 		}
 		return nil
 	}},
+	"profile":  {prepare: signedIn, run: orgs},
+	"accounts": {prepare: signedIn, run: orgs},
+	"git": {prepare: signedIn, git: true, run: func(w *world, env []string) azdoResult {
+		return w.command(env, "git", "ls-remote", w.srv.RepoURL)
+	}},
+}
+
+func signedIn(t *testing.T, w *world) []string {
+	mustGet(t, w)
+	return nil
+}
+
+func orgs(w *world, env []string) azdoResult { return w.azdo(nil, env, "orgs") }
+
+// command runs name in the world as w.run does, with its exit status.
+func (w *world) command(env []string, name string, args ...string) azdoResult {
+	w.t.Helper()
+	r := w.run("", env, name, args...)
+	out := azdoResult{stdout: r.stdout, stderr: r.stderr, err: r.err}
+	var ee *exec.ExitError
+	switch {
+	case r.err == nil:
+	case errors.As(r.err, &ee):
+		out.code = ee.ExitCode()
+	default:
+		out.code = -1
+	}
+	return out
 }
 
 func mustInject(t *testing.T, w *world, f azdotest.Fault) {
@@ -98,129 +255,132 @@ func mustGet(t *testing.T, w *world, env ...string) string {
 	return r.password()
 }
 
-// faultTally counts what the matrix tried and how it came out, for the README's figures.
-type faultTally struct {
-	mu                           sync.Mutex
-	tried, survived, recovered   int
-	failedClearly, notExercised  int
-	failures                     []string
-	requestsByEndpoint, injected map[string]int
-}
-
-func (ft *faultTally) add(name, endpoint string, hits int, ok, recovered bool, problem string) {
-	ft.mu.Lock()
-	defer ft.mu.Unlock()
-	ft.tried++
-	ft.requestsByEndpoint[endpoint] += hits
-	ft.injected[endpoint]++
-	switch {
-	case !ok:
-		ft.failures = append(ft.failures, name+": "+problem)
-	case recovered:
-		ft.survived++
-		ft.recovered++
-	default:
-		ft.survived++
-		ft.failedClearly++
-	}
-}
-
-// TestFaultMatrix injects every fault kind into every endpoint a get can reach, through the real
-// binary: each get succeeds or fails with one clear line, the cache is never left corrupt (a clean
-// get afterwards works and its record decodes), and no more than one PAT is left active.
+// TestFaultMatrix injects each fault of faultMatrix into its endpoint and runs, through the real
+// binary, the command that calls that endpoint. It must come out as the matrix says, and either
+// way leave the cache readable, at most one PAT active, no secret printed, and a clean run of the
+// same command afterwards working.
 func TestFaultMatrix(t *testing.T) {
 	t.Parallel()
-	tally := &faultTally{requestsByEndpoint: map[string]int{}, injected: map[string]int{}}
-	t.Cleanup(func() {
-		t.Logf("fault matrix: %d faults tried, %d survived (%d recovered, %d failed with one clear line), %d broke the contract",
-			tally.tried, tally.survived, tally.recovered, tally.failedClearly, len(tally.failures))
-		eps := make([]string, 0, len(tally.injected))
-		for ep := range tally.injected {
-			eps = append(eps, ep)
-		}
-		sort.Strings(eps)
-		for _, ep := range eps {
-			t.Logf("  %-21s %2d faults, %3d requests seen", ep, tally.injected[ep], tally.requestsByEndpoint[ep])
-		}
-		for _, f := range tally.failures {
-			t.Logf("  FAILED %s", f)
-		}
-	})
-	// Most of a case is waiting (Retry-After, delays, the renewal window), so cases run more at
-	// once than -parallel's default of GOMAXPROCS would allow.
+	// Most of a case is waiting (Retry-After, --timeout, the emulator's delays), so cases run
+	// more at once than -parallel's default of GOMAXPROCS would allow.
 	sem := make(chan struct{}, faultConcurrency)
 	var wg sync.WaitGroup
-	for _, target := range faultTargets {
-		for _, kind := range faultKinds {
-			name := target.endpoint + "/" + kind.name
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				t.Run(name, func(t *testing.T) {
-					ok, recovered, hits, problem := runFault(t, target, kind)
-					tally.add(name, target.endpoint, hits, ok, recovered, problem)
-					if !ok {
-						t.Error(problem)
-					}
-				})
-			}()
+	for _, c := range faultMatrix {
+		target, ok := faultTargets[c.endpoint]
+		kind, known := faultKinds[c.fault]
+		if !ok || !known {
+			t.Fatalf("%s/%s: no such endpoint or fault", c.endpoint, c.fault)
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			t.Run(c.endpoint+"/"+c.fault, func(t *testing.T) {
+				f := kind.fault
+				f.Endpoint = c.endpoint
+				runFault(t, target, f, kind.env, c.want)
+			})
+		}()
 	}
 	wg.Wait()
+	endpoints, recovering := map[string]bool{}, 0
+	for _, c := range faultMatrix {
+		endpoints[c.endpoint] = true
+		if c.want == recovers {
+			recovering++
+		}
+	}
+	t.Logf("fault matrix: %d faults over %d endpoints; %d must recover, %d must fail with one clear line",
+		len(faultMatrix), len(endpoints), recovering, len(faultMatrix)-recovering)
 }
 
 // faultConcurrency is how many fault worlds run at once.
 const faultConcurrency = 8
 
-func runFault(t *testing.T, target faultTarget, kind faultKind) (ok, recovered bool, hits int, problem string) {
+// jwt is the shape of an access, refresh or ID token from Entra ID.
+var jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.`)
+
+func runFault(t *testing.T, target faultTarget, f azdotest.Fault, faultEnv []string, want string) {
 	w := newWorld(t, azdotest.Options{AutoApprove: true}, target.env...)
+	run := target.run
+	if run == nil {
+		run = func(w *world, env []string) azdoResult { return w.get(env...) }
+	}
 	var env []string
 	if target.prepare != nil {
 		env = target.prepare(t, w)
 	}
 	before := w.srv.Counters()
-	f := kind.fault
-	f.Endpoint = target.endpoint
 	mustInject(t, w, f)
-
-	r := w.get(append(env, kind.env...)...)
+	r := run(w, append(env, faultEnv...))
 	after := w.srv.Counters()
-	hits = after.Requests[target.endpoint] - before.Requests[target.endpoint]
 	w.srv.ClearFaults()
-	t.Logf("exit %d in %s, %d request(s) to %s; stderr: %s", r.code, r.took.Round(time.Millisecond), hits, target.endpoint, strings.TrimSpace(r.stderr))
+	t.Logf("exit %d, %d request(s) to %s; stderr: %s", r.code, after.Requests[f.Endpoint]-before.Requests[f.Endpoint], f.Endpoint, strings.TrimSpace(r.stderr))
 
-	var problems []string
-	if hits == 0 {
-		problems = append(problems, "the faulty endpoint was never reached")
+	if after.Requests[f.Endpoint] == before.Requests[f.Endpoint] {
+		t.Errorf("%s was never reached", f.Endpoint)
 	}
-	succeeded, p := clearOutcome(t, r)
-	if p != "" {
-		problems = append(problems, p)
+	for _, s := range w.storedSecrets() {
+		if strings.Contains(r.stderr, s) || r.code != 0 && strings.Contains(r.stdout, s) {
+			t.Errorf("a stored secret was printed")
+		}
 	}
-	if succeeded && strings.Contains(r.stdout, "quit=") {
-		problems = append(problems, "succeeded with quit")
+	if jwt.MatchString(r.stderr) {
+		t.Errorf("a token was printed on stderr")
 	}
+	if !target.git {
+		for _, l := range strings.Split(strings.TrimRight(r.stderr, "\n"), "\n") {
+			if l != "" && !strings.HasPrefix(l, prog+": ") {
+				t.Errorf("stderr line without the program's prefix: %s", l)
+			}
+		}
+	}
+	switch lines := r.errorLines(); {
+	case r.code < 0:
+		t.Errorf("did not exit: %v", r.err)
+	case want == recovers && r.code != 0:
+		t.Errorf("want it to recover, got exit %d: %s", r.code, strings.Join(lines, " | "))
+	case want == recovers && target.run == nil && (r.password() == "" || strings.Contains(r.stdout, "quit=")):
+		t.Errorf("recovered without a credential: %q", hidePasswords(r.stdout))
+	case want != recovers && r.code == 0:
+		t.Errorf("want it to fail with %q, got exit 0", want)
+	case want != recovers && (len(lines) != 1 || !strings.Contains(lines[0], want)):
+		t.Errorf("want one line with %q, got %q", want, lines)
+	case want != recovers && target.run == nil && r.password() != "":
+		t.Errorf("failed but printed a password")
+	}
+	checkAfterFault(t, w, run, env, before, target.run != nil)
+}
+
+// checkAfterFault checks what a fault left, whatever the outcome: the cache decodes, at most one
+// PAT is active, and with the service healthy again the same command works, from whatever the
+// fault left.
+func checkAfterFault(t *testing.T, w *world, run func(*world, []string) azdoResult, env []string, before azdotest.Counters, keep bool) {
+	t.Helper()
 	if n := len(w.activePATs()); n > 1 {
-		problems = append(problems, fmt.Sprintf("%d PATs active after the fault", n))
+		t.Errorf("%d PATs active after the fault", n)
 	}
 	if _, err := w.storedRecord(); err != nil {
-		problems = append(problems, "stored record unreadable after the fault: "+err.Error())
+		t.Errorf("stored record unreadable after the fault: %v", err)
 	}
-
-	// Afterwards, with the service healthy again, a plain get works from whatever was left.
-	clean := w.get(env...)
-	if clean.code != 0 || clean.password() == "" {
-		problems = append(problems, fmt.Sprintf("clean get after the fault: exit %d: %s", clean.code, strings.TrimSpace(clean.stderr)))
-	} else if rec, err := w.storedRecord(); err != nil || rec == nil || rec.Token != clean.password() {
-		problems = append(problems, fmt.Sprintf("after a clean get the stored record does not hold its password (err %v)", err))
+	clean := run(w, env)
+	if clean.code != 0 {
+		t.Fatalf("clean run after the fault: exit %d: %s", clean.code, strings.TrimSpace(clean.stderr))
+	}
+	rec, err := w.storedRecord()
+	switch {
+	case err != nil || rec == nil:
+		t.Errorf("after a clean run, no stored record (err %v)", err)
+	case clean.password() != "" && rec.Token != clean.password():
+		t.Errorf("after a clean get, the stored record does not hold its password")
 	}
 	if n := len(w.activePATs()); n > 1 {
-		problems = append(problems, fmt.Sprintf("%d PATs active after a clean get: %+v", n, w.activePATs()))
+		t.Errorf("%d PATs active after a clean run: %+v", n, w.activePATs())
 	}
-	if len(problems) > 0 {
-		return false, succeeded, hits, strings.Join(problems, "; ")
+	// A fault in a command that only uses the sign-in and PAT it finds (orgs, git) costs neither.
+	if c := w.srv.Counters(); keep && (c.PATsCreated != before.PATsCreated || c.Grants["device_code"] != before.Grants["device_code"]) {
+		t.Errorf("the fault cost a sign-in or a PAT: %d PATs made, %d sign-ins, before it %d and %d",
+			c.PATsCreated, c.Grants["device_code"], before.PATsCreated, before.Grants["device_code"])
 	}
-	return true, succeeded, hits, ""
 }

@@ -23,7 +23,6 @@ import (
 type azdoResult struct {
 	stdout, stderr string
 	code           int // exit status; -1 when it did not exit normally
-	took           time.Duration
 	err            error
 }
 
@@ -59,9 +58,8 @@ func (w *world) azdoCtx(ctx context.Context, stdin []byte, env []string, args ..
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
 	err := cmd.Run()
-	r := azdoResult{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start), err: err}
+	r := azdoResult{stdout: stdout.String(), stderr: stderr.String(), err: err}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:

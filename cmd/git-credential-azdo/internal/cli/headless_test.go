@@ -56,6 +56,7 @@ func oneStatus(t *testing.T, out string) map[string]any {
 }
 
 func TestReadmeFileStoreByConfigure(t *testing.T) {
+	t.Parallel()
 	testenv.SkipOnWindows(t, "sh, to run README's commands for Linux servers")
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	// git trusts the emulator's CA, but no helper line is set for it: the README's configure
@@ -81,6 +82,7 @@ func TestReadmeFileStoreByConfigure(t *testing.T) {
 }
 
 func TestReadmeFileStoreForOneShell(t *testing.T) {
+	t.Parallel()
 	testenv.SkipOnWindows(t, "sh, to run README's commands for Linux servers")
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	recipe := readmeRecipes(t)[1]
@@ -110,14 +112,10 @@ func assertInFileStore(t *testing.T, w *world, st map[string]any) {
 }
 
 func TestReadmeSecretServiceInHeadlessSession(t *testing.T) {
+	t.Parallel()
 	testenv.SkipOnWindows(t, "sh, to run README's commands for Linux servers")
 	for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not installed (CI=true: this test must run)", tool)
-			}
-			t.Skipf("%s is not installed", tool)
-		}
+		testenv.NeedTool(t, tool, "README's recipe runs it")
 	}
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	// No session bus from the test run: the recipe starts its own, with its own keyring files

@@ -239,9 +239,8 @@ func runPlain(w *world, stdin []byte, env []string, args ...string) azdoResult {
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
 	err := cmd.Run()
-	r := azdoResult{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start), err: err}
+	r := azdoResult{stdout: stdout.String(), stderr: stderr.String(), err: err}
 	if cmd.ProcessState != nil {
 		r.code = cmd.ProcessState.ExitCode()
 	} else {

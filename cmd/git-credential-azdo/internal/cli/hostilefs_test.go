@@ -23,6 +23,7 @@ const nobody = 65534
 // may write and directories others own. Every get ends at once with one line naming the problem
 // (or succeeds where the file is only a cache), and nothing is created or written outside.
 func TestHostileFileSystem(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	fifo := func(path string) func(*testing.T) {
 		return func(t *testing.T) {
@@ -130,6 +131,7 @@ func TestHostileFileSystem(t *testing.T) {
 
 // TestHostileIndex: status, which reads the index alone, refuses a planted FIFO there at once.
 func TestHostileIndex(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	state := filepath.Join(testenv.TempDir(t), "state")
 	mkdirs(t, state)

@@ -17,6 +17,7 @@ import (
 // miss together wait for the one holding the organisation's lock and serve what it stored, so
 // there is one sign-in and one PAT in all.
 func TestParallelGetsMakeOnePAT(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		// prepare leaves the world with no PAT stored.
@@ -66,13 +67,15 @@ func TestParallelGetsMakeOnePAT(t *testing.T) {
 // A get that waits for another process holding the organisation's lock gives up at its
 // --timeout, with one line saying what it waited for.
 func TestGetWaitingForTheLockKeepsToTheTimeout(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	held, err := statelock.Acquire(t.Context(), filepath.Join(w.home, "state"), w.recordKey())
 	if err != nil {
 		t.Fatalf("taking the organisation's lock: %v", err)
 	}
 	defer held.Unlock()
-	r := w.get("AZDO_TIMEOUT=2s")
+	// Time enough for a loaded machine to reach the lock before --timeout ends the wait there.
+	r := w.get("AZDO_TIMEOUT=10s")
 	succeeded, problem := clearOutcome(t, r)
 	if succeeded || problem != "" {
 		t.Fatalf("a get whose lock stays held: exit %d, %s\n%s", r.code, problem, hidePasswords(r.stderr))

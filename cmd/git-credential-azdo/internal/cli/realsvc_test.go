@@ -16,6 +16,7 @@ import (
 // The cached access token expires on the service before this machine thinks it does: the PAT API
 // refuses it, the helper refreshes it silently, and the clone goes through without a prompt.
 func TestCloneSucceedsAfterARefusedToken(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	dir := w.clone()
 	old := w.activePATs()[0]
@@ -49,6 +50,7 @@ func TestCloneSucceedsAfterARefusedToken(t *testing.T) {
 // The PAT API refuses the sign-ins of the default client: git gets the Entra token, the user one
 // line saying why and what would give PATs, and later operations are quiet.
 func TestCloneFallsBackWhenTheClientLacksPATScopes(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	if err := w.srv.SetPATScopes(azdotest.DefaultClientID, false); err != nil {
 		t.Fatal(err)

@@ -50,6 +50,7 @@ import (
 //	exits CODE PROG ARGS...       run PROG like exec and require exit code CODE; stdout and
 //	                              stderr are kept for the next commands
 func TestScripts(t *testing.T) {
+	t.Parallel()
 	testenv.SkipOnWindows(t, "git (Git for Windows)")
 	keyringtest.Require(t)
 	testscript.Run(t, testscript.Params{

@@ -17,6 +17,7 @@ import (
 // only through git's helper lines, and status and logout --all from a command line that names
 // neither.
 func TestStatusAndLogoutOverTwoServices(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, azdotest.Options{AutoApprove: true})
 	srv2, err := azdotest.NewServer(azdotest.Options{Dir: testenv.TempDir(t), AutoApprove: true})
 	if err != nil {
@@ -124,6 +125,7 @@ func TestStatusAndLogoutOverTwoServices(t *testing.T) {
 }
 
 func TestPrintTableFitsWidth(t *testing.T) {
+	t.Parallel()
 	rows := [][]string{
 		{"ORG", "SERVICE", "ACCOUNT", "STATE", "EXPIRES", "RENEWAL"},
 		{"a-rather-long-organisation-name", "proxy.internal.example.com:8443", "someone.with.a.long.name@subsidiary.example.com", "renewal-due", "in 10 days", "sign-in"},

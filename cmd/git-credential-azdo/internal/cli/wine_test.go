@@ -22,6 +22,7 @@ import (
 // code and mints one PAT, a second get serves it without a request, erase marks it, and the next
 // get replaces it and revokes the old one, with no new sign-in.
 func TestWindowsHelperUnderWine(t *testing.T) {
+	t.Parallel()
 	wine := newWinePrefix(t)
 	exe := buildWindowsHelper(t)
 	for _, storeName := range []string{"keyring", "file"} {
@@ -139,12 +140,7 @@ type winePrefix struct {
 func newWinePrefix(t *testing.T) *winePrefix {
 	t.Helper()
 	for _, tool := range []string{"wine", "wineboot", "wineserver", "x86_64-w64-mingw32-gcc"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not installed (CI=true: the Windows round trip must run; .ci/wine installs it): %v", tool, err)
-			}
-			t.Skipf("%s is not installed (Debian: apt-get install wine wine64 gcc-mingw-w64-x86-64-win32): %v", tool, err)
-		}
+		testenv.NeedTool(t, tool, "for the Windows round trip; .ci/wine installs it, or Debian: apt-get install wine wine64 gcc-mingw-w64-x86-64-win32")
 	}
 	w := &winePrefix{dir: testenv.TempDir(t)}
 	prefix := filepath.Join(w.dir, "prefix")
