@@ -62,7 +62,6 @@ func TestScripts(t *testing.T) {
 			"jsonmatch": cmdJSONMatch,
 			"jsonenv":   cmdJSONEnv,
 			"exits":     cmdExits,
-			"sleep":     cmdSleep,
 			"suggested": cmdSuggested,
 		},
 		RequireExplicitExec: true,
@@ -353,15 +352,6 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
 	}
-}
-
-func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: sleep DURATION")
-	}
-	d, err := time.ParseDuration(args[0])
-	ts.Check(err)
-	time.Sleep(d)
 }
 
 var suggestedCommand = regexp.MustCompile(`'(git-credential-azdo [^']*)'`)
