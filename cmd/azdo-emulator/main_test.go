@@ -130,8 +130,8 @@ func TestBinary(t *testing.T) {
 		if err != nil {
 			t.Errorf("exit after SIGTERM: %v\n%s", err, stderr.String())
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no exit after SIGTERM")
+	case <-time.After(time.Minute): // a hang, not a slow machine
+		t.Fatal("no exit a minute after SIGTERM")
 	}
 	if len(rest) > 0 {
 		t.Errorf("more than one line on stdout: %q", rest)
