@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -209,16 +210,11 @@ func validPort(p string) bool {
 	return err == nil && n > 0 && n <= 65535 && strconv.Itoa(n) == p
 }
 
-// Scopes this tool may put on a PAT: the code scopes a git remote needs, and full access for those
-// who insist. Anything else is almost certainly a typo that would fail at creation time anyway.
-func knownScope(f string) bool {
-	switch f {
-	case "vso.code", "vso.code_write", "vso.code_manage", "vso.code_full", "vso.code_status",
-		"vso.packaging", "vso.packaging_write", "vso.build", "vso.work", "vso.work_write", "app_token":
-		return true
-	}
-	return false
-}
+// knownScopes are the scopes this tool may put on a PAT: the code scopes a git remote needs, and
+// full access for those who insist. Anything else is almost certainly a typo that would fail at
+// creation time anyway.
+var knownScopes = []string{"vso.code", "vso.code_write", "vso.code_manage", "vso.code_full", "vso.code_status",
+	"vso.packaging", "vso.packaging_write", "vso.build", "vso.work", "vso.work_write", "app_token"}
 
 func validScopes(s string) error {
 	fields := strings.Fields(s)
@@ -226,7 +222,7 @@ func validScopes(s string) error {
 		return fmt.Errorf("--scope is empty: use vso.code (read) or vso.code_write (read and push)")
 	}
 	for _, f := range fields {
-		if !knownScope(f) {
+		if !slices.Contains(knownScopes, f) {
 			return fmt.Errorf("--scope %q is not a PAT scope this tool knows: use vso.code or vso.code_write", f)
 		}
 	}
@@ -251,28 +247,26 @@ func (c *Config) CustomServiceHost() string {
 	return c.ServiceHost()
 }
 
-// OrgURL is the organisation's own URL, which names its tenant to an anonymous request.
-func (c *Config) OrgURL(org string) string {
+// serviceBase is the base URL of one Azure DevOps service, given as that service's own, which
+// ServiceURL replaces.
+func (c *Config) serviceBase(azureDevOps string) string {
 	if c.ServiceURL != "" {
-		return strings.TrimRight(c.ServiceURL, "/") + "/" + org
+		return strings.TrimRight(c.ServiceURL, "/")
 	}
-	return "https://dev.azure.com/" + org
+	return azureDevOps
 }
+
+// OrgURL is the organisation's own URL, which names its tenant to an anonymous request.
+func (c *Config) OrgURL(org string) string { return c.serviceBase("https://dev.azure.com") + "/" + org }
 
 // PATURL is the organisation's PAT Lifecycle Management API.
 func (c *Config) PATURL(org string) string {
-	if c.ServiceURL != "" {
-		return strings.TrimRight(c.ServiceURL, "/") + "/" + org + "/_apis/tokens/pats"
-	}
-	return "https://vssps.dev.azure.com/" + org + "/_apis/tokens/pats"
+	return c.serviceBase("https://vssps.dev.azure.com") + "/" + org + "/_apis/tokens/pats"
 }
 
 // ProfileURL is the base of the profile and accounts APIs.
 func (c *Config) ProfileURL() string {
-	if c.ServiceURL != "" {
-		return strings.TrimRight(c.ServiceURL, "/") + "/_apis"
-	}
-	return "https://app.vssps.visualstudio.com/_apis"
+	return c.serviceBase("https://app.vssps.visualstudio.com") + "/_apis"
 }
 
 // AuthorityURL is the Entra ID authority for tenant.
