@@ -3,6 +3,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -230,21 +231,13 @@ func validScopes(s string) error {
 }
 
 // ServiceHost is the host that names the Azure DevOps service in keys and in remote matching.
-func (c *Config) ServiceHost() string {
-	if c.ServiceURL == "" {
-		return "dev.azure.com"
-	}
-	host, _ := baseHost(c.ServiceURL) // Validate has accepted it
-	return host
-}
+func (c *Config) ServiceHost() string { return cmp.Or(c.CustomServiceHost(), "dev.azure.com") }
 
-// CustomServiceHost is ServiceHost for a configured --service-url, and "" for Azure DevOps
-// itself: the RemoteOptions.ServiceHost that makes it the only host served.
+// CustomServiceHost is the host of a configured --service-url, and "" for Azure DevOps itself:
+// the RemoteOptions.ServiceHost that makes it the only host served.
 func (c *Config) CustomServiceHost() string {
-	if c.ServiceURL == "" {
-		return ""
-	}
-	return c.ServiceHost()
+	host, _ := baseHost(c.ServiceURL) // Validate has accepted any but ""
+	return host
 }
 
 // serviceBase is the base URL of one Azure DevOps service, given as that service's own, which

@@ -1,9 +1,6 @@
 // Package store keeps the helper's small secrets (PAT records, the MSAL token
 // cache) either in the operating system's keyring or, when the user opts in,
 // in a private file.
-//
-// Both implementations are reached through the Store interface so the rest of
-// the helper never needs to know which one is in use.
 package store
 
 import (
