@@ -144,26 +144,19 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// microsoftLoginHosts are the Entra ID sign-in hosts MSAL Go trusts, public and sovereign clouds.
-var microsoftLoginHosts = map[string]bool{
-	"login.microsoftonline.com":        true,
-	"login.microsoft.com":              true,
-	"login.windows.net":                true,
-	"sts.windows.net":                  true,
-	"login.partner.microsoftonline.cn": true,
-	"login.chinacloudapi.cn":           true,
-	"login.microsoftonline.de":         true,
-	"login.microsoftonline.us":         true,
-	"login-us.microsoftonline.com":     true,
-	"login.usgovcloudapi.net":          true,
-	"login.sovcloud-identity.fr":       true,
-	"login.sovcloud-identity.de":       true,
-	"login.sovcloud-identity.sg":       true,
+// microsoftLoginHosts are the Entra ID sign-in hosts MSAL Go trusts, a line for each cloud:
+// worldwide, China, Germany, US government, and the sovereign clouds of France, Germany and Singapore.
+var microsoftLoginHosts = []string{
+	"login.microsoftonline.com", "login.microsoft.com", "login.windows.net", "sts.windows.net",
+	"login.partner.microsoftonline.cn", "login.chinacloudapi.cn",
+	"login.microsoftonline.de",
+	"login.microsoftonline.us", "login-us.microsoftonline.com", "login.usgovcloudapi.net",
+	"login.sovcloud-identity.fr", "login.sovcloud-identity.de", "login.sovcloud-identity.sg",
 }
 
 // MicrosoftLoginHost reports whether host (lower case, as in a URL, a port making it another) is
 // one of Microsoft's Entra ID sign-in hosts.
-func MicrosoftLoginHost(host string) bool { return microsoftLoginHosts[host] }
+func MicrosoftLoginHost(host string) bool { return slices.Contains(microsoftLoginHosts, host) }
 
 // httpsBase accepts only https://host[:port] with no path, query or user info: tokens go there.
 func httpsBase(flag, raw string) error {
