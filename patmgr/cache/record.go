@@ -56,7 +56,7 @@ func (r *Record) RenewAt(renewBefore time.Duration) time.Time {
 
 // Servable reports whether the PAT can go to git as it is, with no renewal due.
 func (r *Record) Servable(now time.Time, renewBefore time.Duration) bool {
-	return r != nil && r.Kind == KindPAT && r.Token != "" && !r.Rejected && now.Before(r.RenewAt(renewBefore))
+	return r.Alive(now) && now.Before(r.RenewAt(renewBefore))
 }
 
 // Alive reports whether the PAT should still work, renewal due or not.

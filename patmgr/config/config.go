@@ -3,9 +3,11 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -142,26 +144,19 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// microsoftLoginHosts are the Entra ID sign-in hosts MSAL Go trusts, public and sovereign clouds.
-var microsoftLoginHosts = map[string]bool{
-	"login.microsoftonline.com":        true,
-	"login.microsoft.com":              true,
-	"login.windows.net":                true,
-	"sts.windows.net":                  true,
-	"login.partner.microsoftonline.cn": true,
-	"login.chinacloudapi.cn":           true,
-	"login.microsoftonline.de":         true,
-	"login.microsoftonline.us":         true,
-	"login-us.microsoftonline.com":     true,
-	"login.usgovcloudapi.net":          true,
-	"login.sovcloud-identity.fr":       true,
-	"login.sovcloud-identity.de":       true,
-	"login.sovcloud-identity.sg":       true,
+// microsoftLoginHosts are the Entra ID sign-in hosts MSAL Go trusts, a line for each cloud:
+// worldwide, China, Germany, US government, and the sovereign clouds of France, Germany and Singapore.
+var microsoftLoginHosts = []string{
+	"login.microsoftonline.com", "login.microsoft.com", "login.windows.net", "sts.windows.net",
+	"login.partner.microsoftonline.cn", "login.chinacloudapi.cn",
+	"login.microsoftonline.de",
+	"login.microsoftonline.us", "login-us.microsoftonline.com", "login.usgovcloudapi.net",
+	"login.sovcloud-identity.fr", "login.sovcloud-identity.de", "login.sovcloud-identity.sg",
 }
 
 // MicrosoftLoginHost reports whether host (lower case, as in a URL, a port making it another) is
 // one of Microsoft's Entra ID sign-in hosts.
-func MicrosoftLoginHost(host string) bool { return microsoftLoginHosts[host] }
+func MicrosoftLoginHost(host string) bool { return slices.Contains(microsoftLoginHosts, host) }
 
 // httpsBase accepts only https://host[:port] with no path, query or user info: tokens go there.
 func httpsBase(flag, raw string) error {
@@ -209,16 +204,11 @@ func validPort(p string) bool {
 	return err == nil && n > 0 && n <= 65535 && strconv.Itoa(n) == p
 }
 
-// Scopes this tool may put on a PAT: the code scopes a git remote needs, and full access for those
-// who insist. Anything else is almost certainly a typo that would fail at creation time anyway.
-func knownScope(f string) bool {
-	switch f {
-	case "vso.code", "vso.code_write", "vso.code_manage", "vso.code_full", "vso.code_status",
-		"vso.packaging", "vso.packaging_write", "vso.build", "vso.work", "vso.work_write", "app_token":
-		return true
-	}
-	return false
-}
+// knownScopes are the scopes this tool may put on a PAT: the code scopes a git remote needs, and
+// full access for those who insist. Anything else is almost certainly a typo that would fail at
+// creation time anyway.
+var knownScopes = []string{"vso.code", "vso.code_write", "vso.code_manage", "vso.code_full", "vso.code_status",
+	"vso.packaging", "vso.packaging_write", "vso.build", "vso.work", "vso.work_write", "app_token"}
 
 func validScopes(s string) error {
 	fields := strings.Fields(s)
@@ -226,7 +216,7 @@ func validScopes(s string) error {
 		return fmt.Errorf("--scope is empty: use vso.code (read) or vso.code_write (read and push)")
 	}
 	for _, f := range fields {
-		if !knownScope(f) {
+		if !slices.Contains(knownScopes, f) {
 			return fmt.Errorf("--scope %q is not a PAT scope this tool knows: use vso.code or vso.code_write", f)
 		}
 	}
@@ -234,45 +224,35 @@ func validScopes(s string) error {
 }
 
 // ServiceHost is the host that names the Azure DevOps service in keys and in remote matching.
-func (c *Config) ServiceHost() string {
-	if c.ServiceURL == "" {
-		return "dev.azure.com"
-	}
-	host, _ := baseHost(c.ServiceURL) // Validate has accepted it
+func (c *Config) ServiceHost() string { return cmp.Or(c.CustomServiceHost(), "dev.azure.com") }
+
+// CustomServiceHost is the host of a configured --service-url, and "" for Azure DevOps itself:
+// the RemoteOptions.ServiceHost that makes it the only host served.
+func (c *Config) CustomServiceHost() string {
+	host, _ := baseHost(c.ServiceURL) // Validate has accepted any but ""
 	return host
 }
 
-// CustomServiceHost is ServiceHost for a configured --service-url, and "" for Azure DevOps
-// itself: the RemoteOptions.ServiceHost that makes it the only host served.
-func (c *Config) CustomServiceHost() string {
-	if c.ServiceURL == "" {
-		return ""
+// serviceBase is the base URL of one Azure DevOps service, given as that service's own, which
+// ServiceURL replaces.
+func (c *Config) serviceBase(azureDevOps string) string {
+	if c.ServiceURL != "" {
+		return strings.TrimRight(c.ServiceURL, "/")
 	}
-	return c.ServiceHost()
+	return azureDevOps
 }
 
 // OrgURL is the organisation's own URL, which names its tenant to an anonymous request.
-func (c *Config) OrgURL(org string) string {
-	if c.ServiceURL != "" {
-		return strings.TrimRight(c.ServiceURL, "/") + "/" + org
-	}
-	return "https://dev.azure.com/" + org
-}
+func (c *Config) OrgURL(org string) string { return c.serviceBase("https://dev.azure.com") + "/" + org }
 
 // PATURL is the organisation's PAT Lifecycle Management API.
 func (c *Config) PATURL(org string) string {
-	if c.ServiceURL != "" {
-		return strings.TrimRight(c.ServiceURL, "/") + "/" + org + "/_apis/tokens/pats"
-	}
-	return "https://vssps.dev.azure.com/" + org + "/_apis/tokens/pats"
+	return c.serviceBase("https://vssps.dev.azure.com") + "/" + org + "/_apis/tokens/pats"
 }
 
 // ProfileURL is the base of the profile and accounts APIs.
 func (c *Config) ProfileURL() string {
-	if c.ServiceURL != "" {
-		return strings.TrimRight(c.ServiceURL, "/") + "/_apis"
-	}
-	return "https://app.vssps.visualstudio.com/_apis"
+	return c.serviceBase("https://app.vssps.visualstudio.com") + "/_apis"
 }
 
 // AuthorityURL is the Entra ID authority for tenant.

@@ -10,55 +10,27 @@ import (
 	"time"
 )
 
-// setting is one setting, given as --name=value (or --name value) on git's helper line or on a
-// command line, or as the variable EnvName(name).
-type setting struct {
-	name, usage string
-	field       func(*Config) flag.Value
-}
-
-var settings = [...]setting{
-	{"service-url", "serve this Azure DevOps-compatible `URL` (emulator, proxy) instead of dev.azure.com",
-		func(c *Config) flag.Value { return (*stringValue)(&c.ServiceURL) }},
-	{"authority", "Entra ID authority `URL` (the tenant is appended)",
-		func(c *Config) flag.Value { return &authorityValue{&c.Authority, &c.authorityFromEnv} }},
-	{"tenant", "sign in to this tenant `ID` instead of discovering it",
-		func(c *Config) flag.Value { return (*stringValue)(&c.Tenant) }},
-	{"client-id", "public client (application) `ID` used to sign in",
-		func(c *Config) flag.Value { return (*stringValue)(&c.ClientID) }},
-	{"resource", "Azure DevOps resource `ID` in Entra ID",
-		func(c *Config) flag.Value { return (*stringValue)(&c.Resource) }},
-	{"ca-file", "also trust the CA certificates in this PEM `file`",
-		func(c *Config) flag.Value { return (*stringValue)(&c.CAFile) }},
-	{"scope", "PAT `scopes`, space separated (vso.code = read only)",
-		func(c *Config) flag.Value { return (*stringValue)(&c.Scope) }},
-	{"lifetime", "lifetime of a new PAT, a `duration` such as 30d or 12h; org policy may shorten it",
-		func(c *Config) flag.Value { return (*durationValue)(&c.Lifetime) }},
-	{"renew-before", "renew a PAT when less than this `duration` of its lifetime is left",
-		func(c *Config) flag.Value { return (*durationValue)(&c.RenewBefore) }},
-	{"store", "where secrets are kept: `keyring` or file",
-		func(c *Config) flag.Value { return (*stringValue)(&c.Store) }},
-	{"store-file", "`path` of the file store (default STATE-DIR/credentials)",
-		func(c *Config) flag.Value { return (*stringValue)(&c.StoreFile) }},
-	{"state-dir", "`dir`ectory for locks, the index and, with --store=file, the file store",
-		func(c *Config) flag.Value { return (*stringValue)(&c.StateDir) }},
-	{"login", "sign-in `method`: auto, browser, device, password or never",
-		func(c *Config) flag.Value { return (*stringValue)(&c.Login) }},
-	{"username", "`user` name for --login=password (password in AZDO_PASSWORD)",
-		func(c *Config) flag.Value { return (*stringValue)(&c.Username) }},
-	{"keyring-timeout", "give up on an unanswering keyring after this `duration`",
-		func(c *Config) flag.Value { return (*durationValue)(&c.KeyringTimeout) }},
-	{"timeout", "give up on the whole operation, sign-in included, after this `duration`",
-		func(c *Config) flag.Value { return (*durationValue)(&c.Timeout) }},
-	{"trace", "print what the helper does to stderr (secrets redacted)",
-		func(c *Config) flag.Value { return (*boolValue)(&c.Trace) }},
-}
-
-// RegisterFlags binds every setting to fs. They are accepted before or after any command.
+// RegisterFlags binds every setting to fs, as --name=value (or --name value) on git's helper line
+// or a command line; ApplyEnv adds the variable EnvName(name). They are accepted before or after
+// any command.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	for _, s := range settings {
-		fs.Var(s.field(c), s.name, s.usage)
-	}
+	fs.Var((*stringValue)(&c.ServiceURL), "service-url", "serve this Azure DevOps-compatible `URL` (emulator, proxy) instead of dev.azure.com")
+	fs.Var(&authorityValue{&c.Authority, &c.authorityFromEnv}, "authority", "Entra ID authority `URL` (the tenant is appended)")
+	fs.Var((*stringValue)(&c.Tenant), "tenant", "sign in to this tenant `ID` instead of discovering it")
+	fs.Var((*stringValue)(&c.ClientID), "client-id", "public client (application) `ID` used to sign in")
+	fs.Var((*stringValue)(&c.Resource), "resource", "Azure DevOps resource `ID` in Entra ID")
+	fs.Var((*stringValue)(&c.CAFile), "ca-file", "also trust the CA certificates in this PEM `file`")
+	fs.Var((*stringValue)(&c.Scope), "scope", "PAT `scopes`, space separated (vso.code = read only)")
+	fs.Var((*durationValue)(&c.Lifetime), "lifetime", "lifetime of a new PAT, a `duration` such as 30d or 12h; org policy may shorten it")
+	fs.Var((*durationValue)(&c.RenewBefore), "renew-before", "renew a PAT when less than this `duration` of its lifetime is left")
+	fs.Var((*stringValue)(&c.Store), "store", "where secrets are kept: `keyring` or file")
+	fs.Var((*stringValue)(&c.StoreFile), "store-file", "`path` of the file store (default STATE-DIR/credentials)")
+	fs.Var((*stringValue)(&c.StateDir), "state-dir", "`dir`ectory for locks, the index and, with --store=file, the file store")
+	fs.Var((*stringValue)(&c.Login), "login", "sign-in `method`: auto, browser, device, password or never")
+	fs.Var((*stringValue)(&c.Username), "username", "`user` name for --login=password (password in AZDO_PASSWORD)")
+	fs.Var((*durationValue)(&c.KeyringTimeout), "keyring-timeout", "give up on an unanswering keyring after this `duration`")
+	fs.Var((*durationValue)(&c.Timeout), "timeout", "give up on the whole operation, sign-in included, after this `duration`")
+	fs.Var((*boolValue)(&c.Trace), "trace", "print what the helper does to stderr (secrets redacted)")
 }
 
 // ApplyEnv lets AZDO_<SETTING> override the helper line, e.g. AZDO_SCOPE or AZDO_STORE, for CI

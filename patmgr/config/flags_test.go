@@ -1,6 +1,7 @@
 package config
 
 import (
+	"flag"
 	"reflect"
 	"testing"
 	"time"
@@ -9,17 +10,19 @@ import (
 func TestEverySettingIsOneField(t *testing.T) {
 	fields := map[uintptr]string{}
 	var c Config
-	for _, s := range settings {
-		v := s.field(&c)
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	fs.VisitAll(func(f *flag.Flag) {
+		v := f.Value
 		if a, ok := v.(*authorityValue); ok {
 			v = (*stringValue)(a.url)
 		}
 		p := reflect.ValueOf(v).Pointer()
 		if other, dup := fields[p]; dup {
-			t.Errorf("settings %s and %s set the same field", s.name, other)
+			t.Errorf("settings %s and %s set the same field", f.Name, other)
 		}
-		fields[p] = s.name
-	}
+		fields[p] = f.Name
+	})
 	// Every field but the password (AZDO_PASSWORD only, never on a command line) and where the
 	// authority came from is a setting.
 	if n := reflect.TypeOf(c).NumField() - 2; len(fields) != n {

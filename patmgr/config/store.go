@@ -42,28 +42,23 @@ func (c *Config) ResolveStateDir() error {
 
 // DefaultStateDir is where locks and the index live, and the file store when it is chosen.
 func DefaultStateDir() (string, error) {
-	dir, err := defaultStateDir()
-	if err == nil && !filepath.IsAbs(dir) {
-		err = fmt.Errorf("the default state directory %q is not an absolute path: set HOME to one, or give --state-dir", dir)
+	var base string
+	var err error
+	switch xdg := os.Getenv("XDG_STATE_HOME"); {
+	case runtime.GOOS != "linux":
+		base, err = os.UserCacheDir()
+	case filepath.IsAbs(xdg): // the XDG spec says a relative path there is to be ignored
+		base = xdg
+	default:
+		base, err = os.UserHomeDir()
+		base = filepath.Join(base, ".local", "state")
 	}
-	return dir, err
-}
-
-func defaultStateDir() (string, error) {
-	if runtime.GOOS == "linux" {
-		// The XDG spec says a relative path there is to be ignored.
-		if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
-			return filepath.Join(d, "git-credential-azdo"), nil
-		}
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", err
-		}
-		return filepath.Join(home, ".local", "state", "git-credential-azdo"), nil
-	}
-	dir, err := os.UserCacheDir()
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, "git-credential-azdo"), nil
+	dir := filepath.Join(base, "git-credential-azdo")
+	if !filepath.IsAbs(dir) {
+		return dir, fmt.Errorf("the default state directory %q is not an absolute path: set HOME to one, or give --state-dir", dir)
+	}
+	return dir, nil
 }

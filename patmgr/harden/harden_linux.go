@@ -6,10 +6,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// noCoreDumps sets both limits Linux has: RLIMIT_CORE stops the kernel writing a core file, and
-// a process that is not dumpable is also refused to core-dump pipes (systemd-coredump, apport),
-// which ignore RLIMIT_CORE, and to ptrace attach by other processes of the same user.
-func noCoreDumps() error {
+// NoCoreDumps stops this process from ever writing a core dump. It sets both limits Linux has:
+// RLIMIT_CORE stops the kernel writing a core file, and a process that is not dumpable is also
+// refused to core-dump pipes (systemd-coredump, apport), which ignore RLIMIT_CORE, and to ptrace
+// attach by other processes of the same user.
+func NoCoreDumps() error {
 	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
 		return fmt.Errorf("disabling core dumps: %w", err)
 	}

@@ -5,6 +5,7 @@ package redact
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -29,20 +30,14 @@ func Hide(secret string) {
 	}
 	secrets.Lock()
 	defer secrets.Unlock()
-	for _, s := range secrets.list {
-		if s == secret {
-			return
-		}
+	if !slices.Contains(secrets.list, secret) {
+		secrets.list = append(secrets.list, secret)
 	}
-	secrets.list = append(secrets.list, secret)
 }
 
 // jwt matches a JSON Web Token even when it was never handed to Hide (a server echoing a header
 // back): every access token Entra issues is one, and nothing else the helper prints looks like it.
-// Compiled on first use: a cached get prints nothing.
-var jwt = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`)
-})
+var jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`)
 
 // Line returns text as one printable line: line breaks and tabs become spaces, control and
 // format characters (ESC, BEL, bidirectional overrides) and invalid UTF-8 are dropped, every
@@ -81,5 +76,5 @@ func scrub(text string) string {
 	for _, s := range list {
 		text = strings.ReplaceAll(text, s, Mask)
 	}
-	return jwt().ReplaceAllString(text, Mask)
+	return jwt.ReplaceAllString(text, Mask)
 }

@@ -32,20 +32,18 @@ func Name(key string) string {
 }
 
 // Path is the lock file of key.
-func Path(stateDir, key string) string { return filepath.Join(lockDir(stateDir), Name(key)) }
-
-func lockDir(stateDir string) string { return filepath.Join(stateDir, "locks") }
+func Path(stateDir, key string) string { return filepath.Join(stateDir, "locks", Name(key)) }
 
 // create makes the lock directory, checks it and the state directory (see store.CheckDir), and
 // returns key's lock, its file made or checked as store.OpenPrivate does.
 func create(stateDir, key string) (*flock.Flock, string, error) {
-	if err := store.MkdirPrivate(lockDir(stateDir)); err != nil {
+	path := Path(stateDir, key)
+	if err := store.MkdirPrivate(filepath.Dir(path)); err != nil {
 		return nil, "", fmt.Errorf("the lock directory: %w", err)
 	}
 	if err := store.CheckDir(stateDir); err != nil {
 		return nil, "", fmt.Errorf("the state directory: %w", err)
 	}
-	path := Path(stateDir, key)
 	fl, err := store.NewLock(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("the lock file: %w", err)

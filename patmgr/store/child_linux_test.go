@@ -55,7 +55,8 @@ func TestChildTimeout(t *testing.T) {
 		start := time.Now()
 		err := ops[name]()
 		took := time.Since(start)
-		if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "within 500ms") {
+		if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "did not answer within 500ms during "+name) ||
+			!strings.Contains(err.Error(), "--store=file") {
 			t.Errorf("%s = %v, want ErrTimeout", name, err)
 		}
 		if took < timeout {

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -135,7 +136,10 @@ func (f *File) update(ctx context.Context, change func(secrets) bool) error {
 	if !change(m) {
 		return nil
 	}
-	return f.replace(formatSecrets(m))
+	if err := WriteFileAtomic(f.path, formatSecrets(m)); err != nil {
+		return fmt.Errorf("file store: replacing %s: %w", f.path, err)
+	}
+	return nil
 }
 
 // RemoveTempCopies removes what writers of s killed mid-write left (see WriteFileAtomic), under
@@ -146,15 +150,6 @@ func RemoveTempCopies(ctx context.Context, s Store) error {
 		return nil
 	}
 	return f.update(ctx, func(secrets) bool { return false })
-}
-
-// replace writes the store whole (WriteFileAtomic): readers see either the old or the new
-// file, and a crash leaves one of the two rather than a truncated file.
-func (f *File) replace(data []byte) error {
-	if err := WriteFileAtomic(f.path, data); err != nil {
-		return fmt.Errorf("file store: replacing %s: %w", f.path, err)
-	}
-	return nil
 }
 
 // WriteFileAtomic writes a 0600 file in a 0700 directory: to a temporary file beside it, flushed,
@@ -318,7 +313,8 @@ func checkFileInfo(path string, fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("file store: %w", notRegular(path))
 	}
-	if !isWindows() && fi.Mode().Perm()&0o077 != 0 {
+	// Windows has no permission bits: createTemp gives each file an ACL instead.
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return fmt.Errorf("file store: %s is accessible by other users (mode %04o); fix it with: chmod 600 %s", path, fi.Mode().Perm(), path)
 	}
 	return nil

@@ -9,8 +9,6 @@ import (
 	"syscall"
 )
 
-func isWindows() bool { return false }
-
 // createTemp makes a new file, mode 0600, named prefix and decimal digits, in dir.
 func createTemp(dir, prefix string) (*os.File, error) { return os.CreateTemp(dir, prefix+"*") }
 

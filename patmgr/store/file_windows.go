@@ -14,9 +14,6 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// isWindows: Unix permission bits mean nothing there; createTemp gives each file an ACL instead.
-func isWindows() bool { return true }
-
 // createTemp makes a new file, named prefix and decimal digits, in dir, that only the current user
 // may open: it is created with a protected DACL (privateFileSD) rather than given one afterwards,
 // so it is never open to anyone else, whatever its directory's ACL would pass on.

@@ -30,9 +30,6 @@ import (
 // cryptographic hash would protect nothing more.
 const headerPrefix = "azdo2:"
 
-// DefaultTimeout bounds every call of a Keyring given no positive timeout.
-const DefaultTimeout = 5 * time.Second
-
 // Keyring is the Store in the OS keyring, through go-keyring: the Secret Service on Linux, the
 // Keychain on macOS, the Credential Manager on Windows.
 type Keyring struct {
@@ -47,12 +44,8 @@ type Keyring struct {
 	mu sync.RWMutex
 }
 
-// NewKeyring returns the keyring Store of service, each call bounded by timeout
-// (DefaultTimeout if timeout <= 0).
+// NewKeyring returns the keyring Store of service, each call bounded by timeout.
 func NewKeyring(service string, timeout time.Duration) *Keyring {
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
 	return &Keyring{service: service, timeout: timeout, goos: runtime.GOOS}
 }
 
@@ -305,5 +298,7 @@ func (k *Keyring) run(ctx context.Context, op string, fn func(context.Context) e
 			return fmt.Errorf("waiting for the %s to answer a %s: %w", keyringName(), op, err)
 		}
 	}
-	return &timeoutError{d: k.timeout, op: op}
+	return fmt.Errorf("%w within %s during %s (is it locked, or waiting for a password prompt?); "+
+		"unlock it, raise --keyring-timeout, or opt in to the file store with --store=file; 'git-credential-azdo doctor' shows details",
+		ErrTimeout, k.timeout, op)
 }

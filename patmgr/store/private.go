@@ -57,6 +57,19 @@ func MkdirPrivate(dir string) error {
 	return CheckDir(dir)
 }
 
+// CheckDir refuses a directory of the helper's state that is not one, or that other users could
+// plant or swap files in.
+func CheckDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory: refusing it: remove it", dir)
+	}
+	return checkDirAccess(dir, fi)
+}
+
 func notRegular(path string) error {
 	return fmt.Errorf("%s is not a regular file: refusing it: remove it", path)
 }

@@ -5,6 +5,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"syscall"
 )
@@ -27,16 +28,9 @@ func openNoFollow(path string, flag int) (*os.File, error) {
 	return f, err
 }
 
-// CheckDir refuses a directory of the helper's state that another user owns or may write: they
-// could plant or swap the files in it.
-func CheckDir(dir string) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory: refusing it: remove it", dir)
-	}
+// checkDirAccess refuses a directory that another user owns or may write: they could plant or
+// swap the files in it.
+func checkDirAccess(dir string, fi fs.FileInfo) error {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
 		return fmt.Errorf("%s belongs to user %d, not to you (%d): refusing it: remove it or choose another --state-dir", dir, st.Uid, os.Geteuid())
 	}

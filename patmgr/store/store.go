@@ -1,16 +1,12 @@
 // Package store keeps the helper's small secrets (PAT records, the MSAL token
 // cache) either in the operating system's keyring or, when the user opts in,
 // in a private file.
-//
-// Both implementations are reached through the Store interface so the rest of
-// the helper never needs to know which one is in use.
 package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // Store keeps small secrets by key.
@@ -42,9 +38,9 @@ var (
 		"or start one in a shell of its own with 'dbus-run-session -- bash' and in it " +
 		"'printf %s \"$KEYRING_PASSWORD\" | gnome-keyring-daemon --unlock --components=secrets' (README: Servers and containers)")
 
-	// ErrTimeout: the keyring did not answer within the configured timeout.
-	// The returned error says how long was waited; see timeoutError.
-	ErrTimeout = errors.New("the keyring did not answer in time")
+	// ErrTimeout: the keyring did not answer within the configured timeout. The returned error
+	// goes on to say how long was waited, during which call, and what to do.
+	ErrTimeout = errors.New("the keyring did not answer")
 
 	// ErrLocked: the keyring collection is locked and could not be unlocked
 	// (typically no password prompt can be shown, e.g. over SSH).
@@ -62,21 +58,6 @@ var (
 	// which not every keyring backend passes through intact).
 	ErrInvalidKey = errors.New("invalid store key")
 )
-
-// timeoutError carries the waited duration in its message while matching
-// ErrTimeout, so the user reads what happened and what to do about it.
-type timeoutError struct {
-	d  time.Duration
-	op string
-}
-
-func (e *timeoutError) Error() string {
-	return fmt.Sprintf("the keyring did not answer within %s during %s (is it locked, or waiting for a password prompt?); "+
-		"unlock it, raise --keyring-timeout, or opt in to the file store with --store=file; 'git-credential-azdo doctor' shows details",
-		e.d, e.op)
-}
-
-func (e *timeoutError) Is(target error) bool { return target == ErrTimeout }
 
 // tornError reports a multi-part keyring value whose parts do not belong
 // together. It matches ErrCorrupt and ErrNotFound: the caller should treat
