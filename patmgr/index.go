@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
@@ -40,11 +41,11 @@ func (ix index) load() (map[string]cache.Record, error) {
 
 // update applies fn to the index under its own lock and replaces the file atomically.
 func (ix index) update(ctx context.Context, fn func(map[string]cache.Record)) error {
-	unlock, err := lock(ctx, ix.dir, "index")
+	l, err := statelock.Acquire(ctx, ix.dir, "index")
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer l.Unlock()
 	m, err := ix.load()
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/signin"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
@@ -157,12 +158,12 @@ func (m *Manager) Renew(ctx context.Context, orgs []string) ([]RenewResult, erro
 func (m *Manager) renewOne(ctx context.Context, t Target) RenewResult {
 	res := RenewResult{Org: t.Org, Account: t.Account, Action: "failed"}
 	key := m.key(t)
-	unlock, err := lock(ctx, m.cfg.StateDir, key)
+	l, err := statelock.Acquire(ctx, m.cfg.StateDir, key)
 	if err != nil {
 		res.Err = err
 		return res
 	}
-	defer unlock()
+	defer l.Unlock()
 	rec, err := m.load(ctx, key)
 	if err != nil {
 		res.Err = err
@@ -176,10 +177,6 @@ func (m *Manager) renewOne(ctx context.Context, t Target) RenewResult {
 	before := ""
 	if rec != nil {
 		before = rec.AuthorizationID
-	}
-	if err := m.init(); err != nil {
-		res.Err = err
-		return res
 	}
 	if _, err := m.refresh(ctx, t, key, rec, false); err != nil {
 		res.Err = err
@@ -351,11 +348,11 @@ func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 		return fmt.Errorf("revoking %s in %s: %w", id, t.Org, err)
 	}
 	key := m.key(t)
-	unlock, err := lock(ctx, m.cfg.StateDir, key)
+	l, err := statelock.Acquire(ctx, m.cfg.StateDir, key)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer l.Unlock()
 	if rec, err := m.load(ctx, key); err == nil && rec != nil && strings.EqualFold(rec.AuthorizationID, id) {
 		if err := m.store.Delete(ctx, key); err != nil {
 			return err

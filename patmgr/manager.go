@@ -146,57 +146,43 @@ func (m *Manager) save(ctx context.Context, key string, r *cache.Record) error {
 // window, is one store look-up: no lock, no network, no MSAL.
 func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) {
 	key := m.key(t)
-	unlock, cred, err := m.turn(ctx, key)
-	if unlock == nil {
-		return cred, err
-	}
-	defer unlock()
-	// Another process may have done the work while this one waited for the lock.
-	rec, err := m.load(ctx, key)
-	if err != nil {
-		return Credential{}, err
-	}
-	if decide(rec, m.now(), m.cfg.RenewBefore, m.cfg.ClientID) == serve {
-		return rec.Credential(), nil
-	}
-	if err := m.init(); err != nil {
-		return Credential{}, err
-	}
-	return m.refresh(ctx, t, key, rec, true)
-}
-
-// lookup serves key's credential from the store if it is good outside its renewal window.
-func (m *Manager) lookup(ctx context.Context, key string) (Credential, bool, error) {
-	return cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now())
-}
-
-// turn serves key's credential from the store when it can, or returns with key's lock held:
-// unlock releases it, and is nil when the credential was served or err says why not.
-func (m *Manager) turn(ctx context.Context, key string) (unlock func(), cred Credential, err error) {
-	if cred, ok, err := m.lookup(ctx, key); ok || err != nil {
+	if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
 		if ok {
 			m.trace.Printf("serving the stored PAT (%s), which expires %s", key, humanTime(cred.Expires, m.now()))
 		}
-		return nil, cred, err
+		return cred, err
 	}
 	// A process holding the lock is most likely making this very PAT (git runs helpers in
 	// parallel, IDEs fetch many repositories at once): wait for it, then serve its result.
 	waited, err := statelock.WaitUnlocked(ctx, m.cfg.StateDir, key)
 	if err != nil {
-		return nil, Credential{}, err
+		return Credential{}, err
 	}
 	if waited {
-		if cred, ok, err := m.lookup(ctx, key); ok || err != nil {
-			return nil, cred, err
+		if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
+			return cred, err
 		}
 	}
-	unlock, err = lock(ctx, m.cfg.StateDir, key)
-	return unlock, Credential{}, err
+	l, err := statelock.Acquire(ctx, m.cfg.StateDir, key)
+	if err != nil {
+		return Credential{}, err
+	}
+	defer l.Unlock()
+	// Another process may have done the work while this one waited for the lock.
+	rec, err := m.load(ctx, key)
+	if err != nil {
+		return Credential{}, err
+	}
+	return m.refresh(ctx, t, key, rec, true)
 }
 
-// refresh renews, replaces or creates the PAT for t. The caller holds t's lock. Without prompt,
-// a needed interactive sign-in is an ErrSignInRequired error instead.
+// refresh serves, renews, replaces or creates the PAT for t. The caller holds t's lock. Without
+// prompt, a needed interactive sign-in is an ErrSignInRequired error instead.
 func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.Record, prompt bool) (Credential, error) {
+	act := decide(rec, m.now(), m.cfg.RenewBefore, m.cfg.ClientID)
+	if act == serve {
+		return rec.Credential(), nil
+	}
 	tenant, account, err := m.identity(ctx, t)
 	if err != nil {
 		return Credential{}, err
@@ -209,10 +195,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		}
 	}
 
-	act := decide(rec, m.now(), m.cfg.RenewBefore, m.cfg.ClientID)
 	switch act {
-	case serve:
-		return rec.Credential(), nil
 	case fallBack:
 		tok, err := m.signer.Token(ctx, t.Org, tenant, account, "", prompt)
 		if err != nil {
@@ -523,6 +506,9 @@ func (m *Manager) remembered(key string, t Target) cache.Record {
 // identity resolves, in one place for every sign-in for t, the Entra ID tenant to sign in to and
 // the account to sign in as: the remote's, else the one last used for its organisation.
 func (m *Manager) identity(ctx context.Context, t Target) (tenant, account string, err error) {
+	if err := m.init(); err != nil {
+		return "", "", err
+	}
 	known := m.remembered(m.key(t), t)
 	tenant, err = m.tenant(ctx, t, known)
 	return tenant, cmp.Or(t.Account, known.Account), err
@@ -562,11 +548,11 @@ func (m *Manager) Reject(ctx context.Context, t Target, password string) error {
 	if err != nil || !rec.Holds(password) || rec.Rejected {
 		return err
 	}
-	unlock, err := lock(ctx, m.cfg.StateDir, key)
+	l, err := statelock.Acquire(ctx, m.cfg.StateDir, key)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer l.Unlock()
 	if rec, err = m.load(ctx, key); err != nil || !rec.Holds(password) {
 		return err
 	}
