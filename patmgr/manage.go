@@ -13,7 +13,6 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/signin"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
@@ -201,12 +200,15 @@ func (m *Manager) settlePending(ctx context.Context, t Target, key string, rec *
 	if len(m.pending(key).names()) == 0 {
 		return
 	}
-	tok, _, err := m.signInFor(ctx, t, false)
+	tenant, account, err := m.identity(ctx, t)
+	if err == nil {
+		_, err = m.withToken(ctx, t.Org, tenant, account, false, func(bearer string) error {
+			return m.sweepPending(ctx, key, t.Org, bearer, rec)
+		})
+	}
 	if err != nil {
 		m.trace.Printf("settling unconfirmed PATs of %s: %v", t.Org, err)
-		return
 	}
-	_ = m.sweepPending(ctx, key, t.Org, tok.Token, rec) // what it cannot settle waits for the next run
 }
 
 // LogoutResult says what Logout did for one organisation.
@@ -242,7 +244,10 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 		}
 		res := LogoutResult{Org: r.Org}
 		if stored, err := m.load(ctx, key); err == nil && stored != nil && stored.AuthorizationID != "" {
-			if err := m.revokeStored(ctx, r, stored); err != nil {
+			_, err := m.withToken(ctx, r.Org, r.Tenant, r.Account, false, func(bearer string) error {
+				return m.az.RevokePAT(ctx, r.Org, bearer, stored.AuthorizationID)
+			})
+			if err != nil && !isNotFound(err) {
 				// The record stays, so that renew or logout can try again.
 				res.Note = fmt.Sprintf("not revoked (%s): it stops working %s; run logout again later, or revoke it in the Azure DevOps web page", oneLine(err), stored.ValidTo.Local().Format(time.DateTime))
 				unrevoked = true
@@ -274,26 +279,6 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 		}
 	}
 	return out, errors.Join(errs...)
-}
-
-// revokeStored revokes a stored PAT with a silent sign-in; a token the service refuses is
-// refreshed once for another try, as creation and renewal do.
-func (m *Manager) revokeStored(ctx context.Context, r cache.Record, stored *cache.Record) error {
-	tok, err := m.signer.Token(ctx, r.Org, r.Tenant, r.Account, "", false)
-	if err != nil {
-		return err
-	}
-	err = m.az.RevokePAT(ctx, r.Org, tok.Token, stored.AuthorizationID)
-	if azdo.TokenRefused(err) {
-		if tok, err = m.freshToken(ctx, r.Org, r.Tenant, tok.Account, azdo.Claims(err), false); err != nil {
-			return err
-		}
-		err = m.az.RevokePAT(ctx, r.Org, tok.Token, stored.AuthorizationID)
-	}
-	if isNotFound(err) {
-		return nil
-	}
-	return err
 }
 
 func containsOrg(rs []LogoutResult, org string) bool {
@@ -362,35 +347,15 @@ func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 	return nil
 }
 
-// signInFor signs in for t's organisation, prompting if interactive and the environment allows,
-// and returns the token and the tenant it signed in to.
-func (m *Manager) signInFor(ctx context.Context, t Target, interactive bool) (signin.Token, string, error) {
-	if err := m.init(); err != nil {
-		return signin.Token{}, "", err
-	}
+// patAPICall signs in for t, prompting if need be, and calls the PAT API with the token (see
+// withToken); a refused fresh token says what would give access.
+func (m *Manager) patAPICall(ctx context.Context, t Target, call func(bearer string) error) error {
 	tenant, account, err := m.identity(ctx, t)
 	if err != nil {
-		return signin.Token{}, "", err
-	}
-	tok, err := m.signer.Token(ctx, t.Org, tenant, account, "", interactive)
-	return tok, tenant, err
-}
-
-// patAPICall signs in for t and calls the PAT API with the token. When the service refuses the
-// token, the refresh token is redeemed once for another try; a refused fresh token says what
-// would give access.
-func (m *Manager) patAPICall(ctx context.Context, t Target, call func(bearer string) error) error {
-	tok, tenant, err := m.signInFor(ctx, t, true)
-	if err != nil {
 		return err
 	}
-	if err = call(tok.Token); !azdo.TokenRefused(err) {
-		return err
-	}
-	if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, azdo.Claims(err), true); err != nil {
-		return err
-	}
-	if err = call(tok.Token); azdo.TokenRefused(err) {
+	_, err = m.withToken(ctx, t.Org, tenant, account, true, call)
+	if azdo.TokenRefused(err) {
 		why, fix := m.clientRefusal(err)
 		return errors.New(why + fix)
 	}

@@ -203,10 +203,10 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		}
 		return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
 	case renew:
-		cred, bearer, err := m.renew(ctx, key, rec, tenant, account)
+		bearer, err := m.renew(ctx, key, rec, tenant, account)
 		if err == nil {
 			_ = m.sweepPending(ctx, key, rec.Org, bearer, rec) // what it cannot settle waits for the next run
-			return cred, nil
+			return rec.Credential(), nil
 		}
 		if act = afterRenewalFailure(rec); act == keep {
 			switch {
@@ -225,30 +225,23 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		}
 	}
 
-	tok, err := m.signer.Token(ctx, t.Org, tenant, account, "", prompt)
-	if err != nil {
-		return Credential{}, err
-	}
-	pat, err := m.settleAndMint(ctx, key, t.Org, tok.Token, rec)
-	if azdo.TokenRefused(err) {
-		// A cached access token the service no longer takes: redeem the refresh token once. A
-		// fresh token refused too means the PAT API will not serve this client.
-		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, azdo.Claims(err), prompt); err != nil {
-			return Credential{}, err
+	var pat azdo.PAT
+	tok, err := m.withToken(ctx, t.Org, tenant, account, prompt, func(bearer string) (err error) {
+		if pat, err = m.settleAndMint(ctx, key, t.Org, bearer, rec); err != nil && !azdo.TokenRefused(err) {
+			err = fmt.Errorf("creating a PAT for %s: %w", t.Org, err)
 		}
-		pat, err = m.settleAndMint(ctx, key, t.Org, tok.Token, rec)
-		if azdo.TokenRefused(err) {
-			why, fix := m.clientRefusal(err)
-			return m.fallback(ctx, key, t, tenant, tok, clientRefusedReason(m.cfg.ClientID), why, fix)
-		}
-	}
+		return err
+	})
 	var perr *azdo.PATError
-	if errors.As(err, &perr) && perr.IsPolicy() {
+	switch {
+	case azdo.TokenRefused(err): // even a fresh token: the PAT API will not serve this client
+		why, fix := m.clientRefusal(err)
+		return m.fallback(ctx, key, t, tenant, tok, clientRefusedReason(m.cfg.ClientID), why, fix)
+	case errors.As(err, &perr) && perr.IsPolicy():
 		why := fmt.Sprintf("%s does not allow this PAT (%s)", t.Org, perr.Code)
 		return m.fallback(ctx, key, t, tenant, tok, perr.Code, why, "")
-	}
-	if err != nil {
-		return Credential{}, fmt.Errorf("creating a PAT for %s: %w", t.Org, err)
+	case err != nil:
+		return Credential{}, err
 	}
 	next := &cache.Record{
 		Kind: cache.KindPAT, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
@@ -283,33 +276,40 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 }
 
 // renew extends rec with the update call, signing in silently only, and returns the access
-// token it used too. When the service no longer knows the PAT or will not extend it, rec is
-// marked Rejected so that the caller replaces it.
-func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tenant, account string) (Credential, string, error) {
-	tok, err := m.signer.Token(ctx, rec.Org, tenant, account, "", false)
-	if err != nil {
-		return Credential{}, "", err
-	}
-	pat, err := m.az.RenewPAT(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
-	if azdo.TokenRefused(err) {
-		if tok, err = m.freshToken(ctx, rec.Org, tenant, tok.Account, azdo.Claims(err), false); err != nil {
-			return Credential{}, "", err
-		}
-		pat, err = m.az.RenewPAT(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
-	}
+// token it used. When the service no longer knows the PAT or will not extend it, rec is marked
+// Rejected so that the caller replaces it.
+func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tenant, account string) (string, error) {
+	var pat azdo.PAT
+	tok, err := m.withToken(ctx, rec.Org, tenant, account, false, func(bearer string) (err error) {
+		pat, err = m.az.RenewPAT(ctx, rec.Org, bearer, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
+		return err
+	})
 	var perr *azdo.PATError
 	if errors.As(err, &perr) && perr.IsGone() {
 		rec.Rejected = true
-		return Credential{}, "", err
 	}
 	if err != nil {
-		return Credential{}, "", err
+		return "", err
 	}
 	rec.ValidTo, rec.ValidFrom = pat.ValidTo, pat.ValidFrom
-	if err := m.save(ctx, key, rec); err != nil {
-		return Credential{}, "", err
+	return tok.Token, m.save(ctx, key, rec)
+}
+
+// withToken signs in for org and makes call with the access token. MSAL may hold one that looks
+// valid but that the service no longer takes: when call is refused, the refresh token is redeemed
+// once for another try. It returns the token used last and the sign-in's or call's error.
+func (m *Manager) withToken(ctx context.Context, org, tenant, account string, prompt bool, call func(bearer string) error) (signin.Token, error) {
+	tok, err := m.signer.Token(ctx, org, tenant, account, "", prompt)
+	if err != nil {
+		return tok, err
 	}
-	return rec.Credential(), tok.Token, nil
+	if err = call(tok.Token); !azdo.TokenRefused(err) {
+		return tok, err
+	}
+	if tok, err = m.freshToken(ctx, org, tenant, tok.Account, azdo.Claims(err), prompt); err != nil {
+		return tok, err
+	}
+	return tok, call(tok.Token)
 }
 
 // mint creates a PAT. A create whose answer is lost may still have made one, whose secret is then
