@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"sort"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
@@ -64,14 +63,4 @@ func (ix index) put(ctx context.Context, key string, r cache.Record) error {
 
 func (ix index) drop(ctx context.Context, key string) error {
 	return ix.update(ctx, func(m map[string]cache.Record) { delete(m, key) })
-}
-
-// sortedKeys lists the index's keys in a stable order for display.
-func sortedKeys(m map[string]cache.Record) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

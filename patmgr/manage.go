@@ -6,7 +6,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,7 +46,7 @@ func (m *Manager) Status(ctx context.Context) ([]Status, error) {
 	accounts := m.cachedAccounts(ctx)
 	now := m.now()
 	var out []Status
-	for _, key := range sortedKeys(ix) {
+	for _, key := range slices.Sorted(maps.Keys(ix)) {
 		r := ix[key]
 		st := Status{Org: r.Org, Host: r.Host, Account: r.Account, Kind: r.Kind, Scope: r.Scope, AuthorizationID: r.AuthorizationID,
 			Store: m.store.Describe(), Tenant: r.Tenant, SilentRenewal: accounts[strings.ToLower(r.Account)]}
@@ -237,7 +239,7 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 	var out []LogoutResult
 	var errs []error
 	unrevoked := false
-	for _, key := range sortedKeys(ix) {
+	for _, key := range slices.Sorted(maps.Keys(ix)) {
 		r := ix[key]
 		if r.Host != m.cfg.ServiceHost() || (!all && !want[r.Org]) {
 			continue
@@ -388,7 +390,7 @@ func (m *Manager) targets(orgs []string) ([]Target, error) {
 	}
 	var ts []Target
 	stored := map[string]bool{}
-	for _, key := range sortedKeys(ix) {
+	for _, key := range slices.Sorted(maps.Keys(ix)) {
 		if r := ix[key]; r.Host == m.cfg.ServiceHost() && (len(orgs) == 0 || named[r.Org]) {
 			t := Target{Org: r.Org}
 			if key != cache.Key(r.Host, r.Org, "") { // a remote named the account

@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -91,12 +94,16 @@ func New(cfg config.Config, opts Options) (*Manager, error) {
 	if cfg.Trace {
 		m.trace = trace.New(m.stderr) // nil traces nothing
 	}
-	if m.store == nil {
-		s, err := openStore(&cfg)
+	switch {
+	case m.store != nil:
+	case cfg.Store == "file": // never chosen unless asked for
+		s, err := store.NewFile(cmp.Or(cfg.StoreFile, filepath.Join(cfg.StateDir, "credentials")))
 		if err != nil {
 			return nil, err
 		}
 		m.store = s
+	default:
+		m.store = store.NewKeyring(config.KeyringService, cfg.KeyringTimeout)
 	}
 	return m, nil
 }
@@ -495,7 +502,7 @@ func (m *Manager) remembered(key string, t Target) cache.Record {
 	if r, ok := ix[key]; ok {
 		return r
 	}
-	for _, k := range sortedKeys(ix) {
+	for _, k := range slices.Sorted(maps.Keys(ix)) {
 		if r := ix[k]; r.Host == m.cfg.ServiceHost() && r.Org == t.Org && (t.Account == "" || strings.EqualFold(r.Account, t.Account)) {
 			return r
 		}
