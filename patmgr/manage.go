@@ -147,8 +147,8 @@ func (m *Manager) Renew(ctx context.Context, orgs []string) ([]RenewResult, erro
 	var out []RenewResult
 	var errs []error
 	for _, t := range targets {
-		res := m.renewOne(ctx, t)
-		if res.Err != nil {
+		res := RenewResult{Org: t.Org, Account: t.Account, Action: "failed"}
+		if res.Err = m.renewOne(ctx, t, &res); res.Err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", t.Org, res.Err))
 		}
 		out = append(out, res)
@@ -156,43 +156,39 @@ func (m *Manager) Renew(ctx context.Context, orgs []string) ([]RenewResult, erro
 	return out, errors.Join(errs...)
 }
 
-func (m *Manager) renewOne(ctx context.Context, t Target) RenewResult {
-	res := RenewResult{Org: t.Org, Account: t.Account, Action: "failed"}
+// renewOne renews t's PAT if it is due, and notes in res what it did.
+func (m *Manager) renewOne(ctx context.Context, t Target, res *RenewResult) error {
 	key := m.key(t)
 	l, err := statelock.Acquire(ctx, m.cfg.StateDir, key)
 	if err != nil {
-		res.Err = err
-		return res
+		return err
 	}
 	defer l.Unlock()
 	rec, err := m.load(ctx, key)
 	if err != nil {
-		res.Err = err
-		return res
+		return err
 	}
 	if rec.Servable(m.now(), m.cfg.RenewBefore) {
 		m.settlePending(ctx, t, key, rec)
 		res.Action, res.ValidTo = "not-due", rec.ValidTo
-		return res
+		return nil
 	}
 	before := ""
 	if rec != nil {
 		before = rec.AuthorizationID
 	}
 	if _, err := m.refresh(ctx, t, key, rec, false); err != nil {
-		res.Err = err
-		return res
+		return err
 	}
 	after, err := m.load(ctx, key)
 	if err != nil || after == nil {
-		res.Err = err
-		return res
+		return err
 	}
 	res.Action, res.ValidTo = "renewed", after.ValidTo
 	if after.AuthorizationID != before {
 		res.Action = "replaced"
 	}
-	return res
+	return nil
 }
 
 // settlePending sweeps the PATs an earlier run could not settle for key, if any, when there is
@@ -276,20 +272,11 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 		}
 	}
 	for _, o := range orgs {
-		if !containsOrg(out, o) {
+		if !slices.ContainsFunc(out, func(r LogoutResult) bool { return strings.EqualFold(r.Org, o) }) {
 			errs = append(errs, fmt.Errorf("nothing cached for %s", o))
 		}
 	}
 	return out, errors.Join(errs...)
-}
-
-func containsOrg(rs []LogoutResult, org string) bool {
-	for _, r := range rs {
-		if strings.EqualFold(r.Org, org) {
-			return true
-		}
-	}
-	return false
 }
 
 func isNotFound(err error) bool {
