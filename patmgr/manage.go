@@ -356,7 +356,7 @@ func (m *Manager) Orgs(ctx context.Context, account string) ([]azdo.Org, error) 
 	if err := m.init(); err != nil {
 		return nil, err
 	}
-	tok, err := m.signer.Token(ctx, "", cmp.Or(m.cfg.Tenant, config.TenantOrganizations), "", account, true)
+	tok, err := m.signer.Token(ctx, "", cmp.Or(m.cfg.Tenant, config.TenantOrganizations), account, "", true)
 	if err != nil {
 		return nil, err
 	}
