@@ -111,20 +111,16 @@ func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, e
 	if _, err := m.Credential(ctx, t); err != nil {
 		return Status{}, err
 	}
-	return m.statusOf(ctx, t.Org)
-}
-
-func (m *Manager) statusOf(ctx context.Context, org string) (Status, error) {
 	all, err := m.Status(ctx)
 	if err != nil {
 		return Status{}, err
 	}
 	for _, s := range all {
-		if s.Org == org {
+		if s.Org == t.Org {
 			return s, nil
 		}
 	}
-	return Status{}, fmt.Errorf("no credential recorded for %s", org)
+	return Status{}, fmt.Errorf("no credential recorded for %s", t.Org)
 }
 
 // RenewResult says what Renew did for one organisation.
@@ -246,7 +242,6 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 				return m.az.RevokePAT(ctx, r.Org, bearer, stored.AuthorizationID)
 			})
 			if err != nil && !isNotFound(err) {
-				// The record stays, so that renew or logout can try again.
 				res.Note = fmt.Sprintf("not revoked (%s): it stops working %s; run logout again later, or revoke it in the Azure DevOps web page", oneLine(err), stored.ValidTo.Local().Format(time.DateTime))
 				unrevoked = true
 				out = append(out, res)
@@ -302,7 +297,7 @@ func (m *Manager) List(ctx context.Context, t Target, filter string) ([]ListedPA
 	if err != nil {
 		return nil, err
 	}
-	cached := m.remembered(m.key(t), t)
+	cached := m.remembered(t)
 	out := make([]ListedPAT, 0, len(pats))
 	for _, p := range pats {
 		p.Token = ""

@@ -494,12 +494,12 @@ func (m *Manager) freshToken(ctx context.Context, org, tenant, account, claims s
 }
 
 // remembered returns what the index knows about t's organisation, from any record of it.
-func (m *Manager) remembered(key string, t Target) cache.Record {
+func (m *Manager) remembered(t Target) cache.Record {
 	ix, err := m.index().load()
 	if err != nil {
 		return cache.Record{}
 	}
-	if r, ok := ix[key]; ok {
+	if r, ok := ix[m.key(t)]; ok {
 		return r
 	}
 	for _, k := range slices.Sorted(maps.Keys(ix)) {
@@ -516,7 +516,7 @@ func (m *Manager) identity(ctx context.Context, t Target) (tenant, account strin
 	if err := m.init(); err != nil {
 		return "", "", err
 	}
-	known := m.remembered(m.key(t), t)
+	known := m.remembered(t)
 	tenant, err = m.tenant(ctx, t, known)
 	return tenant, cmp.Or(t.Account, known.Account), err
 }
