@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os/exec"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
@@ -40,20 +40,13 @@ func (m *Manager) Doctor(ctx context.Context, orgs []string) []Check {
 	// in); the check stays OK and carries the way to sign in ahead of time.
 	c := Check{Name: "sign-in", OK: true}
 	if len(accounts) > 0 {
-		names := make([]string, 0, len(accounts))
-		for a := range accounts {
-			names = append(names, a)
-		}
-		c.Detail = "cached for " + strings.Join(names, ", ") + ": PATs renew without a prompt"
+		c.Detail = "cached for " + strings.Join(slices.Sorted(maps.Keys(accounts)), ", ") + ": PATs renew without a prompt"
 	} else {
 		c.Detail = "no cached sign-in yet: the next git fetch or clone will ask you to sign in"
 		c.Fix = "to sign in ahead of time, run '" + signInCommand(&m.cfg, "ORG") + "' (add --device on a machine without a browser)"
 	}
 	return append(checks, c)
 }
-
-// gitVersionPattern is compiled on first use, not at the start of every git operation.
-var gitVersionPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`git version (\d+)\.(\d+)`) })
 
 func checkGit(ctx context.Context) Check {
 	c := Check{Name: "git"}
@@ -63,13 +56,11 @@ func checkGit(ctx context.Context) Check {
 		return c
 	}
 	v := strings.TrimSpace(string(out))
-	mm := gitVersionPattern().FindStringSubmatch(v)
-	if mm == nil {
+	var major, minor int
+	if _, err := fmt.Sscanf(v, "git version %d.%d", &major, &minor); err != nil {
 		c.Detail, c.Fix = "cannot read the version from "+strconv.Quote(v), "install git 2.30 or later"
 		return c
 	}
-	major, _ := strconv.Atoi(mm[1])
-	minor, _ := strconv.Atoi(mm[2])
 	c.OK = major > 2 || major == 2 && minor >= 30
 	c.Detail = v
 	if !c.OK {
@@ -85,20 +76,18 @@ func (m *Manager) checkHelperConfig(ctx context.Context) Check {
 	if m.cfg.ServiceURL != "" {
 		url = strings.TrimRight(m.cfg.ServiceURL, "/") + "/org/"
 	}
-	c := Check{Name: "git config"}
+	c := Check{Name: "git config", Fix: "run '" + CommandLine(&m.cfg, "configure") + "'"}
 	out, err := exec.CommandContext(ctx, "git", "config", "--get-urlmatch", "credential.helper", url).Output()
 	if _, ours := config.HelperArgs(string(out)); err != nil || !ours {
 		c.Detail = "git does not use this helper for " + url
-		c.Fix = "run '" + CommandLine(&m.cfg, "configure") + "'"
 		return c
 	}
 	path, _ := exec.CommandContext(ctx, "git", "config", "--type=bool", "--get-urlmatch", "credential.useHttpPath", url).Output()
 	if strings.TrimSpace(string(path)) != "true" {
 		c.Detail = "credential.useHttpPath is not true for " + url + ": the helper cannot tell the organisation from the path"
-		c.Fix = "run '" + CommandLine(&m.cfg, "configure") + "'"
 		return c
 	}
-	c.OK, c.Detail = true, "helper and useHttpPath set for "+url
+	c.OK, c.Detail, c.Fix = true, "helper and useHttpPath set for "+url, ""
 	return c
 }
 

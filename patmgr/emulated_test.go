@@ -374,3 +374,21 @@ func kindOf(rec *cache.Record) string {
 	}
 	return "a " + rec.Kind + " record"
 }
+
+// orgs --account names which signed-in account lists its organisations; the cached sign-in
+// serves it without a new one.
+func TestOrgsForAnAccount(t *testing.T) {
+	e := newEmulated(t, nil)
+	e.get(t)
+	before := e.srv.Counters()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	orgs, err := e.Orgs(ctx, e.srv.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := e.srv.Counters()
+	if len(orgs) != 1 || orgs[0].Name != e.srv.Org || after.Grants["password"] != before.Grants["password"] {
+		t.Fatalf("orgs %v after %d more password sign-ins; want %s, from the cached sign-in", orgs, after.Grants["password"]-before.Grants["password"], e.srv.Org)
+	}
+}

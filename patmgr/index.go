@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"sort"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
@@ -40,11 +40,11 @@ func (ix index) load() (map[string]cache.Record, error) {
 
 // update applies fn to the index under its own lock and replaces the file atomically.
 func (ix index) update(ctx context.Context, fn func(map[string]cache.Record)) error {
-	unlock, err := lock(ctx, ix.dir, "index")
+	l, err := statelock.Acquire(ctx, ix.dir, "index")
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer l.Unlock()
 	m, err := ix.load()
 	if err != nil {
 		return err
@@ -63,14 +63,4 @@ func (ix index) put(ctx context.Context, key string, r cache.Record) error {
 
 func (ix index) drop(ctx context.Context, key string) error {
 	return ix.update(ctx, func(m map[string]cache.Record) { delete(m, key) })
-}
-
-// sortedKeys lists the index's keys in a stable order for display.
-func sortedKeys(m map[string]cache.Record) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

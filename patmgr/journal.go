@@ -3,10 +3,11 @@ package patmgr
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
@@ -26,15 +27,11 @@ func (m *Manager) pending(key string) pendingCreates {
 var ownName = regexp.MustCompile(`^` + DisplayNamePrefix + ` .*\([0-9a-f]{8}\)$`)
 
 func (p pendingCreates) names() map[string]bool {
-	b, err := store.ReadPrivate(p.path)
-	if err != nil {
-		return nil
-	}
+	out := map[string]bool{}
 	var list []string
-	if json.Unmarshal(b, &list) != nil {
-		return nil
+	if b, err := store.ReadPrivate(p.path); err != nil || json.Unmarshal(b, &list) != nil {
+		return out
 	}
-	out := make(map[string]bool, len(list))
 	for _, n := range list {
 		if ownName.MatchString(n) {
 			out[n] = true
@@ -50,12 +47,7 @@ func (p pendingCreates) write(names map[string]bool) error {
 		}
 		return nil
 	}
-	list := make([]string, 0, len(names))
-	for n := range names {
-		list = append(list, n)
-	}
-	sort.Strings(list)
-	b, err := json.Marshal(list)
+	b, err := json.Marshal(slices.Sorted(maps.Keys(names)))
 	if err != nil {
 		return err
 	}
@@ -64,9 +56,6 @@ func (p pendingCreates) write(names map[string]bool) error {
 
 func (p pendingCreates) add(name string) error {
 	names := p.names()
-	if names == nil {
-		names = map[string]bool{}
-	}
 	names[name] = true
 	return p.write(names)
 }

@@ -6,14 +6,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/signin"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
@@ -44,7 +46,7 @@ func (m *Manager) Status(ctx context.Context) ([]Status, error) {
 	accounts := m.cachedAccounts(ctx)
 	now := m.now()
 	var out []Status
-	for _, key := range sortedKeys(ix) {
+	for _, key := range slices.Sorted(maps.Keys(ix)) {
 		r := ix[key]
 		st := Status{Org: r.Org, Host: r.Host, Account: r.Account, Kind: r.Kind, Scope: r.Scope, AuthorizationID: r.AuthorizationID,
 			Store: m.store.Describe(), Tenant: r.Tenant, SilentRenewal: accounts[strings.ToLower(r.Account)]}
@@ -109,20 +111,16 @@ func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, e
 	if _, err := m.Credential(ctx, t); err != nil {
 		return Status{}, err
 	}
-	return m.statusOf(ctx, t.Org)
-}
-
-func (m *Manager) statusOf(ctx context.Context, org string) (Status, error) {
 	all, err := m.Status(ctx)
 	if err != nil {
 		return Status{}, err
 	}
 	for _, s := range all {
-		if s.Org == org {
+		if s.Org == t.Org {
 			return s, nil
 		}
 	}
-	return Status{}, fmt.Errorf("no credential recorded for %s", org)
+	return Status{}, fmt.Errorf("no credential recorded for %s", t.Org)
 }
 
 // RenewResult says what Renew did for one organisation.
@@ -145,8 +143,8 @@ func (m *Manager) Renew(ctx context.Context, orgs []string) ([]RenewResult, erro
 	var out []RenewResult
 	var errs []error
 	for _, t := range targets {
-		res := m.renewOne(ctx, t)
-		if res.Err != nil {
+		res := RenewResult{Org: t.Org, Account: t.Account, Action: "failed"}
+		if res.Err = m.renewOne(ctx, t, &res); res.Err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", t.Org, res.Err))
 		}
 		out = append(out, res)
@@ -154,47 +152,39 @@ func (m *Manager) Renew(ctx context.Context, orgs []string) ([]RenewResult, erro
 	return out, errors.Join(errs...)
 }
 
-func (m *Manager) renewOne(ctx context.Context, t Target) RenewResult {
-	res := RenewResult{Org: t.Org, Account: t.Account, Action: "failed"}
+// renewOne renews t's PAT if it is due, and notes in res what it did.
+func (m *Manager) renewOne(ctx context.Context, t Target, res *RenewResult) error {
 	key := m.key(t)
-	unlock, err := lock(ctx, m.cfg.StateDir, key)
+	l, err := statelock.Acquire(ctx, m.cfg.StateDir, key)
 	if err != nil {
-		res.Err = err
-		return res
+		return err
 	}
-	defer unlock()
+	defer l.Unlock()
 	rec, err := m.load(ctx, key)
 	if err != nil {
-		res.Err = err
-		return res
+		return err
 	}
 	if rec.Servable(m.now(), m.cfg.RenewBefore) {
 		m.settlePending(ctx, t, key, rec)
 		res.Action, res.ValidTo = "not-due", rec.ValidTo
-		return res
+		return nil
 	}
 	before := ""
 	if rec != nil {
 		before = rec.AuthorizationID
 	}
-	if err := m.init(); err != nil {
-		res.Err = err
-		return res
-	}
 	if _, err := m.refresh(ctx, t, key, rec, false); err != nil {
-		res.Err = err
-		return res
+		return err
 	}
 	after, err := m.load(ctx, key)
 	if err != nil || after == nil {
-		res.Err = err
-		return res
+		return err
 	}
 	res.Action, res.ValidTo = "renewed", after.ValidTo
 	if after.AuthorizationID != before {
 		res.Action = "replaced"
 	}
-	return res
+	return nil
 }
 
 // settlePending sweeps the PATs an earlier run could not settle for key, if any, when there is
@@ -204,12 +194,15 @@ func (m *Manager) settlePending(ctx context.Context, t Target, key string, rec *
 	if len(m.pending(key).names()) == 0 {
 		return
 	}
-	tok, _, err := m.signInFor(ctx, t, false)
+	tenant, account, err := m.identity(ctx, t)
+	if err == nil {
+		_, err = m.withToken(ctx, t.Org, tenant, account, false, func(bearer string) error {
+			return m.sweepPending(ctx, key, t.Org, bearer, rec)
+		})
+	}
 	if err != nil {
 		m.trace.Printf("settling unconfirmed PATs of %s: %v", t.Org, err)
-		return
 	}
-	_ = m.sweepPending(ctx, key, t.Org, tok.Token, rec) // what it cannot settle waits for the next run
 }
 
 // LogoutResult says what Logout did for one organisation.
@@ -238,15 +231,17 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 	var out []LogoutResult
 	var errs []error
 	unrevoked := false
-	for _, key := range sortedKeys(ix) {
+	for _, key := range slices.Sorted(maps.Keys(ix)) {
 		r := ix[key]
 		if r.Host != m.cfg.ServiceHost() || (!all && !want[r.Org]) {
 			continue
 		}
 		res := LogoutResult{Org: r.Org}
 		if stored, err := m.load(ctx, key); err == nil && stored != nil && stored.AuthorizationID != "" {
-			if err := m.revokeStored(ctx, r, stored); err != nil {
-				// The record stays, so that renew or logout can try again.
+			_, err := m.withToken(ctx, r.Org, r.Tenant, r.Account, false, func(bearer string) error {
+				return m.az.RevokePAT(ctx, r.Org, bearer, stored.AuthorizationID)
+			})
+			if err != nil && !isNotFound(err) {
 				res.Note = fmt.Sprintf("not revoked (%s): it stops working %s; run logout again later, or revoke it in the Azure DevOps web page", oneLine(err), stored.ValidTo.Local().Format(time.DateTime))
 				unrevoked = true
 				out = append(out, res)
@@ -272,40 +267,11 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 		}
 	}
 	for _, o := range orgs {
-		if !containsOrg(out, o) {
+		if !slices.ContainsFunc(out, func(r LogoutResult) bool { return strings.EqualFold(r.Org, o) }) {
 			errs = append(errs, fmt.Errorf("nothing cached for %s", o))
 		}
 	}
 	return out, errors.Join(errs...)
-}
-
-// revokeStored revokes a stored PAT with a silent sign-in; a token the service refuses is
-// refreshed once for another try, as creation and renewal do.
-func (m *Manager) revokeStored(ctx context.Context, r cache.Record, stored *cache.Record) error {
-	tok, err := m.signer.Token(ctx, r.Org, r.Tenant, r.Account, "", false)
-	if err != nil {
-		return err
-	}
-	err = m.az.RevokePAT(ctx, r.Org, tok.Token, stored.AuthorizationID)
-	if azdo.TokenRefused(err) {
-		if tok, err = m.freshToken(ctx, r.Org, r.Tenant, tok.Account, azdo.Claims(err), false); err != nil {
-			return err
-		}
-		err = m.az.RevokePAT(ctx, r.Org, tok.Token, stored.AuthorizationID)
-	}
-	if isNotFound(err) {
-		return nil
-	}
-	return err
-}
-
-func containsOrg(rs []LogoutResult, org string) bool {
-	for _, r := range rs {
-		if strings.EqualFold(r.Org, org) {
-			return true
-		}
-	}
-	return false
 }
 
 func isNotFound(err error) bool {
@@ -331,7 +297,7 @@ func (m *Manager) List(ctx context.Context, t Target, filter string) ([]ListedPA
 	if err != nil {
 		return nil, err
 	}
-	cached := m.remembered(m.key(t), t)
+	cached := m.remembered(t)
 	out := make([]ListedPAT, 0, len(pats))
 	for _, p := range pats {
 		p.Token = ""
@@ -351,11 +317,11 @@ func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 		return fmt.Errorf("revoking %s in %s: %w", id, t.Org, err)
 	}
 	key := m.key(t)
-	unlock, err := lock(ctx, m.cfg.StateDir, key)
+	l, err := statelock.Acquire(ctx, m.cfg.StateDir, key)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer l.Unlock()
 	if rec, err := m.load(ctx, key); err == nil && rec != nil && strings.EqualFold(rec.AuthorizationID, id) {
 		if err := m.store.Delete(ctx, key); err != nil {
 			return err
@@ -365,35 +331,15 @@ func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 	return nil
 }
 
-// signInFor signs in for t's organisation, prompting if interactive and the environment allows,
-// and returns the token and the tenant it signed in to.
-func (m *Manager) signInFor(ctx context.Context, t Target, interactive bool) (signin.Token, string, error) {
-	if err := m.init(); err != nil {
-		return signin.Token{}, "", err
-	}
+// patAPICall signs in for t, prompting if need be, and calls the PAT API with the token (see
+// withToken); a refused fresh token says what would give access.
+func (m *Manager) patAPICall(ctx context.Context, t Target, call func(bearer string) error) error {
 	tenant, account, err := m.identity(ctx, t)
 	if err != nil {
-		return signin.Token{}, "", err
-	}
-	tok, err := m.signer.Token(ctx, t.Org, tenant, account, "", interactive)
-	return tok, tenant, err
-}
-
-// patAPICall signs in for t and calls the PAT API with the token. When the service refuses the
-// token, the refresh token is redeemed once for another try; a refused fresh token says what
-// would give access.
-func (m *Manager) patAPICall(ctx context.Context, t Target, call func(bearer string) error) error {
-	tok, tenant, err := m.signInFor(ctx, t, true)
-	if err != nil {
 		return err
 	}
-	if err = call(tok.Token); !azdo.TokenRefused(err) {
-		return err
-	}
-	if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, azdo.Claims(err), true); err != nil {
-		return err
-	}
-	if err = call(tok.Token); azdo.TokenRefused(err) {
+	_, err = m.withToken(ctx, t.Org, tenant, account, true, call)
+	if azdo.TokenRefused(err) {
 		why, fix := m.clientRefusal(err)
 		return errors.New(why + fix)
 	}
@@ -405,7 +351,7 @@ func (m *Manager) Orgs(ctx context.Context, account string) ([]azdo.Org, error) 
 	if err := m.init(); err != nil {
 		return nil, err
 	}
-	tok, err := m.signer.Token(ctx, "", cmp.Or(m.cfg.Tenant, config.TenantOrganizations), "", account, true)
+	tok, err := m.signer.Token(ctx, "", cmp.Or(m.cfg.Tenant, config.TenantOrganizations), account, "", true)
 	if err != nil {
 		return nil, err
 	}
@@ -426,7 +372,7 @@ func (m *Manager) targets(orgs []string) ([]Target, error) {
 	}
 	var ts []Target
 	stored := map[string]bool{}
-	for _, key := range sortedKeys(ix) {
+	for _, key := range slices.Sorted(maps.Keys(ix)) {
 		if r := ix[key]; r.Host == m.cfg.ServiceHost() && (len(orgs) == 0 || named[r.Org]) {
 			t := Target{Org: r.Org}
 			if key != cache.Key(r.Host, r.Org, "") { // a remote named the account

@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -91,12 +94,16 @@ func New(cfg config.Config, opts Options) (*Manager, error) {
 	if cfg.Trace {
 		m.trace = trace.New(m.stderr) // nil traces nothing
 	}
-	if m.store == nil {
-		s, err := openStore(&cfg)
+	switch {
+	case m.store != nil:
+	case cfg.Store == "file": // never chosen unless asked for
+		s, err := store.NewFile(cmp.Or(cfg.StoreFile, filepath.Join(cfg.StateDir, "credentials")))
 		if err != nil {
 			return nil, err
 		}
 		m.store = s
+	default:
+		m.store = store.NewKeyring(config.KeyringService, cfg.KeyringTimeout)
 	}
 	return m, nil
 }
@@ -146,57 +153,43 @@ func (m *Manager) save(ctx context.Context, key string, r *cache.Record) error {
 // window, is one store look-up: no lock, no network, no MSAL.
 func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) {
 	key := m.key(t)
-	unlock, cred, err := m.turn(ctx, key)
-	if unlock == nil {
-		return cred, err
-	}
-	defer unlock()
-	// Another process may have done the work while this one waited for the lock.
-	rec, err := m.load(ctx, key)
-	if err != nil {
-		return Credential{}, err
-	}
-	if decide(rec, m.now(), m.cfg.RenewBefore, m.cfg.ClientID) == serve {
-		return rec.Credential(), nil
-	}
-	if err := m.init(); err != nil {
-		return Credential{}, err
-	}
-	return m.refresh(ctx, t, key, rec, true)
-}
-
-// lookup serves key's credential from the store if it is good outside its renewal window.
-func (m *Manager) lookup(ctx context.Context, key string) (Credential, bool, error) {
-	return cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now())
-}
-
-// turn serves key's credential from the store when it can, or returns with key's lock held:
-// unlock releases it, and is nil when the credential was served or err says why not.
-func (m *Manager) turn(ctx context.Context, key string) (unlock func(), cred Credential, err error) {
-	if cred, ok, err := m.lookup(ctx, key); ok || err != nil {
+	if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
 		if ok {
 			m.trace.Printf("serving the stored PAT (%s), which expires %s", key, humanTime(cred.Expires, m.now()))
 		}
-		return nil, cred, err
+		return cred, err
 	}
 	// A process holding the lock is most likely making this very PAT (git runs helpers in
 	// parallel, IDEs fetch many repositories at once): wait for it, then serve its result.
 	waited, err := statelock.WaitUnlocked(ctx, m.cfg.StateDir, key)
 	if err != nil {
-		return nil, Credential{}, err
+		return Credential{}, err
 	}
 	if waited {
-		if cred, ok, err := m.lookup(ctx, key); ok || err != nil {
-			return nil, cred, err
+		if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
+			return cred, err
 		}
 	}
-	unlock, err = lock(ctx, m.cfg.StateDir, key)
-	return unlock, Credential{}, err
+	l, err := statelock.Acquire(ctx, m.cfg.StateDir, key)
+	if err != nil {
+		return Credential{}, err
+	}
+	defer l.Unlock()
+	// Another process may have done the work while this one waited for the lock.
+	rec, err := m.load(ctx, key)
+	if err != nil {
+		return Credential{}, err
+	}
+	return m.refresh(ctx, t, key, rec, true)
 }
 
-// refresh renews, replaces or creates the PAT for t. The caller holds t's lock. Without prompt,
-// a needed interactive sign-in is an ErrSignInRequired error instead.
+// refresh serves, renews, replaces or creates the PAT for t. The caller holds t's lock. Without
+// prompt, a needed interactive sign-in is an ErrSignInRequired error instead.
 func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.Record, prompt bool) (Credential, error) {
+	act := decide(rec, m.now(), m.cfg.RenewBefore, m.cfg.ClientID)
+	if act == serve {
+		return rec.Credential(), nil
+	}
 	tenant, account, err := m.identity(ctx, t)
 	if err != nil {
 		return Credential{}, err
@@ -209,10 +202,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		}
 	}
 
-	act := decide(rec, m.now(), m.cfg.RenewBefore, m.cfg.ClientID)
 	switch act {
-	case serve:
-		return rec.Credential(), nil
 	case fallBack:
 		tok, err := m.signer.Token(ctx, t.Org, tenant, account, "", prompt)
 		if err != nil {
@@ -220,10 +210,10 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		}
 		return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
 	case renew:
-		cred, bearer, err := m.renew(ctx, key, rec, tenant, account)
+		bearer, err := m.renew(ctx, key, rec, tenant, account)
 		if err == nil {
 			_ = m.sweepPending(ctx, key, rec.Org, bearer, rec) // what it cannot settle waits for the next run
-			return cred, nil
+			return rec.Credential(), nil
 		}
 		if act = afterRenewalFailure(rec); act == keep {
 			switch {
@@ -242,30 +232,23 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		}
 	}
 
-	tok, err := m.signer.Token(ctx, t.Org, tenant, account, "", prompt)
-	if err != nil {
-		return Credential{}, err
-	}
-	pat, err := m.settleAndMint(ctx, key, t.Org, tok.Token, rec)
-	if azdo.TokenRefused(err) {
-		// A cached access token the service no longer takes: redeem the refresh token once. A
-		// fresh token refused too means the PAT API will not serve this client.
-		if tok, err = m.freshToken(ctx, t.Org, tenant, tok.Account, azdo.Claims(err), prompt); err != nil {
-			return Credential{}, err
+	var pat azdo.PAT
+	tok, err := m.withToken(ctx, t.Org, tenant, account, prompt, func(bearer string) (err error) {
+		if pat, err = m.settleAndMint(ctx, key, t.Org, bearer, rec); err != nil && !azdo.TokenRefused(err) {
+			err = fmt.Errorf("creating a PAT for %s: %w", t.Org, err)
 		}
-		pat, err = m.settleAndMint(ctx, key, t.Org, tok.Token, rec)
-		if azdo.TokenRefused(err) {
-			why, fix := m.clientRefusal(err)
-			return m.fallback(ctx, key, t, tenant, tok, clientRefusedReason(m.cfg.ClientID), why, fix)
-		}
-	}
+		return err
+	})
 	var perr *azdo.PATError
-	if errors.As(err, &perr) && perr.IsPolicy() {
+	switch {
+	case azdo.TokenRefused(err): // even a fresh token: the PAT API will not serve this client
+		why, fix := m.clientRefusal(err)
+		return m.fallback(ctx, key, t, tenant, tok, clientRefusedReason(m.cfg.ClientID), why, fix)
+	case errors.As(err, &perr) && perr.IsPolicy():
 		why := fmt.Sprintf("%s does not allow this PAT (%s)", t.Org, perr.Code)
 		return m.fallback(ctx, key, t, tenant, tok, perr.Code, why, "")
-	}
-	if err != nil {
-		return Credential{}, fmt.Errorf("creating a PAT for %s: %w", t.Org, err)
+	case err != nil:
+		return Credential{}, err
 	}
 	next := &cache.Record{
 		Kind: cache.KindPAT, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
@@ -300,33 +283,40 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 }
 
 // renew extends rec with the update call, signing in silently only, and returns the access
-// token it used too. When the service no longer knows the PAT or will not extend it, rec is
-// marked Rejected so that the caller replaces it.
-func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tenant, account string) (Credential, string, error) {
-	tok, err := m.signer.Token(ctx, rec.Org, tenant, account, "", false)
-	if err != nil {
-		return Credential{}, "", err
-	}
-	pat, err := m.az.RenewPAT(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
-	if azdo.TokenRefused(err) {
-		if tok, err = m.freshToken(ctx, rec.Org, tenant, tok.Account, azdo.Claims(err), false); err != nil {
-			return Credential{}, "", err
-		}
-		pat, err = m.az.RenewPAT(ctx, rec.Org, tok.Token, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
-	}
+// token it used. When the service no longer knows the PAT or will not extend it, rec is marked
+// Rejected so that the caller replaces it.
+func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tenant, account string) (string, error) {
+	var pat azdo.PAT
+	tok, err := m.withToken(ctx, rec.Org, tenant, account, false, func(bearer string) (err error) {
+		pat, err = m.az.RenewPAT(ctx, rec.Org, bearer, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
+		return err
+	})
 	var perr *azdo.PATError
 	if errors.As(err, &perr) && perr.IsGone() {
 		rec.Rejected = true
-		return Credential{}, "", err
 	}
 	if err != nil {
-		return Credential{}, "", err
+		return "", err
 	}
 	rec.ValidTo, rec.ValidFrom = pat.ValidTo, pat.ValidFrom
-	if err := m.save(ctx, key, rec); err != nil {
-		return Credential{}, "", err
+	return tok.Token, m.save(ctx, key, rec)
+}
+
+// withToken signs in for org and makes call with the access token. MSAL may hold one that looks
+// valid but that the service no longer takes: when call is refused, the refresh token is redeemed
+// once for another try. It returns the token used last and the sign-in's or call's error.
+func (m *Manager) withToken(ctx context.Context, org, tenant, account string, prompt bool, call func(bearer string) error) (signin.Token, error) {
+	tok, err := m.signer.Token(ctx, org, tenant, account, "", prompt)
+	if err != nil {
+		return tok, err
 	}
-	return rec.Credential(), tok.Token, nil
+	if err = call(tok.Token); !azdo.TokenRefused(err) {
+		return tok, err
+	}
+	if tok, err = m.freshToken(ctx, org, tenant, tok.Account, azdo.Claims(err), prompt); err != nil {
+		return tok, err
+	}
+	return tok, call(tok.Token)
 }
 
 // mint creates a PAT. A create whose answer is lost may still have made one, whose secret is then
@@ -504,15 +494,15 @@ func (m *Manager) freshToken(ctx context.Context, org, tenant, account, claims s
 }
 
 // remembered returns what the index knows about t's organisation, from any record of it.
-func (m *Manager) remembered(key string, t Target) cache.Record {
+func (m *Manager) remembered(t Target) cache.Record {
 	ix, err := m.index().load()
 	if err != nil {
 		return cache.Record{}
 	}
-	if r, ok := ix[key]; ok {
+	if r, ok := ix[m.key(t)]; ok {
 		return r
 	}
-	for _, k := range sortedKeys(ix) {
+	for _, k := range slices.Sorted(maps.Keys(ix)) {
 		if r := ix[k]; r.Host == m.cfg.ServiceHost() && r.Org == t.Org && (t.Account == "" || strings.EqualFold(r.Account, t.Account)) {
 			return r
 		}
@@ -523,7 +513,10 @@ func (m *Manager) remembered(key string, t Target) cache.Record {
 // identity resolves, in one place for every sign-in for t, the Entra ID tenant to sign in to and
 // the account to sign in as: the remote's, else the one last used for its organisation.
 func (m *Manager) identity(ctx context.Context, t Target) (tenant, account string, err error) {
-	known := m.remembered(m.key(t), t)
+	if err := m.init(); err != nil {
+		return "", "", err
+	}
+	known := m.remembered(t)
 	tenant, err = m.tenant(ctx, t, known)
 	return tenant, cmp.Or(t.Account, known.Account), err
 }
@@ -562,11 +555,11 @@ func (m *Manager) Reject(ctx context.Context, t Target, password string) error {
 	if err != nil || !rec.Holds(password) || rec.Rejected {
 		return err
 	}
-	unlock, err := lock(ctx, m.cfg.StateDir, key)
+	l, err := statelock.Acquire(ctx, m.cfg.StateDir, key)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer l.Unlock()
 	if rec, err = m.load(ctx, key); err != nil || !rec.Holds(password) {
 		return err
 	}

@@ -19,10 +19,6 @@ const (
 	keep                   // after a failed renewal: hand out the stored PAT until it expires
 )
 
-func (a action) String() string {
-	return [...]string{"serve", "renew", "fall back", "create", "replace", "keep"}[a]
-}
-
 // decide is the policy for the record stored for a remote: serve it, renew it, fall back to the
 // Entra token, or make a new PAT. clientID is the sign-in's client, which a fallback for a refused
 // client is bound to.

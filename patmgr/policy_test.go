@@ -8,6 +8,11 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
+// String names an action in the tables' messages.
+func (a action) String() string {
+	return [...]string{"serve", "renew", "fall back", "create", "replace", "keep"}[a]
+}
+
 func TestDecide(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	const renewBefore = 48 * time.Hour

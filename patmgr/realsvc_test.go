@@ -61,7 +61,11 @@ func TestRefusedTokenIsRefreshedOnce(t *testing.T) {
 	}
 	t.Run("an access token the service no longer takes", func(t *testing.T) {
 		e := newEmulated(t, nil)
-		if _, _, err := e.signInFor(context.Background(), e.target, true); err != nil {
+		tenant, account, err := e.identity(context.Background(), e.target)
+		if err == nil {
+			_, err = e.signer.Token(context.Background(), e.target.Org, tenant, account, "", true)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 		// On the service's clock the cached token has expired; MSAL, on this machine's, still
