@@ -536,6 +536,9 @@ func (m *Manager) tenant(ctx context.Context, t Target, known cache.Record) (str
 		return known.Tenant, nil
 	}
 	tenant, err := m.az.Tenant(ctx, t.Org)
+	if err != nil && ctx.Err() != nil {
+		return "", err // the operation is out of time: say where, not at the next step
+	}
 	if err != nil {
 		m.trace.Printf("%v; signing in through %s", err, config.TenantOrganizations)
 		return config.TenantOrganizations, nil

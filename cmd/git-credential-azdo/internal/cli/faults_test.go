@@ -59,7 +59,7 @@ var faultMatrix = []struct {
 	{"org", "html203", recovers},
 	{"org", "truncate", recovers},
 	{"org", "redirect", recovers},
-	{"org", "timeout", "(--timeout 20s)"},
+	{"org", "timeout", "finding the tenant of "},
 
 	// A create is not sent again unless the service refused it at once (429): a lost answer may
 	// mean a PAT was made, which the list then finds.
