@@ -34,10 +34,10 @@ func (c Creds) Get(key string) string {
 	return ""
 }
 
-// ReadCreds reads one message: key=value lines up to a blank line or EOF. It never reads more
+// readCreds reads one message: key=value lines up to a blank line or EOF. It never reads more
 // than maxInputBytes (+1 to notice the overflow). Its errors never quote a value, which may be
 // a secret.
-func ReadCreds(r io.Reader) (Creds, error) {
+func readCreds(r io.Reader) (Creds, error) {
 	br := bufio.NewReader(io.LimitReader(r, maxInputBytes+1))
 	c := Creds{}
 	total := 0
@@ -65,7 +65,7 @@ func ReadCreds(r io.Reader) (Creds, error) {
 	}
 }
 
-// add applies one line. Its errors are predicates for ReadCreds to put after the line number.
+// add applies one line. Its errors are predicates for readCreds to put after the line number.
 func (c Creds) add(line []byte) error {
 	if bytes.IndexByte(line, 0) >= 0 {
 		return errors.New("contains a NUL byte")
@@ -91,12 +91,12 @@ func (c Creds) add(line []byte) error {
 	return nil
 }
 
-// WriteCreds writes c ended by a blank line: lists first, as git wants capability[] before the
+// writeCreds writes c ended by a blank line: lists first, as git wants capability[] before the
 // values that depend on it, then username, as git and other helpers put it before the password,
 // then the other keys in sorted order; empty values are left out. It writes all of c in one
 // Write or nothing, because a half-written message would be read by git as a different, valid
 // one.
-func WriteCreds(w io.Writer, c Creds) error {
+func writeCreds(w io.Writer, c Creds) error {
 	rank := func(key string) int {
 		switch {
 		case strings.HasSuffix(key, "[]"):

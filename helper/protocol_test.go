@@ -56,9 +56,9 @@ func TestReadCreds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReadCreds(strings.NewReader(tt.input))
+			got, err := readCreds(strings.NewReader(tt.input))
 			if err != nil {
-				t.Fatalf("ReadCreds: %v", err)
+				t.Fatalf("readCreds: %v", err)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %#v\nwant %#v", got, tt.want)
@@ -97,12 +97,12 @@ func TestReadCredsErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReadCreds(strings.NewReader(tt.input))
+			got, err := readCreds(strings.NewReader(tt.input))
 			if err == nil {
-				t.Fatalf("ReadCreds succeeded with %#v; want error", got)
+				t.Fatalf("readCreds succeeded with %#v; want error", got)
 			}
 			if got != nil {
-				t.Errorf("ReadCreds returned a message along with error %v", err)
+				t.Errorf("readCreds returned a message along with error %v", err)
 			}
 			if !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Errorf("error %q does not contain %q", err, tt.wantMsg)
@@ -121,7 +121,7 @@ func TestReadCredsErrorsNeverQuoteValues(t *testing.T) {
 		"hunter2\n",
 		"password=hunter2" + strings.Repeat("2", maxLineBytes) + "\n",
 	} {
-		_, err := ReadCreds(strings.NewReader(input))
+		_, err := readCreds(strings.NewReader(input))
 		if err == nil {
 			t.Fatalf("%q: no error", input)
 		}
@@ -136,7 +136,7 @@ func TestReadCredsLineLimitBoundary(t *testing.T) {
 	for _, n := range []int{4094, 4095, 4096, 4097, 8191, 8192, 8193, maxLineBytes - 1, maxLineBytes} {
 		val := strings.Repeat("v", n-len("password="))
 		for _, term := range []string{"\n", "\n\n", ""} {
-			req, err := ReadCreds(strings.NewReader("password=" + val + term))
+			req, err := readCreds(strings.NewReader("password=" + val + term))
 			if err != nil {
 				t.Fatalf("line of %d bytes (terminator %q): %v", n, term, err)
 			}
@@ -147,7 +147,7 @@ func TestReadCredsLineLimitBoundary(t *testing.T) {
 	}
 	val := strings.Repeat("v", maxLineBytes+1-len("password="))
 	for _, term := range []string{"\n", "\n\n", ""} {
-		_, err := ReadCreds(strings.NewReader("password=" + val + term))
+		_, err := readCreds(strings.NewReader("password=" + val + term))
 		if err == nil || !strings.Contains(err.Error(), "longer than 65535 bytes") {
 			t.Errorf("line of %d bytes (terminator %q): err = %v", maxLineBytes+1, term, err)
 		}
@@ -161,7 +161,7 @@ func TestReadCredsTotalLimit(t *testing.T) {
 	for b.Len() <= maxInputBytes {
 		b.WriteString(line)
 	}
-	_, err := ReadCreds(strings.NewReader(b.String()))
+	_, err := readCreds(strings.NewReader(b.String()))
 	if err == nil || !strings.Contains(err.Error(), "credential input is longer than 1048576 bytes") {
 		t.Fatalf("err = %v, want the total limit", err)
 	}
@@ -176,7 +176,7 @@ func TestReadCredsTotalLimit(t *testing.T) {
 	if ok.Len() != maxInputBytes {
 		t.Fatalf("test input is %d bytes", ok.Len())
 	}
-	req, err := ReadCreds(strings.NewReader(ok.String()))
+	req, err := readCreds(strings.NewReader(ok.String()))
 	if err != nil {
 		t.Fatalf("exactly %d bytes: %v", maxInputBytes, err)
 	}
@@ -185,7 +185,7 @@ func TestReadCredsTotalLimit(t *testing.T) {
 	}
 
 	// Input past the blank line does not count: the reader stops there.
-	_, err = ReadCreds(io.MultiReader(strings.NewReader("host=a\n\n"), endless{}))
+	_, err = readCreds(io.MultiReader(strings.NewReader("host=a\n\n"), endless{}))
 	if err != nil {
 		t.Fatalf("trailing endless input after blank line: %v", err)
 	}
@@ -204,7 +204,7 @@ func (endless) Read(p []byte) (int, error) {
 func TestReadCredsNeverReadsUnboundedly(t *testing.T) {
 	var n countingReader
 	n.r = endless{}
-	_, err := ReadCreds(&n)
+	_, err := readCreds(&n)
 	if err == nil {
 		t.Fatal("endless input accepted")
 	}
@@ -214,7 +214,7 @@ func TestReadCredsNeverReadsUnboundedly(t *testing.T) {
 
 	// Endless legal short lines hit the total limit rather than looping.
 	n = countingReader{r: &repeatReader{s: "wwwauth[]=x\n"}}
-	_, err = ReadCreds(&n)
+	_, err = readCreds(&n)
 	if err == nil || !strings.Contains(err.Error(), "longer than 1048576") {
 		t.Fatalf("err = %v", err)
 	}
@@ -249,14 +249,14 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 
 func TestReadCredsSlowReader(t *testing.T) {
 	in := "protocol=https\nhost=dev.azure.com\nwwwauth[]=a\nwwwauth[]=b\n\n"
-	req, err := ReadCreds(iotest.OneByteReader(strings.NewReader(in)))
+	req, err := readCreds(iotest.OneByteReader(strings.NewReader(in)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if req.Get("host") != "dev.azure.com" || len(req["wwwauth[]"]) != 2 {
 		t.Fatalf("got %#v", req)
 	}
-	req, err = ReadCreds(iotest.DataErrReader(strings.NewReader("host=x")))
+	req, err = readCreds(iotest.DataErrReader(strings.NewReader("host=x")))
 	if err != nil || req.Get("host") != "x" {
 		t.Fatalf("DataErrReader: %v %#v", err, req)
 	}
@@ -264,7 +264,7 @@ func TestReadCredsSlowReader(t *testing.T) {
 
 func TestReadCredsReadError(t *testing.T) {
 	boom := errors.New("boom")
-	_, err := ReadCreds(io.MultiReader(strings.NewReader("host=a\n"), iotest.ErrReader(boom)))
+	_, err := readCreds(io.MultiReader(strings.NewReader("host=a\n"), iotest.ErrReader(boom)))
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want wrapped boom", err)
 	}
@@ -290,7 +290,7 @@ func TestWriteCreds(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := WriteCreds(&b, tt.c); err != nil {
+			if err := writeCreds(&b, tt.c); err != nil {
 				t.Fatal(err)
 			}
 			if b.String() != tt.want {
@@ -319,7 +319,7 @@ func TestWriteCredsRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			err := WriteCreds(&b, tt.c)
+			err := writeCreds(&b, tt.c)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
@@ -336,10 +336,10 @@ func TestWriteCredsRefuses(t *testing.T) {
 func TestWriteCredsLongestLine(t *testing.T) {
 	pw := strings.Repeat("p", maxLineBytes-len("password="))
 	var b bytes.Buffer
-	if err := WriteCreds(&b, Creds{"username": {"u"}, "password": {pw}}); err != nil {
+	if err := writeCreds(&b, Creds{"username": {"u"}, "password": {pw}}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := ReadCreds(&b)
+	c, err := readCreds(&b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +354,7 @@ func (f failWriter) Write([]byte) (int, error) { return 0, f.err }
 
 func TestWriteCredsWriteError(t *testing.T) {
 	boom := errors.New("boom")
-	if err := WriteCreds(failWriter{boom}, Creds{"username": {"u"}}); !errors.Is(err, boom) {
+	if err := writeCreds(failWriter{boom}, Creds{"username": {"u"}}); !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -373,7 +373,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 func TestWriteCredsSingleWrite(t *testing.T) {
 	var w countingWriter
-	if err := WriteCreds(&w, Creds{"username": {"u"}, "password": {"p"}, "password_expiry_utc": {"99"}, "quit": {"1"}}); err != nil {
+	if err := writeCreds(&w, Creds{"username": {"u"}, "password": {"p"}, "password_expiry_utc": {"99"}, "quit": {"1"}}); err != nil {
 		t.Fatal(err)
 	}
 	if w.calls != 1 {
@@ -384,10 +384,10 @@ func TestWriteCredsSingleWrite(t *testing.T) {
 func TestWriteCredsRoundTrip(t *testing.T) {
 	sent := Creds{"capability[]": {"authtype"}, "authtype": {"Bearer"}, "credential": {"abc=def"}, "password_expiry_utc": {"1893456000"}}
 	var b bytes.Buffer
-	if err := WriteCreds(&b, sent); err != nil {
+	if err := writeCreds(&b, sent); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReadCreds(&b)
+	got, err := readCreds(&b)
 	if err != nil {
 		t.Fatal(err)
 	}

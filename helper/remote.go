@@ -8,7 +8,6 @@ import (
 
 // Remote identifies an Azure DevOps organisation behind a git request.
 type Remote struct {
-	Host    string // lower-cased host[:port] as git sent it
 	Org     string // organisation name, lower-cased
 	Account string // user@domain from the URL user name as given (case kept), "" if none
 }
@@ -30,8 +29,7 @@ const (
 )
 
 // isVSServiceLabel reports single labels under visualstudio.com that name Microsoft services
-// rather than organisations. A request for one of them is not a repository we could hold a PAT
-// for.
+// rather than organisations: not a repository we could hold a PAT for.
 func isVSServiceLabel(label string) bool {
 	switch label {
 	case "app", "vssps", "vsrm", "vsaex", "aex", "status", "www", "login", "marketplace",
@@ -41,14 +39,13 @@ func isVSServiceLabel(label string) bool {
 	return false
 }
 
-// ParseRemote returns ok=false (and nil error) when the request is not for
-// us: git should ask the next helper. It returns an error when the request
-// IS for an Azure DevOps host but unusable (plain http, bad org, no org
-// available).
+// ParseRemote returns ok=false (and nil error) when the request is not for us: git should ask the
+// next helper. It returns an error when the request IS for an Azure DevOps host but unusable
+// (plain http, bad org, no org available).
 //
-// Hosts are compared as exact ASCII strings, never by suffix alone and
-// never after Unicode case folding: folding would let a host such as
-// "\u212Aontoso.visualstudio.com" (Kelvin sign) pass for "kontoso".
+// Hosts are compared as exact ASCII strings, never by suffix alone and never after Unicode case
+// folding: folding would let a host such as "\u212Aontoso.visualstudio.com" (Kelvin sign) pass
+// for "kontoso".
 func ParseRemote(req Creds, opts RemoteOptions) (r Remote, ok bool, err error) {
 	host := req.Get("host")
 	if host == "" || !isASCIIPrintable(host) {
@@ -79,7 +76,6 @@ func ParseRemote(req Creds, opts RemoteOptions) (r Remote, ok bool, err error) {
 		return Remote{}, false, fmt.Errorf("refusing protocol %q to %s: use https", protocol, host)
 	}
 
-	r = Remote{Host: host}
 	user := req.Get("username")
 	if strings.Contains(user, "@") {
 		if !validAccount(user) {
@@ -90,17 +86,15 @@ func ParseRemote(req Creds, opts RemoteOptions) (r Remote, ok bool, err error) {
 	}
 
 	if vsOrg != "" {
-		// On the legacy hosts the org is the host itself; the path starts
-		// with a project or collection and a plain user name is whatever
-		// the user typed, so neither says anything about the org.
+		// On the legacy hosts the org is the host itself; the path starts with a project or
+		// collection and a plain user name is whatever the user typed: neither names the org.
 		r.Org = vsOrg
 		return r, true, nil
 	}
 
-	// The path wins over the user name: Azure DevOps routes the request by
-	// the path, so that is the org the PAT must be for. The user name in a
-	// web-UI clone URL is only a copy of it, and a URL edited to point at
-	// another org often keeps the old user name.
+	// The path wins over the user name: Azure DevOps routes the request by the path, so that is
+	// the org the PAT must be for. The user name in a web-UI clone URL is only a copy of it, and a
+	// URL edited to point at another org often keeps the old user name.
 	if path := req.Get("path"); path != "" {
 		org, err := orgFromPath(path)
 		if err != nil {
@@ -118,16 +112,14 @@ func ParseRemote(req Creds, opts RemoteOptions) (r Remote, ok bool, err error) {
 		host, host)
 }
 
-// visualStudioOrg returns the org of an {org}.visualstudio.com[:443] host,
-// or "" if host is not one.
+// visualStudioOrg returns the org of an {org}.visualstudio.com[:443] host, or "" for another host.
 func visualStudioOrg(host string) string {
 	host = strings.TrimSuffix(host, ":443")
 	label, found := strings.CutSuffix(host, vsSuffix)
 	if !found || !validOrg(label) || isVSServiceLabel(label) {
 		return ""
 	}
-	// Punycode labels decode to Unicode, which an org name never is; such a
-	// host can only be a look-alike.
+	// Punycode labels decode to Unicode, which an org name never is: such a host is a look-alike.
 	if strings.HasPrefix(label, "xn--") {
 		return ""
 	}
@@ -139,8 +131,7 @@ func visualStudioOrg(host string) string {
 // judged as it is: decoding it again would name another organisation than the URL does, and a
 // '%' is never part of an org name.
 func orgFromPath(path string) (string, error) {
-	path = strings.TrimLeft(path, "/")
-	seg, _, _ := strings.Cut(path, "/")
+	seg, _, _ := strings.Cut(strings.TrimLeft(path, "/"), "/")
 	if seg == "" {
 		return "", fmt.Errorf("the path has no organisation segment")
 	}
@@ -150,10 +141,9 @@ func orgFromPath(path string) (string, error) {
 	return strings.ToLower(seg), nil
 }
 
-// validOrg reports whether s is an Azure DevOps organisation name: ASCII
-// letters, digits and hyphens, 1 to 50 long, no hyphen at either end.
-// Everything a path or key could be abused with ('/', '.', '%', spaces,
-// non-ASCII) falls outside this set.
+// validOrg reports whether s is an Azure DevOps organisation name: ASCII letters, digits and
+// hyphens, 1 to 50 long, no hyphen at either end. Everything a path or key could be abused with
+// ('/', '.', '%', spaces, non-ASCII) falls outside this set.
 func validOrg(s string) bool {
 	if len(s) == 0 || len(s) > maxOrgLen || s[0] == '-' || s[len(s)-1] == '-' {
 		return false
@@ -167,9 +157,8 @@ func validOrg(s string) bool {
 	return true
 }
 
-// validAccount accepts user@domain with printable ASCII, one '@' and no
-// spaces: enough to pass on as a sign-in hint without carrying anything
-// that could confuse a log line or a key.
+// validAccount accepts user@domain with printable ASCII, one '@' and no spaces: enough to pass on
+// as a sign-in hint without carrying anything that could confuse a log line or a key.
 func validAccount(s string) bool {
 	if len(s) > maxAccount || !isASCIIPrintable(s) || strings.ContainsAny(s, " /\\") {
 		return false

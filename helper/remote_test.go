@@ -10,7 +10,6 @@ func TestParseRemote(t *testing.T) {
 	type want struct {
 		ok      bool
 		err     string // substring; "" = no error
-		host    string
 		org     string
 		account string
 	}
@@ -23,19 +22,19 @@ func TestParseRemote(t *testing.T) {
 	}{
 		// dev.azure.com, the ordinary cases.
 		{"path org", fields{Protocol: "https", Host: "dev.azure.com", Path: "contoso/demo/_git/demo"}, "",
-			want{ok: true, host: "dev.azure.com", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"path org only segment", fields{Protocol: "https", Host: "dev.azure.com", Path: "contoso"}, "",
-			want{ok: true, host: "dev.azure.com", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"org from user name", fields{Protocol: "https", Host: "dev.azure.com", Username: "contoso"}, "",
-			want{ok: true, host: "dev.azure.com", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"org lower-cased", fields{Protocol: "https", Host: "dev.azure.com", Path: "ConToso/x"}, "",
-			want{ok: true, host: "dev.azure.com", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"user-name org lower-cased", fields{Protocol: "https", Host: "dev.azure.com", Username: "FabRikam"}, "",
-			want{ok: true, host: "dev.azure.com", org: "fabrikam"}},
+			want{ok: true, org: "fabrikam"}},
 		{"path wins over user name", fields{Protocol: "https", Host: "dev.azure.com", Path: "contoso/p", Username: "fabrikam"}, "",
-			want{ok: true, host: "dev.azure.com", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"account from user name", fields{Protocol: "https", Host: "dev.azure.com", Path: "contoso/p", Username: "alice@contoso.example"}, "",
-			want{ok: true, host: "dev.azure.com", org: "contoso", account: "alice@contoso.example"}},
+			want{ok: true, org: "contoso", account: "alice@contoso.example"}},
 		{"account without path has no org", fields{Protocol: "https", Host: "dev.azure.com", Username: "alice@contoso.example"}, "",
 			want{err: "cannot tell the organisation for dev.azure.com: set credential.https://dev.azure.com.useHttpPath=true"}},
 		{"no path no user", fields{Protocol: "https", Host: "dev.azure.com"}, "",
@@ -43,17 +42,17 @@ func TestParseRemote(t *testing.T) {
 		{"user name not an org", fields{Protocol: "https", Host: "dev.azure.com", Username: "john.smith"}, "",
 			want{err: "useHttpPath"}},
 		{"explicit :443", fields{Protocol: "https", Host: "dev.azure.com:443", Path: "contoso"}, "",
-			want{ok: true, host: "dev.azure.com:443", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"mixed-case host", fields{Protocol: "https", Host: "DEV.Azure.COM", Path: "contoso"}, "",
-			want{ok: true, host: "dev.azure.com", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"upper-case protocol", fields{Protocol: "HTTPS", Host: "dev.azure.com", Path: "contoso"}, "",
-			want{ok: true, host: "dev.azure.com", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"50-char org", fields{Protocol: "https", Host: "dev.azure.com", Path: strings.Repeat("a", 50)}, "",
-			want{ok: true, host: "dev.azure.com", org: strings.Repeat("a", 50)}},
+			want{ok: true, org: strings.Repeat("a", 50)}},
 		{"org with inner hyphen and digits", fields{Protocol: "https", Host: "dev.azure.com", Path: "my-org-2/p"}, "",
-			want{ok: true, host: "dev.azure.com", org: "my-org-2"}},
+			want{ok: true, org: "my-org-2"}},
 		{"leading slashes in path", fields{Protocol: "https", Host: "dev.azure.com", Path: "//contoso/p"}, "",
-			want{ok: true, host: "dev.azure.com", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"an escape in path= was %25 in the URL", fields{Protocol: "https", Host: "dev.azure.com", Path: "%63ontoso/p"}, "",
 			want{err: "not a valid organisation"}},
 
@@ -157,17 +156,17 @@ func TestParseRemote(t *testing.T) {
 
 		// visualstudio.com.
 		{"vs org", fields{Protocol: "https", Host: "contoso.visualstudio.com", Path: "DefaultCollection/p/_git/r"}, "",
-			want{ok: true, host: "contoso.visualstudio.com", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"vs org mixed case", fields{Protocol: "https", Host: "ConToso.VisualStudio.com"}, "",
-			want{ok: true, host: "contoso.visualstudio.com", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"vs org :443", fields{Protocol: "https", Host: "contoso.visualstudio.com:443"}, "",
-			want{ok: true, host: "contoso.visualstudio.com:443", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"vs plain user name ignored", fields{Protocol: "https", Host: "contoso.visualstudio.com", Username: "fabrikam"}, "",
-			want{ok: true, host: "contoso.visualstudio.com", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"vs account", fields{Protocol: "https", Host: "contoso.visualstudio.com", Username: "bob@fabrikam.example"}, "",
-			want{ok: true, host: "contoso.visualstudio.com", org: "contoso", account: "bob@fabrikam.example"}},
+			want{ok: true, org: "contoso", account: "bob@fabrikam.example"}},
 		{"vs path traversal is irrelevant", fields{Protocol: "https", Host: "contoso.visualstudio.com", Path: "..%2f../x"}, "",
-			want{ok: true, host: "contoso.visualstudio.com", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"vs other port", fields{Protocol: "https", Host: "contoso.visualstudio.com:8443"}, "", notOurs},
 		{"vs two labels", fields{Protocol: "https", Host: "a.b.visualstudio.com"}, "", notOurs},
 		{"vs service host vssps", fields{Protocol: "https", Host: "vssps.visualstudio.com"}, "", notOurs},
@@ -190,11 +189,11 @@ func TestParseRemote(t *testing.T) {
 
 		// ServiceHost.
 		{"extra host", fields{Protocol: "https", Host: emu, Path: "contoso/demo/_git/demo"}, emu,
-			want{ok: true, host: emu, org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"extra host user-name org", fields{Protocol: "https", Host: emu, Username: "contoso"}, emu,
-			want{ok: true, host: emu, org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		{"extra host case-insensitive", fields{Protocol: "https", Host: "Proxy.Example:9000", Path: "c"}, "proxy.EXAMPLE:9000",
-			want{ok: true, host: "proxy.example:9000", org: "c"}},
+			want{ok: true, org: "c"}},
 		{"extra host other port", fields{Protocol: "https", Host: "127.0.0.1:8444", Path: "contoso"}, emu, notOurs},
 		{"extra host without port", fields{Protocol: "https", Host: "127.0.0.1", Path: "contoso"}, emu, notOurs},
 		{"extra host port prefix", fields{Protocol: "https", Host: "127.0.0.1:84430", Path: "contoso"}, emu, notOurs},
@@ -206,7 +205,7 @@ func TestParseRemote(t *testing.T) {
 		{"extra host traversal", fields{Protocol: "https", Host: emu, Path: "..%2F..%2Fetc"}, emu,
 			want{err: "not a valid organisation"}},
 		{"extra IPv6 host", fields{Protocol: "https", Host: "[::1]:8443", Path: "contoso"}, "[::1]:8443",
-			want{ok: true, host: "[::1]:8443", org: "contoso"}},
+			want{ok: true, org: "contoso"}},
 		// Its PATs are made at the service and good nowhere else.
 		{"service host: dev.azure.com is not served", fields{Protocol: "https", Host: "dev.azure.com", Path: "contoso"}, emu, notOurs},
 		{"service host: visualstudio.com is not served", fields{Protocol: "https", Host: "contoso.visualstudio.com"}, emu, notOurs},
@@ -232,7 +231,7 @@ func TestParseRemote(t *testing.T) {
 			if ok != tt.want.ok {
 				t.Fatalf("ok = %v, want %v (remote %+v)", ok, tt.want.ok, r)
 			}
-			want := Remote{Host: tt.want.host, Org: tt.want.org, Account: tt.want.account}
+			want := Remote{Org: tt.want.org, Account: tt.want.account}
 			if r != want {
 				t.Errorf("remote = %+v, want %+v", r, want)
 			}

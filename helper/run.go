@@ -4,6 +4,7 @@
 package helper
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -41,7 +42,7 @@ func Run(ctx context.Context, op string, opts Options) error {
 	if !IsOperation(op) {
 		return nil
 	}
-	req, err := ReadCreds(opts.Stdin)
+	req, err := readCreds(opts.Stdin)
 	if err != nil {
 		return err
 	}
@@ -69,9 +70,9 @@ func Run(ctx context.Context, op string, opts Options) error {
 		if err != nil {
 			// quit=1 stops git from going on to a terminal username prompt that cannot work
 			// for Azure DevOps; the reason is on stderr.
-			return errors.Join(err, WriteCreds(opts.Stdout, Creds{"quit": {"1"}}))
+			return errors.Join(err, writeCreds(opts.Stdout, Creds{"quit": {"1"}}))
 		}
-		return WriteCreds(opts.Stdout, answer(req, remote, cred))
+		return writeCreds(opts.Stdout, answer(req, remote, cred))
 	case "erase":
 		if req.Get("password") == "" {
 			return nil
@@ -91,26 +92,18 @@ func Run(ctx context.Context, op string, opts Options) error {
 // capability (2.46+) as a bearer credential; to an older git, and always for a PAT, it is a
 // password, which git sends as Basic authentication.
 func answer(req Creds, remote Remote, cred cache.Credential) Creds {
-	resp := Creds{}
+	var resp Creds
+	if cred.Bearer && slices.Contains(req["capability[]"], "authtype") {
+		// An access token lives about an hour: no other helper should keep it (ephemeral).
+		resp = Creds{"capability[]": {"authtype"}, "authtype": {"Bearer"}, "credential": {cred.Password}, "ephemeral": {"1"}}
+	} else {
+		// Azure DevOps accepts any user name with a PAT. Echo git's, or else give the org name as
+		// the web page's clone URLs do: never the account, which git would send back on erase and
+		// which would then select a different cached record.
+		resp = Creds{"username": {cmp.Or(req.Get("username"), remote.Org)}, "password": {cred.Password}}
+	}
 	if !cred.Expires.IsZero() {
 		resp["password_expiry_utc"] = []string{strconv.FormatInt(cred.Expires.Unix(), 10)}
 	}
-	if cred.Bearer && slices.Contains(req["capability[]"], "authtype") {
-		resp["capability[]"] = []string{"authtype"}
-		resp["authtype"] = []string{"Bearer"}
-		resp["credential"] = []string{cred.Password}
-		// An access token lives about an hour: no other helper should keep it.
-		resp["ephemeral"] = []string{"1"}
-		return resp
-	}
-	// Azure DevOps accepts any user name with a PAT. Echo git's, or else give the org name as
-	// the web page's clone URLs do: never the account, which git would send back on erase and
-	// which would then select a different cached record.
-	username := req.Get("username")
-	if username == "" {
-		username = remote.Org
-	}
-	resp["username"] = []string{username}
-	resp["password"] = []string{cred.Password}
 	return resp
 }

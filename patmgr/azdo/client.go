@@ -116,15 +116,20 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if deadline, ok := req.Context().Deadline(); ok && time.Until(deadline) < wait {
 			return resp, err
 		}
+		failure := err
 		if resp != nil {
 			resp.Body.Close()
+			failure = fmt.Errorf("HTTP %d", resp.StatusCode)
 		}
-		next, rerr := resend(req)
-		if errors.Is(rerr, errNoReplay) {
-			return nil, fmt.Errorf("%s %s failed and cannot be replayed: %w", req.Method, req.URL.Path, errOrStatus(resp, err))
-		}
-		if rerr != nil {
-			return nil, rerr
+		// A round trip closes the body it sent: the next one needs a fresh one from GetBody.
+		next := req.Clone(req.Context())
+		if req.Body != nil && req.Body != http.NoBody {
+			if req.GetBody == nil {
+				return nil, fmt.Errorf("%s %s failed and cannot be replayed: %w", req.Method, req.URL.Path, failure)
+			}
+			if next.Body, err = req.GetBody(); err != nil {
+				return nil, err
+			}
 		}
 		req = next
 		t.trace.Printf("retrying %s %s in %s (attempt %d of %d)", req.Method, req.URL.Path, wait.Round(time.Millisecond), attempt+1, maxAttempts)
@@ -134,27 +139,6 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, req.Context().Err()
 		}
 	}
-}
-
-// errNoReplay is resend's answer for a body that cannot be had again.
-var errNoReplay = errors.New("the request body cannot be sent again")
-
-// resend returns a copy of req to send again. A round trip closes the body it sent, so the copy
-// has a fresh one from GetBody.
-func resend(req *http.Request) (*http.Request, error) {
-	again := req.Clone(req.Context())
-	if req.Body == nil || req.Body == http.NoBody {
-		return again, nil
-	}
-	if req.GetBody == nil {
-		return nil, errNoReplay
-	}
-	body, err := req.GetBody()
-	if err != nil {
-		return nil, err
-	}
-	again.Body = body
-	return again, nil
 }
 
 func isRetryable(req *http.Request) bool {
@@ -196,11 +180,4 @@ func backoff(attempt int, resp *http.Response) time.Duration {
 	}
 	ceiling := 200 * time.Millisecond << (attempt - 1)
 	return ceiling/2 + rand.N(ceiling/2)
-}
-
-func errOrStatus(resp *http.Response, err error) error {
-	if err != nil {
-		return err
-	}
-	return fmt.Errorf("HTTP %d", resp.StatusCode)
 }

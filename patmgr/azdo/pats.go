@@ -35,7 +35,6 @@ type PAT struct {
 type PATError struct {
 	Code    string // e.g. disablePatCreationPolicyViolation
 	Message string
-	Status  int
 }
 
 func (e *PATError) Error() string {
@@ -136,44 +135,24 @@ func Refused(err error) bool {
 		errors.As(err, &serr) && serr.status < 500 && serr.status != http.StatusRequestTimeout
 }
 
-// refusedStatus reports whether status is one of the service's answers to a token it does not
-// accept. The client follows no redirect, so a 3xx arrives here with the token still at home.
-func refusedStatus(status int) bool {
-	return status == http.StatusUnauthorized || status == http.StatusNonAuthoritativeInfo || status/100 == 3
-}
-
-type patEnvelope struct {
-	PatToken             *PAT   `json:"patToken"`
-	PatTokenError        string `json:"patTokenError"`
-	PatTokenErrorMessage string `json:"patTokenErrorMessage"`
-}
-
 // formatValidTo writes the service's own timestamp shape (seven fraction digits, UTC).
 func formatValidTo(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
 
 // CreatePAT makes a PAT in org with the signed-in user's delegated Entra access token, bearer.
 func (c *Client) CreatePAT(ctx context.Context, org, bearer, name, scope string, validTo time.Time) (PAT, error) {
 	body := map[string]any{"displayName": name, "scope": scope, "validTo": formatValidTo(validTo), "allOrgs": false}
-	return c.one(ctx, http.MethodPost, org, bearer, nil, body)
+	return c.pat(ctx, http.MethodPost, org, bearer, url.Values{}, body)
 }
 
 // RenewPAT extends the PAT id to validTo.
 func (c *Client) RenewPAT(ctx context.Context, org, bearer, id string, validTo time.Time) (PAT, error) {
 	body := map[string]any{"authorizationId": id, "validTo": formatValidTo(validTo)}
-	return c.one(ctx, http.MethodPut, org, bearer, nil, body)
+	return c.pat(ctx, http.MethodPut, org, bearer, url.Values{}, body)
 }
 
 // RevokePAT revokes the PAT id.
 func (c *Client) RevokePAT(ctx context.Context, org, bearer, id string) error {
-	resp, err := c.do(ctx, http.MethodDelete, org, bearer, url.Values{"authorizationId": {id}}, nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent {
-		return nil
-	}
-	_, err = decodeEnvelope(resp)
+	_, err := c.pat(ctx, http.MethodDelete, org, bearer, url.Values{"authorizationId": {id}}, nil)
 	return err
 }
 
@@ -190,23 +169,12 @@ func (c *Client) ListPATs(ctx context.Context, org, bearer, filter string) ([]PA
 		if continuation != "" {
 			q.Set("continuationToken", continuation)
 		}
-		resp, err := c.do(ctx, http.MethodGet, org, bearer, q, nil)
-		if err != nil {
-			return nil, err
-		}
 		var out struct {
 			ContinuationToken string `json:"continuationToken"`
 			PatTokens         []PAT  `json:"patTokens"`
 		}
-		err = decodeJSON(resp, &out)
-		resp.Body.Close()
-		if err != nil {
+		if err := c.getJSON(ctx, c.patURL(org, q), bearer, &out); err != nil {
 			return nil, fmt.Errorf("listing PATs of %s: %w", org, err)
-		}
-		// An error status with a JSON body (a 503 or 429 after the retries ran out) decodes
-		// into an empty page: it must not read as "no PATs", or a half-made PAT goes unnoticed.
-		if resp.StatusCode/100 != 2 {
-			return nil, fmt.Errorf("listing PATs of %s: %w", org, newStatusError(resp))
 		}
 		all = append(all, out.PatTokens...)
 		if out.ContinuationToken == "" || out.ContinuationToken == continuation {
@@ -216,25 +184,44 @@ func (c *Client) ListPATs(ctx context.Context, org, bearer, filter string) ([]PA
 	}
 }
 
-func (c *Client) one(ctx context.Context, method, org, bearer string, q url.Values, body any) (PAT, error) {
-	resp, err := c.do(ctx, method, org, bearer, q, body)
-	if err != nil {
-		return PAT{}, err
-	}
-	defer resp.Body.Close()
-	return decodeEnvelope(resp)
+// patURL is the address of the PAT API of org with the query q.
+func (c *Client) patURL(org string, q url.Values) string {
+	q.Set("api-version", patAPIVersion)
+	return c.cfg.PATURL(org) + "?" + q.Encode()
 }
 
-func (c *Client) do(ctx context.Context, method, org, bearer string, q url.Values, body any) (*http.Response, error) {
-	if q == nil {
-		q = url.Values{}
-	}
-	q.Set("api-version", patAPIVersion)
-	resp, err := c.send(ctx, method, c.cfg.PATURL(org)+"?"+q.Encode(), bearer, body)
+type patEnvelope struct {
+	PatToken             *PAT   `json:"patToken"`
+	PatTokenError        string `json:"patTokenError"`
+	PatTokenErrorMessage string `json:"patTokenErrorMessage"`
+}
+
+// pat sends one request to the PAT API of org and returns the PAT the answer carries; the
+// answer to a revocation carries none.
+func (c *Client) pat(ctx context.Context, method, org, bearer string, q url.Values, body any) (PAT, error) {
+	resp, err := c.send(ctx, method, c.patURL(org, q), bearer, body)
 	if err != nil {
-		return nil, fmt.Errorf("calling the PAT API of %s: %w", org, err)
+		return PAT{}, fmt.Errorf("calling the PAT API of %s: %w", org, err)
 	}
-	return resp, nil
+	defer resp.Body.Close()
+	if method == http.MethodDelete && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent) {
+		return PAT{}, nil
+	}
+	var env patEnvelope
+	if err := decodeJSON(resp, &env); err != nil {
+		return PAT{}, err
+	}
+	if env.PatTokenError != "" && env.PatTokenError != "none" {
+		return PAT{}, &PATError{Code: env.PatTokenError, Message: env.PatTokenErrorMessage}
+	}
+	if resp.StatusCode/100 != 2 {
+		return PAT{}, newStatusError(resp)
+	}
+	if env.PatToken == nil || env.PatToken.AuthorizationID == "" {
+		return PAT{}, errors.New("the PAT API answered without a token")
+	}
+	redact.Hide(env.PatToken.Token) // a create's or renewal's new secret
+	return *env.PatToken, nil
 }
 
 // send sends a request with bearer's token and, if not nil, body as JSON, under its own
@@ -280,34 +267,17 @@ func (c *cancelOnClose) Close() error {
 	return err
 }
 
-func decodeEnvelope(resp *http.Response) (PAT, error) {
-	var env patEnvelope
-	if err := decodeJSON(resp, &env); err != nil {
-		return PAT{}, err
-	}
-	if env.PatTokenError != "" && env.PatTokenError != "none" {
-		return PAT{}, &PATError{Code: env.PatTokenError, Message: env.PatTokenErrorMessage, Status: resp.StatusCode}
-	}
-	if resp.StatusCode/100 != 2 {
-		return PAT{}, newStatusError(resp)
-	}
-	if env.PatToken == nil || env.PatToken.AuthorizationID == "" {
-		return PAT{}, errors.New("the PAT API answered without a token")
-	}
-	redact.Hide(env.PatToken.Token) // a create's or renewal's new secret
-	return *env.PatToken, nil
-}
-
 // maxBody bounds what we read from a server: a PAT list page is a few tens of kilobytes.
 const maxBody = 4 << 20
 
-// decodeJSON reads a JSON answer, treating the service's refusals of a token (refusedStatus) as
-// errNotAuthenticated, and an error status without JSON as a plain HTTP error.
+// decodeJSON reads a JSON answer, whatever its status, treating the service's refusals of a token
+// as errNotAuthenticated, and an error status without JSON as a plain HTTP error.
 func decodeJSON(resp *http.Response, v any) error {
 	if claims := ClaimsFromChallenges(resp.Header.Values("WWW-Authenticate")); resp.StatusCode == http.StatusUnauthorized && claims != "" {
 		return &claimsError{claims: claims}
 	}
-	if refusedStatus(resp.StatusCode) {
+	// The client follows no redirect, so a 3xx arrives here with the token still at home.
+	if s := resp.StatusCode; s == http.StatusUnauthorized || s == http.StatusNonAuthoritativeInfo || s/100 == 3 {
 		return fmt.Errorf("%w (HTTP %d)", errNotAuthenticated, resp.StatusCode)
 	}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
@@ -364,14 +334,20 @@ func (c *Client) Orgs(ctx context.Context, bearer string) ([]Org, error) {
 	return out, nil
 }
 
+// getJSON reads the JSON answer to a GET of u into v. An error status is an error even with a
+// JSON body: a list page of a 503 after the retries ran out must not read as "no PATs", or a
+// half-made PAT goes unnoticed.
 func (c *Client) getJSON(ctx context.Context, u, bearer string, v any) error {
 	resp, err := c.send(ctx, http.MethodGet, u, bearer, nil)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 && !refusedStatus(resp.StatusCode) {
+	if err := decodeJSON(resp, v); err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
 		return newStatusError(resp)
 	}
-	return decodeJSON(resp, v)
+	return nil
 }

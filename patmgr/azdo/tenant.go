@@ -20,19 +20,38 @@ const zeroGUID = "00000000-0000-0000-0000-000000000000"
 // `Bearer authorization_uri=https://login.microsoftonline.com/{tenant}` when, and only when, the
 // URI points at a Microsoft login host or at the configured authority. ok is false otherwise.
 func TenantFromChallenge(challenge, authority string) (tenant string, ok bool) {
-	params, found := bearerParams(challenge)
-	if !found || params["authorization_uri"] == "" {
+	u, err := url.Parse(bearerParams(challenge)["authorization_uri"])
+	if err != nil || u.Scheme != "https" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return "", false
 	}
-	return tenantFromAuthorizationURI(params["authorization_uri"], authority)
+	host := strings.ToLower(u.Host)
+	configured, err := url.Parse(authority)
+	if err != nil {
+		return "", false
+	}
+	// A hostile server can put anything in its WWW-Authenticate header: only Microsoft's sign-in
+	// hosts and the configured authority are followed.
+	if !config.MicrosoftLoginHost(host) && host != strings.ToLower(configured.Host) {
+		return "", false
+	}
+	// The path as sent, not percent-decoded: Entra never escapes a tenant, and decoding would let
+	// "%2e%2e" or "%2f" become path syntax once the tenant is put back into an authority URL.
+	tenant = strings.Trim(u.EscapedPath(), "/")
+	if !config.ValidTenant(tenant) {
+		return "", false
+	}
+	if tenant == zeroGUID {
+		return config.TenantOrganizations, true
+	}
+	return strings.ToLower(tenant), true
 }
 
-// bearerParams parses a Bearer challenge's parameters (names lower-cased, values unquoted); ok is
-// false for any other scheme.
-func bearerParams(challenge string) (map[string]string, bool) {
+// bearerParams parses a Bearer challenge's parameters (names lower-cased, values unquoted); it is
+// nil for any other scheme.
+func bearerParams(challenge string) map[string]string {
 	scheme, rest, _ := strings.Cut(strings.TrimSpace(challenge), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return nil, false
+		return nil
 	}
 	params := map[string]string{}
 	for rest = strings.TrimSpace(rest); rest != ""; {
@@ -57,38 +76,7 @@ func bearerParams(challenge string) (map[string]string, bool) {
 		}
 		rest = strings.TrimSpace(rest)
 	}
-	return params, true
-}
-
-func tenantFromAuthorizationURI(raw, authority string) (string, bool) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "https" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", false
-	}
-	host := strings.ToLower(u.Host)
-	configured, err := url.Parse(authority)
-	if err != nil {
-		return "", false
-	}
-	// A hostile server can put anything in its WWW-Authenticate header: only Microsoft's sign-in
-	// hosts and the configured authority are followed.
-	if !config.MicrosoftLoginHost(host) && host != strings.ToLower(configured.Host) {
-		return "", false
-	}
-	// The path as sent, not percent-decoded: Entra never escapes a tenant, and decoding would let
-	// "%2e%2e" or "%2f" become path syntax once the tenant is put back into an authority URL.
-	tenant := strings.Trim(u.EscapedPath(), "/")
-	if !config.ValidTenant(tenant) {
-		return "", false
-	}
-	return normalizeTenant(tenant), true
-}
-
-func normalizeTenant(t string) string {
-	if t == zeroGUID {
-		return config.TenantOrganizations
-	}
-	return strings.ToLower(t)
+	return params
 }
 
 // Tenant asks org which Entra ID tenant owns it (discoverTenant).
@@ -164,8 +152,8 @@ func onlyBasic(challenges []string) bool {
 // (`Bearer … error="insufficient_claims", claims="<base64>"`) among WWW-Authenticate values, or "".
 func ClaimsFromChallenges(challenges []string) string {
 	for _, c := range challenges {
-		params, ok := bearerParams(c)
-		if !ok || !strings.EqualFold(params["error"], "insufficient_claims") {
+		params := bearerParams(c)
+		if !strings.EqualFold(params["error"], "insufficient_claims") {
 			continue
 		}
 		raw := params["claims"]

@@ -57,9 +57,12 @@ func TestDiscoverTenantReadsTheRealHeaders(t *testing.T) {
 }
 
 func TestBearerParams(t *testing.T) {
-	p, ok := bearerParams(`Bearer authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhIjoxfQ=="`)
-	if !ok || p["authorization_uri"] != "https://login.microsoftonline.com/common/oauth2/authorize" || p["error"] != "insufficient_claims" || p["claims"] != "eyJhIjoxfQ==" {
-		t.Fatalf("%v %v", p, ok)
+	p := bearerParams(`Bearer authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhIjoxfQ=="`)
+	if p["authorization_uri"] != "https://login.microsoftonline.com/common/oauth2/authorize" || p["error"] != "insufficient_claims" || p["claims"] != "eyJhIjoxfQ==" {
+		t.Fatalf("%v", p)
+	}
+	if p := bearerParams(`Basic realm="x"`); p != nil {
+		t.Fatalf("a Basic challenge read as Bearer: %v", p)
 	}
 	if got := ClaimsFromChallenges([]string{`Basic realm="x"`, `Bearer error="insufficient_claims", claims="eyJhIjoxfQ=="`}); got != `{"a":1}` {
 		t.Fatalf("claims %q", got)

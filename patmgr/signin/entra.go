@@ -1,8 +1,6 @@
 package signin
 
-import (
-	"regexp"
-)
+import "regexp"
 
 // aadstsPattern finds Entra's error code anywhere in MSAL's error, which quotes the reply body
 // on a later line.

@@ -101,19 +101,16 @@ func hasBrowser(getenv func(string) string) bool {
 
 // hasTerminal reports whether the user can read a device code: git keeps stderr on the terminal.
 func hasTerminal() bool {
-	f, err := os.OpenFile(ttyPath(), os.O_WRONLY, 0)
+	tty := "/dev/tty"
+	if runtime.GOOS == "windows" {
+		tty = "CONOUT$"
+	}
+	f, err := os.OpenFile(tty, os.O_WRONLY, 0)
 	if err != nil {
 		return false
 	}
 	f.Close()
 	return true
-}
-
-func ttyPath() string {
-	if runtime.GOOS == "windows" {
-		return "CONOUT$"
-	}
-	return "/dev/tty"
 }
 
 func gitConfigValue(ctx context.Context, key string) (string, bool) {

@@ -141,13 +141,9 @@ func (s *Signer) silent(ctx context.Context, tenant, account, claims string) (To
 	}
 	acct, ok := pickAccount(accounts, account, tenant)
 	if !ok {
-		return Token{}, fmt.Errorf("%w: no cached sign-in for %s", ErrRequired, orAny(account))
+		return Token{}, fmt.Errorf("%w: no cached sign-in for %s", ErrRequired, cmp.Or(account, "any account"))
 	}
-	opts := []public.AcquireSilentOption{public.WithSilentAccount(acct)}
-	if claims != "" {
-		opts = append(opts, public.WithClaims(claims))
-	}
-	res, err := c.AcquireTokenSilent(ctx, s.cfg.Scopes(), opts...)
+	res, err := c.AcquireTokenSilent(ctx, s.cfg.Scopes(), public.WithSilentAccount(acct), public.WithClaims(claims))
 	var cacheErr *signInCacheError
 	if errors.As(err, &cacheErr) {
 		// The keyring failed, not the sign-in: a new one would meet the same keyring.
@@ -177,7 +173,8 @@ func (s *Signer) interactive(ctx context.Context, org, tenant, account, method, 
 	}
 	var res public.AuthResult
 	if method == config.LoginBrowser {
-		res, err = s.browserSignIn(ctx, c, account, claims)
+		// An empty account or claims is MSAL's default: no hint, no claims.
+		res, err = c.AcquireTokenInteractive(ctx, s.cfg.Scopes(), public.WithOpenURL(s.openBrowser), public.WithLoginHint(account), public.WithClaims(claims))
 		if errors.Is(err, errNoBrowser) && s.env.HasTerminal() {
 			fmt.Fprintf(s.prompt, "git-credential-azdo: %v; signing in with a device code instead\n", err)
 			method = config.LoginDevice
@@ -188,11 +185,7 @@ func (s *Signer) interactive(ctx context.Context, org, tenant, account, method, 
 		// Signed in above, or failed with no terminal for a device code.
 	case config.LoginDevice:
 		var dc public.DeviceCode
-		var opts []public.AcquireByDeviceCodeOption
-		if claims != "" {
-			opts = append(opts, public.WithClaims(claims))
-		}
-		dc, err = c.AcquireTokenByDeviceCode(ctx, s.cfg.Scopes(), opts...)
+		dc, err = c.AcquireTokenByDeviceCode(ctx, s.cfg.Scopes(), public.WithClaims(claims))
 		if err == nil {
 			// The message is the server's text: one safe line, then what the user needs to know.
 			fmt.Fprintf(s.prompt, "git-credential-azdo: %s The code expires in %d minutes; Ctrl-C cancels.\n",
@@ -203,11 +196,7 @@ func (s *Signer) interactive(ctx context.Context, org, tenant, account, method, 
 		if s.cfg.Password == "" {
 			return Token{}, fmt.Errorf("--login=password needs the password in AZDO_PASSWORD")
 		}
-		var opts []public.AcquireByUsernamePasswordOption
-		if claims != "" {
-			opts = append(opts, public.WithClaims(claims))
-		}
-		res, err = c.AcquireTokenByUsernamePassword(ctx, s.cfg.Scopes(), s.cfg.Username, s.cfg.Password, opts...)
+		res, err = c.AcquireTokenByUsernamePassword(ctx, s.cfg.Scopes(), s.cfg.Username, s.cfg.Password, public.WithClaims(claims))
 		if err == nil {
 			// After the sign-in only: a failed one says what went wrong in its one line.
 			fmt.Fprintln(s.prompt, "git-credential-azdo: note: --login=password is deprecated by Microsoft and cannot pass multi-factor authentication; prefer --login=browser or --login=device")
@@ -250,18 +239,6 @@ func (s *Signer) openBrowser(u string) error {
 	}
 	fmt.Fprintf(s.prompt, "git-credential-azdo: waiting up to %s for the sign-in in your browser; Ctrl-C cancels\n", s.cfg.Timeout)
 	return nil
-}
-
-// browserSignIn signs in with the auth code flow in the system browser.
-func (s *Signer) browserSignIn(ctx context.Context, c public.Client, account, claims string) (public.AuthResult, error) {
-	opts := []public.AcquireInteractiveOption{public.WithOpenURL(s.openBrowser)}
-	if account != "" {
-		opts = append(opts, public.WithLoginHint(account))
-	}
-	if claims != "" {
-		opts = append(opts, public.WithClaims(claims))
-	}
-	return c.AcquireTokenInteractive(ctx, s.cfg.Scopes(), opts...)
 }
 
 // transient reports whether a failed refresh says nothing about the refresh token itself: the
@@ -312,13 +289,6 @@ func onePerson(accounts []public.Account) bool {
 	return len(accounts) > 0
 }
 
-func orAny(account string) string {
-	if account == "" {
-		return "any account"
-	}
-	return account
-}
-
 // explain words a failed sign-in in one line: an Entra error a real tenant sends as its fix, a
 // network failure as the host and its cause (MSAL puts the cause on a second line), anything else
 // as MSAL's first line.
@@ -345,10 +315,10 @@ func (c *msalCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.Re
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
-	if err != nil {
-		return &signInCacheError{"reading", err}
+	if err == nil {
+		err = u.Unmarshal(b)
 	}
-	if err := u.Unmarshal(b); err != nil {
+	if err != nil {
 		return &signInCacheError{"reading", err}
 	}
 	return nil

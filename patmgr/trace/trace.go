@@ -39,13 +39,12 @@ func (t *Tracer) Request(req *http.Request, resp *http.Response, err error, took
 	if t == nil || t.w == nil {
 		return
 	}
-	target := redactURL(req.URL)
-	switch {
-	case err != nil:
-		t.Printf("%s %s: %v (%s)", req.Method, target, err, took.Round(time.Millisecond))
-	default:
-		t.Printf("%s %s: %d %s (%s)", req.Method, target, resp.StatusCode, resp.Header.Get("Content-Type"), took.Round(time.Millisecond))
+	took = took.Round(time.Millisecond)
+	if err != nil {
+		t.Printf("%s %s: %v (%s)", req.Method, redactURL(req.URL), err, took)
+		return
 	}
+	t.Printf("%s %s: %d %s (%s)", req.Method, redactURL(req.URL), resp.StatusCode, resp.Header.Get("Content-Type"), took)
 }
 
 // sensitiveParams may carry a credential in a query string.
