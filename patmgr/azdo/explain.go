@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -38,6 +39,8 @@ func (c *Client) ExplainNetwork(err error) (string, bool) {
 		return fmt.Sprintf("cannot reach %s securely: its certificate is not trusted (%v): behind a TLS-inspecting proxy, add its CA with --ca-file", host, certErr.Err), true
 	case errors.Is(err, context.DeadlineExceeded) || uerr.Timeout():
 		return fmt.Sprintf("%s did not answer in time%s", host, c.Via(uerr.URL)), true
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Sprintf("cannot reach %s: the connection closed before an answer came%s", host, c.Via(uerr.URL)), true
 	case opErr != nil:
 		return fmt.Sprintf("cannot reach %s: %s", host, netCause(opErr.Err)), true
 	case via != nil:
@@ -45,6 +48,25 @@ func (c *Client) ExplainNetwork(err error) (string, bool) {
 		return fmt.Sprintf("the proxy %s (HTTPS_PROXY) would not connect to %s: %v", via.Redacted(), host, uerr.Err), true
 	}
 	return fmt.Sprintf("cannot reach %s: %v", host, uerr.Err), true
+}
+
+// networkError is a failed exchange worded by ExplainNetwork: the host and the cause, never the
+// request's URL, whose query string would crowd the rest of the line out.
+type networkError struct {
+	why string
+	err error
+}
+
+func (e *networkError) Error() string { return e.why }
+func (e *networkError) Unwrap() error { return e.err }
+
+// do sends req, wording a failed exchange as ExplainNetwork does.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	resp, err := c.Do(req)
+	if why, ok := c.ExplainNetwork(err); ok {
+		err = &networkError{why: why, err: err}
+	}
+	return resp, err
 }
 
 // isAny reports whether err is one of targets.

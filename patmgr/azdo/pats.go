@@ -170,13 +170,22 @@ func (c *Client) ListPATs(ctx context.Context, org, bearer, filter string) ([]PA
 			q.Set("continuationToken", continuation)
 		}
 		var out struct {
-			ContinuationToken string `json:"continuationToken"`
-			PatTokens         []PAT  `json:"patTokens"`
+			ContinuationToken string          `json:"continuationToken"`
+			PatTokens         json.RawMessage `json:"patTokens"`
 		}
 		if err := c.getJSON(ctx, c.patURL(org, q), bearer, &out); err != nil {
 			return nil, fmt.Errorf("listing PATs of %s: %w", org, err)
 		}
-		all = append(all, out.PatTokens...)
+		// An answer without patTokens is not an empty list: read as one, it would hide a
+		// half-made PAT and let a second one be made.
+		var pats []PAT
+		if out.PatTokens == nil {
+			return nil, fmt.Errorf("listing PATs of %s: unexpected answer from the PAT API: no patTokens", org)
+		}
+		if err := json.Unmarshal(out.PatTokens, &pats); err != nil {
+			return nil, fmt.Errorf("listing PATs of %s: unreadable answer from the PAT API: %w", org, err)
+		}
+		all = append(all, pats...)
 		if out.ContinuationToken == "" || out.ContinuationToken == continuation {
 			return all, nil
 		}
@@ -247,7 +256,7 @@ func (c *Client) send(ctx context.Context, method, u, bearer string, body any) (
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		cancel()
 		return nil, err

@@ -81,14 +81,14 @@ func bearerParams(challenge string) map[string]string {
 
 // Tenant asks org which Entra ID tenant owns it (discoverTenant).
 func (c *Client) Tenant(ctx context.Context, org string) (string, error) {
-	return discoverTenant(ctx, c.Client, c.cfg.OrgURL(org), c.cfg.Authority)
+	return discoverTenant(ctx, c.do, c.cfg.OrgURL(org), c.cfg.Authority)
 }
 
 // discoverTenant asks the organisation itself: Azure DevOps answers an anonymous request with 401
 // and names the tenant that owns the organisation, preferably in its Bearer challenge, else in
 // X-VSS-ResourceTenant (which may list several, comma-separated). An organisation that offers
 // only Basic is backed by Microsoft accounts.
-func discoverTenant(ctx context.Context, client *http.Client, orgURL, authority string) (string, error) {
+func discoverTenant(ctx context.Context, do func(*http.Request) (*http.Response, error), orgURL, authority string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, orgURL, nil)
@@ -96,7 +96,7 @@ func discoverTenant(ctx context.Context, client *http.Client, orgURL, authority 
 		return "", err
 	}
 	suppressSignInRedirect(req)
-	resp, err := client.Do(req)
+	resp, err := do(req)
 	if err != nil {
 		return "", fmt.Errorf("finding the tenant of %s: %w", orgURL, err)
 	}

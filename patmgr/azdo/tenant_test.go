@@ -42,7 +42,7 @@ func TestDiscoverTenantReadsTheRealHeaders(t *testing.T) {
 				w.WriteHeader(http.StatusUnauthorized)
 			}))
 			defer srv.Close()
-			got, err := discoverTenant(context.Background(), srv.Client(), srv.URL+"/org", "https://login.example.test")
+			got, err := discoverTenant(context.Background(), srv.Client().Do, srv.URL+"/org", "https://login.example.test")
 			if tc.want == "" {
 				if err == nil {
 					t.Fatalf("named %q", got)
