@@ -1,6 +1,15 @@
 package signin
 
-import "regexp"
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+)
 
 // aadstsPattern finds Entra's error code anywhere in MSAL's error, which quotes the reply body
 // on a later line.
@@ -32,4 +41,29 @@ func explainEntra(err error, clientID, tenant string) (string, bool) {
 		return "", false
 	}
 	return "AADSTS" + m[1] + ": " + why, true
+}
+
+// explainStatus words an error status from Entra ID, which MSAL reports with its reply on the
+// lines after "reply status code was N:", in one line: the status, then why (explainEntra's
+// fix), else Entra's own description of the error, else what a passing failure asks for.
+func explainStatus(err msalerrors.CallErr, why string) string {
+	line := fmt.Sprintf("Entra ID answered HTTP %d", err.Resp.StatusCode)
+	var reply struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	_, body, _ := strings.Cut(err.Error(), "\n")
+	if why == "" && json.Unmarshal([]byte(body), &reply) == nil {
+		// Entra ends its description with trace and correlation IDs, on further lines or not.
+		why, _, _ = strings.Cut(cmp.Or(reply.Description, reply.Error), "Trace ID:")
+		why, _, _ = strings.Cut(why, "\n")
+		why = strings.TrimSpace(why)
+	}
+	switch {
+	case why != "":
+		return line + ": " + why
+	case err.Resp.StatusCode == http.StatusTooManyRequests || err.Resp.StatusCode >= 500:
+		return line + ": the service failed for now; try again in a few minutes"
+	}
+	return line
 }

@@ -289,11 +289,16 @@ func onePerson(accounts []public.Account) bool {
 	return len(accounts) > 0
 }
 
-// explain words a failed sign-in in one line: an Entra error a real tenant sends as its fix, a
-// network failure as the host and its cause (MSAL puts the cause on a second line), anything else
-// as MSAL's first line.
+// explain words a failed sign-in in one line: an error status from Entra ID as the status and,
+// for an Entra error a real tenant sends, its fix, a network failure as the host and its cause
+// (MSAL puts the cause on a second line), anything else as MSAL's first line.
 func (s *Signer) explain(err error, tenant string) string {
-	if why, ok := explainEntra(err, s.cfg.ClientID, tenant); ok {
+	why, entra := explainEntra(err, s.cfg.ClientID, tenant)
+	var callErr msalerrors.CallErr
+	if errors.As(err, &callErr) && callErr.Resp != nil {
+		return explainStatus(callErr, why)
+	}
+	if entra {
 		return why
 	}
 	if why, ok := s.http.ExplainNetwork(err); ok {
