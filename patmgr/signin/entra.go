@@ -44,10 +44,10 @@ func explainEntra(err error, clientID, tenant string) (string, bool) {
 }
 
 // explainStatus words an error status from Entra ID, which MSAL reports with its reply on the
-// lines after "reply status code was N:", in one line: the status, then why (explainEntra's
+// lines after "reply status code was N:", in one line: the status and request, then why (explainEntra's
 // fix), else Entra's own description of the error, else what a passing failure asks for.
 func explainStatus(err msalerrors.CallErr, why string) string {
-	line := fmt.Sprintf("Entra ID answered HTTP %d", err.Resp.StatusCode)
+	line := fmt.Sprintf("Entra ID answered HTTP %d to %s %s", err.Resp.StatusCode, err.Req.Method, err.Req.URL.Path)
 	var reply struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description"`

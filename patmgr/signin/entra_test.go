@@ -31,11 +31,11 @@ func TestEntraStatusEndsCleanly(t *testing.T) {
 		want     string
 	}{
 		{"503", azdotest.Fault{Endpoint: "token", Kind: azdotest.FaultStatus, Status: http.StatusServiceUnavailable, Count: 5}, srv.Password,
-			"Entra ID answered HTTP 503: the service failed for now; try again in a few minutes"},
+			"Entra ID answered HTTP 503 to POST /" + srv.TenantID + "/oauth2/v2.0/token: the service failed for now; try again in a few minutes"},
 		{"html203", azdotest.Fault{Endpoint: "token", Kind: azdotest.FaultHTML203}, srv.Password,
-			"Entra ID answered HTTP 203"},
+			"Entra ID answered HTTP 203 to POST /" + srv.TenantID + "/oauth2/v2.0/token"},
 		{"wrong password", azdotest.Fault{}, "not the password",
-			"Entra ID answered HTTP 400: AADSTS50126: "},
+			"Entra ID answered HTTP 400 to POST /" + srv.TenantID + "/oauth2/v2.0/token: AADSTS50126: "},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
