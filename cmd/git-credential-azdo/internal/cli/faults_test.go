@@ -24,28 +24,28 @@ var faultMatrix = []struct {
 	// MSAL reads the authority's metadata before every sign-in.
 	{"openid-configuration", "503", recovers},
 	{"openid-configuration", "429", recovers},
-	{"openid-configuration", "503x5", "unable to resolve an endpoint"},
+	{"openid-configuration", "503x5", "/v2.0/.well-known/openid-configuration: the service failed for now; try again in a few minutes"},
 	{"openid-configuration", "drop", recovers},
-	{"openid-configuration", "dropx5", "cannot reach 127.0.0.1"},
-	{"openid-configuration", "html203", "reply status code was 203"},
+	{"openid-configuration", "dropx5", "the connection closed before an answer came"},
+	{"openid-configuration", "html203", "Entra ID answered HTTP 203 to GET /"},
 	{"openid-configuration", "truncate", "unable to resolve an endpoint: json decode error"},
 	{"openid-configuration", "timeout", "the device sign-in timed out after 20s (--timeout)"},
 
 	{"devicecode", "503", recovers},
 	{"devicecode", "429", recovers},
-	{"devicecode", "503x5", "reply status code was 503"},
+	{"devicecode", "503x5", "/oauth2/v2.0/devicecode: the service failed for now; try again in a few minutes"},
 	{"devicecode", "drop", recovers},
-	{"devicecode", "dropx5", "cannot reach 127.0.0.1"},
-	{"devicecode", "html203", "reply status code was 203"},
+	{"devicecode", "dropx5", "the connection closed before an answer came"},
+	{"devicecode", "html203", "Entra ID answered HTTP 203 to POST /"},
 	{"devicecode", "truncate", "json decode error"},
 	{"devicecode", "timeout", "the device sign-in timed out after 20s (--timeout)"},
 
 	{"token", "503", recovers},
 	{"token", "429", recovers},
-	{"token", "503x5", "reply status code was 503"},
+	{"token", "503x5", "/oauth2/v2.0/token: the service failed for now; try again in a few minutes"},
 	{"token", "drop", recovers},
-	{"token", "dropx5", "cannot reach 127.0.0.1"},
-	{"token", "html203", "reply status code was 203"},
+	{"token", "dropx5", "the connection closed before an answer came"},
+	{"token", "html203", "Entra ID answered HTTP 203 to POST /"},
 	{"token", "truncate", "json decode error"},
 	{"token", "timeout", "the device sign-in timed out after 20s (--timeout)"},
 
@@ -59,7 +59,7 @@ var faultMatrix = []struct {
 	{"org", "html203", recovers},
 	{"org", "truncate", recovers},
 	{"org", "redirect", recovers},
-	{"org", "timeout", "finding the tenant of "},
+	{"org", "timeout", "did not answer in time (--timeout 20s)"},
 
 	// A create is not sent again unless the service refused it at once (429): a lost answer may
 	// mean a PAT was made, which the list then finds.
@@ -68,12 +68,12 @@ var faultMatrix = []struct {
 	{"pats.create", "503x5", "creating a PAT for contoso: HTTP 503"},
 	{"pats.create", "429x5", "creating a PAT for contoso: HTTP 429"},
 	{"pats.create", "drop", recovers},
-	{"pats.create", "dropx5", "creating a PAT for contoso: calling the PAT API of contoso"},
+	{"pats.create", "dropx5", "creating a PAT for contoso: calling the PAT API of contoso: cannot reach 127.0.0.1"},
 	{"pats.create", "html203", recovers},
 	{"pats.create", "truncate", recovers},
 	{"pats.create", "redirect", recovers},
 	{"pats.create", "paterror", "failedToReadTenantPolicy"},
-	{"pats.create", "timeout", "(--timeout 20s)"},
+	{"pats.create", "timeout", "did not answer in time (--timeout 20s)"},
 
 	// The list after a lost create: the create's own failure is reported, with the list's.
 	// (A list answers patTokens, never patTokenError, so paterror does not apply.)
@@ -81,11 +81,11 @@ var faultMatrix = []struct {
 	{"pats.list", "429", recovers},
 	{"pats.list", "503x5", "checking for a half-made PAT failed: listing PATs of contoso: HTTP 503"},
 	{"pats.list", "drop", recovers},
-	{"pats.list", "dropx5", "checking for a half-made PAT failed: calling the PAT API of contoso"},
+	{"pats.list", "dropx5", "checking for a half-made PAT failed: listing PATs of contoso: cannot reach 127.0.0.1"},
 	{"pats.list", "html203", "checking for a half-made PAT failed: listing PATs of contoso: Azure DevOps did not accept the sign-in (HTTP 203)"},
 	{"pats.list", "truncate", "checking for a half-made PAT failed: listing PATs of contoso: unreadable answer"},
 	{"pats.list", "redirect", "checking for a half-made PAT failed: listing PATs of contoso: Azure DevOps did not accept the sign-in (HTTP 302)"},
-	{"pats.list", "timeout", "context deadline exceeded"},
+	{"pats.list", "timeout", "did not answer in time; the next run checks again)"},
 
 	// A renewal that fails leaves the PAT it would have renewed, still valid, to serve.
 	{"pats.update", "503", recovers},
@@ -116,21 +116,21 @@ var faultMatrix = []struct {
 	{"profile", "429", recovers},
 	{"profile", "503x5", "reading your profile: HTTP 503"},
 	{"profile", "drop", recovers},
-	{"profile", "dropx5", "reading your profile: Get"},
+	{"profile", "dropx5", "reading your profile: cannot reach 127.0.0.1"},
 	{"profile", "html203", "reading your profile: Azure DevOps did not accept the sign-in (HTTP 203)"},
 	{"profile", "truncate", "reading your profile: unreadable answer"},
 	{"profile", "redirect", "reading your profile: Azure DevOps did not accept the sign-in (HTTP 302)"},
-	{"profile", "timeout", "(--timeout 20s)"},
+	{"profile", "timeout", "did not answer in time (--timeout 20s)"},
 
 	{"accounts", "503", recovers},
 	{"accounts", "429", recovers},
 	{"accounts", "503x5", "listing your organisations: HTTP 503"},
 	{"accounts", "drop", recovers},
-	{"accounts", "dropx5", "listing your organisations: Get"},
+	{"accounts", "dropx5", "listing your organisations: cannot reach 127.0.0.1"},
 	{"accounts", "html203", "listing your organisations: Azure DevOps did not accept the sign-in (HTTP 203)"},
 	{"accounts", "truncate", "listing your organisations: unreadable answer"},
 	{"accounts", "redirect", "listing your organisations: Azure DevOps did not accept the sign-in (HTTP 302)"},
-	{"accounts", "timeout", "(--timeout 20s)"},
+	{"accounts", "timeout", "did not answer in time (--timeout 20s)"},
 
 	// git itself does not retry, and what it prints is git's. The helper's PAT must outlive the
 	// service's error: the next ls-remote uses it, with no new sign-in or PAT. (A redirect there
