@@ -87,7 +87,7 @@ func FuzzParseRemote(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, proto, host, path, user, extra string) {
 		req := Creds{"protocol": {proto}, "host": {host}, "path": {path}, "username": {user}}
-		r, ok, err := ParseRemote(req, RemoteOptions{ServiceHost: extra})
+		r, ok, err := ParseRemote(req, extra)
 		if err != nil {
 			if ok || r != (Remote{}) {
 				t.Fatalf("error %v came with ok=%v remote=%+v", err, ok, r)

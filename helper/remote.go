@@ -12,15 +12,6 @@ type Remote struct {
 	Account string // user@domain from the URL user name as given (case kept), "" if none
 }
 
-// RemoteOptions configures which hosts count.
-type RemoteOptions struct {
-	// ServiceHost is the host[:port] of a configured Azure DevOps-compatible service (the
-	// emulator, a proxy), or "" for Azure DevOps itself. When set, it is the only host served:
-	// the PATs are made there and good nowhere else. It must match the request's host exactly,
-	// port included, and its org is the first path segment, as for dev.azure.com.
-	ServiceHost string
-}
-
 const (
 	devAzureHost = "dev.azure.com"
 	vsSuffix     = ".visualstudio.com"
@@ -43,17 +34,22 @@ func isVSServiceLabel(label string) bool {
 // next helper. It returns an error when the request IS for an Azure DevOps host but unusable
 // (plain http, bad org, no org available).
 //
+// serviceHost is the host[:port] of a configured Azure DevOps-compatible service (the emulator, a
+// proxy), or "" for Azure DevOps itself. When set, it is the only host served: the PATs are made
+// there and good nowhere else. It must match the request's host exactly, port included, and its
+// org is the first path segment, as for dev.azure.com.
+//
 // Hosts are compared as exact ASCII strings, never by suffix alone and never after Unicode case
 // folding: folding would let a host such as "\u212Aontoso.visualstudio.com" (Kelvin sign) pass
 // for "kontoso".
-func ParseRemote(req Creds, opts RemoteOptions) (r Remote, ok bool, err error) {
+func ParseRemote(req Creds, serviceHost string) (r Remote, ok bool, err error) {
 	host := req.Get("host")
 	if host == "" || !isASCIIPrintable(host) {
 		return Remote{}, false, nil
 	}
 	// Lower-casing is ASCII-only here: the host is printable ASCII.
 	host = strings.ToLower(host)
-	service := strings.ToLower(opts.ServiceHost)
+	service := strings.ToLower(serviceHost)
 
 	var vsOrg string
 	switch {

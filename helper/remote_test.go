@@ -212,7 +212,7 @@ func TestParseRemote(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, ok, err := ParseRemote(tt.req.creds(), RemoteOptions{ServiceHost: tt.extra})
+			r, ok, err := ParseRemote(tt.req.creds(), tt.extra)
 			if tt.want.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.want.err) {
 					t.Fatalf("err = %v, want one containing %q", err, tt.want.err)
@@ -240,7 +240,7 @@ func TestParseRemote(t *testing.T) {
 }
 
 func TestParseRemoteNil(t *testing.T) {
-	r, ok, err := ParseRemote(nil, RemoteOptions{})
+	r, ok, err := ParseRemote(nil, "")
 	if ok || err != nil || r != (Remote{}) {
 		t.Fatalf("ParseRemote(nil) = %+v, %v, %v", r, ok, err)
 	}
@@ -283,7 +283,7 @@ func TestParseRemoteFromURL(t *testing.T) {
 			if err == nil {
 				var r Remote
 				var ok bool
-				r, ok, err = ParseRemote(req, RemoteOptions{})
+				r, ok, err = ParseRemote(req, "")
 				if err == nil {
 					if ok != tt.ok || r.Org != tt.org || r.Account != tt.account {
 						t.Fatalf("got %+v ok=%v, want ok=%v org=%q account=%q", r, ok, tt.ok, tt.org, tt.account)

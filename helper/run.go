@@ -52,7 +52,7 @@ func Run(ctx context.Context, op string, opts Options) error {
 			return errors.New("credential input has no " + key)
 		}
 	}
-	remote, ours, err := ParseRemote(req, RemoteOptions{ServiceHost: opts.ServiceHost})
+	remote, ours, err := ParseRemote(req, opts.ServiceHost)
 	if err != nil || !ours {
 		// Another host's request, even one with a host this helper could not use (git sends
 		// "example.com:" for https://example.com:/), is the next helper's to answer.

@@ -227,7 +227,7 @@ func validScopes(s string) error {
 func (c *Config) ServiceHost() string { return cmp.Or(c.CustomServiceHost(), "dev.azure.com") }
 
 // CustomServiceHost is the host of a configured --service-url, and "" for Azure DevOps itself:
-// the RemoteOptions.ServiceHost that makes it the only host served.
+// the helper.ParseRemote serviceHost that makes it the only host served.
 func (c *Config) CustomServiceHost() string {
 	host, _ := baseHost(c.ServiceURL) // Validate has accepted any but ""
 	return host

@@ -27,7 +27,7 @@ func (inv *invocation) target(arg string) (patmgr.Target, error) {
 		}
 		req = r
 	}
-	remote, ok, err := helper.ParseRemote(req, helper.RemoteOptions{ServiceHost: inv.cfg.CustomServiceHost()})
+	remote, ok, err := helper.ParseRemote(req, inv.cfg.CustomServiceHost())
 	if err != nil && !strings.Contains(arg, "://") {
 		return patmgr.Target{}, usagef("%q is not an organisation name: use its name (letters, digits and inner hyphens) or a remote URL", arg)
 	}

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,11 +18,11 @@ import (
 // gets its credential, orgs lists the organisations, the clone works.
 const recovers = ""
 
+type faultCase struct{ endpoint, fault, want string }
+
 // faultMatrix is what each endpoint must do under each fault: recover, or fail with exactly one
 // line holding the given text. 500 is left out beside 503: every 5xx takes the same path.
-var faultMatrix = []struct {
-	endpoint, fault, want string
-}{
+var faultMatrix = []faultCase{
 	// MSAL reads the authority's metadata before every sign-in.
 	{"openid-configuration", "503", recovers},
 	{"openid-configuration", "429", recovers},
@@ -263,18 +265,24 @@ func TestFaultMatrix(t *testing.T) {
 	t.Parallel()
 	// Most of a case is waiting (Retry-After, --timeout, the emulator's delays), so cases run
 	// more at once than -parallel's default of GOMAXPROCS would allow.
+	// The longest cases (a --timeout to wait out) start first, so that none is left to run alone
+	// at the end.
+	cases := slices.Clone(faultMatrix)
+	slices.SortStableFunc(cases, func(a, b faultCase) int {
+		return cmp.Compare(waits(a), waits(b))
+	})
 	sem := make(chan struct{}, faultConcurrency)
 	var wg sync.WaitGroup
-	for _, c := range faultMatrix {
+	for _, c := range cases {
 		target, ok := faultTargets[c.endpoint]
 		kind, known := faultKinds[c.fault]
 		if !ok || !known {
 			t.Fatalf("%s/%s: no such endpoint or fault", c.endpoint, c.fault)
 		}
+		sem <- struct{}{} // in the loop, so that cases start in the order above
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			t.Run(c.endpoint+"/"+c.fault, func(t *testing.T) {
 				f := kind.fault
@@ -293,6 +301,14 @@ func TestFaultMatrix(t *testing.T) {
 	}
 	t.Logf("fault matrix: %d faults over %d endpoints; %d must recover, %d must fail with one clear line",
 		len(faultMatrix), len(endpoints), recovering, len(faultMatrix)-recovering)
+}
+
+// waits orders a case: 0 for one that waits out --timeout, else 1.
+func waits(c faultCase) int {
+	if c.fault == "timeout" {
+		return 0
+	}
+	return 1
 }
 
 // faultConcurrency is how many fault worlds run at once.
