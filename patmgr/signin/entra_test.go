@@ -19,6 +19,7 @@ import (
 // An error status from Entra ID reads as the status and what to do, never as MSAL's
 // "reply status code was 503:" with the reply cut off after the colon.
 func TestEntraStatusEndsCleanly(t *testing.T) {
+	testenv.SkipOnWindows(t, "git (Git for Windows), which the emulator serves repositories with")
 	srv, err := azdotest.NewServer(azdotest.Options{})
 	if err != nil {
 		t.Fatal(err)
