@@ -29,6 +29,12 @@ import (
 // under that name, first on PATH, so git runs the real program (race detector included) with no
 // separate build.
 func TestMain(m *testing.M) {
+	// The race runtime pauses before every exit (GORACE's atexit_sleep_ms) for other threads to
+	// report; the program runs here as many short processes, each of which would pause for
+	// nothing. A race is still reported where it happens.
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
 	os.Exit(testscript.RunMain(withSecretService{m}, map[string]func() int{
 		prog: func() int {
 			if skew, err := time.ParseDuration(os.Getenv(clockSkewEnv)); err == nil {
