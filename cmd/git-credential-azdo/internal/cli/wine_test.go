@@ -144,7 +144,8 @@ func newWinePrefix(t *testing.T) *winePrefix {
 	}
 	w := &winePrefix{dir: testenv.TempDir(t)}
 	prefix := filepath.Join(w.dir, "prefix")
-	w.env = append(os.Environ(), "WINEPREFIX="+prefix, "WINEARCH=win64", "WINEDEBUG=-all",
+	// TMPDIR: wineserver's socket directory goes with the prefix, instead of staying in /tmp.
+	w.env = append(os.Environ(), "TMPDIR="+w.dir, "WINEPREFIX="+prefix, "WINEARCH=win64", "WINEDEBUG=-all",
 		// No Mono or Gecko: the helper needs neither, and the prefix is made without asking for them.
 		"WINEDLLOVERRIDES=mscoree,mshtml=")
 	if err := os.Mkdir(prefix, 0o700); err != nil {
