@@ -2,8 +2,6 @@ package patmgr
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,31 +9,19 @@ import (
 	"testing"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 )
 
 // connectProxy is an HTTP proxy that tunnels CONNECT to any host, or refuses every one.
 func connectProxy(t *testing.T, refuse bool) *url.URL {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if refuse || r.Method != http.MethodConnect {
+	handler := azdotest.TunnelHandler()
+	if refuse {
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "not through this proxy", http.StatusForbidden)
-			return
-		}
-		upstream, err := net.Dial("tcp", r.Host)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer upstream.Close()
-		client, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			return
-		}
-		defer client.Close()
-		io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n")
-		go io.Copy(upstream, client)
-		io.Copy(client, upstream)
-	}))
+		})
+	}
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	u, err := url.Parse(srv.URL)
 	if err != nil {

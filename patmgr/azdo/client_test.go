@@ -250,34 +250,10 @@ func TestCAFileWithoutACertificateIsRefused(t *testing.T) {
 	}
 }
 
-// tunnel is a CONNECT proxy's handler.
-func tunnel() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodConnect {
-			http.Error(w, "not through this proxy", http.StatusForbidden)
-			return
-		}
-		upstream, err := net.Dial("tcp", r.Host)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer upstream.Close()
-		client, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			return
-		}
-		defer client.Close()
-		io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n")
-		go io.Copy(upstream, client)
-		io.Copy(client, upstream)
-	})
-}
-
 // httpsProxy is a CONNECT proxy served over https with cert.
 func httpsProxy(t *testing.T, cert tls.Certificate) *url.URL {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(tunnel())
+	srv := httptest.NewUnstartedServer(azdotest.TunnelHandler())
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.StartTLS()
