@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,9 +55,10 @@ var sensitiveParams = []string{"code", "token", "access_token", "refresh_token",
 func redactURL(u *url.URL) string {
 	c := *u
 	c.User = nil
+	c.Fragment, c.RawFragment = "", "" // an implicit grant returns tokens there
 	q := c.Query()
-	for _, k := range sensitiveParams {
-		if q.Has(k) {
+	for k := range q {
+		if slices.Contains(sensitiveParams, strings.ToLower(k)) {
 			q.Set(k, "REDACTED")
 		}
 	}

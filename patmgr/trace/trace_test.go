@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-// FuzzRedactURL: a secret in any query parameter that can carry one, or in the URL's user info,
+// FuzzRedactURL: a secret in any query parameter that can carry one (whatever its case), in the
+// URL's user info or in its fragment,
 // never survives redaction, and redaction never panics.
 func FuzzRedactURL(f *testing.F) {
 	f.Add("https://login.microsoftonline.com/common/oauth2/v2.0/token", "code", "0.AAAA-secret-code-value")
@@ -23,7 +24,7 @@ func FuzzRedactURL(f *testing.F) {
 		}
 		sensitive := false
 		for _, k := range sensitiveParams {
-			sensitive = sensitive || k == param
+			sensitive = sensitive || k == strings.ToLower(param)
 		}
 		u, err := url.Parse(base)
 		if err != nil {
@@ -36,7 +37,9 @@ func FuzzRedactURL(f *testing.F) {
 		withQuery.RawQuery = q.Encode()
 		withUser := *u
 		withUser.User = url.UserPassword("user", secret)
-		for _, v := range []*url.URL{&withQuery, &withUser} {
+		withFragment := *u
+		withFragment.Fragment = param + "=" + secret
+		for _, v := range []*url.URL{&withQuery, &withUser, &withFragment} {
 			out := redactURL(v)
 			if v == &withQuery && !sensitive {
 				continue
