@@ -131,7 +131,9 @@ func TestShortLivedPATIsRenewedOncePerHalfLife(t *testing.T) {
 	}
 }
 
-func (e *emulated) pendingNames() map[string]bool { return e.pending(e.key(e.target)).names() }
+func (e *emulated) pendingNames(t *testing.T) map[string]bool {
+	return e.pending(e.key(e.target)).mustNames(t)
+}
 
 // statusFaults makes the next n calls to endpoint answer status.
 func (e *emulated) statusFaults(t *testing.T, endpoint string, status, n int) {
@@ -151,7 +153,7 @@ func TestUnsettledCreateBlocksAnotherCreate(t *testing.T) {
 	if _, err := e.Credential(ctx, e.target); err == nil {
 		t.Fatal("a get whose create and check both failed succeeded")
 	}
-	lost := e.pendingNames()
+	lost := e.pendingNames(t)
 	if len(lost) != 1 || e.active() != 1 {
 		t.Fatalf("after the lost create: pending %v, %d active; want the one made, noted", lost, e.active())
 	}
@@ -160,13 +162,13 @@ func TestUnsettledCreateBlocksAnotherCreate(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "is not settled") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("get with an unsettled create: %v, want one line saying no new PAT is made", err)
 	}
-	if c := e.srv.Counters(); c.PATsCreated != 1 || e.active() != 1 || !e.pendingNames()[firstKey(lost)] {
-		t.Fatalf("%d created, %d active, pending %v; want nothing new and the lost create still noted", c.PATsCreated, e.active(), e.pendingNames())
+	if c := e.srv.Counters(); c.PATsCreated != 1 || e.active() != 1 || !e.pendingNames(t)[firstKey(lost)] {
+		t.Fatalf("%d created, %d active, pending %v; want nothing new and the lost create still noted", c.PATsCreated, e.active(), e.pendingNames(t))
 	}
 	e.get(t)
-	if c := e.srv.Counters(); c.PATsCreated != 2 || c.PATsRevoked != 1 || e.active() != 1 || len(e.pendingNames()) != 0 {
+	if c := e.srv.Counters(); c.PATsCreated != 2 || c.PATsRevoked != 1 || e.active() != 1 || len(e.pendingNames(t)) != 0 {
 		t.Fatalf("after a get whose check works: %d created, %d revoked, %d active, pending %v; want the lost one revoked and one made",
-			c.PATsCreated, c.PATsRevoked, e.active(), e.pendingNames())
+			c.PATsCreated, c.PATsRevoked, e.active(), e.pendingNames(t))
 	}
 }
 
@@ -182,8 +184,8 @@ func (e *emulated) replaceFailingTheRevoke(t *testing.T) {
 	if e.get(t).Password == old.Password {
 		t.Fatal("a rejected PAT was served again")
 	}
-	if e.active() != 2 || len(e.pendingNames()) != 1 {
-		t.Fatalf("after a failed revoke: %d active, pending %v; want the old one active and noted", e.active(), e.pendingNames())
+	if e.active() != 2 || len(e.pendingNames(t)) != 1 {
+		t.Fatalf("after a failed revoke: %d active, pending %v; want the old one active and noted", e.active(), e.pendingNames(t))
 	}
 }
 
@@ -195,8 +197,8 @@ func TestRenewSettlesUnsettledPATsWhenNothingIsDue(t *testing.T) {
 	if err != nil || len(res) != 1 || res[0].Action != "not-due" {
 		t.Fatalf("renew: %+v, %v", res, err)
 	}
-	if e.active() != 1 || len(e.pendingNames()) != 0 {
-		t.Fatalf("after renew: %d active, pending %v; want the old one revoked", e.active(), e.pendingNames())
+	if e.active() != 1 || len(e.pendingNames(t)) != 0 {
+		t.Fatalf("after renew: %d active, pending %v; want the old one revoked", e.active(), e.pendingNames(t))
 	}
 }
 
@@ -206,8 +208,8 @@ func TestReplacedPATIsRevokedLaterWhenItsRevokeFails(t *testing.T) {
 	e.replaceFailingTheRevoke(t)
 	e.srv.Advance(config.DefaultLifetime - config.DefaultRenewBefore + time.Hour)
 	e.get(t)
-	if e.active() != 1 || len(e.pendingNames()) != 0 {
-		t.Fatalf("after the renewal's sweep: %d active, pending %v; want 1 and none", e.active(), e.pendingNames())
+	if e.active() != 1 || len(e.pendingNames(t)) != 0 {
+		t.Fatalf("after the renewal's sweep: %d active, pending %v; want 1 and none", e.active(), e.pendingNames(t))
 	}
 }
 
@@ -312,9 +314,9 @@ func TestRefusedCreateIsNotLookedFor(t *testing.T) {
 		e.statusFaults(t, "pats.create", 400, 1)
 		_, err := e.Credential(context.Background(), e.target)
 		c := e.srv.Counters()
-		if err == nil || !strings.Contains(err.Error(), "HTTP 400") || c.Requests["pats.create"] != 1 || c.Requests["pats.list"] != 0 || len(e.pendingNames()) != 0 {
+		if err == nil || !strings.Contains(err.Error(), "HTTP 400") || c.Requests["pats.create"] != 1 || c.Requests["pats.list"] != 0 || len(e.pendingNames(t)) != 0 {
 			t.Fatalf("a 400: %v, %d creates, %d lists, pending %v; want the error, one create, no list, nothing noted",
-				err, c.Requests["pats.create"], c.Requests["pats.list"], e.pendingNames())
+				err, c.Requests["pats.create"], c.Requests["pats.list"], e.pendingNames(t))
 		}
 	})
 	t.Run("408, which a gateway may send after the service made the PAT", func(t *testing.T) {

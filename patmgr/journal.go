@@ -3,6 +3,8 @@ package patmgr
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -26,18 +28,27 @@ func (m *Manager) pending(key string) pendingCreates {
 // ownName matches the names displayName makes: the journal is trusted for nothing else.
 var ownName = regexp.MustCompile(`^` + DisplayNamePrefix + ` .*\([0-9a-f]{8}\)$`)
 
-func (p pendingCreates) names() map[string]bool {
+// names reads the journal. One that cannot be read is an error, not an empty journal: the names
+// it holds would be lost, and a create could follow an unsettled one.
+func (p pendingCreates) names() (map[string]bool, error) {
 	out := map[string]bool{}
 	var list []string
-	if b, err := store.ReadPrivate(p.path); err != nil || json.Unmarshal(b, &list) != nil {
-		return out
+	b, err := store.ReadPrivate(p.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err == nil {
+		err = json.Unmarshal(b, &list)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the names of unconfirmed PATs in %s: %w (remove the file once 'git-credential-azdo list ORG' shows no stray PAT)", p.path, err)
 	}
 	for _, n := range list {
 		if ownName.MatchString(n) {
 			out[n] = true
 		}
 	}
-	return out
+	return out, nil
 }
 
 func (p pendingCreates) write(names map[string]bool) error {
@@ -55,15 +66,20 @@ func (p pendingCreates) write(names map[string]bool) error {
 }
 
 func (p pendingCreates) add(name string) error {
-	names := p.names()
+	names, err := p.names()
+	if err != nil {
+		return err
+	}
 	names[name] = true
 	return p.write(names)
 }
 
+// remove crosses name out; a journal it cannot read stays as it is.
 func (p pendingCreates) remove(name string) {
-	names := p.names()
-	delete(names, name)
-	_ = p.write(names)
+	if names, err := p.names(); err == nil {
+		delete(names, name)
+		_ = p.write(names)
+	}
 }
 
 func (p pendingCreates) clear() { _ = p.write(nil) }

@@ -16,6 +16,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
@@ -103,8 +104,8 @@ func TestUnsettledCreateIsRevokedByTheNextRun(t *testing.T) {
 	if _, err := m.mint(ctx, key, "contoso", "bearer"); err == nil || !strings.Contains(err.Error(), "next run") {
 		t.Fatalf("mint with a lost answer and a failing list: err = %v", err)
 	}
-	if f.active() != 1 || len(m.pending(key).names()) != 1 {
-		t.Fatalf("want the half-made PAT active and noted: active %d, pending %v", f.active(), m.pending(key).names())
+	if f.active() != 1 || len(m.pending(key).mustNames(t)) != 1 {
+		t.Fatalf("want the half-made PAT active and noted: active %d, pending %v", f.active(), m.pending(key).mustNames(t))
 	}
 
 	// Next run: the list works again. The sweep revokes the orphan, then one PAT is made.
@@ -115,8 +116,8 @@ func TestUnsettledCreateIsRevokedByTheNextRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.pending(key).remove(pat.DisplayName)
-	if f.active() != 1 || len(m.pending(key).names()) != 0 {
-		t.Fatalf("want exactly the new PAT active and nothing pending: active %d, pending %v", f.active(), m.pending(key).names())
+	if f.active() != 1 || len(m.pending(key).mustNames(t)) != 0 {
+		t.Fatalf("want exactly the new PAT active and nothing pending: active %d, pending %v", f.active(), m.pending(key).mustNames(t))
 	}
 }
 
@@ -131,7 +132,35 @@ func TestSweepSparesTheStoredPAT(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.sweepPending(ctx, key, "contoso", "bearer", &cache.Record{AuthorizationID: pat.AuthorizationID})
-	if f.active() != 1 || len(m.pending(key).names()) != 0 {
-		t.Fatalf("the stored PAT was swept: active %d, pending %v", f.active(), m.pending(key).names())
+	if f.active() != 1 || len(m.pending(key).mustNames(t)) != 0 {
+		t.Fatalf("the stored PAT was swept: active %d, pending %v", f.active(), m.pending(key).mustNames(t))
+	}
+}
+
+func (p pendingCreates) mustNames(t *testing.T) map[string]bool {
+	t.Helper()
+	names, err := p.names()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// A journal that cannot be read stops a create instead of passing for an empty one, and a
+// crossing-out leaves it as it is.
+func TestUnreadableJournalBlocksACreate(t *testing.T) {
+	p := pendingCreates{path: filepath.Join(testenv.TempDir(t), "pending.json")}
+	if err := store.WriteFileAtomic(p.path, []byte("not json")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.names(); err == nil || !strings.Contains(err.Error(), p.path) {
+		t.Fatalf("names() of a corrupt journal: %v; want an error naming the file", err)
+	}
+	if err := p.add(DisplayNamePrefix + " x (0123abcd)"); err == nil {
+		t.Fatal("add over a corrupt journal succeeded, dropping what it held")
+	}
+	p.remove(DisplayNamePrefix + " x (0123abcd)")
+	if b, err := os.ReadFile(p.path); err != nil || string(b) != "not json" {
+		t.Fatalf("remove changed the unreadable journal: %q, %v", b, err)
 	}
 }

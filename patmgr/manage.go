@@ -191,8 +191,8 @@ func (m *Manager) renewOne(ctx context.Context, t Target, res *RenewResult) erro
 // no renewal to do it after: renew from cron then settles them within a day, not at the next
 // create or renewal weeks later. It signs in silently only, and a failure waits for the next run.
 func (m *Manager) settlePending(ctx context.Context, t Target, key string, rec *cache.Record) {
-	if len(m.pending(key).names()) == 0 {
-		return
+	if names, err := m.pending(key).names(); err == nil && len(names) == 0 {
+		return // else the sweep below settles the names, or says why it cannot
 	}
 	tenant, account, err := m.identity(ctx, t)
 	if err == nil {

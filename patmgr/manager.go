@@ -388,9 +388,9 @@ func unusable(pat azdo.PAT, now time.Time) string {
 // It returns why names are still unsettled, if they are: a create must not follow then.
 func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec *cache.Record) error {
 	pending := m.pending(key)
-	names := pending.names()
-	if len(names) == 0 {
-		return nil
+	names, err := pending.names()
+	if err != nil || len(names) == 0 {
+		return err
 	}
 	keep := ""
 	if rec != nil {

@@ -41,7 +41,7 @@ func TestUnusablePATIsRevokedNotKept(t *testing.T) {
 			if rec, err := e.load(ctx, e.key(e.target)); err != nil || rec != nil {
 				t.Fatalf("stored %+v (%v), want nothing", rec, err)
 			}
-			if names := e.pendingNames(); len(names) != 0 {
+			if names := e.pendingNames(t); len(names) != 0 {
 				t.Fatalf("journal holds %v after a settled revoke", names)
 			}
 			// Without the fault the next get makes a PAT that works.
