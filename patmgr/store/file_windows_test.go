@@ -57,6 +57,9 @@ func TestFileIsPrivateToTheUser(t *testing.T) {
 		}
 		return
 	}
+	if !slices.Contains(aces, "allow "+me+" full") {
+		t.Errorf("the written file does not grant the user full access: %v", aces)
+	}
 	for _, a := range aces {
 		if a != "allow "+me+" full" && a != "allow S-1-5-18 full" {
 			t.Errorf("the written file grants more than the user (and Wine's SYSTEM): %v", aces)
