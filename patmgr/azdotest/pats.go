@@ -260,7 +260,8 @@ func (s *Server) createPATLocked(w http.ResponseWriter, r *http.Request, u *user
 		return
 	}
 	if req.AllOrgs {
-		writePATResult(w, r, nil, &patError{http.StatusBadRequest, "globalPatPolicyViolation", "Creating personal access tokens for all accessible organisations is blocked."})
+		// The service blocks every new global PAT; a 7.1 caller reads the older code (patErrors71).
+		writePATResult(w, r, nil, &patError{http.StatusBadRequest, "globalPATCreationBlocked", "Creating personal access tokens for all accessible organisations is blocked."})
 		return
 	}
 	scope, e := s.checkScopeLocked(o, req.Scope)

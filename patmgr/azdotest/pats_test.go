@@ -239,7 +239,7 @@ func TestPATErrors(t *testing.T) {
 	check("empty scope", st, r, 400, "invalidScope")
 	r = patResult{}
 	st = api.call("POST", "", fmt.Sprintf(`{"displayName":"global","scope":"vso.code","validTo":%q,"allOrgs":true}`, future.Format(time.RFC3339)), &r)
-	check("allOrgs", st, r, 400, "globalPatPolicyViolation")
+	check("allOrgs", st, r, 400, "globalPATCreationBlocked")
 	r = patResult{}
 	st = api.call("GET", "authorizationId="+newGUID(), "", &r)
 	check("get unknown", st, r, 404, "authorizationNotFound")
