@@ -5,8 +5,7 @@ package cli
 //
 //	go test -run '^$' -bench . -benchtime 20x ./cmd/git-credential-azdo/internal/cli/
 //
-// They time the binary users install (goInstalled), never this test binary, which may carry the
-// race detector. The two sides of a comparison take turns in every iteration, so that a change
+// They time the binary users install (goInstalled), never the tests' own build of it. The two sides of a comparison take turns in every iteration, so that a change
 // in the machine's load hits both alike; the ratio of their medians is the figure that matters.
 
 import (

@@ -155,10 +155,17 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		}
 	}
 
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(context.Background(), inv.cfg.Timeout)
 	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, inv.cfg.Timeout)
-	defer cancelTimeout()
+	// git's operations leave Ctrl-C and SIGTERM to their default, ending the process: git, in the
+	// same process group, ends too; the kernel frees the locks; the store is written by renames
+	// and a create cut short is settled by the next run from its journal. Catching them would
+	// cost every get a thread for nothing. A person's commands stop cleanly.
+	if !helper.IsOperation(name) {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
 	if err := runCmd(ctx, inv, positional); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 			err = fmt.Errorf("%w (--timeout %s)", err, inv.cfg.Timeout)

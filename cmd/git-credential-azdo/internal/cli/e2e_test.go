@@ -14,7 +14,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,30 +27,21 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
-// TestMain makes this test binary double as git-credential-azdo: testscript puts a link to it,
-// under that name, first on PATH, so git runs the real program (race detector included) with no
-// separate build.
+// TestMain runs the tests in a private Secret Service, with this test binary doubling as the
+// user's browser: pkg/browser opens the sign-in page with xdg-open, which testscript puts first
+// on PATH.
 func TestMain(m *testing.M) {
 	// The race runtime pauses before every exit (GORACE's atexit_sleep_ms) for other threads to
-	// report; the program runs here as many short processes, each of which would pause for
+	// report; the browser runs here as many short processes, each of which would pause for
 	// nothing. A race is still reported where it happens.
 	if os.Getenv("GORACE") == "" {
 		os.Setenv("GORACE", "atexit_sleep_ms=0")
 	}
-	os.Exit(testscript.RunMain(withSecretService{m}, map[string]func() int{
-		prog: func() int {
-			if skew, err := time.ParseDuration(os.Getenv(clockSkewEnv)); err == nil {
-				now = func() time.Time { return time.Now().Add(skew) }
-			}
-			return Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
-		},
-		// pkg/browser opens the sign-in page with xdg-open; this one plays the user's browser.
-		"xdg-open": fakeBrowser,
-	}))
+	os.Exit(testscript.RunMain(withSecretService{m}, map[string]func() int{"xdg-open": fakeBrowser}))
 }
 
 // clockSkewEnv moves the clock of the program the tests run ahead by a duration: a PAT's renewal
-// window is stepped into instead of waited for.
+// window is stepped into instead of waited for (see testclock.go).
 const clockSkewEnv = "AZDO_TEST_CLOCK_SKEW"
 
 // withSecretService runs the tests inside a private, unlocked gnome-keyring.
@@ -65,17 +58,55 @@ func (w withSecretService) Run() int {
 		// Windows run exits here and leaves it.
 		keyringtest.Main(w.m)
 	}
+	var err error
+	if buildDir, err = os.MkdirTemp("", "azdo-builds-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(buildDir)
 	return keyringtest.Run(w.m)
 }
 
-// helperBinary returns the directory holding git-credential-azdo, checking it is first on PATH.
-func helperBinary(t testing.TB) string {
-	t.Helper()
-	path, err := exec.LookPath(prog)
-	if err != nil {
-		t.Fatalf("%s is not on PATH: %v", prog, err)
+// buildDir holds the programs the tests build, and goes when they end.
+var buildDir string
+
+// program is git-credential-azdo as the end-to-end tests run it, built once per test binary:
+// the program users build, plus testclock.go. It runs without the race detector, which would
+// make each of its hundreds of runs several times slower; the packages it is made of run their
+// own tests under -race.
+var program struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// helperBinary returns the directory holding the program the end-to-end tests run.
+func helperBinary(tb testing.TB) string {
+	testenv.SkipOnWindows(tb, "a Go toolchain, to build the program")
+	tb.Helper()
+	program.once.Do(func() {
+		program.dir = filepath.Join(buildDir, "program")
+		program.err = goBuild(nil, "build", "-tags=testclock", "-o", filepath.Join(program.dir, prog), "./cmd/git-credential-azdo")
+	})
+	if program.err != nil {
+		tb.Fatal(program.err)
 	}
-	return filepath.Dir(path)
+	return program.dir
+}
+
+// goBuild runs the go command on the module with install.sh's settings (CGO_ENABLED=0,
+// -trimpath), under which every build of the tests and install.sh's share their compiled
+// packages, and with Go's caches (outerEnv: the tests' private HOME has none).
+func goBuild(env []string, args ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = filepath.Join("..", "..", "..", "..")
+	cmd.Env = slices.Concat(outerEnv, []string{"CGO_ENABLED=0", "GOFLAGS=-trimpath"}, env)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
 }
 
 // world is one emulator plus a user's home, git config and helper state, isolated from the
@@ -85,6 +116,7 @@ type world struct {
 	srv  *azdotest.Server
 	home string
 	env  []string
+	bin  string // the program
 }
 
 func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
@@ -114,7 +146,7 @@ func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
 		"AZDO_STATE_DIR=" + filepath.Join(home, "state"),
 		"AZDO_LOGIN=device",
 		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
-		// Under -race every helper process would otherwise wait a second at exit.
+		// The browser, this test binary, would otherwise wait a second at exit (see TestMain).
 		"GORACE=atexit_sleep_ms=0",
 	}
 	for _, kv := range os.Environ() {
@@ -122,7 +154,7 @@ func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
 			env = append(env, kv)
 		}
 	}
-	w := &world{t: t, srv: srv, home: home, env: append(env, extraEnv...)}
+	w := &world{t: t, srv: srv, home: home, env: append(env, extraEnv...), bin: filepath.Join(bin, prog)}
 	// Every world shares the test run's keyring, and a new emulator may get the port of an old
 	// one: start from no stored record or sign-in for this one's keys, and leave none behind.
 	w.purgeKeyring()
@@ -136,9 +168,12 @@ type result struct {
 }
 
 // run runs a command in the world with a deadline, so that a hang fails the test instead of
-// stalling the suite.
+// stalling the suite. prog names the world's program.
 func (w *world) run(dir string, env []string, name string, args ...string) result {
 	w.t.Helper()
+	if name == prog {
+		name = w.bin
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -599,7 +634,7 @@ func TestGetEndsWithStdinOpen(t *testing.T) {
 	// A get that waited for the end of stdin would run into this deadline and be killed.
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, prog, append(w.flags(), "get")...)
+	cmd := exec.CommandContext(ctx, w.bin, append(w.flags(), "get")...)
 	cmd.Env = w.env
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

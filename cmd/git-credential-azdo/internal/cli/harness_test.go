@@ -53,7 +53,7 @@ func (w *world) azdo(stdin []byte, env []string, args ...string) azdoResult {
 func (w *world) azdoCtx(ctx context.Context, stdin []byte, env []string, args ...string) azdoResult {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, prog, append(w.flags(), args...)...)
+	cmd := exec.CommandContext(ctx, w.bin, append(w.flags(), args...)...)
 	cmd.Env = append(append([]string{}, w.env...), env...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout, stderr bytes.Buffer

@@ -234,7 +234,7 @@ func TestHostileInput(t *testing.T) {
 func runPlain(w *world, stdin []byte, env []string, args ...string) azdoResult {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd := exec.CommandContext(ctx, w.bin, args...)
 	cmd.Env = append(append([]string{}, w.env...), env...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout, stderr bytes.Buffer

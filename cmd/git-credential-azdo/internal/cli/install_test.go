@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -19,10 +18,10 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
-// goBuild is git-credential-azdo as `go install ./cmd/git-credential-azdo` builds it with
+// installed is git-credential-azdo as `go install ./cmd/git-credential-azdo` builds it with
 // install.sh's settings, built once per test binary: TestGoInstall checks it, TestInstallScript
 // reinstalls it, the benchmarks time it.
-var goBuild struct {
+var installed struct {
 	once  sync.Once
 	gobin string
 	err   error
@@ -32,42 +31,21 @@ var goBuild struct {
 func goInstalled(tb testing.TB) string {
 	testenv.SkipOnWindows(tb, "a Go toolchain, to build the program")
 	tb.Helper()
-	testBin := helperBinary(tb)
-	goBuild.once.Do(func() {
-		// Beside testscript's copy of the test binary, and removed with it.
-		goBuild.gobin, goBuild.err = os.MkdirTemp(filepath.Dir(testBin), "gobin-")
-		if goBuild.err != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "install", "./cmd/git-credential-azdo")
-		cmd.Dir = filepath.Join("..", "..", "..", "..")
-		// outerEnv keeps Go's caches; CGO_ENABLED=0 and -trimpath are install.sh's build, and
-		// with them its go build finds every package compiled already.
-		cmd.Env = append(append([]string{}, outerEnv...), "GOBIN="+goBuild.gobin, "CGO_ENABLED=0", "GOFLAGS=-trimpath")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			goBuild.err = fmt.Errorf("go install ./cmd/git-credential-azdo: %w\n%s", err, out)
-		}
+	installed.once.Do(func() {
+		installed.gobin = filepath.Join(buildDir, "gobin")
+		installed.err = goBuild([]string{"GOBIN=" + installed.gobin}, "install", "./cmd/git-credential-azdo")
 	})
-	if goBuild.err != nil {
-		tb.Fatal(goBuild.err)
+	if installed.err != nil {
+		tb.Fatal(installed.err)
 	}
-	return goBuild.gobin
+	return installed.gobin
 }
 
-// installEnv is the world's environment with the test binary's directory taken off PATH, so
+// installEnv is the world's environment with binDir on PATH in place of the tests' program, so
 // that only what install.sh installed can answer as git-credential-azdo, and with Go's caches
 // kept (the private HOME would otherwise make install.sh build from a cold cache).
 func installEnv(t *testing.T, w *world, binDir string) []string {
 	t.Helper()
-	testBin := helperBinary(t)
-	var path []string
-	for _, p := range filepath.SplitList(os.Getenv("PATH")) {
-		if p != testBin && p != "" {
-			path = append(path, p)
-		}
-	}
 	env := append([]string{}, w.env...)
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "GO") && !strings.HasPrefix(kv, "GORACE=") {
@@ -85,7 +63,7 @@ func installEnv(t *testing.T, w *world, binDir string) []string {
 		t.Fatalf("go env printed %q", out)
 	}
 	env = append(env, "GOCACHE="+vals[0], "GOMODCACHE="+vals[1], "GOPATH="+vals[2])
-	return append(env, "PATH="+binDir+string(os.PathListSeparator)+strings.Join(path, string(os.PathListSeparator)))
+	return append(env, "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 }
 
 // runIn runs a command with env and a generous deadline (install.sh builds with go build, which

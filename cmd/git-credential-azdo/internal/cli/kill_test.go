@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,16 +15,18 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 )
 
-// TestKilledMidwayRecovers SIGKILLs a get while it signs in (device code pending, polling),
-// while it creates the PAT (the create is slow) and while it renews it (the update is slow).
-// The locks it held are released by the OS (proved by taking them), the next get succeeds, the
-// stored record decodes and at most one PAT is active.
+// TestKilledMidwayRecovers ends a get while it signs in (Ctrl-C at the device code prompt),
+// while it creates the PAT (SIGTERM; the create is slow) and while it renews it (SIGKILL; the
+// update is slow). git's operations leave those signals to their default, so each ends the
+// process at once. The locks it held are released by the OS (proved by taking them), the next
+// get succeeds, the stored record decodes and at most one PAT is active.
 func TestKilledMidwayRecovers(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name string
-		opts azdotest.Options
-		env  []string
+		name   string
+		signal os.Signal
+		opts   azdotest.Options
+		env    []string
 		// prepare readies the world and returns the env of the get to kill.
 		prepare func(t *testing.T, w *world) []string
 		// busy reports that the get is where it should be killed.
@@ -32,8 +35,9 @@ func TestKilledMidwayRecovers(t *testing.T) {
 		recoverEnv []string
 	}{
 		{
-			name: "sign-in",
-			opts: azdotest.Options{}, // no auto-approval: the device code stays pending
+			name:   "sign-in",
+			signal: os.Interrupt,
+			opts:   azdotest.Options{}, // no auto-approval: the device code stays pending
 			prepare: func(t *testing.T, w *world) []string {
 				return []string{"AZDO_LOGIN=device"}
 			},
@@ -42,8 +46,9 @@ func TestKilledMidwayRecovers(t *testing.T) {
 			recoverEnv: nil, // set per world below
 		},
 		{
-			name: "creation",
-			opts: azdotest.Options{AutoApprove: true},
+			name:   "creation",
+			signal: syscall.SIGTERM,
+			opts:   azdotest.Options{AutoApprove: true},
 			prepare: func(t *testing.T, w *world) []string {
 				mustInject(t, w, azdotest.Fault{Endpoint: "pats.create", Kind: azdotest.FaultDelay, Delay: 30 * time.Second})
 				return nil
@@ -51,9 +56,10 @@ func TestKilledMidwayRecovers(t *testing.T) {
 			busy: func(c azdotest.Counters) bool { return c.Requests["pats.create"] > 0 },
 		},
 		{
-			name: "renewal",
-			opts: azdotest.Options{AutoApprove: true},
-			env:  []string{"AZDO_LIFETIME=1h"},
+			name:   "renewal",
+			signal: os.Kill,
+			opts:   azdotest.Options{AutoApprove: true},
+			env:    []string{"AZDO_LIFETIME=1h"},
 			prepare: func(t *testing.T, w *world) []string {
 				mustGet(t, w)
 				mustInject(t, w, azdotest.Fault{Endpoint: "pats.update", Kind: azdotest.FaultDelay, Delay: 30 * time.Second})
@@ -70,7 +76,7 @@ func TestKilledMidwayRecovers(t *testing.T) {
 			env := tc.prepare(t, w)
 			before := w.activePATs()
 
-			cmd := exec.Command(prog, append(w.flags(), "get")...)
+			cmd := exec.Command(w.bin, append(w.flags(), "get")...)
 			cmd.Env = append(append([]string{}, w.env...), env...)
 			cmd.Stdin = bytes.NewReader(w.request())
 			var stdout, stderr bytes.Buffer
@@ -101,12 +107,12 @@ func TestKilledMidwayRecovers(t *testing.T) {
 			if held == 0 {
 				t.Fatalf("no lock held while the get works (locks %v)", locks)
 			}
-			if err := cmd.Process.Signal(os.Kill); err != nil {
+			if err := cmd.Process.Signal(tc.signal); err != nil {
 				t.Fatal(err)
 			}
 			err := cmd.Wait()
-			if ws, ok := cmd.ProcessState.Sys().(interface{ Signaled() bool }); !ok || !ws.Signaled() {
-				t.Fatalf("the get was not killed: %v", err)
+			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != tc.signal {
+				t.Fatalf("the get did not end by %v: %v\nstderr: %s", tc.signal, err, stderr.String())
 			}
 			if stdout.Len() != 0 {
 				t.Errorf("the killed get printed %q", hidePasswords(stdout.String()))
@@ -145,7 +151,7 @@ func TestKilledMidwayRecovers(t *testing.T) {
 			if len(before) == 1 && active[0].AuthorizationID != before[0].AuthorizationID {
 				t.Errorf("the PAT was replaced instead of kept or renewed")
 			}
-			t.Logf("killed during %s with %d lock(s) held", tc.name, held)
+			t.Logf("ended by %v during %s with %d lock(s) held", tc.signal, tc.name, held)
 		})
 	}
 }

@@ -53,9 +53,10 @@ func TestScripts(t *testing.T) {
 	t.Parallel()
 	testenv.SkipOnWindows(t, "git (Git for Windows)")
 	keyringtest.Require(t)
+	bin := helperBinary(t)
 	testscript.Run(t, testscript.Params{
 		Dir:   filepath.Join("testdata", "script"),
-		Setup: setupScript,
+		Setup: func(env *testscript.Env) error { return setupScript(env, bin) },
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"emu":       cmdEmu,
 			"jsonfield": cmdJSONField,
@@ -70,7 +71,8 @@ func TestScripts(t *testing.T) {
 
 const emuKey = "emulator"
 
-func setupScript(env *testscript.Env) error {
+// setupScript gives a script its world, with the program in bin first on PATH.
+func setupScript(env *testscript.Env, bin string) error {
 	dir := filepath.Join(env.WorkDir, ".emulator")
 	srv, err := azdotest.NewServer(azdotest.Options{Dir: dir, AutoApprove: true})
 	if err != nil {
@@ -119,8 +121,9 @@ func setupScript(env *testscript.Env) error {
 			}
 		}
 	}
+	set["PATH"] = bin + string(os.PathListSeparator) + env.Getenv("PATH")
 	// The race detector sleeps a second before a program exits, for stragglers to report: with
-	// hundreds of runs of this binary that is minutes of nothing.
+	// many runs of this binary as the browser that is a long time of nothing.
 	set["GORACE"] = strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
 	for k, v := range set {
 		env.Setenv(k, v)

@@ -106,26 +106,14 @@ func password(t *testing.T, answer string) string {
 // windowsPath names a Linux path as Wine's Z: drive shows it to Windows programs.
 func windowsPath(p string) string { return `Z:` + strings.ReplaceAll(p, "/", `\`) }
 
-// buildEnv is the environment this test binary started with, before TestMain pointed HOME and
-// the XDG directories at a throwaway home: go build then uses the usual build cache, not a cold
-// one.
-var buildEnv = os.Environ()
-
-// buildWindowsHelper builds the Windows helper, with the full program beside it while that is a
-// separate binary, and returns the helper's path.
+// buildWindowsHelper builds the Windows program and returns its path.
 func buildWindowsHelper(t *testing.T) string {
 	t.Helper()
-	dir := testenv.TempDir(t)
-	pkgs := []string{"../.."}
-	if _, err := os.Stat("../../git-credential-azdo-full"); err == nil {
-		pkgs = append(pkgs, "../../git-credential-azdo-full")
+	exe := filepath.Join(testenv.TempDir(t), prog+".exe")
+	if err := goBuild([]string{"GOOS=windows", "GOARCH=amd64"}, "build", "-o", exe, "./cmd/git-credential-azdo"); err != nil {
+		t.Fatalf("building the Windows helper: %v", err)
 	}
-	cmd := exec.Command("go", append([]string{"build", "-o", dir + "/"}, pkgs...)...)
-	cmd.Env = append(buildEnv, "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the Windows helper: %v\n%s", err, out)
-	}
-	return filepath.Join(dir, prog+".exe")
+	return exe
 }
 
 // winePrefix is a throwaway Wine prefix; dir holds the output files of the commands run in it.
