@@ -3,6 +3,8 @@ package config
 import (
 	"path/filepath"
 	"strings"
+
+	"github.com/kballard/go-shellquote"
 )
 
 // HelperArgs returns the settings on a git helper line (a credential.helper value) when the line
@@ -11,8 +13,9 @@ import (
 // short name "azdo", an absolute path to git-credential-azdo, and a shell command running one of
 // those, as configure writes a path that needs quoting.
 func HelperArgs(line string) (args []string, ok bool) {
-	fields := shellFields(strings.TrimSpace(line))
-	if len(fields) == 0 {
+	// The shell git hands the line to reads the words; shellquote reads them as it does.
+	fields, err := shellquote.Split(line)
+	if err != nil || len(fields) == 0 {
 		return nil, false
 	}
 	run, shell := strings.CutPrefix(fields[0], "!")
@@ -29,54 +32,4 @@ func HelperArgs(line string) (args []string, ok bool) {
 // isAbsolute is git's test of an absolute path, on every system: /x, or a drive as in C:/x.
 func isAbsolute(p string) bool {
 	return strings.HasPrefix(p, "/") || len(p) >= 3 && p[1] == ':' && (p[2] == '/' || p[2] == '\\')
-}
-
-// shellFields splits a helper line as the shell git hands it to would, for the quoting
-// configure writes: single quotes, double quotes and backslashes.
-func shellFields(s string) []string {
-	var fields []string
-	var cur strings.Builder
-	inField, single, double := false, false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case single:
-			if c == '\'' {
-				single = false
-			} else {
-				cur.WriteByte(c)
-			}
-		case double:
-			switch {
-			case c == '"':
-				double = false
-			case c == '\\' && i+1 < len(s) && strings.IndexByte(`"\$`+"`", s[i+1]) >= 0:
-				i++
-				cur.WriteByte(s[i])
-			default:
-				cur.WriteByte(c)
-			}
-		case c == '\'':
-			single, inField = true, true
-		case c == '"':
-			double, inField = true, true
-		case c == '\\' && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-			inField = true
-		case c == ' ' || c == '\t':
-			if inField {
-				fields = append(fields, cur.String())
-				cur.Reset()
-				inField = false
-			}
-		default:
-			cur.WriteByte(c)
-			inField = true
-		}
-	}
-	if inField {
-		fields = append(fields, cur.String())
-	}
-	return fields
 }

@@ -32,6 +32,7 @@ func TestHelperArgs(t *testing.T) {
 		{"/opt/git-credential-azdo-wrapper.sh --trace", nil, false}, // another program
 		{"!git-credential-azdo --trace", []string{"--trace"}, true}, // found on PATH by the shell
 		{`C:\Users\me\git-credential-azdo.exe`, nil, false},         // sh, which git runs it through, eats the backslashes
+		{`azdo '--scope=vso.code`, nil, false},                      // sh cannot run it: a quote left open
 	} {
 		args, ours := HelperArgs(tt.line)
 		if ours != tt.ours || ours && !reflect.DeepEqual(args, tt.args) {

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 // clockSkewEnv moves the clock of the program the tests run ahead by a duration: a PAT's renewal
-// window is stepped into instead of waited for (see testclock.go).
+// window is stepped into instead of waited for (see testdata/testclock.go).
 const clockSkewEnv = "AZDO_TEST_CLOCK_SKEW"
 
 // withSecretService runs the tests inside a private, unlocked gnome-keyring.
@@ -71,9 +71,9 @@ func (w withSecretService) Run() int {
 var buildDir string
 
 // program is git-credential-azdo as the end-to-end tests run it, built once per test binary:
-// the program users build, plus testclock.go. It runs without the race detector, which would
-// make each of its hundreds of runs several times slower; the packages it is made of run their
-// own tests under -race.
+// the program users build, plus the clock hook in testdata/testclock.go. It runs without the
+// race detector, which would make each of its hundreds of runs several times slower; the
+// packages it is made of run their own tests under -race.
 var program struct {
 	once sync.Once
 	dir  string
@@ -86,12 +86,31 @@ func helperBinary(tb testing.TB) string {
 	tb.Helper()
 	program.once.Do(func() {
 		program.dir = filepath.Join(buildDir, "program")
-		program.err = goBuild(nil, "build", "-tags=testclock", "-o", filepath.Join(program.dir, prog), "./cmd/git-credential-azdo")
+		program.err = buildProgram(program.dir)
 	})
 	if program.err != nil {
 		tb.Fatal(program.err)
 	}
 	return program.dir
+}
+
+// buildProgram builds the program into dir with testdata/testclock.go added to this package
+// (go build -overlay), so that no file of the package holds the hook.
+func buildProgram(dir string) error {
+	pkg, err := os.Getwd() // go test runs tests in their package's directory
+	if err != nil {
+		return err
+	}
+	overlay := filepath.Join(buildDir, "overlay.json")
+	add := map[string]string{filepath.Join(pkg, "testclock.go"): filepath.Join(pkg, "testdata", "testclock.go")}
+	b, err := json.Marshal(map[string]any{"Replace": add})
+	if err == nil {
+		err = os.WriteFile(overlay, b, 0o600)
+	}
+	if err != nil {
+		return err
+	}
+	return goBuild(nil, "build", "-overlay", overlay, "-o", filepath.Join(dir, prog), "./cmd/git-credential-azdo")
 }
 
 // goBuild runs the go command on the module with install.sh's settings (CGO_ENABLED=0,
