@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
@@ -22,7 +21,7 @@ import (
 type pendingCreates struct{ path string }
 
 func (m *Manager) pending(key string) pendingCreates {
-	return pendingCreates{path: filepath.Join(m.cfg.StateDir, "pending", strings.TrimSuffix(statelock.Name(key), ".lock")+".json")}
+	return pendingCreates{path: filepath.Join(m.cfg.StateDir, "pending", statelock.FileStem(key)+".json")}
 }
 
 // ownName matches the names displayName makes: the journal is trusted for nothing else.

@@ -20,19 +20,22 @@ import (
 // stale one.
 const poll = 20 * time.Millisecond
 
-// Name turns a store key into a file name that cannot escape the lock directory.
-func Name(key string) string {
+// FileStem turns a store key into a file name, less its extension, that cannot escape the
+// directory it is put in: key's lock, and other files kept per key (the lost-create journal).
+func FileStem(key string) string {
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '.':
 			return r
 		}
 		return '_'
-	}, strings.ToLower(key)) + ".lock"
+	}, strings.ToLower(key))
 }
 
 // Path is the lock file of key.
-func Path(stateDir, key string) string { return filepath.Join(stateDir, "locks", Name(key)) }
+func Path(stateDir, key string) string {
+	return filepath.Join(stateDir, "locks", FileStem(key)+".lock")
+}
 
 // create makes the lock directory, checks it and the state directory (see store.CheckDir), and
 // returns key's lock, its file made or checked as store.OpenPrivate does.

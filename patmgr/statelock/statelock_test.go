@@ -3,6 +3,7 @@ package statelock
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -119,11 +120,14 @@ func TestWaitUnlockedWakesEveryWaiterAtRelease(t *testing.T) {
 	l.Unlock()
 }
 
-func TestNameStaysInTheLockDirectory(t *testing.T) {
-	for _, key := range []string{"pat:dev.azure.com/contoso", "../../etc/passwd", "pat:h/o/a@b.c", "msal", `a\b:c`} {
-		name := Name(key)
-		if strings.ContainsAny(name, `/\:`) || name == "..lock" || !strings.HasSuffix(name, ".lock") {
-			t.Errorf("Name(%q) = %q", key, name)
+func TestFileStemStaysInItsDirectory(t *testing.T) {
+	for _, key := range []string{"pat:dev.azure.com/contoso", "../../etc/passwd", "pat:h/o/a@b.c", "msal", `a\b:c`, ".", ".."} {
+		stem := FileStem(key)
+		if strings.ContainsAny(stem, `/\:`) || stem == "" {
+			t.Errorf("FileStem(%q) = %q", key, stem)
+		}
+		if dir := t.TempDir(); filepath.Dir(Path(dir, key)) != filepath.Join(dir, "locks") {
+			t.Errorf("Path(%q, %q) = %q, outside the lock directory", dir, key, Path(dir, key))
 		}
 	}
 }
