@@ -14,6 +14,7 @@ func (s *Server) challenge(w http.ResponseWriter, o *org, msg string) {
 	h := w.Header()
 	h.Add("WWW-Authenticate", "Bearer authorization_uri="+s.URL+"/"+o.tenantID)
 	h.Add("WWW-Authenticate", `Basic realm="`+s.URL+`/"`)
+	h.Add("WWW-Authenticate", "TFS-Federated")
 	h.Set("X-VSS-ResourceTenant", o.tenantID)
 	writeJSON(w, http.StatusUnauthorized, map[string]any{"message": msg, "typeKey": "UnauthorizedRequestException"})
 }

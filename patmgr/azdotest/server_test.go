@@ -17,7 +17,8 @@ func TestStartAndDiscovery(t *testing.T) {
 	if err != nil || !strings.Contains(string(pem), "BEGIN CERTIFICATE") {
 		t.Fatalf("CA file: %v %q", err, pem)
 	}
-	// Anonymous org probe: 401 with the tenant in both headers.
+	// Anonymous org probe: 401 with the tenant in both headers, and the three challenges of an
+	// organisation backed by Entra ID.
 	st, h, _ := do(t, s.Client(), "GET", s.URL+"/"+s.Org, "", "")
 	if st != http.StatusUnauthorized {
 		t.Fatalf("status %d", st)
@@ -26,7 +27,7 @@ func TestStartAndDiscovery(t *testing.T) {
 		t.Errorf("X-VSS-ResourceTenant = %q", got)
 	}
 	www := h.Values("WWW-Authenticate")
-	if len(www) != 2 || www[0] != "Bearer authorization_uri="+s.URL+"/"+s.TenantID || www[1] != `Basic realm="`+s.URL+`/"` {
+	if len(www) != 3 || www[0] != "Bearer authorization_uri="+s.URL+"/"+s.TenantID || www[1] != `Basic realm="`+s.URL+`/"` || www[2] != "TFS-Federated" {
 		t.Errorf("WWW-Authenticate = %q", www)
 	}
 	// A client that does not trust the CA must fail: nothing is switched off.
