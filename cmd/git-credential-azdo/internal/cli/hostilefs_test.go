@@ -66,7 +66,7 @@ func TestHostileFileSystem(t *testing.T) {
 	var state string // the case's state directory, set before plant runs
 	lockFile := func() string { return statelock.Path(state, w.recordKey()) }
 	journal := func() string {
-		return filepath.Join(state, "pending", strings.TrimSuffix(statelock.Name(w.recordKey()), ".lock")+".json")
+		return filepath.Join(state, "pending", statelock.FileStem(w.recordKey())+".json")
 	}
 	in := func(parts ...string) string { return filepath.Join(append([]string{state}, parts...)...) }
 	tests := []struct {
