@@ -225,7 +225,13 @@ func checksum(b []byte) string {
 }
 
 func (k *Keyring) get(user string) (value string, err error) {
-	err = call(func() (err error) { value, err = keyring.Get(k.service, user); return err })
+	err = call(func() (err error) {
+		var ok bool
+		if value, ok = readQuickly(k.service, user); !ok {
+			value, err = keyring.Get(k.service, user)
+		}
+		return err
+	})
 	return value, err
 }
 
