@@ -141,16 +141,8 @@ func orgFromPath(path string) (string, error) {
 // hyphens, 1 to 50 long, no hyphen at either end. Everything a path or key could be abused with
 // ('/', '.', '%', spaces, non-ASCII) falls outside this set.
 func validOrg(s string) bool {
-	if len(s) == 0 || len(s) > maxOrgLen || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
+	return len(s) > 0 && len(s) <= maxOrgLen && s[0] != '-' && s[len(s)-1] != '-' &&
+		strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") == ""
 }
 
 // validAccount accepts user@domain with printable ASCII, one '@' and no spaces: enough to pass on
@@ -164,12 +156,7 @@ func validAccount(s string) bool {
 }
 
 func isASCIIPrintable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r > 0x7e })
 }
 
 // CredsFromURL is the request git sends for a remote URL when credential.useHttpPath is set:

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Well-known identifiers of the public Azure DevOps service. Users with their own app registration
@@ -268,21 +270,11 @@ func (c *Config) Scopes() []string {
 // TenantOrganizations is the multi-tenant authority segment: work and school accounts of any tenant.
 const TenantOrganizations = "organizations"
 
-// IsGUID reports whether s is a GUID in its 8-4-4-4-12 hexadecimal form.
+// IsGUID reports whether s is a GUID in its 8-4-4-4-12 hexadecimal form (uuid.Parse takes
+// other forms too, none of them 36 long).
 func IsGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if c != '-' {
-				return false
-			}
-		} else if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
-			return false
-		}
-	}
-	return true
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
 }
 
 // ValidTenant accepts what may stand in an authority's path: a GUID, a verified domain, or one of
@@ -295,6 +287,8 @@ func ValidTenant(s string) bool {
 	return IsGUID(s) || isDomainName(s)
 }
 
+const lettersDigitsHyphen = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-"
+
 // isDomainName reports whether s is two or more DNS labels: letters, digits and inner hyphens, 63
 // at most each. Checked by hand: as a regexp, its counted repetitions compile to a program large
 // enough to slow every start of the tool.
@@ -304,13 +298,8 @@ func isDomainName(s string) bool {
 		return false
 	}
 	for _, l := range labels {
-		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' || strings.Trim(l, lettersDigitsHyphen) != "" {
 			return false
-		}
-		for _, c := range l {
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-				return false
-			}
 		}
 	}
 	return true
