@@ -14,14 +14,14 @@ import (
 func TestUnusablePATIsRevokedNotKept(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		set  map[string]string
+		set  map[string]any
 	}{
-		{"line feed in the secret", map[string]string{"token": "abcdefgh\nprotocol=http"}},
-		{"carriage return in the secret", map[string]string{"token": "abcdefgh\rhost=evil.example"}},
-		{"NUL in the secret", map[string]string{"token": "abcdefgh\x00ijklmnop"}},
-		{"secret over git's line limit", map[string]string{"token": strings.Repeat("x", 65535)}},
-		{"empty secret", map[string]string{"token": ""}},
-		{"validTo in the past", map[string]string{"validTo": "2001-02-03T04:05:06.1234567Z"}},
+		{"line feed in the secret", map[string]any{"token": "abcdefgh\nprotocol=http"}},
+		{"carriage return in the secret", map[string]any{"token": "abcdefgh\rhost=evil.example"}},
+		{"NUL in the secret", map[string]any{"token": "abcdefgh\x00ijklmnop"}},
+		{"secret over git's line limit", map[string]any{"token": strings.Repeat("x", 65535)}},
+		{"empty secret", map[string]any{"token": ""}},
+		{"validTo in the past", map[string]any{"validTo": "2001-02-03T04:05:06.1234567Z"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEmulated(t, nil)
@@ -32,7 +32,7 @@ func TestUnusablePATIsRevokedNotKept(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "so it is not kept (it is revoked)") || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("get: %v, want one line saying the PAT was revoked", err)
 			}
-			if tok := tc.set["token"]; len(tok) > 8 && strings.Contains(err.Error(), tok[:8]) {
+			if tok, _ := tc.set["token"].(string); len(tok) > 8 && strings.Contains(err.Error(), tok[:8]) {
 				t.Fatalf("the error quotes the secret: %v", err)
 			}
 			if c := e.srv.Counters(); c.PATsCreated != 1 || c.PATsRevoked != 1 || e.active() != 0 {

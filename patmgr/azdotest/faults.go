@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,24 +33,27 @@ const (
 	// keep-alive connection dies, so give a GET Count 2 to make it surface.
 	FaultDrop = "drop"
 	// FaultSignInRedirect answers 302 to SignInURL, as Azure DevOps does for a token it does not
-	// accept from a client that did not ask it to suppress the redirect.
+	// accept from a client that did not ask it to suppress the redirect; it does so even when the
+	// client asked (X-TFS-FedAuthRedirect: Suppress): a service that redirects anyway, whose
+	// redirect the client must not follow with the token.
 	FaultSignInRedirect = "signinredirect"
 	// FaultTamper lets the real handler act (a create makes its PAT), then answers with the
-	// fields of Set replaced in the answer's patToken: a broken or hostile service's answer, such
-	// as a secret with a line break or a validTo in the past.
+	// fields of Set replaced in the answer's patToken, its status and headers kept: a broken or
+	// hostile service's answer, such as a secret with a line break or a validTo in the past. An
+	// answer that is not JSON goes out as it is.
 	FaultTamper = "tamper"
 )
 
 // Fault makes the next Count requests to Endpoint misbehave.
 type Fault struct {
-	Endpoint   string            `json:"endpoint"`
-	Kind       string            `json:"kind"`
-	Status     int               `json:"status,omitempty"`
-	Code       string            `json:"code,omitempty"` // kind paterror
-	Set        map[string]string `json:"set,omitempty"`  // kind tamper: patToken fields to replace
-	RetryAfter time.Duration     `json:"-"`              // sent as whole seconds in Retry-After (kind status)
-	Delay      time.Duration     `json:"-"`              // kind delay
-	Count      int               `json:"count"`          // 0 means 1
+	Endpoint   string         `json:"endpoint"`
+	Kind       string         `json:"kind"`
+	Status     int            `json:"status,omitempty"`
+	Code       string         `json:"code,omitempty"` // kind paterror
+	Set        map[string]any `json:"set,omitempty"`  // kind tamper: patToken fields to replace
+	RetryAfter time.Duration  `json:"-"`              // sent as whole seconds in Retry-After (kind status)
+	Delay      time.Duration  `json:"-"`              // kind delay
+	Count      int            `json:"count"`          // 0 means 1
 }
 
 // Counters are what the server has seen since it started.
@@ -85,8 +89,8 @@ func (s *Server) InjectFault(f Fault) error {
 			return fmt.Errorf("a paterror fault needs a pats.* endpoint, a code and no status or one from 200 to 599")
 		}
 	case FaultTamper:
-		if !strings.HasPrefix(f.Endpoint, "pats.") || len(f.Set) == 0 {
-			return fmt.Errorf("a tamper fault needs a pats.* endpoint and fields to set")
+		if f.Endpoint != "pats.create" && f.Endpoint != "pats.update" || len(f.Set) == 0 {
+			return fmt.Errorf("a tamper fault needs an endpoint that answers with a patToken (pats.create, pats.update) and fields to set")
 		}
 	case FaultHTML203, FaultTruncate, FaultDrop, FaultSignInRedirect:
 	default:
@@ -183,16 +187,18 @@ func (s *Server) instrument(endpoint string, h http.Handler) http.Handler {
 		case FaultTamper:
 			rec := &recorder{header: http.Header{}, status: http.StatusOK}
 			h.ServeHTTP(rec, r)
+			body := rec.body.Bytes()
 			var answer map[string]any
-			if err := json.Unmarshal(rec.body.Bytes(), &answer); err != nil {
-				panic(http.ErrAbortHandler)
-			}
-			if pat, ok := answer["patToken"].(map[string]any); ok {
-				for k, v := range f.Set {
-					pat[k] = v
+			if json.Unmarshal(body, &answer) == nil {
+				if pat, ok := answer["patToken"].(map[string]any); ok {
+					maps.Copy(pat, f.Set)
 				}
+				body, _ = json.Marshal(answer)
 			}
-			writeJSON(w, rec.status, answer)
+			maps.Copy(w.Header(), rec.header)
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.WriteHeader(rec.status)
+			_, _ = w.Write(body)
 		case FaultTruncate:
 			rec := &recorder{header: http.Header{}, status: http.StatusOK}
 			h.ServeHTTP(rec, r)
@@ -219,7 +225,7 @@ func (s *Server) instrument(endpoint string, h http.Handler) http.Handler {
 	})
 }
 
-// recorder buffers a handler's reply for the truncate fault.
+// recorder buffers a handler's reply for the truncate and tamper faults.
 type recorder struct {
 	header http.Header
 	status int

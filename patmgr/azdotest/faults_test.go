@@ -119,10 +119,42 @@ func TestFaults(t *testing.T) {
 		{Endpoint: "token", Kind: FaultPATError, Code: "x"},
 		{Endpoint: "pats.create", Kind: FaultPATError},
 		{Endpoint: "pats.create", Kind: FaultPATError, Code: "x", Status: 99},
+		{Endpoint: "pats.list", Kind: FaultTamper, Set: map[string]any{"token": "x"}}, // answers patTokens
+		{Endpoint: "pats.create", Kind: FaultTamper},
 	} {
 		if err := s.InjectFault(bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+
+	// tamper: the real create happens, its answer carries the fields set, whatever their type,
+	// with the real status and headers; an answer that is not JSON (a refused token's sign-in
+	// page) goes out as it is.
+	create := func(token string) (*http.Response, []byte) {
+		req, _ := http.NewRequest("POST", list, strings.NewReader(`{"displayName":"t","scope":"vso.code"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	tamper := Fault{Endpoint: "pats.create", Kind: FaultTamper, Set: map[string]any{"token": "line\nbreak", "validTo": 7}, Count: 2}
+	if err := s.InjectFault(tamper); err != nil {
+		t.Fatal(err)
+	}
+	created := s.Counters().PATsCreated
+	resp, body = create(api.token)
+	var tampered struct{ PatToken map[string]any }
+	if err := json.Unmarshal(body, &tampered); err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") ||
+		tampered.PatToken["token"] != "line\nbreak" || tampered.PatToken["validTo"] != 7.0 || tampered.PatToken["authorizationId"] == nil || s.Counters().PATsCreated != created+1 {
+		t.Errorf("tamper: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	if resp, body = create("not-a-token"); resp.StatusCode != http.StatusNonAuthoritativeInfo || !strings.Contains(string(body), "<html") {
+		t.Errorf("tamper of a sign-in page: %d %s", resp.StatusCode, body)
 	}
 
 	if err := s.InjectFault(Fault{Endpoint: "nope", Kind: FaultDrop}); err == nil {
