@@ -143,3 +143,26 @@ func TestPasswordFlowIsNotedAsDeprecated(t *testing.T) {
 		t.Fatalf("stderr %q", stderr.String())
 	}
 }
+
+// An organisation backed by Microsoft accounts names no tenant to an anonymous request (Basic
+// alone, an all-zero X-VSS-ResourceTenant): the sign-in goes to the multi-tenant endpoint, and
+// the PAT is made there.
+func TestOrganisationOfMicrosoftAccounts(t *testing.T) {
+	e := newEmulated(t, nil)
+	if err := e.srv.AddOrg("personal", azdotest.MicrosoftAccounts); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.AddUser(e.srv.User, e.srv.Password, e.srv.TenantID, "personal"); err != nil {
+		t.Fatal(err)
+	}
+	e.target = Target{Org: "personal"}
+	if c := e.get(t); c.Password == "" {
+		t.Fatal("no PAT")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rec, err := e.load(ctx, e.key(e.target))
+	if err != nil || rec == nil || rec.Tenant != config.TenantOrganizations || e.srv.Counters().PATsCreated != 1 {
+		t.Fatalf("stored %+v (%v), %d PATs made; want one PAT signed in through %s", rec, err, e.srv.Counters().PATsCreated, config.TenantOrganizations)
+	}
+}

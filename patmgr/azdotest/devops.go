@@ -9,12 +9,17 @@ import (
 // The Azure DevOps side: organisation endpoint, profile and accounts.
 
 // challenge answers 401 the way dev.azure.com does for an organisation, so
-// clients can discover the tenant to sign in with.
+// clients can discover the tenant to sign in with. One backed by Microsoft
+// accounts offers Basic alone.
 func (s *Server) challenge(w http.ResponseWriter, o *org, msg string) {
 	h := w.Header()
-	h.Add("WWW-Authenticate", "Bearer authorization_uri="+s.URL+"/"+o.tenantID)
+	if o.tenantID != MicrosoftAccounts {
+		h.Add("WWW-Authenticate", "Bearer authorization_uri="+s.URL+"/"+o.tenantID)
+	}
 	h.Add("WWW-Authenticate", `Basic realm="`+s.URL+`/"`)
-	h.Add("WWW-Authenticate", "TFS-Federated")
+	if o.tenantID != MicrosoftAccounts {
+		h.Add("WWW-Authenticate", "TFS-Federated")
+	}
 	h.Set("X-VSS-ResourceTenant", o.tenantID)
 	writeJSON(w, http.StatusUnauthorized, map[string]any{"message": msg, "typeKey": "UnauthorizedRequestException"})
 }
@@ -32,10 +37,11 @@ func signInPage(w http.ResponseWriter) {
 
 func (s *Server) orgLocked(name string) *org { return s.st.orgs[strings.ToLower(name)] }
 
-// memberLocked says whether u may use org o with a delegated token: a member
-// whose tenant is the organisation's.
+// memberOf says whether u may use org o with a delegated token: a member
+// whose tenant is the organisation's, or any member of one backed by
+// Microsoft accounts.
 func memberOf(u *user, o *org) bool {
-	return u != nil && u.orgs[strings.ToLower(o.name)] && u.tenantID == o.tenantID
+	return u != nil && u.orgs[strings.ToLower(o.name)] && (u.tenantID == o.tenantID || o.tenantID == MicrosoftAccounts)
 }
 
 // serveOrg is https://HOST/{org}: the anonymous probe clients use for tenant

@@ -30,6 +30,15 @@ func TestStartAndDiscovery(t *testing.T) {
 	if len(www) != 3 || www[0] != "Bearer authorization_uri="+s.URL+"/"+s.TenantID || www[1] != `Basic realm="`+s.URL+`/"` || www[2] != "TFS-Federated" {
 		t.Errorf("WWW-Authenticate = %q", www)
 	}
+	// An organisation backed by Microsoft accounts names no tenant, and offers Basic alone.
+	if err := s.AddOrg("personal", MicrosoftAccounts); err != nil {
+		t.Fatal(err)
+	}
+	st, h, _ = do(t, s.Client(), "GET", s.URL+"/personal", "", "")
+	if www := h.Values("WWW-Authenticate"); st != http.StatusUnauthorized || len(www) != 1 || www[0] != `Basic realm="`+s.URL+`/"` ||
+		h.Get("X-VSS-ResourceTenant") != MicrosoftAccounts {
+		t.Errorf("organisation of Microsoft accounts: %d %q", st, h)
+	}
 	// A client that does not trust the CA must fail: nothing is switched off.
 	if _, err := http.Get(s.URL + "/" + s.Org); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("untrusting client: err = %v", err)

@@ -250,7 +250,12 @@ func (s *Server) AddTenant(id, domain string) (string, error) {
 	return id, nil
 }
 
-// AddOrg creates an Azure DevOps organisation backed by a tenant.
+// MicrosoftAccounts, given to AddOrg for a tenant, makes an organisation backed by Microsoft
+// accounts, not by a tenant: its anonymous 401 names none (X-VSS-ResourceTenant is all zeros and
+// only Basic is offered), and a user of any tenant can be made its member.
+const MicrosoftAccounts = "00000000-0000-0000-0000-000000000000"
+
+// AddOrg creates an Azure DevOps organisation backed by a tenant, or by MicrosoftAccounts.
 func (s *Server) AddOrg(name, tenantID string) error {
 	key := strings.ToLower(name)
 	if key == "" || strings.ContainsAny(key, "/?#%@ ") || strings.HasPrefix(key, "_") {
@@ -258,7 +263,7 @@ func (s *Server) AddOrg(name, tenantID string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.st.tenants[strings.ToLower(tenantID)]; !ok {
+	if _, ok := s.st.tenants[strings.ToLower(tenantID)]; !ok && tenantID != MicrosoftAccounts {
 		return fmt.Errorf("tenant %s: %w", tenantID, errNotFound)
 	}
 	if _, ok := s.st.orgs[key]; ok {
