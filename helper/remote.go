@@ -3,6 +3,7 @@ package helper
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -19,16 +20,10 @@ const (
 	maxAccount   = 256
 )
 
-// isVSServiceLabel reports single labels under visualstudio.com that name Microsoft services
-// rather than organisations: not a repository we could hold a PAT for.
-func isVSServiceLabel(label string) bool {
-	switch label {
-	case "app", "vssps", "vsrm", "vsaex", "aex", "status", "www", "login", "marketplace",
-		"feeds", "pkgs", "almsearch", "extmgmt", "vstmr":
-		return true
-	}
-	return false
-}
+// vsServiceLabels are single labels under visualstudio.com that name Microsoft services rather
+// than organisations: not a repository we could hold a PAT for.
+var vsServiceLabels = []string{"app", "vssps", "vsrm", "vsaex", "aex", "status", "www", "login", "marketplace",
+	"feeds", "pkgs", "almsearch", "extmgmt", "vstmr"}
 
 // ParseRemote returns ok=false (and nil error) when the request is not for us: git should ask the
 // next helper. It returns an error when the request IS for an Azure DevOps host but unusable
@@ -112,7 +107,7 @@ func ParseRemote(req Creds, serviceHost string) (r Remote, ok bool, err error) {
 func visualStudioOrg(host string) string {
 	host = strings.TrimSuffix(host, ":443")
 	label, found := strings.CutSuffix(host, vsSuffix)
-	if !found || !validOrg(label) || isVSServiceLabel(label) {
+	if !found || !validOrg(label) || slices.Contains(vsServiceLabels, label) {
 		return ""
 	}
 	// Punycode labels decode to Unicode, which an org name never is: such a host is a look-alike.

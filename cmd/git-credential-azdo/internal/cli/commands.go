@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -294,7 +295,7 @@ func statusCmd(fs *flag.FlagSet) runFunc {
 				if s.Kind == "entra" {
 					expires = "hourly (org forbids PATs)"
 				}
-				row = append(row, s.Account, dash(s.Scope), s.State, dash(expires), s.Store, yesNo(s.SilentRenewal))
+				row = append(row, s.Account, cmp.Or(s.Scope, "-"), s.State, cmp.Or(expires, "-"), s.Store, map[bool]string{true: "yes", false: "no"}[s.SilentRenewal])
 			} else {
 				expires, renewal := s.ExpiresIn, "sign-in"
 				if s.Kind == "entra" {
@@ -303,7 +304,7 @@ func statusCmd(fs *flag.FlagSet) runFunc {
 				if s.SilentRenewal {
 					renewal = "silent"
 				}
-				row = append(row, s.Account, s.State, dash(expires), renewal)
+				row = append(row, s.Account, s.State, cmp.Or(expires, "-"), renewal)
 			}
 			rows = append(rows, row)
 		}
@@ -521,20 +522,6 @@ func orgsCmd(fs *flag.FlagSet) runFunc {
 		}
 		return nil
 	}
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }
 
 func doctorCmd(fs *flag.FlagSet) runFunc {
