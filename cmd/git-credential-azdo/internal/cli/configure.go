@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,7 +22,9 @@ import (
 // configureCmd is configure (add) and unconfigure. For each URL configure takes out its own
 // values, puts the empty helper that resets the list first unless the list starts with one (so
 // that helpers set for every host do not answer first), adds its line, and sets useHttpPath
-// where the organisation is in the path.
+// where the organisation is in the path. configured.json records, for each git config, the
+// values configure added to each key, in order: unconfigure removes those, never a helper or a
+// useHttpPath the user set.
 func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 	return func(fs *flag.FlagSet) runFunc {
 		global := fs.Bool("global", false, "the user's git config (the default)")
@@ -51,8 +54,6 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 				return err
 			}
 			defer l.Unlock()
-			// The record: for each git config, the values configure added to each key, in order.
-			// unconfigure removes those, never a helper or a useHttpPath the user set.
 			path, record := filepath.Join(state.StateDir, "configured.json"), map[string]map[string][]string{}
 			if b, err := os.ReadFile(path); err == nil {
 				if err := json.Unmarshal(b, &record); err != nil {
@@ -66,8 +67,11 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 			if inv.cfg.ServiceURL != "" {
 				urls = []string{strings.TrimRight(inv.cfg.ServiceURL, "/")}
 			}
-			done, added := record[id], map[string][]string{}
-			keys := slices.Sorted(maps.Keys(done)) // unconfigure's; configure's are its URLs'
+			// ours is this git config's record, edited key by key: the keys configure does not
+			// edit (other URLs') keep their entries.
+			ours, configured := map[string][]string{}, len(record[id]) > 0
+			maps.Copy(ours, record[id])
+			keys := slices.Sorted(maps.Keys(ours)) // unconfigure takes out all of them
 			if add {
 				keys = nil
 				for _, url := range urls {
@@ -78,39 +82,35 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 						keys = append(keys, "credential."+url+".useHttpPath")
 					}
 				}
-				for key, values := range done {
-					if !slices.Contains(keys, key) {
-						added[key] = values // what configure added for other URLs stays
-					}
-				}
 			}
-			g, line := gitConfig{ctx, scope}, inv.helperCommand()
+			line := inv.helperCommand()
 			for _, key := range keys {
-				values, err := g.values(key)
+				values, err := gitConfig(ctx, scope, "--get-all", key)
 				if err != nil {
 					return err
 				}
-				var want []string
-				rest := without(values, done[key])
+				rest, want := without(values, ours[key]), []string(nil)
 				switch {
 				case !add:
 				case strings.HasSuffix(key, ".helper"):
 					rest = slices.DeleteFunc(rest, func(v string) bool { return v == line }) // a configure the record lost
-					if want = []string{line}; len(rest) == 0 || rest[0] != "" {
-						want = []string{"", line}
+					if want = []string{"", line}; len(rest) > 0 && rest[0] == "" {
+						want = want[1:] // the list is reset already
 					}
 				case len(rest) == 0 || !slices.Contains([]string{"true", "yes", "on", "1"}, strings.ToLower(rest[len(rest)-1])):
 					want = []string{"true"}
 				}
-				if err := g.set(key, values, rest, want); err != nil {
-					return err
+				for _, edit := range edits(key, values, rest, want) {
+					if _, err := gitConfig(ctx, scope, edit...); err != nil {
+						return err
+					}
 				}
-				if len(want) > 0 {
-					added[key] = want
+				if ours[key] = want; len(want) == 0 {
+					delete(ours, key)
 				}
 			}
 
-			if record[id] = added; len(added) == 0 {
+			if record[id] = ours; len(ours) == 0 {
 				delete(record, id)
 			}
 			b, err := json.MarshalIndent(record, "", "  ")
@@ -122,7 +122,7 @@ func configureCmd(add bool) func(fs *flag.FlagSet) runFunc {
 				return err
 			case add:
 				fmt.Fprintf(inv.stdout, "git now asks %s for Azure DevOps credentials (%s).\n", prog, strings.Join(urls, ", "))
-			case len(done) > 0:
+			case configured:
 				fmt.Fprintf(inv.stdout, "Removed %s from git's config.\n", prog)
 			default:
 				fmt.Fprintf(inv.stdout, "Nothing to remove: %s did not configure this git config.\n", prog)
@@ -150,11 +150,8 @@ func configScope(ctx context.Context, global, system, local bool, file string) (
 		abs, err := filepath.Abs(file)
 		return []string{"--file", abs}, "file:" + abs, err
 	}
-	home := os.Getenv("GIT_CONFIG_GLOBAL")
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
-	return []string{"--global"}, "global:" + home, nil
+	home, _ := os.UserHomeDir()
+	return []string{"--global"}, "global:" + cmp.Or(os.Getenv("GIT_CONFIG_GLOBAL"), home), nil
 }
 
 // without takes ours (what configure added to a key, in order) out of values: where it last
@@ -172,40 +169,28 @@ func without(values, ours []string) []string {
 	return slices.Clone(values)
 }
 
-// gitConfig runs git config on one scope (--global, --file PATH...).
-type gitConfig struct {
-	ctx   context.Context
-	scope []string
-}
-
-func (g gitConfig) run(args ...string) (string, error) {
-	out, err := exec.CommandContext(g.ctx, "git", slices.Concat([]string{"config"}, g.scope, args)...).Output()
+// gitConfig runs git config on scope (--global, --file PATH...) and returns the values it
+// prints, in the order git reads them (-z: a value may hold a newline). A broken config file is
+// an error, not a key without values: nothing is changed in a file git cannot read.
+func gitConfig(ctx context.Context, scope []string, args ...string) ([]string, error) {
+	out, err := exec.CommandContext(ctx, "git", slices.Concat([]string{"config", "-z"}, scope, args)...).Output()
 	if e := (*exec.ExitError)(nil); errors.As(err, &e) {
 		if e.ExitCode() == 1 && len(e.Stderr) == 0 {
-			return "", nil // a get of a key without values
+			return nil, nil // a get of a key without values
 		}
-		return "", fmt.Errorf("git config %s: %s", strings.Join(args, " "), strings.TrimSpace(string(e.Stderr)))
+		return nil, fmt.Errorf("git config %s: %s", strings.Join(args, " "), strings.TrimSpace(string(e.Stderr)))
 	}
-	return string(out), err
+	values := strings.Split(string(out), "\x00") // each value ends in a NUL
+	return values[:len(values)-1], err
 }
 
-// values lists key's values in the order git reads them. A broken config file is an error, not
-// a key without values: nothing is changed in a file git cannot read.
-func (g gitConfig) values(key string) ([]string, error) {
-	out, err := g.run("-z", "--get-all", key) // -z: a value may hold a newline
-	if out == "" {
-		return nil, err
-	}
-	return strings.Split(strings.TrimSuffix(out, "\x00"), "\x00"), err
-}
-
-// set changes key's values to rest (values less some of them) followed by add. What stays keeps
-// its place, since the order of helpers, across sections too, is the order git asks them in.
-func (g gitConfig) set(key string, values, rest, add []string) error {
+// edits returns the git config arguments that change key's values to rest (values less some of
+// them) followed by add. What stays keeps its place, since the order of helpers, across sections
+// too, is the order git asks them in.
+func edits(key string, values, rest, add []string) (cmds [][]string) {
 	if slices.Equal(values, slices.Concat(rest, add)) {
 		return nil
 	}
-	var cmds [][]string
 	// git removes every value equal to the one named.
 	gone := slices.DeleteFunc(slices.Clone(values), func(v string) bool { return slices.Contains(rest, v) })
 	if len(gone) < len(values)-len(rest) {
@@ -221,10 +206,5 @@ func (g gitConfig) set(key string, values, rest, add []string) error {
 	for _, v := range add {
 		cmds = append(cmds, []string{"--add", key, v})
 	}
-	for _, c := range cmds {
-		if _, err := g.run(c...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return cmds
 }
