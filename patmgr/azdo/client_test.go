@@ -101,35 +101,26 @@ func TestRetryBacksOffAndGivesUp(t *testing.T) {
 }
 
 // PAT creation is a POST with a side effect: the transport does not retry it, unless a 429 says
-// the service did nothing.
+// the service did nothing. The token endpoint's POST is retried.
 func TestCreateIsNotRetried(t *testing.T) {
-	c, url, n := flakyServer(t, 1, http.StatusServiceUnavailable, "")
-	resp, err := c.Post(url+"/contoso/_apis/tokens/pats", "application/json", strings.NewReader(`{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 503 || n.Load() != 1 {
-		t.Fatalf("create: status %d after %d requests, want one 503", resp.StatusCode, n.Load())
-	}
-	c, url, n = flakyServer(t, 1, http.StatusTooManyRequests, "")
-	resp, err = c.Post(url+"/contoso/_apis/tokens/pats", "application/json", strings.NewReader(`{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 || n.Load() != 2 {
-		t.Fatalf("create after a 429: status %d after %d requests, want 200 after 2", resp.StatusCode, n.Load())
-	}
-	// The token endpoint's POST is retried.
-	c, url, n = flakyServer(t, 1, http.StatusServiceUnavailable, "")
-	resp, err = c.Post(url+"/tenant/oauth2/v2.0/token", "application/x-www-form-urlencoded", strings.NewReader("grant_type=x"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 || n.Load() != 2 {
-		t.Fatalf("token: status %d after %d requests", resp.StatusCode, n.Load())
+	for _, tc := range []struct {
+		path, contentType string
+		fail              int // the status of the first answer
+		want, requests    int
+	}{
+		{"/contoso/_apis/tokens/pats", "application/json", http.StatusServiceUnavailable, 503, 1},
+		{"/contoso/_apis/tokens/pats", "application/json", http.StatusTooManyRequests, 200, 2},
+		{"/tenant/oauth2/v2.0/token", "application/x-www-form-urlencoded", http.StatusServiceUnavailable, 200, 2},
+	} {
+		c, url, n := flakyServer(t, 1, tc.fail, "")
+		resp, err := c.Post(url+tc.path, tc.contentType, strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want || n.Load() != int64(tc.requests) {
+			t.Errorf("POST %s after a %d: status %d after %d requests, want %d after %d", tc.path, tc.fail, resp.StatusCode, n.Load(), tc.want, tc.requests)
+		}
 	}
 }
 

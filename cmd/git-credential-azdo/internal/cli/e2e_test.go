@@ -74,24 +74,26 @@ var buildDir string
 // the program users build, plus the clock hook in testdata/testclock.go. It runs without the
 // race detector, which would make each of its hundreds of runs several times slower; the
 // packages it is made of run their own tests under -race.
-var program struct {
-	once sync.Once
-	dir  string
-	err  error
-}
+var program = sync.OnceValues(func() (string, error) {
+	dir := filepath.Join(buildDir, "program")
+	return dir, buildProgram(dir)
+})
 
 // helperBinary returns the directory holding the program the end-to-end tests run.
 func helperBinary(tb testing.TB) string {
+	tb.Helper()
+	return built(tb, program)
+}
+
+// built returns the directory of a build the tests share, which build makes on its first call.
+func built(tb testing.TB, build func() (string, error)) string {
 	testenv.SkipOnWindows(tb, "a Go toolchain, to build the program")
 	tb.Helper()
-	program.once.Do(func() {
-		program.dir = filepath.Join(buildDir, "program")
-		program.err = buildProgram(program.dir)
-	})
-	if program.err != nil {
-		tb.Fatal(program.err)
+	dir, err := build()
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return program.dir
+	return dir
 }
 
 // buildProgram builds the program into dir with testdata/testclock.go added to this package

@@ -21,24 +21,15 @@ import (
 // installed is git-credential-azdo as `go install ./cmd/git-credential-azdo` builds it with
 // install.sh's settings, built once per test binary: TestGoInstall checks it, TestInstallScript
 // reinstalls it, the benchmarks time it.
-var installed struct {
-	once  sync.Once
-	gobin string
-	err   error
-}
+var installed = sync.OnceValues(func() (string, error) {
+	gobin := filepath.Join(buildDir, "gobin")
+	return gobin, goBuild([]string{"GOBIN=" + gobin}, "install", "./cmd/git-credential-azdo")
+})
 
 // goInstalled returns the GOBIN holding the installed git-credential-azdo, and nothing else.
 func goInstalled(tb testing.TB) string {
-	testenv.SkipOnWindows(tb, "a Go toolchain, to build the program")
 	tb.Helper()
-	installed.once.Do(func() {
-		installed.gobin = filepath.Join(buildDir, "gobin")
-		installed.err = goBuild([]string{"GOBIN=" + installed.gobin}, "install", "./cmd/git-credential-azdo")
-	})
-	if installed.err != nil {
-		tb.Fatal(installed.err)
-	}
-	return installed.gobin
+	return built(tb, installed)
 }
 
 // installEnv is the world's environment with binDir on PATH in place of the tests' program, so
