@@ -394,3 +394,27 @@ func TestOrgsForAnAccount(t *testing.T) {
 		t.Fatalf("orgs %v after %d more password sign-ins; want %s, from the cached sign-in", orgs, after.Grants["password"]-before.Grants["password"], e.srv.Org)
 	}
 }
+
+// A claims challenge from the profile API (continuous access evaluation) is answered as the PAT
+// API's is: a token with those claims from the refresh token, with no new sign-in.
+func TestOrgsAnswersAClaimsChallengeSilently(t *testing.T) {
+	e := newEmulated(t, nil)
+	e.get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := e.Orgs(ctx, e.srv.User); err != nil { // MSAL now holds a token for this authority
+		t.Fatal(err)
+	}
+	if err := e.srv.ChallengeSessions(e.srv.User); err != nil {
+		t.Fatal(err)
+	}
+	before := e.srv.Counters()
+	orgs, err := e.Orgs(ctx, e.srv.User)
+	after := e.srv.Counters()
+	if err != nil || len(orgs) != 1 {
+		t.Fatalf("orgs after a critical event: %v, %v", orgs, err)
+	}
+	if after.Grants["password"] != before.Grants["password"] || after.Grants["refresh_token"] != before.Grants["refresh_token"]+1 {
+		t.Fatalf("grants before %v, after %v: want one refresh and no sign-in", before.Grants, after.Grants)
+	}
+}

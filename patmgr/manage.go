@@ -351,11 +351,12 @@ func (m *Manager) Orgs(ctx context.Context, account string) ([]azdo.Org, error) 
 	if err := m.init(); err != nil {
 		return nil, err
 	}
-	tok, err := m.signer.Token(ctx, "", cmp.Or(m.cfg.Tenant, config.TenantOrganizations), account, "", true)
-	if err != nil {
-		return nil, err
-	}
-	return m.az.Orgs(ctx, tok.Token)
+	var orgs []azdo.Org
+	_, err := m.withToken(ctx, "", cmp.Or(m.cfg.Tenant, config.TenantOrganizations), account, true, func(bearer string) (err error) {
+		orgs, err = m.az.Orgs(ctx, bearer)
+		return err
+	})
+	return orgs, err
 }
 
 // targets is what renew works on: every PAT in the index for the named organisations (all of

@@ -485,11 +485,12 @@ func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant str
 // them; if the refresh token cannot give them (the sessions were revoked), the normal sign-in
 // does, when prompt allows one.
 func (m *Manager) freshToken(ctx context.Context, org, tenant, account, claims string, prompt bool) (signin.Token, error) {
+	who := cmp.Or(org, "Azure DevOps") // orgs asks for no organisation in particular
 	if claims == "" {
-		m.trace.Printf("%s refused the cached access token; refreshing it", org)
+		m.trace.Printf("%s refused the cached access token; refreshing it", who)
 		return m.signer.Token(ctx, org, tenant, account, signin.RefreshClaims, false)
 	}
-	m.trace.Printf("%s asks for a new token with more claims (continuous access evaluation)", org)
+	m.trace.Printf("%s asks for a new token with more claims (continuous access evaluation)", who)
 	return m.signer.Token(ctx, org, tenant, account, claims, prompt)
 }
 
