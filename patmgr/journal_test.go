@@ -146,15 +146,24 @@ func (p pendingCreates) mustNames(t *testing.T) map[string]bool {
 	return names
 }
 
-// A journal that cannot be read stops a create instead of passing for an empty one, and a
-// crossing-out leaves it as it is.
+// A journal that cannot be read stops a create instead of passing for an empty one, with its
+// own error (waiting would not mend it), and a crossing-out leaves it as it is.
 func TestUnreadableJournalBlocksACreate(t *testing.T) {
-	p := pendingCreates{path: filepath.Join(testenv.TempDir(t), "pending.json")}
+	m, f := newFakeManager(t)
+	key := cache.Key("dev.azure.com", "contoso", "")
+	p := m.pending(key)
+	if err := os.MkdirAll(filepath.Dir(p.path), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if err := store.WriteFileAtomic(p.path, []byte("not json")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.names(); err == nil || !strings.Contains(err.Error(), p.path) {
-		t.Fatalf("names() of a corrupt journal: %v; want an error naming the file", err)
+	_, err := m.settleAndMint(context.Background(), key, "contoso", "bearer", nil)
+	if err == nil || !strings.Contains(err.Error(), p.path) || strings.Contains(err.Error(), "try again") {
+		t.Fatalf("create over a corrupt journal: %v; want the journal's error, naming the file", err)
+	}
+	if f.next != 0 {
+		t.Fatalf("%d PATs made over a corrupt journal", f.next)
 	}
 	if err := p.add(DisplayNamePrefix + " x (0123abcd)"); err == nil {
 		t.Fatal("add over a corrupt journal succeeded, dropping what it held")

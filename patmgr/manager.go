@@ -385,7 +385,8 @@ func unusable(pat azdo.PAT, now time.Time) string {
 // sweepPending revokes the PATs an earlier run could not settle (creates whose outcome it did not
 // learn, replaced PATs it did not revoke), sparing the one the stored record holds (a run killed
 // after saving but before crossing out its name). It runs before a create and after a renewal.
-// It returns why names are still unsettled, if they are: a create must not follow then.
+// It returns why names are still unsettled, if they are: a create must not follow then. A
+// journal that cannot be read is that error as it is: waiting would not mend it.
 func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec *cache.Record) error {
 	pending := m.pending(key)
 	names, err := pending.names()
@@ -399,7 +400,10 @@ func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec
 	m.trace.Printf("checking for %d PAT(s) of %s whose creation was not confirmed", len(names), org)
 	if err := m.revokeByName(ctx, org, bearer, names, keep); err != nil {
 		m.trace.Printf("checking for unconfirmed PATs of %s: %v", org, err)
-		return err
+		if azdo.TokenRefused(err) {
+			return err // for the caller to refresh
+		}
+		return fmt.Errorf("an earlier PAT creation for %s is not settled, and checking for it failed (%w), so no new PAT is made: try again in a few minutes", org, err)
 	}
 	pending.clear()
 	return nil
@@ -410,10 +414,7 @@ func (m *Manager) sweepPending(ctx context.Context, key, org, bearer string, rec
 // it is, for the caller to refresh.
 func (m *Manager) settleAndMint(ctx context.Context, key, org, bearer string, rec *cache.Record) (azdo.PAT, error) {
 	if err := m.sweepPending(ctx, key, org, bearer, rec); err != nil {
-		if azdo.TokenRefused(err) {
-			return azdo.PAT{}, err
-		}
-		return azdo.PAT{}, fmt.Errorf("an earlier PAT creation for %s is not settled, and checking for it failed (%w), so no new PAT is made: try again in a few minutes", org, err)
+		return azdo.PAT{}, err
 	}
 	return m.mint(ctx, key, org, bearer)
 }
