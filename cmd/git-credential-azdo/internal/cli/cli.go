@@ -147,6 +147,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		}
 	}
 	inv.cfg.Password = getenv("AZDO_PASSWORD")
+	redact.Hide(inv.cfg.Password) // masked from every error and trace line, as the tokens are
 	// A bad setting is an error in how the program was called (exit 2), whichever command meets
 	// it first; version still answers, so a broken environment can be reported.
 	if name != "version" {
@@ -268,8 +269,8 @@ func helperOp(op string) func(fs *flag.FlagSet) runFunc {
 	}
 }
 
-// now is the helper's clock. Tests set it in TestMain, for the program they run as a child, to
-// step into a renewal window without waiting for it.
+// now is the helper's clock. The end-to-end tests' build moves it ahead (testdata/testclock.go,
+// added with go build -overlay) to step into a renewal window without waiting for it.
 var now = time.Now
 
 func (inv *invocation) manager() (*patmgr.Manager, error) {
