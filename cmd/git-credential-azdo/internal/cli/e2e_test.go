@@ -31,12 +31,6 @@ import (
 // user's browser: pkg/browser opens the sign-in page with xdg-open, which testscript puts first
 // on PATH.
 func TestMain(m *testing.M) {
-	// The race runtime pauses before every exit (GORACE's atexit_sleep_ms) for other threads to
-	// report; the browser runs here as many short processes, each of which would pause for
-	// nothing. A race is still reported where it happens.
-	if os.Getenv("GORACE") == "" {
-		os.Setenv("GORACE", "atexit_sleep_ms=0")
-	}
 	os.Exit(testscript.RunMain(withSecretService{m}, map[string]func() int{"xdg-open": fakeBrowser}))
 }
 
@@ -73,7 +67,7 @@ var buildDir string
 // program is git-credential-azdo as the end-to-end tests run it, built once per test binary:
 // the program users build, plus the clock hook in testdata/testclock.go. It runs without the
 // race detector, which would make each of its hundreds of runs several times slower; the
-// packages it is made of run their own tests under -race.
+// packages it is made of run their own tests under -race, and TestMainInProcess runs Main here.
 var program = sync.OnceValues(func() (string, error) {
 	dir := filepath.Join(buildDir, "program")
 	return dir, buildProgram(dir)
@@ -167,7 +161,7 @@ func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
 		"AZDO_STATE_DIR=" + filepath.Join(home, "state"),
 		"AZDO_LOGIN=device",
 		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
-		// The browser, this test binary, would otherwise wait a second at exit (see TestMain).
+		// The browser, this race-built test binary, would otherwise wait a second at exit.
 		"GORACE=atexit_sleep_ms=0",
 	}
 	for _, kv := range os.Environ() {

@@ -46,7 +46,6 @@ import (
 //	suggested FILE VAR [OLD NEW]  set VAR to the first command FILE (or stdout/stderr) tells the
 //	                              user to run ('git-credential-azdo …'), OLD replaced by NEW, for
 //	                              'exec sh -c $VAR' to run it as printed
-//	sleep DURATION
 //	exits CODE PROG ARGS...       run PROG like exec and require exit code CODE; stdout and
 //	                              stderr are kept for the next commands
 func TestScripts(t *testing.T) {
@@ -122,9 +121,6 @@ func setupScript(env *testscript.Env, bin string) error {
 		}
 	}
 	set["PATH"] = bin + string(os.PathListSeparator) + env.Getenv("PATH")
-	// The race detector sleeps a second before a program exits, for stragglers to report: with
-	// many runs of this binary as the browser that is a long time of nothing.
-	set["GORACE"] = strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
 	for k, v := range set {
 		env.Setenv(k, v)
 	}
