@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // waitersBlocked returns once n requests wait for the flock on path, as /proc/locks lists them
@@ -18,9 +20,7 @@ func waitersBlocked(t *testing.T, path string, n int) bool {
 	if err := syscall.Stat(path, &st); err != nil {
 		t.Fatal(err)
 	}
-	major := (st.Dev>>8)&0xfff | (st.Dev>>32)&^0xfff
-	minor := st.Dev&0xff | (st.Dev>>12)&^0xff
-	file := fmt.Sprintf(" %02x:%02x:%d ", major, minor, st.Ino)
+	file := fmt.Sprintf(" %02x:%02x:%d ", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	for {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"testing"
 	"unsafe"
 
@@ -51,7 +50,7 @@ func TestFileIsPrivateToTheUser(t *testing.T) {
 	}
 	protected, aces := dacl(t, written)
 	t.Logf("%s: %s", path, written)
-	if !underWine() {
+	if !testenv.UnderWine() {
 		if !protected || !slices.Equal(aces, []string{"allow " + me + " full"}) {
 			t.Errorf("the written file: protected %v, ACEs %v; want protected, the user alone", protected, aces)
 		}
@@ -98,9 +97,4 @@ func dacl(t *testing.T, sd *windows.SECURITY_DESCRIPTOR) (protected bool, aces [
 		aces = append(aces, kind+" "+sid.String()+" "+mask)
 	}
 	return control&windows.SE_DACL_PROTECTED != 0, aces
-}
-
-// underWine: Wine's ntdll exports wine_get_version; Windows' does not.
-func underWine() bool {
-	return syscall.NewLazyDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
 }

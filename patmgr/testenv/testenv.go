@@ -33,7 +33,7 @@ func SkipOnWindows(t testing.TB, missing string) {
 // SkipUnderWine skips t when it runs under Wine, which cannot run it for the reason why.
 func SkipUnderWine(t testing.TB, why string) {
 	t.Helper()
-	if underWine() {
+	if UnderWine() {
 		t.Skipf("cannot run under Wine: %s", why)
 	}
 }

@@ -4,7 +4,8 @@ package testenv
 
 import "testing"
 
-func underWine() bool { return false }
+// UnderWine reports whether this program runs under Wine, which only a Windows build can.
+func UnderWine() bool { return false }
 
 // cleanup: t.TempDir's own removal works everywhere but on Windows under Wine.
 func cleanup(testing.TB, string) {}

@@ -32,7 +32,8 @@ func cleanup(t testing.TB, dir string) {
 	})
 }
 
-// underWine: Wine's ntdll exports wine_get_version; Windows' does not.
-func underWine() bool {
+// UnderWine reports whether this Windows program runs under Wine: Wine's ntdll exports
+// wine_get_version; Windows' does not.
+func UnderWine() bool {
 	return syscall.NewLazyDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
 }
