@@ -114,7 +114,7 @@ func (m *Manager) checkAuthority(ctx context.Context) Check {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err == nil {
 		var resp *http.Response
-		if resp, err = m.az.Do(req); err == nil {
+		if resp, err = m.az.Send(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
 				err = fmt.Errorf("HTTP %d", resp.StatusCode)
@@ -123,9 +123,6 @@ func (m *Manager) checkAuthority(ctx context.Context) Check {
 	}
 	if err != nil {
 		c.Detail = fmt.Sprintf("%s: %v", u, err)
-		if why, ok := m.az.ExplainNetwork(err); ok {
-			c.Detail = u + ": " + why
-		}
 		c.Fix = "check the network, a proxy (HTTPS_PROXY) or --authority; for a TLS-inspecting proxy add its CA with --ca-file"
 		return c
 	}

@@ -60,8 +60,8 @@ type networkError struct {
 func (e *networkError) Error() string { return e.why }
 func (e *networkError) Unwrap() error { return e.err }
 
-// do sends req, wording a failed exchange as ExplainNetwork does.
-func (c *Client) do(req *http.Request) (*http.Response, error) {
+// Send sends req, wording a failed exchange as ExplainNetwork does.
+func (c *Client) Send(req *http.Request) (*http.Response, error) {
 	resp, err := c.Do(req)
 	if why, ok := c.ExplainNetwork(err); ok {
 		err = &networkError{why: why, err: err}

@@ -256,7 +256,7 @@ func (c *Client) send(ctx context.Context, method, u, bearer string, body any) (
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.do(req)
+	resp, err := c.Send(req)
 	if err != nil {
 		cancel()
 		return nil, err

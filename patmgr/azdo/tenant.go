@@ -81,7 +81,7 @@ func bearerParams(challenge string) map[string]string {
 
 // Tenant asks org which Entra ID tenant owns it (discoverTenant).
 func (c *Client) Tenant(ctx context.Context, org string) (string, error) {
-	return discoverTenant(ctx, c.do, c.cfg.OrgURL(org), c.cfg.Authority)
+	return discoverTenant(ctx, c.Send, c.cfg.OrgURL(org), c.cfg.Authority)
 }
 
 // discoverTenant asks the organisation itself: Azure DevOps answers an anonymous request with 401
