@@ -4,6 +4,7 @@
 package azdo
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -96,6 +97,8 @@ func suppressSignInRedirect(req *http.Request) { req.Header.Set("X-TFS-FedAuthRe
 type retryTransport struct {
 	next  http.RoundTripper
 	trace *trace.Tracer
+	// pause waits between attempts: a timer, unless a test notes the waits instead.
+	pause func(ctx context.Context, d time.Duration) error
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -133,11 +136,23 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		req = next
 		t.trace.Printf("retrying %s %s in %s (attempt %d of %d)", req.Method, req.URL.Path, wait.Round(time.Millisecond), attempt+1, maxAttempts)
-		select {
-		case <-time.After(wait):
-		case <-req.Context().Done():
-			return nil, req.Context().Err()
+		if err := t.wait(req.Context(), wait); err != nil {
+			return nil, err
 		}
+	}
+}
+
+func (t *retryTransport) wait(ctx context.Context, d time.Duration) error {
+	if t.pause != nil {
+		return t.pause(ctx, d)
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

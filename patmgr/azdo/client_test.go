@@ -14,7 +14,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -45,9 +47,26 @@ func flakyServer(t *testing.T, fails int, status int, retryAfter string) (*Clien
 	return c, srv.URL, &n
 }
 
+// recordWaits makes c's retries note each wait instead of sleeping it, and returns the notes.
+func recordWaits(c *Client) func() []time.Duration {
+	var mu sync.Mutex
+	var waits []time.Duration
+	c.Transport.(*retryTransport).pause = func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		defer mu.Unlock()
+		waits = append(waits, d)
+		return ctx.Err()
+	}
+	return func() []time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(waits)
+	}
+}
+
 func TestRetryHonoursRetryAfter(t *testing.T) {
 	c, url, n := flakyServer(t, 1, http.StatusTooManyRequests, "1")
-	start := time.Now()
+	waits := recordWaits(c)
 	resp, err := c.Get(url + "/x")
 	if err != nil {
 		t.Fatal(err)
@@ -56,8 +75,8 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 	if resp.StatusCode != 200 || n.Load() != 2 {
 		t.Fatalf("status %d after %d requests", resp.StatusCode, n.Load())
 	}
-	if d := time.Since(start); d < 950*time.Millisecond {
-		t.Fatalf("retried after %s, before Retry-After's second", d)
+	if w := waits(); !slices.Equal(w, []time.Duration{time.Second}) {
+		t.Fatalf("waited %v before the retry, want Retry-After's second", w)
 	}
 }
 
@@ -85,7 +104,7 @@ func TestRetryBacksOffAndGivesUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/x", nil)
-	start := time.Now()
+	waits := recordWaits(c)
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -94,9 +113,15 @@ func TestRetryBacksOffAndGivesUp(t *testing.T) {
 	if resp.StatusCode != 500 || n.Load() != maxAttempts || ctx.Err() != nil {
 		t.Fatalf("status %d after %d requests, deadline %v; want 500 after %d", resp.StatusCode, n.Load(), ctx.Err(), maxAttempts)
 	}
-	// At least 100ms + 200ms + 400ms of backoff.
-	if d := time.Since(start); d < 700*time.Millisecond {
-		t.Fatalf("three backoffs took %s", d)
+	// Each wait is drawn from the upper half of a ceiling that doubles: 200ms, 400ms, 800ms.
+	w := waits()
+	if len(w) != maxAttempts-1 {
+		t.Fatalf("waited %v, want %d waits", w, maxAttempts-1)
+	}
+	for i, d := range w {
+		if ceiling := 200 * time.Millisecond << i; d < ceiling/2 || d >= ceiling {
+			t.Errorf("wait %d was %s, want from %s up to %s", i+1, d, ceiling/2, ceiling)
+		}
 	}
 }
 
@@ -309,6 +334,7 @@ func clientTrusting(t *testing.T, srv *httptest.Server) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	recordWaits(c) // retries go again at once
 	return c
 }
 
