@@ -24,9 +24,9 @@ func TestHelperLine(t *testing.T) {
 		{"/home/ada/go/bin/git-credential-azdo", false, nil, "/home/ada/go/bin/git-credential-azdo"},
 		{"/home/ada/go/bin/git-credential-azdo", false, []string{settings, "--lifetime=7d"}, "/home/ada/go/bin/git-credential-azdo '--scope=vso.code vso.build' --lifetime=7d"},
 		{"/Users/Ada Lovelace/go/bin/git-credential-azdo", false, nil, "!'/Users/Ada Lovelace/go/bin/git-credential-azdo'"},
-		{"/home/o'brien/bin/git-credential-azdo", false, []string{"--store-file=$HOME/it's"}, `!'/home/o'\''brien/bin/git-credential-azdo' '--store-file=$HOME/it'\''s'`},
+		{"/home/o'brien/bin/git-credential-azdo", false, []string{"--store-file=$HOME/it's"}, `!/home/o\'brien/bin/git-credential-azdo --store-file=\$HOME/it\'s`},
 		// On Unix a backslash is part of a name.
-		{`/tmp/a\b/git-credential-azdo`, false, nil, `!'/tmp/a\b/git-credential-azdo'`},
+		{`/tmp/a\b/git-credential-azdo`, false, nil, `!/tmp/a\\b/git-credential-azdo`},
 		{`C:\Users\ada\go\bin\git-credential-azdo.exe`, true, nil, "C:/Users/ada/go/bin/git-credential-azdo.exe"},
 		{`C:\Users\Ada Lovelace\go\bin\git-credential-azdo.exe`, true, []string{"--store=file"}, "!'C:/Users/Ada Lovelace/go/bin/git-credential-azdo.exe' --store=file"},
 		{`C:\Program Files (x86)\azdo\git-credential-azdo.exe`, true, []string{settings}, "!'C:/Program Files (x86)/azdo/git-credential-azdo.exe' '--scope=vso.code vso.build'"},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/kballard/go-shellquote"
 )
 
 // adoptHelperLine makes a command typed by a person act on what git's get acts on: the settings
@@ -91,20 +92,13 @@ func helperLine(path string, windows bool, args []string) string {
 	if windows {
 		path = strings.ReplaceAll(path, `\`, "/")
 	}
-	line := shellQuote(path)
+	// shellquote writes what config.HelperArgs, with its Split, reads back.
+	line := shellquote.Join(path)
 	if line != path {
 		line = "!" + line
 	}
-	for _, a := range args {
-		line += " " + shellQuote(a)
+	if len(args) > 0 {
+		line += " " + shellquote.Join(args...)
 	}
 	return line
-}
-
-// shellQuote quotes s for the shell, when it needs it.
-func shellQuote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~") {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
