@@ -195,7 +195,7 @@ func (w *benchWorld) warm(env []string) string {
 	if err != nil {
 		w.tb.Fatalf("warming get: %v\nstderr: %s", err, stderr.String())
 	}
-	p := azdoResult{stdout: string(out)}.password()
+	p := result{stdout: string(out)}.password()
 	if p == "" {
 		w.tb.Fatalf("warming get printed no password; stderr: %s", stderr.String())
 	}
@@ -360,12 +360,12 @@ func TestCachedGetIsLocal(t *testing.T) {
 	for _, storeName := range []string{"keyring", "file"} {
 		t.Run(storeName, func(t *testing.T) {
 			env := []string{"AZDO_STORE=" + storeName, "AZDO_STATE_DIR=" + filepath.Join(testenv.TempDir(t), "state")}
-			first := runWithStdin(t, w.env, env, req, bin, args...)
+			first := runProcess(slices.Concat(w.env, env), "", req, bin, args...)
 			if first.err != nil || !strings.Contains(first.stdout, "\npassword=") {
 				t.Fatalf("warming get: %v\nstdout: %q\nstderr: %s", first.err, hidePasswords(first.stdout), first.stderr)
 			}
 			before := w.srv.Counters()
-			r := runWithStdin(t, w.env, append(env, "PATH="+emptyPath), req, bin, args...)
+			r := runProcess(slices.Concat(w.env, env, []string{"PATH=" + emptyPath}), "", req, bin, args...)
 			if r.err != nil || r.stdout != first.stdout {
 				t.Fatalf("cached get with an empty PATH: %v\nstdout: %q (want %q)\nstderr: %s", r.err, hidePasswords(r.stdout), hidePasswords(first.stdout), r.stderr)
 			}
@@ -375,19 +375,6 @@ func TestCachedGetIsLocal(t *testing.T) {
 			checkWithStrace(t, w.env, append(env, "PATH="+emptyPath), req, bin, args, storeName == "keyring")
 		})
 	}
-}
-
-func runWithStdin(t *testing.T, base, env []string, stdin, name string, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(append([]string{}, base...), env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	return result{stdout.String(), stderr.String(), err}
 }
 
 // checkWithStrace runs the cached get under strace -f, when strace exists and may trace, and
@@ -405,7 +392,7 @@ func checkWithStrace(t *testing.T, base, env []string, stdin, bin string, args [
 	}
 	log := filepath.Join(testenv.TempDir(t), "strace.log")
 	straceArgs := append([]string{"-f", "-qq", "-e", "trace=execve,execveat,fork,vfork,connect", "-o", log, bin}, args...)
-	r := runWithStdin(t, base, env, stdin, strace, straceArgs...)
+	r := runProcess(slices.Concat(base, env), "", stdin, strace, straceArgs...)
 	if r.err != nil {
 		if strings.Contains(r.stderr, "Operation not permitted") || strings.Contains(r.stderr, "ptrace") {
 			if testenv.CI() {

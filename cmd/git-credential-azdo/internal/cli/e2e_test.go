@@ -148,27 +148,12 @@ func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
 	}
 	t.Cleanup(srv.Close)
 	home := testenv.TempDir(t)
-	gitconfig := filepath.Join(home, ".gitconfig")
-	cfg := fmt.Sprintf("[include]\n\tpath = %s\n[user]\n\tname = Test\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n", srv.GitConfig)
-	if err := os.WriteFile(gitconfig, []byte(cfg), 0o600); err != nil {
+	env, err := homeEnv(srv, home, bin, os.Getenv("PATH"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	env := []string{
-		"HOME=" + home,
-		"GIT_CONFIG_GLOBAL=" + gitconfig,
-		"GIT_CONFIG_NOSYSTEM=1",
-		"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"AZDO_STATE_DIR=" + filepath.Join(home, "state"),
-		"AZDO_LOGIN=device",
-		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
-		// The browser, this race-built test binary, would otherwise wait a second at exit.
-		"GORACE=atexit_sleep_ms=0",
-	}
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "DBUS_") || k == "XDG_RUNTIME_DIR" {
-			env = append(env, kv)
-		}
-	}
+	// The browser, this race-built test binary, would otherwise wait a second at exit.
+	env = append(env, "GORACE=atexit_sleep_ms=0")
 	w := &world{t: t, srv: srv, home: home, env: append(env, extraEnv...), bin: filepath.Join(bin, prog)}
 	// Every world shares the test run's keyring, and a new emulator may get the port of an old
 	// one: start from no stored record or sign-in for this one's keys, and leave none behind.
@@ -177,27 +162,40 @@ func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
 	return w
 }
 
-type result struct {
-	stdout, stderr string
-	err            error
+// homeEnv gives a user a home of their own for srv: a global git config that includes the
+// emulator's, the helper's state under it, the device sign-in (which the emulator may approve)
+// and the program in bin first on path. It returns the user's environment, with the test run's
+// session bus.
+func homeEnv(srv *azdotest.Server, home, bin, path string) ([]string, error) {
+	gitconfig := filepath.Join(home, ".gitconfig")
+	cfg := fmt.Sprintf("[include]\n\tpath = %s\n[user]\n\tname = Test\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n", srv.GitConfig)
+	if err := os.WriteFile(gitconfig, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+	env := []string{
+		"HOME=" + home,
+		"GIT_CONFIG_GLOBAL=" + gitconfig,
+		"GIT_CONFIG_NOSYSTEM=1",
+		"PATH=" + bin + string(os.PathListSeparator) + path,
+		"AZDO_STATE_DIR=" + filepath.Join(home, "state"),
+		"AZDO_LOGIN=device",
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+	}
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "DBUS_") || k == "XDG_RUNTIME_DIR" {
+			env = append(env, kv)
+		}
+	}
+	return env, nil
 }
 
-// run runs a command in the world with a deadline, so that a hang fails the test instead of
-// stalling the suite. prog names the world's program.
+// run runs a command in the world, in dir. prog names the world's program.
 func (w *world) run(dir string, env []string, name string, args ...string) result {
 	w.t.Helper()
 	if name == prog {
 		name = w.bin
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(append([]string{}, w.env...), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	return result{stdout.String(), stderr.String(), err}
+	return runProcess(slices.Concat(w.env, env), dir, "", name, args...)
 }
 
 func (w *world) git(dir string, args ...string) result {
@@ -324,7 +322,7 @@ func TestRevokedPATIsReplacedWithoutPrompt(t *testing.T) {
 	// A stale erase of the old PAT (another git process that started before the replacement)
 	// must not drop the new one.
 	stale := fmt.Sprintf("url=%s\nusername=contoso\npassword=%s\n\n", w.srv.RepoURL, oldSecret)
-	if r := w.runInput(stale, "git", "credential", "reject"); r.err != nil {
+	if r := runProcess(w.env, "", stale, "git", "credential", "reject"); r.err != nil {
 		t.Fatalf("git credential reject: %v\n%s", r.err, r.stderr)
 	}
 	w.mustGit(dir, "fetch", "-q")
@@ -336,7 +334,7 @@ func TestRevokedPATIsReplacedWithoutPrompt(t *testing.T) {
 // fill asks git for the credential of url, as git itself would before a request.
 func (w *world) fill(rawURL string) string {
 	w.t.Helper()
-	r := w.runInput("url="+rawURL+"\n\n", "git", "credential", "fill")
+	r := runProcess(w.env, "", "url="+rawURL+"\n\n", "git", "credential", "fill")
 	if r.err != nil {
 		w.t.Fatalf("git credential fill: %v\n%s", r.err, r.stderr)
 	}
@@ -347,19 +345,6 @@ func (w *world) fill(rawURL string) string {
 	}
 	w.t.Fatalf("git credential fill gave no password: %q", r.stdout)
 	return ""
-}
-
-func (w *world) runInput(stdin, name string, args ...string) result {
-	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = w.env
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	return result{stdout.String(), stderr.String(), err}
 }
 
 func TestExpiredPATIsReplaced(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +20,9 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
-// azdoResult is one run of the helper.
-type azdoResult struct {
+// result is one run of the helper.
+// result is what a command run in a test printed, and how it ended.
+type result struct {
 	stdout, stderr string
 	code           int // exit status; -1 when it did not exit normally
 	err            error
@@ -43,43 +45,38 @@ func (w *world) request(extra ...string) []byte {
 	return []byte(s + "\n")
 }
 
-// azdo runs git-credential-azdo with the emulator's settings, args and stdin, bounded by a
-// minute so that a hang fails the test.
-func (w *world) azdo(stdin []byte, env []string, args ...string) azdoResult {
+// azdo runs git-credential-azdo with the emulator's settings, args and stdin.
+func (w *world) azdo(stdin []byte, env []string, args ...string) result {
 	w.t.Helper()
-	return w.azdoCtx(context.Background(), stdin, env, args...)
+	return runProcess(slices.Concat(w.env, env), "", string(stdin), w.bin, append(w.flags(), args...)...)
 }
 
-func (w *world) azdoCtx(ctx context.Context, stdin []byte, env []string, args ...string) azdoResult {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+// runProcess runs name with env (where a name is set twice, the last value wins), in dir ("":
+// this one) with stdin, under a deadline, so that a hang fails the test instead of stalling the
+// suite.
+func runProcess(env []string, dir, stdin, name string, args ...string) result {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, w.bin, append(w.flags(), args...)...)
-	cmd.Env = append(append([]string{}, w.env...), env...)
-	cmd.Stdin = bytes.NewReader(stdin)
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env, cmd.Dir, cmd.Stdin = env, dir, strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	r := azdoResult{stdout: stdout.String(), stderr: stderr.String(), err: err}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		r.code = 0
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	default:
-		r.code = -1
+	r := result{stdout: stdout.String(), stderr: stderr.String(), err: err, code: -1}
+	if cmd.ProcessState != nil {
+		r.code = cmd.ProcessState.ExitCode()
 	}
 	return r
 }
 
 // get runs `get` for the demo repository.
-func (w *world) get(env ...string) azdoResult {
+func (w *world) get(env ...string) result {
 	w.t.Helper()
 	return w.azdo(w.request(), env, "get")
 }
 
 // password is the password= value of a get's answer, or "".
-func (r azdoResult) password() string {
+func (r result) password() string {
 	for _, l := range strings.Split(r.stdout, "\n") {
 		if v, ok := strings.CutPrefix(l, "password="); ok {
 			return v
@@ -92,7 +89,7 @@ func (r azdoResult) password() string {
 const deviceCodePrompt = "To sign in, use a web browser"
 
 // errorLines are the stderr lines that are not the device-code prompt nor trace output.
-func (r azdoResult) errorLines() []string {
+func (r result) errorLines() []string {
 	var out []string
 	for _, l := range strings.Split(strings.TrimRight(r.stderr, "\n"), "\n") {
 		if l == "" || strings.Contains(l, deviceCodePrompt) || strings.HasPrefix(l, prog+": trace: ") {
@@ -103,16 +100,25 @@ func (r azdoResult) errorLines() []string {
 	return out
 }
 
+// unprefixedLine returns the first stderr line that lacks the program's prefix: a panic, a race
+// report or a library's own output.
+func (r result) unprefixedLine() (string, bool) {
+	for _, l := range strings.Split(strings.TrimRight(r.stderr, "\n"), "\n") {
+		if l != "" && !strings.HasPrefix(l, prog+": ") {
+			return l, true
+		}
+	}
+	return "", false
+}
+
 // clearOutcome checks the contract of one get: either a credential on stdout and exit 0, or a
 // non-zero exit with exactly one clear `git-credential-azdo:` line and no secret on stdout.
 // Every stderr line, prompt included, must carry the program's prefix (a panic, a race report
 // or a library's own output would not). It returns whether the get succeeded.
-func clearOutcome(t testing.TB, r azdoResult) (succeeded bool, problem string) {
+func clearOutcome(t testing.TB, r result) (succeeded bool, problem string) {
 	t.Helper()
-	for _, l := range strings.Split(strings.TrimRight(r.stderr, "\n"), "\n") {
-		if l != "" && !strings.HasPrefix(l, prog+": ") {
-			return false, "stderr line without the program prefix: " + l
-		}
+	if l, ok := r.unprefixedLine(); ok {
+		return false, "stderr line without the program prefix: " + l
 	}
 	lines := r.errorLines()
 	if r.code == 0 {

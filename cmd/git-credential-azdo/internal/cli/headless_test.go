@@ -3,9 +3,9 @@ package cli
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -127,14 +127,7 @@ func TestReadmeSecretServiceInHeadlessSession(t *testing.T) {
 	}
 	// The first line starts the shell; the reader then types the second, and then works.
 	session := func(then string) result {
-		t.Helper()
-		cmd := exec.Command("sh", "-c", recipe[0])
-		cmd.Env = append(append([]string{}, w.env...), env...)
-		cmd.Stdin = strings.NewReader(recipe[1] + "\n" + then + "\n")
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		return result{stdout.String(), stderr.String(), err}
+		return runProcess(slices.Concat(w.env, env), "", recipe[1]+"\n"+then+"\n", "sh", "-c", recipe[0])
 	}
 	r := session("git clone -q " + w.srv.RepoURL + " " + filepath.Join(testenv.TempDir(t), "c") + " && git-credential-azdo status --json")
 	if r.err != nil {

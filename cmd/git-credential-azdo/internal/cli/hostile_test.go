@@ -3,12 +3,11 @@ package cli
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -191,7 +190,9 @@ func TestHostileInput(t *testing.T) {
 			if tc.config != "azure" {
 				args = w.flags()
 			}
-			r := runPlain(w, in, []string{"HTTPS_PROXY=" + proxy.url(), "https_proxy=" + proxy.url(), "AZDO_TIMEOUT=10s", "AZDO_LOGIN=never"}, append(args, "get")...)
+			// Exactly args: no emulator settings added.
+			env := []string{"HTTPS_PROXY=" + proxy.url(), "https_proxy=" + proxy.url(), "AZDO_TIMEOUT=10s", "AZDO_LOGIN=never"}
+			r := runProcess(slices.Concat(w.env, env), "", string(in), w.bin, append(args, "get")...)
 			tried++
 			after := w.srv.Counters()
 			if r.password() != "" || strings.Contains(r.stdout, "password") {
@@ -228,25 +229,6 @@ func TestHostileInput(t *testing.T) {
 	}
 	t.Logf("hostile inputs: %d tried (%d refused, %d passed over, %d the emulator's by git's URL rules and stopped at sign-in), 0 tokens printed, %d PATs minted, %d requests elsewhere",
 		tried, refusedN, passedN, oursN, w.srv.Counters().PATsCreated, len(proxy.seen()))
-}
-
-// runPlain runs the helper with exactly args (no emulator flags added).
-func runPlain(w *world, stdin []byte, env []string, args ...string) azdoResult {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, w.bin, args...)
-	cmd.Env = append(append([]string{}, w.env...), env...)
-	cmd.Stdin = bytes.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := azdoResult{stdout: stdout.String(), stderr: stderr.String(), err: err}
-	if cmd.ProcessState != nil {
-		r.code = cmd.ProcessState.ExitCode()
-	} else {
-		r.code = -1
-	}
-	return r
 }
 
 func totalRequests(c azdotest.Counters) int {

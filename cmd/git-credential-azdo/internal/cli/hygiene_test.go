@@ -53,7 +53,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 		collect(step)
 	}
-	cli := func(step string, args ...string) azdoResult {
+	cli := func(step string, args ...string) result {
 		t.Helper()
 		r := w.azdo(nil, nil, args...)
 		if r.code != 0 {

@@ -37,12 +37,12 @@ func TestMainInProcess(t *testing.T) {
 	}
 
 	code, out, errOut := run(bytes.NewReader(w.request()), "get")
-	first := (azdoResult{stdout: out}).password()
+	first := (result{stdout: out}).password()
 	if code != 0 || first == "" || w.srv.Counters().PATsCreated != 1 {
 		t.Fatalf("first get: exit %d, %d PATs; stderr: %s", code, w.srv.Counters().PATsCreated, errOut)
 	}
 	before := w.srv.Counters()
-	if code, out, errOut = run(bytes.NewReader(w.request()), "get"); code != 0 || (azdoResult{stdout: out}).password() != first {
+	if code, out, errOut = run(bytes.NewReader(w.request()), "get"); code != 0 || (result{stdout: out}).password() != first {
 		t.Fatalf("cached get: exit %d; stderr: %s", code, errOut)
 	}
 	if d := requestsSince(before, w.srv.Counters()); len(d) > 0 {
@@ -77,7 +77,7 @@ func TestMainInProcess(t *testing.T) {
 	if code, _, errOut = run(bytes.NewReader(w.request("username=x", "password="+first)), "erase"); code != 0 {
 		t.Fatalf("erase: exit %d; stderr: %s", code, errOut)
 	}
-	if code, out, errOut = run(bytes.NewReader(w.request()), "get"); code != 0 || (azdoResult{stdout: out}).password() == first {
+	if code, out, errOut = run(bytes.NewReader(w.request()), "get"); code != 0 || (result{stdout: out}).password() == first {
 		t.Fatalf("get after erase: exit %d, the erased PAT served again; stderr: %s", code, errOut)
 	}
 }

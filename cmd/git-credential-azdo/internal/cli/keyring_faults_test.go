@@ -55,7 +55,7 @@ func noPlaintext(t *testing.T, w *world) {
 // keyringFailure checks a get that cannot use the keyring: one clear line naming the fix, no
 // credential, no plaintext fallback, and no PAT made that could not be kept. It ends by its own
 // bound (the message names it) well inside the harness's deadline, which a hang would hit.
-func keyringFailure(t *testing.T, w *world, before azdotest.Counters, r azdoResult, mention ...string) {
+func keyringFailure(t *testing.T, w *world, before azdotest.Counters, r result, mention ...string) {
 	t.Helper()
 	if r.code == 0 || r.password() != "" {
 		t.Fatalf("get succeeded without a keyring: exit %d, stdout %q", r.code, hidePasswords(r.stdout))

@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,43 +83,26 @@ func setupScript(env *testscript.Env, bin string) error {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return err
 	}
-	gitconfig := filepath.Join(home, ".gitconfig")
-	cfg := fmt.Sprintf("[include]\n\tpath = %s\n[user]\n\tname = Test\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n", srv.GitConfig)
-	if err := os.WriteFile(gitconfig, []byte(cfg), 0o600); err != nil {
+	user, err := homeEnv(srv, home, bin, env.Getenv("PATH"))
+	if err != nil {
 		return err
 	}
 	set := map[string]string{
-		"HOME":                home,
-		"GIT_CONFIG_GLOBAL":   gitconfig,
-		"GIT_CONFIG_NOSYSTEM": "1",
-		"XDG_CONFIG_HOME":     filepath.Join(home, ".config"),
-		"AZDO_STATE_DIR":      filepath.Join(home, "state"),
-		"AZDO_LOGIN":          "device",
-		"AZDO_SERVICE_URL":    srv.URL,
-		"AZDO_AUTHORITY":      srv.URL,
-		"AZDO_CA_FILE":        srv.CAFile,
-		"SERVICE_URL":         srv.URL,
-		"AUTHORITY":           srv.URL,
-		"CA_FILE":             srv.CAFile,
-		"ORG":                 srv.Org,
-		"REPO_URL":            srv.RepoURL,
-		"EMULATOR_USER":       srv.User,
-		"EMULATOR_GITCONFIG":  srv.GitConfig,
+		"AZDO_SERVICE_URL":   srv.URL,
+		"AZDO_AUTHORITY":     srv.URL,
+		"AZDO_CA_FILE":       srv.CAFile,
+		"SERVICE_URL":        srv.URL,
+		"AUTHORITY":          srv.URL,
+		"CA_FILE":            srv.CAFile,
+		"ORG":                srv.Org,
+		"REPO_URL":           srv.RepoURL,
+		"EMULATOR_USER":      srv.User,
+		"EMULATOR_GITCONFIG": srv.GitConfig,
 	}
-	if s := keyringtest.Current(); s != nil {
-		for _, kv := range s.Env {
-			k, v, _ := strings.Cut(kv, "=")
-			set[k] = v
-		}
+	for _, kv := range user {
+		k, v, _ := strings.Cut(kv, "=")
+		set[k] = v
 	}
-	for _, kv := range os.Environ() {
-		if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "DBUS_") || k == "XDG_RUNTIME_DIR" {
-			if _, ok := set[k]; !ok {
-				set[k] = v
-			}
-		}
-	}
-	set["PATH"] = bin + string(os.PathListSeparator) + env.Getenv("PATH")
 	for k, v := range set {
 		env.Setenv(k, v)
 	}
