@@ -170,22 +170,18 @@ func (c *Client) ListPATs(ctx context.Context, org, bearer, filter string) ([]PA
 			q.Set("continuationToken", continuation)
 		}
 		var out struct {
-			ContinuationToken string          `json:"continuationToken"`
-			PatTokens         json.RawMessage `json:"patTokens"`
+			ContinuationToken string `json:"continuationToken"`
+			PatTokens         *[]PAT `json:"patTokens"`
 		}
 		if err := c.getJSON(ctx, c.patURL(org, q), bearer, &out); err != nil {
 			return nil, fmt.Errorf("listing PATs of %s: %w", org, err)
 		}
-		// An answer without patTokens is not an empty list: read as one, it would hide a
-		// half-made PAT and let a second one be made.
-		var pats []PAT
+		// An answer without patTokens (or with null) is not an empty list: read as one, it would
+		// hide a half-made PAT and let a second one be made.
 		if out.PatTokens == nil {
 			return nil, fmt.Errorf("listing PATs of %s: unexpected answer from the PAT API: no patTokens", org)
 		}
-		if err := json.Unmarshal(out.PatTokens, &pats); err != nil {
-			return nil, fmt.Errorf("listing PATs of %s: unreadable answer from the PAT API: %w", org, err)
-		}
-		all = append(all, pats...)
+		all = append(all, *out.PatTokens...)
 		if out.ContinuationToken == "" || out.ContinuationToken == continuation {
 			return all, nil
 		}

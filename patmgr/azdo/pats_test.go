@@ -34,7 +34,8 @@ func TestListWithoutPatTokensIsNotAnEmptyList(t *testing.T) {
 		`{"patTokens":[],"continuationToken":""}`:                                                         "",
 		`{"patToken":null,"patTokenError":"failedToReadTenantPolicy","patTokenErrorMessage":"try later"}`: "unexpected answer from the PAT API: no patTokens",
 		`{"continuationToken":""}`:                                                                        "unexpected answer from the PAT API: no patTokens",
-		`{"patTokens":{"authorizationId":"x"}}`:                                                           "unreadable answer from the PAT API",
+		`{"patTokens":null,"continuationToken":""}`:                                                       "unexpected answer from the PAT API: no patTokens",
+		`{"patTokens":{"authorizationId":"x"}}`:                                                           "unreadable answer from 127.0.0.1",
 	} {
 		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
