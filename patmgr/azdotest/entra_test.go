@@ -200,8 +200,9 @@ func TestMSALDeviceCode(t *testing.T) {
 			if !auto {
 				go func() {
 					// Let MSAL poll and be told to wait before approving.
-					for s.Counters().Requests["token"] < 2 && ctx.Err() == nil {
-						time.Sleep(20 * time.Millisecond)
+					if err := s.WaitFor(ctx, func(c Counters) bool { return c.Requests["token"] >= 2 }); err != nil {
+						approved <- err
+						return
 					}
 					approved <- s.ApproveDeviceCode(strings.ToLower(dc.Result.UserCode), s.User)
 				}()

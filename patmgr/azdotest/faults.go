@@ -3,6 +3,7 @@ package azdotest
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -122,6 +123,24 @@ func (s *Server) Counters() Counters {
 	return c
 }
 
+// WaitFor waits until the counters satisfy done, or ctx ends: a test's way to catch a client
+// at a given step (signing in, creating a PAT) without polling.
+func (s *Server) WaitFor(ctx context.Context, done func(Counters) bool) error {
+	for {
+		s.mu.Lock()
+		counted := s.counted
+		s.mu.Unlock()
+		if done(s.Counters()) {
+			return nil
+		}
+		select {
+		case <-counted:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the emulator's counters (now %v): %w", s.Counters().Requests, ctx.Err())
+		}
+	}
+}
+
 func copyMap(m map[string]int) map[string]int {
 	out := make(map[string]int, len(m))
 	for k, v := range m {
@@ -134,6 +153,8 @@ func copyMap(m map[string]int) map[string]int {
 // applies to it, if any.
 func (s *Server) takeFaultLocked(endpoint string) *Fault {
 	s.counters.Requests[endpoint]++
+	close(s.counted)
+	s.counted = make(chan struct{})
 	for i, f := range s.faults {
 		if f.Endpoint != endpoint {
 			continue

@@ -84,6 +84,7 @@ type Server struct {
 	st       state
 	faults   []*Fault
 	counters Counters
+	counted  chan struct{} // closed, and replaced, at every request counted: WaitFor's wake-up
 
 	closeOnce sync.Once
 	logMu     sync.RWMutex // Close takes it to stop logging: a test's t.Logf panics after the test
@@ -101,6 +102,7 @@ func NewServer(opts Options) (_ *Server, err error) {
 		signKey:  randomBytes(32),
 		atLife:   opts.AccessTokenLifetime,
 		counters: Counters{Requests: map[string]int{}, Grants: map[string]int{}},
+		counted:  make(chan struct{}),
 	}
 	if s.atLife <= 0 {
 		s.atLife = time.Hour

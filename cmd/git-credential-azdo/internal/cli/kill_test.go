@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,14 +85,13 @@ func TestKilledMidwayRecovers(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			deadline := time.Now().Add(45 * time.Second)
-			for !tc.busy(w.srv.Counters()) {
-				if time.Now().After(deadline) {
-					cmd.Process.Kill()
-					cmd.Wait()
-					t.Fatalf("the get never got there: counters %v\nstderr: %s", w.srv.Counters().Requests, stderr.String())
-				}
-				time.Sleep(20 * time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+			err := w.srv.WaitFor(ctx, tc.busy)
+			cancel()
+			if err != nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("the get never got there: %v\nstderr: %s", err, stderr.String())
 			}
 			// While it works, it holds the organisation's lock: taking it must fail.
 			locks := lockFiles(t, w)
@@ -110,7 +110,7 @@ func TestKilledMidwayRecovers(t *testing.T) {
 			if err := cmd.Process.Signal(tc.signal); err != nil {
 				t.Fatal(err)
 			}
-			err := cmd.Wait()
+			err = cmd.Wait()
 			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != tc.signal {
 				t.Fatalf("the get did not end by %v: %v\nstderr: %s", tc.signal, err, stderr.String())
 			}
