@@ -244,11 +244,18 @@ func totalRequests(c azdotest.Counters) int {
 // request reaches the attacker, and the sign-in uses the organisation's real tenant.
 func TestHostileChallengeIsNotTrusted(t *testing.T) {
 	t.Parallel()
+	// Connections are counted as they are accepted: the helper does not trust this server's
+	// certificate, so a request it sent would die in the handshake, before any handler.
 	var attacker atomic.Int64
-	evil := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		attacker.Add(1)
+	evil := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "gotcha", http.StatusTeapot)
 	}))
+	evil.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			attacker.Add(1)
+		}
+	}
+	evil.StartTLS()
 	t.Cleanup(evil.Close)
 	evilHost := strings.TrimPrefix(evil.URL, "https://")
 	challenges := map[string]string{
@@ -272,7 +279,7 @@ func TestHostileChallengeIsNotTrusted(t *testing.T) {
 				t.Fatalf("a legitimate request with a hostile challenge failed: exit %d: %s", r.code, r.stderr)
 			}
 			if n := attacker.Load(); n != 0 {
-				t.Fatalf("the attacker's host got %d request(s)", n)
+				t.Fatalf("the attacker's host got %d connection(s)", n)
 			}
 			if seen := proxy.seen(); len(seen) != 0 {
 				t.Fatalf("requests left for other hosts: %v", seen)
