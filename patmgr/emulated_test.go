@@ -369,6 +369,27 @@ func TestUnreadPolicyIsNotAPolicy(t *testing.T) {
 	})
 }
 
+// An organisation policy that the settings can satisfy (no full-access PATs) fails the get with
+// the setting to change: handing git the Entra token would give it more than the PAT the
+// organisation just refused.
+func TestPolicyTheSettingsCanSatisfy(t *testing.T) {
+	e := newEmulated(t, func(c *config.Config) { c.Scope = "app_token" })
+	if err := e.srv.SetPolicy(e.srv.Org, azdotest.Policy{RestrictFullScope: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.Credential(context.Background(), e.target)
+	if err == nil || !strings.Contains(err.Error(), "fullScopePatPolicyViolation") || !strings.Contains(err.Error(), "choose narrower scopes with --scope") {
+		t.Fatalf("get with a full-access scope the organisation forbids: %v, want the refusal and the setting to change", err)
+	}
+	if rec, err := e.load(context.Background(), e.key(e.target)); err != nil || rec != nil {
+		t.Fatalf("after the refusal the store holds %v (%v), want nothing", kindOf(rec), err)
+	}
+	e.cfg.Scope = "vso.code_write"
+	if c := e.get(t); c.Bearer || e.srv.Counters().PATsCreated != 1 {
+		t.Fatalf("with a narrower scope: bearer %v, %d PATs made, want one PAT", c.Bearer, e.srv.Counters().PATsCreated)
+	}
+}
+
 // kindOf names what a record is, for failure messages that must not print its token.
 func kindOf(rec *cache.Record) string {
 	if rec == nil {

@@ -46,8 +46,13 @@ func (e *PATError) Error() string {
 	case refusalPassing:
 		msg += "; the service could not do it just now: try again in a few minutes"
 	case refusalRequest:
-		if e.Code == "invalidScope" {
+		switch e.Code {
+		case "invalidScope":
 			msg += "; check --scope"
+		case "fullScopePatPolicyViolation":
+			msg += "; the organisation forbids full-access PATs: choose narrower scopes with --scope (e.g. vso.code_write)"
+		case "patLifespanPolicyViolation":
+			msg += "; the organisation limits how long a PAT may live: lower --lifetime"
 		}
 	}
 	return msg
@@ -73,10 +78,12 @@ var refusals = map[string]refusalKind{
 	"invalidTargetAccounts": refusalRequest, "sourceNotSupported": refusalRequest, "invalidSourceIP": refusalRequest,
 	"invalidSource": refusalRequest, "duplicateHash": refusalRequest, "sshPolicyDisabled": refusalRequest,
 	"invalidToken": refusalRequest, "deploymentHostNotSupported": refusalRequest,
+	// Policies that settings can satisfy: the user is told which, rather than handed the Entra
+	// token, which is wider than the PAT the organisation just refused.
+	"fullScopePatPolicyViolation": refusalRequest, "patLifespanPolicyViolation": refusalRequest,
 
-	"disablePatCreationPolicyViolation": refusalPolicy, "fullScopePatPolicyViolation": refusalPolicy,
-	"globalPatPolicyViolation": refusalPolicy, "globalPATCreationBlocked": refusalPolicy,
-	"patLifespanPolicyViolation": refusalPolicy,
+	"disablePatCreationPolicyViolation": refusalPolicy, "globalPatPolicyViolation": refusalPolicy,
+	"globalPATCreationBlocked": refusalPolicy,
 
 	"accessDenied": refusalClient, "invalidUserType": refusalClient, "invalidClient": refusalClient,
 	"invalidClientType": refusalClient, "invalidClientId": refusalClient, "invalidTokenType": refusalClient,
