@@ -1,6 +1,7 @@
 package patmgr
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -367,6 +368,23 @@ func TestUnreadPolicyIsNotAPolicy(t *testing.T) {
 			t.Fatalf("after a policy refusal the store holds %v (%v), want the Entra fallback", kindOf(rec), err)
 		}
 	})
+}
+
+// The PAT API's words about a refusal the get goes on after (a fallback to the Entra token) reach
+// the terminal as one safe line: a hostile or broken service cannot send terminal control.
+func TestRefusalTextIsOneSafeLine(t *testing.T) {
+	e := newEmulated(t, nil)
+	var stderr bytes.Buffer
+	e.stderr = &stderr
+	e.fault(t, azdotest.Fault{Endpoint: "pats.create", Kind: azdotest.FaultPATError, Code: "accessDenied", Count: 2,
+		Message: "denied\x1b]0;pwned\x07\x1b[2J\nsecond line"})
+	if c := e.get(t); !c.Bearer {
+		t.Fatalf("a refused client got no fallback to the Entra token")
+	}
+	out := stderr.String()
+	if strings.ContainsAny(out, "\x1b\x07") || strings.Contains(out, "second line") || !strings.Contains(out, "(Azure DevOps refused: denied]0;pwned[2J); using your Entra ID sign-in token") {
+		t.Fatalf("stderr %q, want the refusal on one line without terminal control", out)
+	}
 }
 
 // An organisation policy that the settings can satisfy (no full-access PATs) fails the get with

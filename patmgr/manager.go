@@ -459,7 +459,8 @@ func (m *Manager) displayName(org string) string {
 
 // clientRefusal says why a fresh token was refused and what would give PATs.
 func (m *Manager) clientRefusal(err error) (why, fix string) {
-	why = fmt.Sprintf("the PAT API refused a fresh sign-in of client %s (%s)", m.cfg.ClientID, oneLine(err))
+	// The error may carry the service's own words, which are printed although the get goes on.
+	why = fmt.Sprintf("the PAT API refused a fresh sign-in of client %s (%s)", m.cfg.ClientID, redact.Line(oneLine(err)))
 	fix = "register an app with the Azure DevOps permissions vso.pats_manage and vso.code_write and pass its id with --client-id"
 	if !strings.EqualFold(m.cfg.ClientID, config.DefaultClientID) {
 		fix = "give app " + m.cfg.ClientID + " the Azure DevOps permissions vso.pats_manage and vso.code_write"

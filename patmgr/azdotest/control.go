@@ -194,11 +194,11 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Endpoint, Kind    string
 			Status, Count     int
-			Code              string
+			Code, Message     string
 			RetryAfter, Delay duration
 		}
 		if decode(&req) {
-			f := Fault{Endpoint: req.Endpoint, Kind: req.Kind, Status: req.Status, Code: req.Code, Count: req.Count,
+			f := Fault{Endpoint: req.Endpoint, Kind: req.Kind, Status: req.Status, Code: req.Code, Message: req.Message, Count: req.Count,
 				RetryAfter: time.Duration(req.RetryAfter), Delay: time.Duration(req.Delay)}
 			if err := s.InjectFault(f); err != nil {
 				fail(err)

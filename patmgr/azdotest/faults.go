@@ -50,11 +50,12 @@ type Fault struct {
 	Endpoint   string         `json:"endpoint"`
 	Kind       string         `json:"kind"`
 	Status     int            `json:"status,omitempty"`
-	Code       string         `json:"code,omitempty"` // kind paterror
-	Set        map[string]any `json:"set,omitempty"`  // kind tamper: patToken fields to replace
-	RetryAfter time.Duration  `json:"-"`              // sent as whole seconds in Retry-After (kind status)
-	Delay      time.Duration  `json:"-"`              // kind delay
-	Count      int            `json:"count"`          // 0 means 1
+	Code       string         `json:"code,omitempty"`    // kind paterror
+	Message    string         `json:"message,omitempty"` // kind paterror: its patTokenErrorMessage, if not the default
+	Set        map[string]any `json:"set,omitempty"`     // kind tamper: patToken fields to replace
+	RetryAfter time.Duration  `json:"-"`                 // sent as whole seconds in Retry-After (kind status)
+	Delay      time.Duration  `json:"-"`                 // kind delay
+	Count      int            `json:"count"`             // 0 means 1
 }
 
 // Counters are what the server has seen since it started.
@@ -194,7 +195,7 @@ func (s *Server) instrument(endpoint string, h http.Handler) http.Handler {
 		case FaultSignInRedirect:
 			s.redirectToSignIn(w, r)
 		case FaultPATError:
-			writePATResult(w, r, nil, &patError{cmp.Or(f.Status, http.StatusOK), f.Code, "injected fault: " + f.Code})
+			writePATResult(w, r, nil, &patError{cmp.Or(f.Status, http.StatusOK), f.Code, cmp.Or(f.Message, "injected fault: "+f.Code)})
 		case FaultDelay:
 			t := time.NewTimer(f.Delay)
 			defer t.Stop()
