@@ -173,3 +173,23 @@ func TestUnreadableJournalBlocksACreate(t *testing.T) {
 		t.Fatalf("remove changed the unreadable journal: %q, %v", b, err)
 	}
 }
+
+// A create whose name cannot be noted is not made: were its answer lost, nothing would lead the
+// next run to the PAT.
+func TestUnwritableJournalBlocksACreate(t *testing.T) {
+	testenv.SkipOnWindows(t, "symbolic links")
+	m, f := newFakeManager(t)
+	key := cache.Key("dev.azure.com", "contoso", "")
+	p := m.pending(key)
+	// A dangling link where the journal's directory goes: reads find no journal, writes fail.
+	if err := os.Symlink(filepath.Join(testenv.TempDir(t), "gone"), filepath.Dir(p.path)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.settleAndMint(context.Background(), key, "contoso", "bearer", nil)
+	if err == nil || !strings.Contains(err.Error(), "noting the PAT about to be created for contoso") {
+		t.Fatalf("create with an unwritable journal: %v; want an error saying the name could not be noted", err)
+	}
+	if f.next != 0 {
+		t.Fatalf("%d PATs made with an unwritable journal", f.next)
+	}
+}

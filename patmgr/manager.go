@@ -330,7 +330,8 @@ func (m *Manager) mint(ctx context.Context, key, org, bearer string) (azdo.PAT, 
 	for attempt := 0; attempt < 3; attempt++ {
 		name := m.displayName(org)
 		if err := pending.add(name); err != nil {
-			m.trace.Printf("noting the PAT about to be created: %v", err)
+			// Unnoted, a create whose answer is lost would leave a PAT nobody could find.
+			return azdo.PAT{}, fmt.Errorf("noting the PAT about to be created for %s: %w: no PAT is made until the state directory can be written", org, err)
 		}
 		pat, err := m.az.CreatePAT(ctx, org, bearer, name, m.cfg.Scope, m.now().Add(m.cfg.Lifetime))
 		if err == nil {
