@@ -407,6 +407,28 @@ func TestChangedScopeReplacesThePAT(t *testing.T) {
 	}
 }
 
+// A stored PAT that a fallback takes the place of is revoked as a replaced one is: once the store
+// holds the Entra record, nothing else would ever revoke it.
+func TestFallbackRevokesThePATItReplaces(t *testing.T) {
+	e := newEmulated(t, nil)
+	first := e.get(t)
+	if err := e.Reject(context.Background(), e.target, first.Password); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.SetPolicy(e.srv.Org, azdotest.Policy{DisablePATCreation: true}); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.get(t); !c.Bearer {
+		t.Fatal("no fallback to the Entra token when the organisation forbids PATs")
+	}
+	if n := e.active(); n != 0 || e.srv.Counters().PATsRevoked != 1 {
+		t.Fatalf("after the fallback: %d PATs active, %d revoked; want the replaced one revoked", n, e.srv.Counters().PATsRevoked)
+	}
+	if names := e.pendingNames(t); len(names) != 0 {
+		t.Fatalf("names left noted: %v", names)
+	}
+}
+
 // An organisation policy that the settings can satisfy (no full-access PATs) fails the get with
 // the setting to change: handing git the Entra token would give it more than the PAT the
 // organisation just refused.

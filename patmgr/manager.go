@@ -243,10 +243,10 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	switch {
 	case azdo.TokenRefused(err): // even a fresh token: the PAT API will not serve this client
 		why, fix := m.clientRefusal(err)
-		return m.fallback(ctx, key, t, tenant, tok, clientRefusedReason(m.cfg.ClientID), why, fix)
+		return m.fallback(ctx, key, t, rec, tenant, tok, clientRefusedReason(m.cfg.ClientID), why, fix)
 	case errors.As(err, &perr) && perr.IsPolicy():
 		why := fmt.Sprintf("%s does not allow this PAT (%s)", t.Org, perr.Code)
-		return m.fallback(ctx, key, t, tenant, tok, perr.Code, why, "")
+		return m.fallback(ctx, key, t, rec, tenant, tok, perr.Code, why, "")
 	case err != nil:
 		return Credential{}, err
 	}
@@ -257,16 +257,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		DisplayName: pat.DisplayName, ValidFrom: pat.ValidFrom, ValidTo: pat.ValidTo,
 	}
 	pending := m.pending(key)
-	replaced := act == replace && rec.AuthorizationID != pat.AuthorizationID && strings.EqualFold(rec.Account, tok.Account)
-	if replaced && rec.DisplayName != "" {
-		// Noted before it is revoked below: should that fail, or this process end first, the
-		// next sweep revokes it. (Should the save fail instead, the sweep spares it: it is the
-		// stored one.)
-		if err := pending.add(rec.DisplayName); err != nil {
-			m.trace.Printf("noting the PAT about to be replaced: %v", err)
-		}
-	}
-	if err := m.save(ctx, key, next); err != nil {
+	if err := m.supersede(ctx, key, rec, next, tok.Token); err != nil {
 		// The new PAT cannot be kept, so it must not outlive this process either; its name stays
 		// noted should this revoke fail.
 		if m.revokeQuietly(ctx, t.Org, tok.Token, pat.AuthorizationID) {
@@ -277,10 +268,29 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	// Only this create is settled: names an earlier run left, which the sweep could not settle
 	// this time, stay for the next one.
 	pending.remove(pat.DisplayName)
-	if replaced && m.revokeQuietly(ctx, t.Org, tok.Token, rec.AuthorizationID) {
-		pending.remove(rec.DisplayName)
-	}
 	return next.Credential(), nil
+}
+
+// supersede saves next under key in place of old, and revokes old if it is a PAT of the same
+// account: a PAT the store no longer holds must not stay active. Its name is noted before the
+// save, so that the next sweep revokes it should this revoke fail or this process end first
+// (should the save fail instead, the sweep spares it: it is still the stored one).
+func (m *Manager) supersede(ctx context.Context, key string, old, next *cache.Record, bearer string) error {
+	retire := old != nil && old.Kind == cache.KindPAT && old.AuthorizationID != "" &&
+		old.AuthorizationID != next.AuthorizationID && strings.EqualFold(old.Account, next.Account)
+	pending := m.pending(key)
+	if retire && old.DisplayName != "" {
+		if err := pending.add(old.DisplayName); err != nil {
+			m.trace.Printf("noting the PAT about to be replaced: %v", err)
+		}
+	}
+	if err := m.save(ctx, key, next); err != nil {
+		return err
+	}
+	if retire && m.revokeQuietly(ctx, next.Org, bearer, old.AuthorizationID) {
+		pending.remove(old.DisplayName)
+	}
+	return nil
 }
 
 // renew extends rec with the update call, signing in silently only, and returns the access
@@ -473,12 +483,13 @@ func (m *Manager) clientRefusal(err error) (why, fix string) {
 // fallback serves the Entra access token itself when no PAT can be had: the organisation forbids
 // it, or the PAT API will not serve this client. Azure DevOps accepts the token as the Basic
 // password; it lasts about an hour, and silent refresh renews it. why (and fix, if any) is
-// said once, and the PAT is tried again a day later.
-func (m *Manager) fallback(ctx context.Context, key string, t Target, tenant string, tok signin.Token, reason, why, fix string) (Credential, error) {
+// said once, and the PAT is tried again a day later. A stored PAT it takes the place of is revoked,
+// as a replaced one is.
+func (m *Manager) fallback(ctx context.Context, key string, t Target, old *cache.Record, tenant string, tok signin.Token, reason, why, fix string) (Credential, error) {
 	fmt.Fprintf(m.stderr, "git-credential-azdo: %s; using your Entra ID sign-in token instead, renewed silently%s\n", why, fix)
 	rec := &cache.Record{Kind: cache.KindEntra, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
 		Tenant: tenant, PolicyError: reason, ValidFrom: m.now(), ValidTo: m.now().Add(policyRecheck)}
-	if err := m.save(ctx, key, rec); err != nil {
+	if err := m.supersede(ctx, key, old, rec, tok.Token); err != nil {
 		return Credential{}, err
 	}
 	return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
