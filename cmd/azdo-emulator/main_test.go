@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -24,6 +25,7 @@ func TestBinary(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("signals")
 	}
+	git := testenv.NeedTool(t, "git", "the emulator serves its repositories with git http-backend")
 	tmp := testenv.TempDir(t)
 	bin := filepath.Join(tmp, "azdo-emulator")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -40,32 +42,43 @@ func TestBinary(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
+	// Stdout is drained before Wait, as os/exec requires, by a goroutine started at once, so that
+	// whatever ends the test (a crash before the ready line too) the cleanup can kill the
+	// emulator and wait for it. Anything after the ready line is a bug.
+	ready := make(chan []byte, 1)
+	exited := make(chan struct{})
+	var rest []byte
+	var exitErr error
+	go func() {
+		out := bufio.NewReader(stdout)
+		line, _ := out.ReadBytes('\n')
+		ready <- bytes.TrimSuffix(line, []byte("\n"))
+		rest, _ = io.ReadAll(out)
+		exitErr = cmd.Wait()
+		close(exited)
+	}()
 	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+		_ = cmd.Process.Kill()
+		<-exited
 	}()
 
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() {
-		t.Fatalf("no ready line; stderr:\n%s", stderr.String())
+	var line []byte
+	select {
+	case line = <-ready:
+	case <-time.After(time.Minute): // a hang, not a slow machine
 	}
-	// Drain stdout before Wait, as os/exec requires; anything after the
-	// ready line is a bug.
-	var rest []byte
-	go func() {
-		rest, _ = io.ReadAll(stdout)
-		exited <- cmd.Wait()
-	}()
+	if len(line) == 0 {
+		_ = cmd.Process.Kill()
+		<-exited // stderr is complete, and no longer written
+		t.Fatalf("no ready line: %v; stderr:\n%s", exitErr, stderr.String())
+	}
 	var info map[string]string
-	if err := json.Unmarshal(lines.Bytes(), &info); err != nil {
-		t.Fatalf("ready line %q: %v", lines.Text(), err)
+	if err := json.Unmarshal(line, &info); err != nil {
+		t.Fatalf("ready line %q: %v", line, err)
 	}
 	for _, k := range []string{"url", "caFile", "tenantId", "org", "user", "repoUrl", "gitConfig", "project", "repo", "password", "controlUrl"} {
 		if info[k] == "" {
-			t.Errorf("ready line lacks %s: %s", k, lines.Text())
+			t.Errorf("ready line lacks %s: %s", k, line)
 		}
 	}
 	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
@@ -107,28 +120,26 @@ func TestBinary(t *testing.T) {
 	if err != nil || tok.AccessToken == "" {
 		t.Fatalf("token: %v %d", err, resp.StatusCode)
 	}
-	if _, err := exec.LookPath("git"); err == nil {
-		home := testenv.TempDir(t)
-		global := filepath.Join(home, "gitconfig")
-		if err := os.WriteFile(global, []byte("[include]\n\tpath = "+info["gitConfig"]+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		key := "credential." + info["url"] + ".helper"
-		git := exec.Command("git", "-c", key+"=", "-c", key+"=!f(){ echo username=x; echo password="+tok.AccessToken+"; }; f", "ls-remote", info["repoUrl"])
-		git.Env = []string{"HOME=" + home, "GIT_CONFIG_GLOBAL=" + global, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0", "PATH=" + os.Getenv("PATH")}
-		out, err := git.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "refs/heads/main") {
-			t.Errorf("git ls-remote: %v\n%s", err, out)
-		}
+	home := testenv.TempDir(t)
+	global := filepath.Join(home, "gitconfig")
+	if err := os.WriteFile(global, []byte("[include]\n\tpath = "+info["gitConfig"]+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := "credential." + info["url"] + ".helper"
+	ls := exec.Command(git, "-c", key+"=", "-c", key+"=!f(){ echo username=x; echo password="+tok.AccessToken+"; }; f", "ls-remote", info["repoUrl"])
+	ls.Env = []string{"HOME=" + home, "GIT_CONFIG_GLOBAL=" + global, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0", "PATH=" + os.Getenv("PATH")}
+	out, err := ls.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "refs/heads/main") {
+		t.Errorf("git ls-remote: %v\n%s", err, out)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("exit after SIGTERM: %v\n%s", err, stderr.String())
+	case <-exited:
+		if exitErr != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", exitErr, stderr.String())
 		}
 	case <-time.After(time.Minute): // a hang, not a slow machine
 		t.Fatal("no exit a minute after SIGTERM")

@@ -44,7 +44,9 @@ const (
 	secretsName     = "org.freedesktop.secrets"
 	secretsPath     = dbus.ObjectPath("/org/freedesktop/secrets")
 	loginCollection = dbus.ObjectPath("/org/freedesktop/secrets/collection/login")
-	startTimeout    = 15 * time.Second
+	// startTimeout is how long the daemons may take to start: only a hang, not a slow machine,
+	// reaches it, since readiness is signalled, not polled.
+	startTimeout = 2 * time.Minute
 )
 
 // Session is a running private bus and keyring.
@@ -61,6 +63,8 @@ type Session struct {
 	sockDir      string // set when the socket had to go to a shorter path
 	stopOnce     sync.Once
 	outer        *Session // the session that was current when this one started
+
+	keyringExited chan struct{} // closed once the keyring's Wait returned, which only it calls
 }
 
 // current is the session started by Main (or the latest Start), for Require.
@@ -144,6 +148,11 @@ func Start(dir string) (*Session, error) {
 	if err := s.keyring.Start(); err != nil {
 		return nil, fmt.Errorf("keyringtest: starting gnome-keyring-daemon: %w", err)
 	}
+	s.keyringExited = make(chan struct{})
+	go func() {
+		_ = s.keyring.Wait()
+		close(s.keyringExited)
+	}()
 	if err := s.waitReady(); err != nil {
 		return nil, err
 	}
@@ -290,23 +299,41 @@ func xmlEscape(s string) string {
 	return b.String()
 }
 
-// waitReady polls (bounded) until the keyring owns org.freedesktop.secrets
-// and its login collection exists and is unlocked, so that the first test
-// does not race the daemon's start.
+// waitReady waits until the keyring owns org.freedesktop.secrets and its login collection exists
+// and is unlocked, so that the first test does not race the daemon's start. It checks once, then
+// again at each signal that the name's owner or a collection changed, and gives up when the
+// keyring exits.
 func (s *Session) waitReady() error {
-	deadline := time.Now().Add(startTimeout)
-	var last error
-	for time.Now().Before(deadline) {
-		if s.keyring.ProcessState != nil {
-			break
+	conn, err := s.connect()
+	if err != nil {
+		return fmt.Errorf("keyringtest: connecting to the bus: %w", err)
+	}
+	defer conn.Close()
+	signals := make(chan *dbus.Signal, 16)
+	conn.Signal(signals)
+	// The match rules are in place before the first check, so no change after it is missed.
+	for _, match := range [][]dbus.MatchOption{
+		{dbus.WithMatchSender("org.freedesktop.DBus"), dbus.WithMatchMember("NameOwnerChanged"), dbus.WithMatchArg(0, secretsName)},
+		{dbus.WithMatchInterface("org.freedesktop.Secret.Service")}, // CollectionCreated, CollectionChanged
+	} {
+		if err := conn.AddMatchSignal(match...); err != nil {
+			return fmt.Errorf("keyringtest: subscribing to the bus's signals: %w", err)
 		}
-		last = s.checkReady()
+	}
+	timeout := time.After(startTimeout)
+	for {
+		last := s.checkReady()
 		if last == nil {
 			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-signals:
+		case <-s.keyringExited:
+			return fmt.Errorf("keyringtest: gnome-keyring-daemon exited before the Secret Service was ready (%v); daemon output: %s", last, s.logText())
+		case <-timeout:
+			return fmt.Errorf("keyringtest: Secret Service not ready after %s, a hang: %v; daemon output: %s", startTimeout, last, s.logText())
+		}
 	}
-	return fmt.Errorf("keyringtest: Secret Service not ready within %s: %v; daemon output: %s", startTimeout, last, s.logText())
 }
 
 func (s *Session) checkReady() error {
@@ -391,11 +418,13 @@ func (s *Session) Unlock() error {
 // restores the environment Start changed. It is safe to call twice.
 func (s *Session) Stop() {
 	s.stopOnce.Do(func() {
-		for _, c := range []*exec.Cmd{s.keyring, s.bus} {
-			if c != nil && c.Process != nil {
-				killGroup(c)
-				_ = c.Wait()
-			}
+		if s.keyring != nil && s.keyring.Process != nil {
+			killGroup(s.keyring)
+			<-s.keyringExited
+		}
+		if s.bus != nil && s.bus.Process != nil {
+			killGroup(s.bus)
+			_ = s.bus.Wait()
 		}
 		for k, v := range s.saved {
 			if v == nil {

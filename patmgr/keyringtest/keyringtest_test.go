@@ -203,7 +203,7 @@ func TestKeyringComesBackAfterAnAbort(t *testing.T) {
 	if err := s.keyring.Process.Signal(syscall.SIGABRT); err != nil {
 		t.Fatal(err)
 	}
-	_ = s.keyring.Wait()
+	<-s.keyringExited
 	// A keyring that came back locked would make go-keyring wait for a prompt forever.
 	type result struct {
 		value string
