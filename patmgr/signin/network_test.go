@@ -46,15 +46,7 @@ func networkError(t *testing.T, authority string, proxy func(*http.Request) (*ur
 }
 
 func TestNetworkFailuresKeepTheirCause(t *testing.T) {
-	closed := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		return addr
-	}
+	noSuchHosts(t)
 	untrusted := httptest.NewTLSServer(http.NotFoundHandler())
 	defer untrusted.Close()
 	refusingProxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -62,13 +54,13 @@ func TestNetworkFailuresKeepTheirCause(t *testing.T) {
 	}))
 	defer refusingProxy.Close()
 	proxyURL, _ := url.Parse(refusingProxy.URL)
-	deadProxy, _ := url.Parse("http://" + closed())
+	deadProxy, _ := url.Parse("http://" + refusingAddr(t))
 	cases := []struct {
 		name, authority string
 		proxy           *url.URL
 		want            string
 	}{
-		{"refused", "https://" + closed(), nil, "the connection was refused"},
+		{"refused", "https://" + refusingAddr(t), nil, "the connection was refused"},
 		{"dns", "https://login.nonexistent.invalid", nil, "cannot reach login.nonexistent.invalid: the name login.nonexistent.invalid does not resolve (no such host)"},
 		{"tls", untrusted.URL, nil, "cannot reach " + strings.TrimPrefix(untrusted.URL, "https://") + " securely: its certificate is not trusted"},
 		{"proxy refuses", "https://login.example.invalid", proxyURL, "the proxy " + refusingProxy.URL + " (HTTPS_PROXY) would not connect to login.example.invalid: Forbidden"},
@@ -82,4 +74,64 @@ func TestNetworkFailuresKeepTheirCause(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refusingAddr returns a loopback address that refuses connections for the rest of the test: the
+// port stays held by one end of a connection, which no one else can then bind and which does not
+// listen.
+func refusingAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	// Accepted, the connection outlives the listener: closing it with the connection still queued
+	// would reset the connection and free the port.
+	s, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return c.LocalAddr().String()
+}
+
+// noSuchHosts answers the test's DNS lookups with NXDOMAIN, as the DNS answers a name under
+// .invalid, whether or not the machine can reach a DNS server. The client's dialer resolves with
+// net.DefaultResolver, replaced for the test: no test of the package runs in parallel.
+func noSuchHosts(t *testing.T) {
+	dns, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dns.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := dns.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			// The query's ID and question, with the flags of a recursive server's NXDOMAIN.
+			q, end := buf[:n], 12
+			for end < n && q[end] != 0 {
+				end += int(q[end]) + 1
+			}
+			if end += 5; end > n {
+				continue
+			}
+			dns.WriteTo(append([]byte{q[0], q[1], 0x81, 0x83, 0, 1, 0, 0, 0, 0, 0, 0}, q[12:end]...), from)
+		}
+	}()
+	saved := net.DefaultResolver
+	t.Cleanup(func() { net.DefaultResolver = saved })
+	net.DefaultResolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", dns.LocalAddr().String())
+	}}
 }
