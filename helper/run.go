@@ -35,13 +35,9 @@ type Options struct {
 // IsOperation reports whether op is one of git's credential operations, which Run performs.
 func IsOperation(op string) bool { return op == "get" || op == "store" || op == "erase" }
 
-// Run performs one git credential operation (get, store or erase). Requests for other hosts get
-// no answer, so git asks its next helper; unknown operations are ignored, as git's protocol
-// requires. A returned error is meant for one line on stderr.
+// Run performs one git credential operation: get, store or erase. Requests for other hosts get
+// no answer, so git asks its next helper. A returned error is meant for one line on stderr.
 func Run(ctx context.Context, op string, opts Options) error {
-	if !IsOperation(op) {
-		return nil
-	}
 	req, err := readCreds(opts.Stdin)
 	if err != nil {
 		return err

@@ -180,11 +180,6 @@ func TestRun(t *testing.T) {
 			op:    "store",
 			input: "protocol=https\nhost=dev.azure.com\npath=contoso\nusername=contoso\npassword=the-pat\n",
 		},
-		{
-			name:  "an unknown operation is ignored",
-			op:    "frobnicate",
-			input: "garbage without equals\n",
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
