@@ -59,10 +59,10 @@ func Run(ctx context.Context, op string, opts Options) error {
 	switch op {
 	case "get":
 		creds, err := opts.Credentials()
-		if err != nil {
-			return err
+		var cred cache.Credential
+		if err == nil {
+			cred, err = creds.Credential(ctx, target)
 		}
-		cred, err := creds.Credential(ctx, target)
 		if err != nil {
 			// quit=1 stops git from going on to a terminal username prompt that cannot work
 			// for Azure DevOps; the reason is on stderr.

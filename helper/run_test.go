@@ -36,7 +36,8 @@ func TestRun(t *testing.T) {
 		name       string
 		op         string
 		input      string
-		bearer     bool // the manager hands out an Entra access token, not a PAT
+		bearer     bool  // the manager hands out an Entra access token, not a PAT
+		credsErr   error // building the manager fails
 		credErr    error
 		wantOut    string
 		wantErr    string // substring
@@ -159,6 +160,14 @@ func TestRun(t *testing.T) {
 			wantTarget: &cache.Target{Org: "contoso"},
 		},
 		{
+			name:     "a get whose manager cannot be built tells git to quit",
+			op:       "get",
+			input:    "protocol=https\nhost=dev.azure.com\npath=contoso\n",
+			credsErr: errors.New("the state directory is writable by others"),
+			wantOut:  "quit=1\n\n",
+			wantErr:  "writable by others",
+		},
+		{
 			name:       "erase passes the refused password on",
 			op:         "erase",
 			input:      "protocol=https\nhost=dev.azure.com\npath=contoso\nusername=contoso\npassword=old-pat\n",
@@ -186,9 +195,14 @@ func TestRun(t *testing.T) {
 			fake := &fakeCredentials{cred: cache.Credential{Username: "alice@contoso.com", Password: "the-pat", Expires: expiry, Bearer: tt.bearer}, err: tt.credErr}
 			var out bytes.Buffer
 			err := Run(context.Background(), tt.op, Options{
-				Credentials: func() (Credentials, error) { return fake, nil },
-				Stdin:       strings.NewReader(tt.input),
-				Stdout:      &out,
+				Credentials: func() (Credentials, error) {
+					if tt.credsErr != nil {
+						return nil, tt.credsErr
+					}
+					return fake, nil
+				},
+				Stdin:  strings.NewReader(tt.input),
+				Stdout: &out,
 			})
 			if tt.wantErr == "" && err != nil {
 				t.Fatalf("Run: %v", err)
