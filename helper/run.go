@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 )
@@ -70,18 +71,33 @@ func Run(ctx context.Context, op string, opts Options) error {
 		}
 		return writeCreds(opts.Stdout, answer(req, remote, cred))
 	case "erase":
-		if req.Get("password") == "" {
+		secret := refused(req)
+		if secret == "" {
 			return nil
 		}
 		creds, err := opts.Credentials()
 		if err != nil {
 			return err
 		}
-		return creds.Reject(ctx, target, req.Get("password"))
+		return creds.Reject(ctx, target, secret)
 	}
 	// store: git is telling us the credential we gave it worked. We keep only PATs we made, so
 	// there is nothing to write, and a password from elsewhere is not ours to keep.
 	return nil
+}
+
+// refused is the secret git's erase says the server turned down: the password, or the bearer
+// credential answer gave a git with the authtype capability, which git sends back in place of a
+// password. "" when erase names neither.
+func refused(req Creds) string {
+	if p := req.Get("password"); p != "" {
+		return p
+	}
+	// Authentication schemes are case-insensitive (RFC 9110, section 11.1).
+	if strings.EqualFold(req.Get("authtype"), "Bearer") {
+		return req.Get("credential")
+	}
+	return ""
 }
 
 // answer is get's reply. An Entra access token goes to a git that announced the authtype

@@ -174,6 +174,27 @@ func TestRun(t *testing.T) {
 			wantTarget: &cache.Target{Org: "contoso"},
 			wantReject: "old-pat",
 		},
+		// git 2.46+ erases the bearer credential answer gave it with authtype and credential, and
+		// no password.
+		{
+			name:       "erase passes a refused bearer credential on, with the challenge",
+			op:         "erase",
+			input:      "capability[]=authtype\nauthtype=Bearer\ncredential=old-token\nprotocol=https\nhost=dev.azure.com\npath=contoso\nwwwauth[]=Bearer error=\"insufficient_claims\", claims=\"e30=\"\n",
+			wantTarget: &cache.Target{Org: "contoso", Challenges: []string{`Bearer error="insufficient_claims", claims="e30="`}},
+			wantReject: "old-token",
+		},
+		{
+			name:       "erase reads the bearer scheme in any case",
+			op:         "erase",
+			input:      "capability[]=authtype\nauthtype=bearer\ncredential=old-token\nprotocol=https\nhost=dev.azure.com\npath=contoso\n",
+			wantTarget: &cache.Target{Org: "contoso"},
+			wantReject: "old-token",
+		},
+		{
+			name:  "erase of a credential of another scheme does nothing",
+			op:    "erase",
+			input: "capability[]=authtype\nauthtype=Basic\ncredential=Y29udG9zbzpwYXQ=\nprotocol=https\nhost=dev.azure.com\npath=contoso\n",
+		},
 		{
 			name:  "erase without a password does nothing",
 			op:    "erase",
