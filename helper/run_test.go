@@ -213,7 +213,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake := &fakeCredentials{cred: cache.Credential{Username: "alice@contoso.com", Password: "the-pat", Expires: expiry, Bearer: tt.bearer}, err: tt.credErr}
+			fake := &fakeCredentials{cred: cache.Credential{Password: "the-pat", Expires: expiry, Bearer: tt.bearer}, err: tt.credErr}
 			var out bytes.Buffer
 			err := Run(context.Background(), tt.op, Options{
 				Credentials: func() (Credentials, error) {
@@ -297,7 +297,7 @@ func TestRunDeclinesDisguisedHosts(t *testing.T) {
 		"[]",                     // empty IPv6
 		"dev\xff.azure.com",      // invalid utf8
 	} {
-		fake := &fakeCredentials{cred: cache.Credential{Username: "contoso", Password: "the-pat"}}
+		fake := &fakeCredentials{cred: cache.Credential{Password: "the-pat"}}
 		var out bytes.Buffer
 		err := Run(context.Background(), "get", Options{
 			Credentials: func() (Credentials, error) { return fake, nil },
