@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 )
@@ -35,13 +36,9 @@ type Options struct {
 // IsOperation reports whether op is one of git's credential operations, which Run performs.
 func IsOperation(op string) bool { return op == "get" || op == "store" || op == "erase" }
 
-// Run performs one git credential operation (get, store or erase). Requests for other hosts get
-// no answer, so git asks its next helper; unknown operations are ignored, as git's protocol
-// requires. A returned error is meant for one line on stderr.
+// Run performs one git credential operation: get, store or erase. Requests for other hosts get
+// no answer, so git asks its next helper. A returned error is meant for one line on stderr.
 func Run(ctx context.Context, op string, opts Options) error {
-	if !IsOperation(op) {
-		return nil
-	}
 	req, err := readCreds(opts.Stdin)
 	if err != nil {
 		return err
@@ -63,10 +60,10 @@ func Run(ctx context.Context, op string, opts Options) error {
 	switch op {
 	case "get":
 		creds, err := opts.Credentials()
-		if err != nil {
-			return err
+		var cred cache.Credential
+		if err == nil {
+			cred, err = creds.Credential(ctx, target)
 		}
-		cred, err := creds.Credential(ctx, target)
 		if err != nil {
 			// quit=1 stops git from going on to a terminal username prompt that cannot work
 			// for Azure DevOps; the reason is on stderr.
@@ -74,18 +71,33 @@ func Run(ctx context.Context, op string, opts Options) error {
 		}
 		return writeCreds(opts.Stdout, answer(req, remote, cred))
 	case "erase":
-		if req.Get("password") == "" {
+		secret := refused(req)
+		if secret == "" {
 			return nil
 		}
 		creds, err := opts.Credentials()
 		if err != nil {
 			return err
 		}
-		return creds.Reject(ctx, target, req.Get("password"))
+		return creds.Reject(ctx, target, secret)
 	}
 	// store: git is telling us the credential we gave it worked. We keep only PATs we made, so
 	// there is nothing to write, and a password from elsewhere is not ours to keep.
 	return nil
+}
+
+// refused is the secret git's erase says the server turned down: the password, or the bearer
+// credential answer gave a git with the authtype capability, which git sends back in place of a
+// password. "" when erase names neither.
+func refused(req Creds) string {
+	if p := req.Get("password"); p != "" {
+		return p
+	}
+	// Authentication schemes are case-insensitive (RFC 9110, section 11.1).
+	if strings.EqualFold(req.Get("authtype"), "Bearer") {
+		return req.Get("credential")
+	}
+	return ""
 }
 
 // answer is get's reply. An Entra access token goes to a git that announced the authtype

@@ -36,7 +36,8 @@ func TestRun(t *testing.T) {
 		name       string
 		op         string
 		input      string
-		bearer     bool // the manager hands out an Entra access token, not a PAT
+		bearer     bool  // the manager hands out an Entra access token, not a PAT
+		credsErr   error // building the manager fails
 		credErr    error
 		wantOut    string
 		wantErr    string // substring
@@ -159,11 +160,40 @@ func TestRun(t *testing.T) {
 			wantTarget: &cache.Target{Org: "contoso"},
 		},
 		{
+			name:     "a get whose manager cannot be built tells git to quit",
+			op:       "get",
+			input:    "protocol=https\nhost=dev.azure.com\npath=contoso\n",
+			credsErr: errors.New("the state directory is writable by others"),
+			wantOut:  "quit=1\n\n",
+			wantErr:  "writable by others",
+		},
+		{
 			name:       "erase passes the refused password on",
 			op:         "erase",
 			input:      "protocol=https\nhost=dev.azure.com\npath=contoso\nusername=contoso\npassword=old-pat\n",
 			wantTarget: &cache.Target{Org: "contoso"},
 			wantReject: "old-pat",
+		},
+		// git 2.46+ erases the bearer credential answer gave it with authtype and credential, and
+		// no password.
+		{
+			name:       "erase passes a refused bearer credential on, with the challenge",
+			op:         "erase",
+			input:      "capability[]=authtype\nauthtype=Bearer\ncredential=old-token\nprotocol=https\nhost=dev.azure.com\npath=contoso\nwwwauth[]=Bearer error=\"insufficient_claims\", claims=\"e30=\"\n",
+			wantTarget: &cache.Target{Org: "contoso", Challenges: []string{`Bearer error="insufficient_claims", claims="e30="`}},
+			wantReject: "old-token",
+		},
+		{
+			name:       "erase reads the bearer scheme in any case",
+			op:         "erase",
+			input:      "capability[]=authtype\nauthtype=bearer\ncredential=old-token\nprotocol=https\nhost=dev.azure.com\npath=contoso\n",
+			wantTarget: &cache.Target{Org: "contoso"},
+			wantReject: "old-token",
+		},
+		{
+			name:  "erase of a credential of another scheme does nothing",
+			op:    "erase",
+			input: "capability[]=authtype\nauthtype=Basic\ncredential=Y29udG9zbzpwYXQ=\nprotocol=https\nhost=dev.azure.com\npath=contoso\n",
 		},
 		{
 			name:  "erase without a password does nothing",
@@ -180,20 +210,20 @@ func TestRun(t *testing.T) {
 			op:    "store",
 			input: "protocol=https\nhost=dev.azure.com\npath=contoso\nusername=contoso\npassword=the-pat\n",
 		},
-		{
-			name:  "an unknown operation is ignored",
-			op:    "frobnicate",
-			input: "garbage without equals\n",
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake := &fakeCredentials{cred: cache.Credential{Username: "alice@contoso.com", Password: "the-pat", Expires: expiry, Bearer: tt.bearer}, err: tt.credErr}
+			fake := &fakeCredentials{cred: cache.Credential{Password: "the-pat", Expires: expiry, Bearer: tt.bearer}, err: tt.credErr}
 			var out bytes.Buffer
 			err := Run(context.Background(), tt.op, Options{
-				Credentials: func() (Credentials, error) { return fake, nil },
-				Stdin:       strings.NewReader(tt.input),
-				Stdout:      &out,
+				Credentials: func() (Credentials, error) {
+					if tt.credsErr != nil {
+						return nil, tt.credsErr
+					}
+					return fake, nil
+				},
+				Stdin:  strings.NewReader(tt.input),
+				Stdout: &out,
 			})
 			if tt.wantErr == "" && err != nil {
 				t.Fatalf("Run: %v", err)
@@ -267,7 +297,7 @@ func TestRunDeclinesDisguisedHosts(t *testing.T) {
 		"[]",                     // empty IPv6
 		"dev\xff.azure.com",      // invalid utf8
 	} {
-		fake := &fakeCredentials{cred: cache.Credential{Username: "contoso", Password: "the-pat"}}
+		fake := &fakeCredentials{cred: cache.Credential{Password: "the-pat"}}
 		var out bytes.Buffer
 		err := Run(context.Background(), "get", Options{
 			Credentials: func() (Credentials, error) { return fake, nil },

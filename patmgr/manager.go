@@ -208,7 +208,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		if err != nil {
 			return Credential{}, err
 		}
-		return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
+		return Credential{Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
 	case renew:
 		bearer, err := m.renew(ctx, key, rec, tenant, account)
 		if err == nil {
@@ -492,7 +492,7 @@ func (m *Manager) fallback(ctx context.Context, key string, t Target, old *cache
 	if err := m.supersede(ctx, key, old, rec, tok.Token); err != nil {
 		return Credential{}, err
 	}
-	return Credential{Username: tok.Account, Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
+	return Credential{Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
 }
 
 // freshToken redeems the refresh token even though MSAL holds an access token that looks valid,

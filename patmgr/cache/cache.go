@@ -21,7 +21,6 @@ type Target struct {
 
 // Credential is what git gets.
 type Credential struct {
-	Username string
 	Password string
 	Expires  time.Time
 	// Bearer marks an Entra access token rather than a PAT (the fallback where an organisation
@@ -59,5 +58,5 @@ func Lookup(ctx context.Context, st store.Store, key string, renewBefore time.Du
 
 // Credential is the record as git gets it.
 func (r *Record) Credential() Credential {
-	return Credential{Username: r.Account, Password: r.Token, Expires: r.ValidTo}
+	return Credential{Password: r.Token, Expires: r.ValidTo}
 }
