@@ -3,12 +3,19 @@ package patmgr
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/signin"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // A browser that cannot be started (here BROWSER names an opener that exits 1) does not strand the
@@ -82,6 +89,57 @@ func TestBrowserSignInTimesOutClearly(t *testing.T) {
 	}
 	if out := stderr.String(); !strings.Contains(out, "waiting up to 5s for the sign-in in your browser; Ctrl-C cancels") {
 		t.Errorf("stderr %q does not say how long the sign-in stays open", out)
+	}
+}
+
+// A browser that stays in the foreground (one that was not running yet, a text browser) does not
+// hold the sign-in: the get finishes as soon as the user has signed in, while the browser still
+// runs. Here the test signs in as the user, following the URL the helper printed; the browser
+// runs until the test lets it go (a read of a FIFO), or for two minutes.
+func TestBrowserInTheForegroundDoesNotHoldTheSignIn(t *testing.T) {
+	testenv.SkipOnWindows(t, "sh and mkfifo")
+	e := newEmulated(t, func(c *config.Config) { c.Login, c.Username, c.Password = config.LoginBrowser, "", "" })
+	dir := testenv.TempDir(t)
+	hold, exited, launcher := filepath.Join(dir, "hold"), filepath.Join(dir, "exited"), filepath.Join(dir, "browser")
+	if out, err := exec.Command("mkfifo", hold).CombinedOutput(); err != nil {
+		t.Fatalf("mkfifo: %v: %s", err, out)
+	}
+	script := fmt.Sprintf("#!/bin/sh\ntimeout 120 cat '%s' >/dev/null\ntouch '%s'\n", hold, exited)
+	if err := os.WriteFile(launcher, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if f, err := os.OpenFile(hold, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close() // the browser's read ends
+		}
+	})
+	urls := make(chan string, 1)
+	e.stderr = &watchedWriter{see: func(p []byte) {
+		if _, u, ok := strings.Cut(string(p), "If it does not open, visit: "); ok {
+			urls <- strings.TrimSpace(u)
+		}
+	}}
+	e.env = signin.Environment{
+		Getenv:      func(k string) string { return map[string]string{"BROWSER": launcher}[k] },
+		HasTerminal: func() bool { return true },
+		HasBrowser:  func() bool { return true },
+	}
+	signedIn := make(chan error, 1)
+	go func() {
+		// The user: the emulator signs in at once and sends the browser back to the helper.
+		signedIn <- azdotest.FollowSignIn(e.srv.Client(), <-urls)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := e.Credential(ctx, e.target)
+	if err != nil || c.Password == "" {
+		t.Fatalf("get: %v", err)
+	}
+	if err := <-signedIn; err != nil {
+		t.Fatalf("signing in as the user: %v", err)
+	}
+	if _, err := os.Stat(exited); err == nil {
+		t.Fatal("the get returned only once the browser had exited")
 	}
 }
 

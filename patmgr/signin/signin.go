@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -173,8 +174,15 @@ func (s *Signer) interactive(ctx context.Context, org, tenant, account, method, 
 	}
 	var res public.AuthResult
 	if method == config.LoginBrowser {
+		// A launcher that fails after openBrowser returned ends the wait through abort.
+		wait, abort := context.WithCancelCause(ctx)
+		openURL := func(u string) error { return s.openBrowser(u, abort) }
 		// An empty account or claims is MSAL's default: no hint, no claims.
-		res, err = c.AcquireTokenInteractive(ctx, s.cfg.Scopes(), public.WithOpenURL(s.openBrowser), public.WithLoginHint(account), public.WithClaims(claims))
+		res, err = c.AcquireTokenInteractive(wait, s.cfg.Scopes(), public.WithOpenURL(openURL), public.WithLoginHint(account), public.WithClaims(claims))
+		if cause := context.Cause(wait); err != nil && errors.Is(cause, errNoBrowser) {
+			err = cause
+		}
+		abort(nil)
 		if errors.Is(err, errNoBrowser) && s.env.HasTerminal() {
 			fmt.Fprintf(s.prompt, "git-credential-azdo: %v; signing in with a device code instead\n", err)
 			method = config.LoginDevice
@@ -221,21 +229,38 @@ func (s *Signer) result(res public.AuthResult) Token {
 	return Token{Token: res.AccessToken, ExpiresOn: res.ExpiresOn, Account: res.Account.PreferredUsername, HomeID: res.Account.HomeAccountID}
 }
 
-// openBrowser keeps the browser launcher's output off stdout, which is git's protocol channel.
-func (s *Signer) openBrowser(u string) error {
+// openBrowser starts the browser on u without waiting for it to exit: a browser that was not
+// running may stay in the foreground until the user closes it, and the sign-in, its locks and git
+// with them would wait as long. A launcher that fails, at once or later, calls abort, so that
+// the device code can take over.
+func (s *Signer) openBrowser(u string, abort context.CancelCauseFunc) error {
 	fmt.Fprintf(s.prompt, "git-credential-azdo: Opening your browser to sign in. If it does not open, visit: %s\n", u)
-	var err error
+	failed := func(err error) error { return fmt.Errorf("%w (%v)", errNoBrowser, err) }
+	// The launcher's output goes where prompts go, never to stdout, git's protocol channel; to a
+	// writer that is not a file it would be copied by a goroutine alongside this process's writes.
+	var out io.Writer
+	if f, ok := s.prompt.(*os.File); ok {
+		out = f
+	}
 	if cmd := strings.Fields(s.env.Getenv("BROWSER")); len(cmd) > 0 {
 		// As git and gh do: the user's choice of browser, given the URL as its last argument.
 		opener := exec.Command(cmd[0], append(cmd[1:], u)...)
-		opener.Stdout, opener.Stderr = s.prompt, s.prompt
-		err = opener.Run()
+		opener.Stdout, opener.Stderr = out, out
+		if err := opener.Start(); err != nil {
+			return failed(err)
+		}
+		go func() {
+			if err := opener.Wait(); err != nil {
+				abort(failed(err))
+			}
+		}()
 	} else {
-		browser.Stdout, browser.Stderr = s.prompt, s.prompt
-		err = browser.OpenURL(u)
-	}
-	if err != nil {
-		return fmt.Errorf("%w (%v)", errNoBrowser, err)
+		browser.Stdout, browser.Stderr = out, out
+		go func() {
+			if err := browser.OpenURL(u); err != nil {
+				abort(failed(err))
+			}
+		}()
 	}
 	fmt.Fprintf(s.prompt, "git-credential-azdo: waiting up to %s for the sign-in in your browser; Ctrl-C cancels\n", s.cfg.Timeout)
 	return nil

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -433,11 +432,6 @@ func TestFileStoreWorksEndToEnd(t *testing.T) {
 	}
 }
 
-var (
-	formActionRE = regexp.MustCompile(`<form method="POST"[^>]* action="([^"]*)"`)
-	formInputRE  = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)"`)
-)
-
 // fakeBrowser follows the authorize URL the way a browser would, as the emulator's auto-approved
 // user, and submits the form_post page back to MSAL's loopback listener.
 func fakeBrowser() int {
@@ -445,28 +439,11 @@ func fakeBrowser() int {
 		fmt.Fprintln(os.Stderr, "fake xdg-open: want one URL")
 		return 2
 	}
-	resp, err := http.Get(os.Args[1]) // trusts the emulator's CA through SSL_CERT_FILE
-	if err != nil {
+	// The default client trusts the emulator's CA through SSL_CERT_FILE.
+	if err := azdotest.FollowSignIn(http.DefaultClient, os.Args[1]); err != nil {
 		fmt.Fprintln(os.Stderr, "fake xdg-open:", err)
 		return 1
 	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	action := formActionRE.FindSubmatch(page)
-	if action == nil {
-		fmt.Fprintf(os.Stderr, "fake xdg-open: no form in the page (HTTP %d)\n", resp.StatusCode)
-		return 1
-	}
-	form := url.Values{}
-	for _, m := range formInputRE.FindAllSubmatch(page, -1) {
-		form.Set(html.UnescapeString(string(m[1])), html.UnescapeString(string(m[2])))
-	}
-	post, err := http.PostForm(html.UnescapeString(string(action[1])), form)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "fake xdg-open:", err)
-		return 1
-	}
-	post.Body.Close()
 	return 0
 }
 
