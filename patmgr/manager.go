@@ -548,7 +548,10 @@ func (m *Manager) tenant(ctx context.Context, t Target, known cache.Record) (str
 			return tenant, nil
 		}
 	}
-	if known.Tenant != "" {
+	// The multi-tenant endpoint is also where a failed discovery falls back to: remembered, it
+	// would outlive that failure, so it is asked again (an organisation of Microsoft accounts pays
+	// one anonymous request per sign-in for it).
+	if known.Tenant != "" && known.Tenant != config.TenantOrganizations {
 		return known.Tenant, nil
 	}
 	tenant, err := m.az.Tenant(ctx, t.Org)
