@@ -65,6 +65,36 @@ func TestClaimsChallengeAfterRevokedSessionsSignsInAgain(t *testing.T) {
 	}
 }
 
+// When git refuses the Entra token a fallback hands out and the sessions were revoked, the next get
+// signs in again instead of handing out the refused token, which MSAL would still serve.
+func TestRefusedFallbackTokenAfterRevokedSessionsSignsInAgain(t *testing.T) {
+	e := newEmulated(t, nil)
+	if err := e.srv.SetPolicy(e.srv.Org, azdotest.Policy{DisablePATCreation: true}); err != nil {
+		t.Fatal(err)
+	}
+	refused := e.get(t)
+	if !refused.Bearer {
+		t.Fatal("no fallback to the Entra token")
+	}
+	if err := e.srv.RevokeSessions(e.srv.User); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Reject(context.Background(), e.target, refused.Password); err != nil {
+		t.Fatal(err)
+	}
+	before := e.srv.Counters()
+	next := e.get(t)
+	if next.Password == refused.Password || e.srv.Counters().Grants["password"] != before.Grants["password"]+1 {
+		t.Fatalf("after the refusal: same token %v, grants %v then %v; want a new sign-in",
+			next.Password == refused.Password, before.Grants, e.srv.Counters().Grants)
+	}
+	// Signed in again, the fallback serves from the cache as before.
+	before = e.srv.Counters()
+	if again := e.get(t); again.Password != next.Password || e.srv.Counters().Grants["password"] != before.Grants["password"] {
+		t.Fatal("the get after the new sign-in did not serve its token from the cache")
+	}
+}
+
 // git's wwwauth[] lines may carry the claims challenge: the token in the cache is replaced first.
 func TestClaimsChallengeFromGit(t *testing.T) {
 	e := newEmulated(t, nil)

@@ -204,9 +204,18 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 
 	switch act {
 	case fallBack:
-		tok, err := m.signer.Token(ctx, t.Org, tenant, account, "", prompt)
+		// git refused the token MSAL holds, and no new one could be had then (rejectAccessToken):
+		// not that one again, but a refreshed token or a new sign-in.
+		claims := map[bool]string{true: signin.RefreshClaims}[rec.Rejected]
+		tok, err := m.signer.Token(ctx, t.Org, tenant, account, claims, prompt)
 		if err != nil {
 			return Credential{}, err
+		}
+		if rec.Rejected {
+			rec.Rejected = false
+			if err := m.save(ctx, key, rec); err != nil {
+				return Credential{}, err
+			}
 		}
 		return Credential{Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
 	case renew:
@@ -601,10 +610,23 @@ func (m *Manager) rejectAccessToken(ctx context.Context, t Target, rec *cache.Re
 	if err != nil || cached.Token != password {
 		return nil // nothing cached to replace, or git refused an older token
 	}
-	if _, err := m.freshToken(ctx, t.Org, rec.Tenant, rec.Account, azdo.ClaimsFromChallenges(t.Challenges), false); err != nil && !errors.Is(err, ErrSignInRequired) {
+	_, err = m.freshToken(ctx, t.Org, rec.Tenant, rec.Account, azdo.ClaimsFromChallenges(t.Challenges), false)
+	if !errors.Is(err, ErrSignInRequired) {
 		return err
 	}
-	return nil
+	// Only a new sign-in can replace it, which an erase may not prompt for: the record is marked,
+	// so that the next get does not hand out the refused token again but signs in.
+	key := m.key(t)
+	l, err := statelock.Acquire(ctx, m.cfg.StateDir, key)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if rec, err = m.load(ctx, key); err != nil || rec == nil || rec.Kind != cache.KindEntra {
+		return err
+	}
+	rec.Rejected = true
+	return m.save(ctx, key, rec)
 }
 
 func humanTime(t, now time.Time) string {
