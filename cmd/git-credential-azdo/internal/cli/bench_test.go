@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/keyringtest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
@@ -55,20 +54,14 @@ func newBenchWorld(tb testing.TB) *benchWorld {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	// The keyring outlives the emulator, and a new one may get an old one's port: start from
-	// nothing stored for this one, and leave nothing behind.
-	key := cache.Key(strings.ToLower(u.Host), srv.Org, "")
 	purge := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		for _, k := range []string{key, "msal:" + strings.ToLower(srv.URL) + ":" + azdotest.DefaultClientID} {
-			if err := secretStore().Delete(ctx, k); err != nil && !errors.Is(err, store.ErrNotFound) {
-				tb.Fatal(err)
-			}
+		if err := purgeKeyring(srv); err != nil {
+			tb.Fatal(err)
 		}
 	}
 	purge()
 	tb.Cleanup(purge)
+	key := recordKey(srv)
 	w := &benchWorld{tb: tb, srv: srv, binDir: binDir, bin: filepath.Join(binDir, prog), req: filepath.Join(testenv.TempDir(tb), "request"), key: key}
 	request := fmt.Sprintf("protocol=https\nhost=%s\npath=%s\n\n", u.Host, strings.TrimPrefix(u.Path, "/"))
 	if err := os.WriteFile(w.req, []byte(request), 0o600); err != nil {

@@ -154,8 +154,6 @@ func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
 	// The browser, this race-built test binary, would otherwise wait a second at exit.
 	env = append(env, "GORACE=atexit_sleep_ms=0")
 	w := &world{t: t, srv: srv, home: home, env: append(env, extraEnv...), bin: filepath.Join(bin, prog)}
-	// Every world shares the test run's keyring, and a new emulator may get the port of an old
-	// one: start from no stored record or sign-in for this one's keys, and leave none behind.
 	w.purgeKeyring()
 	t.Cleanup(w.purgeKeyring)
 	return w
@@ -493,6 +491,7 @@ func TestAccountInURLPicksTheAccount(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", "ls-remote", u.String())
+	cmd.WaitDelay = 10 * time.Second // the helper git started may outlive it
 	cmd.Env = w.env
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

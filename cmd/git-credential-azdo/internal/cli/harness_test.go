@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os/exec"
 	"slices"
 	"strings"
@@ -59,6 +60,9 @@ func runProcess(env []string, dir, stdin, name string, args ...string) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env, cmd.Dir, cmd.Stdin = env, dir, strings.NewReader(stdin)
+	// The deadline kills only name: a helper that git or sh started would keep their output
+	// open, and Run would wait for it.
+	cmd.WaitDelay = 10 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -143,11 +147,31 @@ func clearOutcome(t testing.TB, r result) (succeeded bool, problem string) {
 func secretStore() store.Store { return store.NewKeyring("git-credential-azdo", 10*time.Second) }
 
 // recordKey is the store key of the world's demo organisation.
-func (w *world) recordKey() string { return cache.Key(strings.ToLower(w.host()), w.srv.Org, "") }
+func (w *world) recordKey() string { return recordKey(w.srv) }
 
 // msalKey is the store key of the MSAL cache for the world's authority.
-func (w *world) msalKey() string {
-	return "msal:" + strings.ToLower(w.srv.URL) + ":" + azdotest.DefaultClientID
+func (w *world) msalKey() string { return msalKey(w.srv) }
+
+func recordKey(srv *azdotest.Server) string {
+	return cache.Key(strings.ToLower(strings.TrimPrefix(srv.URL, "https://")), srv.Org, "")
+}
+
+func msalKey(srv *azdotest.Server) string {
+	return "msal:" + strings.ToLower(srv.URL) + ":" + azdotest.DefaultClientID
+}
+
+// purgeKeyring deletes srv's organisation record and sign-in from the test run's keyring. Every
+// test shares that keyring, and a new emulator may get the port of an old one: a test starts from
+// nothing stored for its keys, and leaves nothing behind.
+func purgeKeyring(srv *azdotest.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, k := range []string{recordKey(srv), msalKey(srv)} {
+		if err := secretStore().Delete(ctx, k); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("purging %s from the keyring: %w", k, err)
+		}
+	}
+	return nil
 }
 
 // storedRecord reads and decodes the organisation's record; a record that is present but does
@@ -169,17 +193,23 @@ func (w *world) storedRecord() (*cache.Record, error) {
 // MSAL cache, access, refresh and ID tokens.
 func (w *world) storedSecrets() []string {
 	w.t.Helper()
+	// A store that cannot be read is a failure, not a store with nothing left in it.
 	var out []string
-	if rec, err := w.storedRecord(); err == nil && rec != nil {
-		if rec.Token != "" {
-			out = append(out, rec.Token)
-		}
+	rec, err := w.storedRecord()
+	if err != nil {
+		w.t.Fatalf("reading the stored record: %v", err)
+	}
+	if rec != nil && rec.Token != "" {
+		out = append(out, rec.Token)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	b, err := secretStore().Get(ctx, w.msalKey())
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
 		return out
+	}
+	if err != nil {
+		w.t.Fatalf("reading the MSAL cache: %v", err)
 	}
 	var cache map[string]map[string]map[string]any
 	if json.Unmarshal(b, &cache) != nil {
@@ -197,12 +227,7 @@ func (w *world) storedSecrets() []string {
 }
 
 func (w *world) purgeKeyring() {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	s := secretStore()
-	for _, k := range []string{w.recordKey(), w.msalKey()} {
-		if err := s.Delete(ctx, k); err != nil {
-			w.t.Errorf("purging %s from the keyring: %v", k, err)
-		}
+	if err := purgeKeyring(w.srv); err != nil {
+		w.t.Error(err)
 	}
 }

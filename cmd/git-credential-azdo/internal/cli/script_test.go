@@ -78,6 +78,16 @@ func setupScript(env *testscript.Env, bin string) error {
 	}
 	env.Defer(srv.Close)
 	env.Values[emuKey] = srv
+	if keyringtest.Current() != nil {
+		if err := purgeKeyring(srv); err != nil {
+			return err
+		}
+		env.Defer(func() {
+			if err := purgeKeyring(srv); err != nil {
+				env.T().Log(err)
+			}
+		})
+	}
 
 	home := filepath.Join(env.WorkDir, "home")
 	if err := os.MkdirAll(home, 0o700); err != nil {
