@@ -387,26 +387,6 @@ func TestRefusalTextIsOneSafeLine(t *testing.T) {
 	}
 }
 
-// A PAT made before --scope changed is replaced, not served: narrowing the scope must not leave
-// git holding the wider PAT, and widening it must give git what it now needs.
-func TestChangedScopeReplacesThePAT(t *testing.T) {
-	e := newEmulated(t, nil)
-	first := e.get(t)
-	e.cfg.Scope = "vso.code"
-	second := e.get(t)
-	c := e.srv.Counters()
-	if second.Password == first.Password || c.PATsCreated != 2 || c.PATsRevoked != 1 {
-		t.Fatalf("after --scope changed: same PAT %v, %d PATs made, %d revoked; want a new PAT and the old one revoked",
-			second.Password == first.Password, c.PATsCreated, c.PATsRevoked)
-	}
-	if rec, err := e.load(context.Background(), e.key(e.target)); err != nil || rec == nil || rec.Scope != "vso.code" {
-		t.Fatalf("stored record %v (%v), want the PAT made with vso.code", kindOf(rec), err)
-	}
-	if third := e.get(t); third.Password != second.Password || e.srv.Counters().PATsCreated != 2 {
-		t.Fatal("the PAT made with the new scope is not served as it is")
-	}
-}
-
 // A stored PAT that a fallback takes the place of is revoked as a replaced one is: once the store
 // holds the Entra record, nothing else would ever revoke it.
 func TestFallbackRevokesThePATItReplaces(t *testing.T) {

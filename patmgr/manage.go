@@ -65,7 +65,7 @@ func (m *Manager) Status(ctx context.Context) ([]Status, error) {
 			st.State = "valid"
 		case !now.Before(stored.ValidTo):
 			st.State = "expired"
-		case !stored.Servable(now, m.cfg.RenewBefore, m.cfg.Scope):
+		case !stored.Servable(now, m.cfg.RenewBefore):
 			st.State = "renewal-due"
 		default:
 			st.State = "valid"
@@ -164,7 +164,7 @@ func (m *Manager) renewOne(ctx context.Context, t Target, res *RenewResult) erro
 	if err != nil {
 		return err
 	}
-	if rec.Servable(m.now(), m.cfg.RenewBefore, m.cfg.Scope) {
+	if rec.Servable(m.now(), m.cfg.RenewBefore) {
 		m.settlePending(ctx, t, key, rec)
 		res.Action, res.ValidTo = "not-due", rec.ValidTo
 		return nil

@@ -153,7 +153,7 @@ func (m *Manager) save(ctx context.Context, key string, r *cache.Record) error {
 // window, is one store look-up: no lock, no network, no MSAL.
 func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) {
 	key := m.key(t)
-	if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.cfg.Scope, m.now()); ok || err != nil {
+	if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
 		if ok {
 			m.trace.Printf("serving the stored PAT (%s), which expires %s", key, humanTime(cred.Expires, m.now()))
 		}
@@ -166,7 +166,7 @@ func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) 
 		return Credential{}, err
 	}
 	if waited {
-		if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.cfg.Scope, m.now()); ok || err != nil {
+		if cred, ok, err := cache.Lookup(ctx, m.store, key, m.cfg.RenewBefore, m.now()); ok || err != nil {
 			return cred, err
 		}
 	}
@@ -186,7 +186,7 @@ func (m *Manager) Credential(ctx context.Context, t Target) (Credential, error) 
 // refresh serves, renews, replaces or creates the PAT for t. The caller holds t's lock. Without
 // prompt, a needed interactive sign-in is an ErrSignInRequired error instead.
 func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.Record, prompt bool) (Credential, error) {
-	act := decide(rec, m.now(), &m.cfg)
+	act := decide(rec, m.now(), m.cfg.RenewBefore, m.cfg.ClientID)
 	if act == serve {
 		return rec.Credential(), nil
 	}
@@ -261,8 +261,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	}
 	next := &cache.Record{
 		Kind: cache.KindPAT, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
-		// The scope asked for, not the answer's spelling of it: the policy compares it with --scope.
-		Tenant: tenant, AuthorizationID: pat.AuthorizationID, Token: pat.Token, Scope: strings.Join(strings.Fields(m.cfg.Scope), " "),
+		Tenant: tenant, AuthorizationID: pat.AuthorizationID, Token: pat.Token, Scope: pat.Scope,
 		DisplayName: pat.DisplayName, ValidFrom: pat.ValidFrom, ValidTo: pat.ValidTo,
 	}
 	pending := m.pending(key)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
-	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
 // action is what a get does with the stored record.
@@ -21,15 +20,15 @@ const (
 )
 
 // decide is the policy for the record stored for a remote: serve it, renew it, fall back to the
-// Entra token, or make a new PAT. A fallback for a refused client is bound to that client; a PAT
-// to the scopes it was made with.
-func decide(rec *cache.Record, now time.Time, cfg *config.Config) action {
+// Entra token, or make a new PAT. clientID is the sign-in's client, which a fallback for a refused
+// client is bound to.
+func decide(rec *cache.Record, now time.Time, renewBefore time.Duration, clientID string) action {
 	switch {
-	case rec.Servable(now, cfg.RenewBefore, cfg.Scope):
+	case rec.Servable(now, renewBefore):
 		return serve
-	case rec != nil && rec.Kind == cache.KindEntra && fallbackHolds(rec, cfg.ClientID) && now.Before(rec.ValidTo):
+	case rec != nil && rec.Kind == cache.KindEntra && fallbackHolds(rec, clientID) && now.Before(rec.ValidTo):
 		return fallBack
-	case rec.Alive(now) && rec.MadeWith(cfg.Scope):
+	case rec.Alive(now):
 		// Renew it silently if we can, and otherwise keep serving it until it expires rather
 		// than prompting early (afterRenewalFailure).
 		return renew

@@ -18,7 +18,7 @@ func TestDecide(t *testing.T) {
 	const renewBefore = 48 * time.Hour
 	const client = "0D3F8A52-5C1E-4A5B-9D0E-7F6A1B2C3D4E"
 	pat := func(validTo time.Duration, edit func(*cache.Record)) *cache.Record {
-		r := &cache.Record{Kind: cache.KindPAT, Org: "fabrikam", Token: "secret", AuthorizationID: "id-1", Scope: "vso.code_write",
+		r := &cache.Record{Kind: cache.KindPAT, Org: "fabrikam", Token: "secret", AuthorizationID: "id-1",
 			ValidFrom: now.Add(-30 * 24 * time.Hour), ValidTo: now.Add(validTo)}
 		if edit != nil {
 			edit(r)
@@ -46,11 +46,8 @@ func TestDecide(t *testing.T) {
 		{"a fallback whose day is over", entra(-time.Minute, "disablePatCreationPolicyViolation"), create},
 		{"a fallback for this client", entra(time.Hour, clientRefusedReason(client)), fallBack},
 		{"a fallback for another client", entra(time.Hour, clientRefusedReason(config.DefaultClientID)), create},
-		{"a PAT made with other scopes", pat(7*24*time.Hour, func(r *cache.Record) { r.Scope = "vso.code" }), replace},
-		{"a PAT made with other scopes, due for renewal", pat(time.Hour, func(r *cache.Record) { r.Scope = "vso.code" }), replace},
 	} {
-		cfg := config.Config{RenewBefore: renewBefore, ClientID: client, Scope: "vso.code_write"}
-		if got := decide(tt.rec, now, &cfg); got != tt.want {
+		if got := decide(tt.rec, now, renewBefore, client); got != tt.want {
 			t.Errorf("%s: decide = %s, want %s", tt.name, got, tt.want)
 		}
 	}

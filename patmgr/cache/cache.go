@@ -45,12 +45,12 @@ func Load(ctx context.Context, st store.Store, key string) (*Record, error) {
 	return r, nil
 }
 
-// Lookup returns the credential stored under key when it can be served as it is: a PAT made with
-// scope, outside its renewal window. ok is false when the caller must sign in, renew or create.
-// It takes no lock and makes no network call.
-func Lookup(ctx context.Context, st store.Store, key string, renewBefore time.Duration, scope string, now time.Time) (c Credential, ok bool, err error) {
+// Lookup returns the credential stored under key when it can be served as it is: a PAT outside
+// its renewal window. ok is false when the caller must sign in, renew or create. It takes no
+// lock and makes no network call.
+func Lookup(ctx context.Context, st store.Store, key string, renewBefore time.Duration, now time.Time) (c Credential, ok bool, err error) {
 	r, err := Load(ctx, st, key)
-	if err != nil || !r.Servable(now, renewBefore, scope) {
+	if err != nil || !r.Servable(now, renewBefore) {
 		return Credential{}, false, err
 	}
 	return r.Credential(), true, nil

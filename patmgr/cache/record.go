@@ -3,7 +3,6 @@ package cache
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"slices"
 	"strings"
 	"time"
 )
@@ -55,19 +54,9 @@ func (r *Record) RenewAt(renewBefore time.Duration) time.Time {
 	return r.ValidTo.Add(-window)
 }
 
-// Servable reports whether the PAT can go to git as it is: alive, made with scope (--scope), and
-// with no renewal due.
-func (r *Record) Servable(now time.Time, renewBefore time.Duration, scope string) bool {
-	return r.Alive(now) && r.MadeWith(scope) && now.Before(r.RenewAt(renewBefore))
-}
-
-// MadeWith reports whether the PAT was made with the scopes of scope, in any order: once --scope
-// changes, the PAT must be replaced, neither served nor renewed.
-func (r *Record) MadeWith(scope string) bool {
-	have, want := strings.Fields(strings.ToLower(r.Scope)), strings.Fields(strings.ToLower(scope))
-	slices.Sort(have)
-	slices.Sort(want)
-	return slices.Equal(have, want)
+// Servable reports whether the PAT can go to git as it is, with no renewal due.
+func (r *Record) Servable(now time.Time, renewBefore time.Duration) bool {
+	return r.Alive(now) && now.Before(r.RenewAt(renewBefore))
 }
 
 // Alive reports whether the PAT should still work, renewal due or not.

@@ -9,7 +9,7 @@ func TestRecordRenewalWindow(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
 	pat := func(from, to time.Time) *Record {
-		return &Record{Kind: KindPAT, Token: "secret-token-value", Scope: "vso.code_write", ValidFrom: from, ValidTo: to}
+		return &Record{Kind: KindPAT, Token: "secret-token-value", ValidFrom: from, ValidTo: to}
 	}
 	tests := []struct {
 		name        string
@@ -35,32 +35,13 @@ func TestRecordRenewalWindow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.rec.Servable(now, tt.renewBefore, "vso.code_write"); got != tt.servable {
+			if got := tt.rec.Servable(now, tt.renewBefore); got != tt.servable {
 				t.Errorf("servable = %v, want %v", got, tt.servable)
 			}
 			if got := tt.rec.Alive(now); got != tt.alive {
 				t.Errorf("alive = %v, want %v", got, tt.alive)
 			}
 		})
-	}
-}
-
-func TestRecordMadeWith(t *testing.T) {
-	r := &Record{Kind: KindPAT, Scope: "vso.code_write vso.packaging"}
-	for scope, want := range map[string]bool{
-		"vso.code_write vso.packaging":           true,
-		"vso.packaging  vso.code_write":          true, // any order and spacing
-		"VSO.Code_Write vso.packaging":           true,
-		"vso.code_write":                         false, // narrowed
-		"vso.code_write vso.packaging vso.build": false, // widened
-		"vso.code vso.packaging":                 false,
-	} {
-		if got := r.MadeWith(scope); got != want {
-			t.Errorf("a PAT made with %q, --scope %q: MadeWith = %v, want %v", r.Scope, scope, got, want)
-		}
-	}
-	if (&Record{Kind: KindPAT, Scope: "vso.code_write"}).Servable(time.Now(), 0, "vso.code") {
-		t.Error("a PAT made with another scope is servable")
 	}
 }
 
