@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -236,16 +235,11 @@ func (s *Signer) result(res public.AuthResult) Token {
 func (s *Signer) openBrowser(u string, abort context.CancelCauseFunc) error {
 	fmt.Fprintf(s.prompt, "git-credential-azdo: Opening your browser to sign in. If it does not open, visit: %s\n", u)
 	failed := func(err error) error { return fmt.Errorf("%w (%v)", errNoBrowser, err) }
-	// The launcher's output goes where prompts go, never to stdout, git's protocol channel; to a
-	// writer that is not a file it would be copied by a goroutine alongside this process's writes.
-	var out io.Writer
-	if f, ok := s.prompt.(*os.File); ok {
-		out = f
-	}
+	// The launcher gets no output of ours: stdout is git's protocol channel, and a browser that
+	// outlives this process holding git's stderr would keep a reader of it (an IDE) waiting.
 	if cmd := strings.Fields(s.env.Getenv("BROWSER")); len(cmd) > 0 {
 		// As git and gh do: the user's choice of browser, given the URL as its last argument.
 		opener := exec.Command(cmd[0], append(cmd[1:], u)...)
-		opener.Stdout, opener.Stderr = out, out
 		if err := opener.Start(); err != nil {
 			return failed(err)
 		}
@@ -255,7 +249,7 @@ func (s *Signer) openBrowser(u string, abort context.CancelCauseFunc) error {
 			}
 		}()
 	} else {
-		browser.Stdout, browser.Stderr = out, out
+		browser.Stdout, browser.Stderr = nil, nil // /dev/null
 		go func() {
 			if err := browser.OpenURL(u); err != nil {
 				abort(failed(err))
