@@ -43,8 +43,7 @@ func NewFile(path string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("file store: %w", err)
 	}
-	dir := filepath.Dir(abs)
-	if err := MkdirPrivate(dir); err != nil {
+	if err := MkdirPrivate(filepath.Dir(abs)); err != nil {
 		return nil, fmt.Errorf("file store: %w", err)
 	}
 	// The lock file is checked before any work whose result would then be lost; the file
@@ -99,11 +98,9 @@ func (f *File) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	return f.update(ctx, func(m secrets) bool {
-		if _, ok := m[key]; !ok {
-			return false
-		}
+		_, ok := m[key]
 		delete(m, key)
-		return true
+		return ok
 	})
 }
 
@@ -117,11 +114,8 @@ func (f *File) update(ctx context.Context, change func(secrets) bool) error {
 	if err != nil {
 		return fmt.Errorf("file store: %w", err)
 	}
-	locked, err := lock.TryLockContext(ctx, 10*time.Millisecond)
-	if err != nil || !locked {
-		if err == nil {
-			err = ctx.Err()
-		}
+	// TryLockContext fails with an error whenever it returns without the lock.
+	if locked, err := lock.TryLockContext(ctx, 10*time.Millisecond); !locked {
 		return fmt.Errorf("file store: locking %s.lock: %w", f.path, err)
 	}
 	defer func() { _ = lock.Unlock() }()
@@ -167,15 +161,14 @@ func WriteFileAtomic(path string, b []byte) error {
 		return err
 	}
 	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if closeErr := f.Close(); err == nil {
+		err = closeErr
 	}
-	if err := f.Close(); err != nil {
+	if err != nil {
 		return err
 	}
 	if err := replaceFile(f.Name(), path); err != nil {
@@ -212,41 +205,35 @@ type secrets map[string][]byte
 // atomic rename by a writer, so reading again sees a whole file.
 var errSwapped = errors.New("file store: the file changed while being opened")
 
-// load reads and decodes the file, reading again when a concurrent writer's rename swapped it
-// under us.
+// load reads and decodes the file; a missing file is an empty store. The file must be a regular
+// file (not a symlink) that only its owner can access: the secrets are in clear text, protected
+// by permissions alone. It looks again when a concurrent writer's rename swapped the file under us.
 func (f *File) load() (secrets, error) {
 	for attempt := 0; ; attempt++ {
-		m, err := f.loadOnce()
-		if !errors.Is(err, errSwapped) || attempt == 20 {
-			return m, err
+		fi, err := os.Lstat(f.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return secrets{}, nil
 		}
+		if err != nil {
+			return nil, fmt.Errorf("file store: %w", err)
+		}
+		if err := checkFileInfo(f.path, fi); err != nil {
+			return nil, err
+		}
+		data, err := readChecked(f.path, fi)
+		if errors.Is(err, errSwapped) && attempt < 20 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		m, err := parseSecrets(data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s is not a valid secrets file (%v); it is left untouched: move it away to start empty (all stored secrets there are lost) or restore it",
+				ErrCorrupt, f.path, err)
+		}
+		return m, nil
 	}
-}
-
-// loadOnce reads and decodes the file; a missing file is an empty store. The
-// file must be a regular file (not a symlink) that only its owner can
-// access: the secrets are in clear text, protected by permissions alone.
-func (f *File) loadOnce() (secrets, error) {
-	fi, err := os.Lstat(f.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return secrets{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("file store: %w", err)
-	}
-	if err := checkFileInfo(f.path, fi); err != nil {
-		return nil, err
-	}
-	data, err := readChecked(f.path, fi)
-	if err != nil {
-		return nil, err
-	}
-	m, err := parseSecrets(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s is not a valid secrets file (%v); it is left untouched: move it away to start empty (all stored secrets there are lost) or restore it",
-			ErrCorrupt, f.path, err)
-	}
-	return m, nil
 }
 
 // parseSecrets reads the lines of a secrets file. Every line must be complete: a file cut short
@@ -280,10 +267,7 @@ func parseSecrets(data []byte) (secrets, error) {
 func formatSecrets(m secrets) []byte {
 	var b bytes.Buffer
 	for _, key := range slices.Sorted(maps.Keys(m)) {
-		b.WriteString(key)
-		b.WriteByte('\t')
-		b.Write(m[key])
-		b.WriteByte('\n')
+		fmt.Fprintf(&b, "%s\t%s\n", key, m[key])
 	}
 	return b.Bytes()
 }

@@ -82,8 +82,7 @@ const errSharingViolation syscall.Errno = 32
 func replaceFile(tmp, path string) error {
 	for wait := time.Millisecond; ; wait *= 2 {
 		err := os.Rename(tmp, path)
-		var errno syscall.Errno
-		if err == nil || !errors.As(err, &errno) || errno != syscall.ERROR_ACCESS_DENIED && errno != errSharingViolation || wait > time.Second {
+		if !errors.Is(err, syscall.ERROR_ACCESS_DENIED) && !errors.Is(err, errSharingViolation) || wait > time.Second {
 			return err
 		}
 		time.Sleep(wait)

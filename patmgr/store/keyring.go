@@ -63,8 +63,7 @@ func (k *Keyring) Get(ctx context.Context, key string) ([]byte, error) {
 		defer k.mu.RUnlock()
 		for wait := 20 * time.Millisecond; ; wait *= 2 {
 			value, err = k.read(key)
-			var torn *tornError
-			if !errors.As(err, &torn) || wait > 80*time.Millisecond {
+			if !errors.As(err, new(*tornError)) || wait > 80*time.Millisecond {
 				return err
 			}
 			// Another process may be between the parts of a write: give it a moment.
