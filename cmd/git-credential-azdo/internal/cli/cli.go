@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -172,9 +173,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 			err = fmt.Errorf("%w (--timeout %s)", err, inv.cfg.Timeout)
 		}
 		code := exitError
-		var u usageError
 		switch {
-		case errors.As(err, &u):
+		case errors.As(err, new(usageError)):
 			code = exitUsage
 		case errors.Is(err, patmgr.ErrSignInRequired):
 			code = exitSignInRequired
@@ -233,10 +233,9 @@ var readsHelperLine = map[string]bool{
 }
 
 func lookup(name string) (command, bool) {
-	for _, c := range commands() {
-		if c.name == name {
-			return c, true
-		}
+	cmds := commands()
+	if i := slices.IndexFunc(cmds, func(c command) bool { return c.name == name }); i >= 0 {
+		return cmds[i], true
 	}
 	return command{}, false
 }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -20,8 +21,9 @@ import (
 // target turns an ORG argument (a name, or a remote URL) into a patmgr.Target, validated by the
 // same rules git's requests go through.
 func (inv *invocation) target(arg string) (patmgr.Target, error) {
+	isURL := strings.Contains(arg, "://")
 	req := helper.Creds{"protocol": {"https"}, "host": {inv.cfg.ServiceHost()}, "path": {arg}}
-	if strings.Contains(arg, "://") {
+	if isURL {
 		r, err := helper.CredsFromURL(arg)
 		if err != nil {
 			return patmgr.Target{}, usagef("%q is not a remote URL: %v", arg, err)
@@ -29,13 +31,12 @@ func (inv *invocation) target(arg string) (patmgr.Target, error) {
 		req = r
 	}
 	remote, ok, err := helper.ParseRemote(req, inv.cfg.CustomServiceHost())
-	if err != nil && !strings.Contains(arg, "://") {
+	switch {
+	case err != nil && !isURL:
 		return patmgr.Target{}, usagef("%q is not an organisation name: use its name (letters, digits and inner hyphens) or a remote URL", arg)
-	}
-	if err != nil {
+	case err != nil:
 		return patmgr.Target{}, usageError{err.Error()}
-	}
-	if !ok {
+	case !ok:
 		return patmgr.Target{}, usagef("%q is not an Azure DevOps organisation this helper serves", arg)
 	}
 	return patmgr.Target{Org: remote.Org, Account: remote.Account}, nil
@@ -117,7 +118,7 @@ func logoutCmd(fs *flag.FlagSet) runFunc {
 				return err
 			}
 			results, err := m.Logout(ctx, orgs, false)
-			kept := printLogout(inv.stdout, m, results, "")
+			kept := printLogout(inv.stdout, m.Store().Describe(), results, "")
 			return errors.Join(err, notRevoked(kept))
 		}
 		svcs, err := inv.services(ctx)
@@ -133,7 +134,7 @@ func logoutCmd(fs *flag.FlagSet) runFunc {
 			}
 			signedIn := s.m.SignedIn(ctx)
 			results, err := s.m.Logout(ctx, nil, true)
-			notKept := printLogout(inv.stdout, s.m, results, name)
+			notKept := printLogout(inv.stdout, s.m.Store().Describe(), results, name)
 			kept = append(kept, notKept...)
 			switch {
 			case err != nil:
@@ -156,7 +157,7 @@ func logoutCmd(fs *flag.FlagSet) runFunc {
 
 // printLogout prints what logout did for each organisation, and returns those whose PAT is still
 // valid. service names the service when there are several.
-func printLogout(w io.Writer, m *patmgr.Manager, results []patmgr.LogoutResult, service string) []string {
+func printLogout(w io.Writer, store string, results []patmgr.LogoutResult, service string) []string {
 	var kept []string
 	for _, r := range results {
 		org := r.Org
@@ -165,12 +166,12 @@ func printLogout(w io.Writer, m *patmgr.Manager, results []patmgr.LogoutResult, 
 		}
 		switch {
 		case r.Revoked:
-			fmt.Fprintf(w, "%s: PAT revoked and deleted from %s\n", org, m.Store().Describe())
+			fmt.Fprintf(w, "%s: PAT revoked and deleted from %s\n", org, store)
 		case r.Note != "":
-			fmt.Fprintf(w, "%s: kept in %s; PAT %s\n", org, m.Store().Describe(), r.Note)
+			fmt.Fprintf(w, "%s: kept in %s; PAT %s\n", org, store, r.Note)
 			kept = append(kept, org)
 		default:
-			fmt.Fprintf(w, "%s: deleted from %s\n", org, m.Store().Describe())
+			fmt.Fprintf(w, "%s: deleted from %s\n", org, store)
 		}
 	}
 	return kept
@@ -206,12 +207,10 @@ func (inv *invocation) services(ctx context.Context) ([]service, error) {
 	}
 	own := inv.cfg.ServiceHost()
 	svcs := []service{{host: own, cfg: inv.cfg, m: m}}
-	seen := map[string]bool{own: true}
 	for _, st := range all {
-		if seen[st.Host] {
+		if slices.ContainsFunc(svcs, func(s service) bool { return s.host == st.Host }) {
 			continue
 		}
-		seen[st.Host] = true
 		cfg, err := inv.configFor(ctx, st.Host)
 		if err != nil {
 			return nil, err
@@ -271,58 +270,40 @@ func statusCmd(fs *flag.FlagSet) runFunc {
 			fmt.Fprintf(inv.stdout, "No organisation yet: the first git fetch or '%s' makes a PAT.\n", patmgr.CommandLine(&inv.cfg, "login", "ORG"))
 			return nil
 		}
-		stores, hosts := map[string]bool{}, map[string]bool{}
-		for _, s := range all {
-			stores[s.Store], hosts[s.Host] = true, true
-		}
-		several := len(hosts) > 1
-		rows := [][]string{{"ORG"}}
-		if several || *wide {
-			rows[0] = append(rows[0], "SERVICE")
-		}
 		if *wide {
-			rows[0] = append(rows[0], "ACCOUNT", "SCOPE", "STATE", "EXPIRES", "CACHED IN", "SILENT RENEWAL")
-		} else {
-			rows[0] = append(rows[0], "ACCOUNT", "STATE", "EXPIRES", "RENEWAL")
-		}
-		for _, s := range all {
-			row := []string{s.Org}
-			if several || *wide {
-				row = append(row, s.Host)
-			}
-			if *wide {
+			rows := [][]string{{"ORG", "SERVICE", "ACCOUNT", "SCOPE", "STATE", "EXPIRES", "CACHED IN", "SILENT RENEWAL"}}
+			for _, s := range all {
 				expires := s.ExpiresIn
 				if s.Kind == "entra" {
 					expires = "hourly (org forbids PATs)"
 				}
-				row = append(row, s.Account, cmp.Or(s.Scope, "-"), s.State, cmp.Or(expires, "-"), s.Store, map[bool]string{true: "yes", false: "no"}[s.SilentRenewal])
-			} else {
-				expires, renewal := s.ExpiresIn, "sign-in"
-				if s.Kind == "entra" {
-					expires = "hourly"
-				}
-				if s.SilentRenewal {
-					renewal = "silent"
-				}
-				row = append(row, s.Account, s.State, cmp.Or(expires, "-"), renewal)
+				rows = append(rows, []string{s.Org, s.Host, s.Account, cmp.Or(s.Scope, "-"), s.State, cmp.Or(expires, "-"), s.Store, map[bool]string{true: "yes", false: "no"}[s.SilentRenewal]})
 			}
-			rows = append(rows, row)
+			printTable(inv.stdout, rows, 0)
+			return nil
 		}
-		width := 0
-		if !*wide {
-			width = 80
+		rows := [][]string{{"ORG", "SERVICE", "ACCOUNT", "STATE", "EXPIRES", "RENEWAL"}}
+		for _, s := range all {
+			expires, renewal := s.ExpiresIn, "sign-in"
+			if s.Kind == "entra" {
+				expires = "hourly"
+			}
+			if s.SilentRenewal {
+				renewal = "silent"
+			}
+			rows = append(rows, []string{s.Org, s.Host, s.Account, s.State, cmp.Or(expires, "-"), renewal})
 		}
-		printTable(inv.stdout, rows, width)
-		if !*wide {
-			if len(stores) == 1 {
-				fmt.Fprintf(inv.stdout, "Cached in %s.\n", all[0].Store)
+		if !slices.ContainsFunc(all, func(s patmgr.Status) bool { return s.Host != all[0].Host }) {
+			for i := range rows { // one service: its column would say the same on every row
+				rows[i] = slices.Delete(rows[i], 1, 2)
 			}
-			for _, s := range all {
-				if s.Kind == "entra" {
-					fmt.Fprintf(inv.stdout, "hourly: %s forbids PATs; git gets your Entra ID token, renewed silently.\n", s.Org)
-					break
-				}
-			}
+		}
+		printTable(inv.stdout, rows, 80)
+		if !slices.ContainsFunc(all, func(s patmgr.Status) bool { return s.Store != all[0].Store }) {
+			fmt.Fprintf(inv.stdout, "Cached in %s.\n", all[0].Store)
+		}
+		if i := slices.IndexFunc(all, func(s patmgr.Status) bool { return s.Kind == "entra" }); i >= 0 {
+			fmt.Fprintf(inv.stdout, "hourly: %s forbids PATs; git gets your Entra ID token, renewed silently.\n", all[i].Org)
 		}
 		return nil
 	}
@@ -346,12 +327,7 @@ func printTable(w io.Writer, rows [][]string, width int) {
 	}
 	const narrowest = 8
 	for width > 0 && total() > width {
-		widest := 0
-		for i, n := range widths {
-			if n > widths[widest] {
-				widest = i
-			}
-		}
+		widest := slices.Index(widths, slices.Max(widths)) // the first of the widest
 		if widths[widest] <= narrowest {
 			break
 		}
@@ -548,16 +524,13 @@ func doctorCmd(fs *flag.FlagSet) runFunc {
 			}
 		} else {
 			for _, c := range checks {
-				mark := "ok  "
+				mark, fix := "ok  ", "tip" // a passed check's fix is only advice
 				if !c.OK {
-					mark = "FAIL"
+					mark, fix = "FAIL", "fix"
 				}
 				fmt.Fprintf(inv.stdout, "%s %s: %s\n", mark, c.Name, c.Detail)
-				switch {
-				case c.Fix != "" && c.OK:
-					fmt.Fprintf(inv.stdout, "     tip: %s\n", c.Fix)
-				case c.Fix != "":
-					fmt.Fprintf(inv.stdout, "     fix: %s\n", c.Fix)
+				if c.Fix != "" {
+					fmt.Fprintf(inv.stdout, "     %s: %s\n", fix, c.Fix)
 				}
 			}
 		}

@@ -30,13 +30,10 @@ func commandUsage(w io.Writer, c command) {
 	fmt.Fprintf(w, "usage: %s %s %s\n\n%s.\n\n", prog, c.name, c.args, strings.ToUpper(c.summary[:1])+c.summary[1:])
 	fs := flag.NewFlagSet(prog+" "+c.name, flag.ContinueOnError)
 	c.flags(fs)
-	var own []*flag.Flag
-	fs.VisitAll(func(f *flag.Flag) { own = append(own, f) })
-	if len(own) > 0 {
-		fmt.Fprintf(w, "Flags:\n")
-		for _, f := range own {
-			printFlag(w, f, false)
-		}
+	var own strings.Builder
+	fs.VisitAll(func(f *flag.Flag) { printFlag(&own, f, false) })
+	if own.Len() > 0 {
+		fmt.Fprintf(w, "Flags:\n%s", own.String())
 	}
 	fmt.Fprintf(w, "\nEvery setting of '%s help' is accepted too.\n", prog)
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -41,10 +42,7 @@ func (inv *invocation) adoptHelperLine() error {
 // readHelperLine sets cfg from the settings on this helper's line in git's config for the service
 // (none when git uses another helper there, or none), and returns the flags that set cfg.
 func readHelperLine(ctx context.Context, cfg *config.Config, serviceURL string) (*flag.FlagSet, error) {
-	url := "https://dev.azure.com/"
-	if serviceURL != "" {
-		url = strings.TrimRight(serviceURL, "/") + "/"
-	}
+	url := strings.TrimRight(cmp.Or(serviceURL, "https://dev.azure.com"), "/") + "/"
 	fs := flag.NewFlagSet("helper line", flag.ContinueOnError)
 	cfg.RegisterFlags(fs)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
