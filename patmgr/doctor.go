@@ -49,33 +49,30 @@ func (m *Manager) Doctor(ctx context.Context, orgs []string) []Check {
 }
 
 func checkGit(ctx context.Context) Check {
-	c := Check{Name: "git"}
+	c := Check{Name: "git", Fix: "install git 2.30 or later"}
 	out, err := exec.CommandContext(ctx, "git", "--version").Output()
 	if err != nil {
-		c.Detail, c.Fix = "git not found", "install git 2.30 or later"
+		c.Detail = "git not found"
 		return c
 	}
-	v := strings.TrimSpace(string(out))
+	c.Detail = strings.TrimSpace(string(out))
 	var major, minor int
-	if _, err := fmt.Sscanf(v, "git version %d.%d", &major, &minor); err != nil {
-		c.Detail, c.Fix = "cannot read the version from "+strconv.Quote(v), "install git 2.30 or later"
+	if _, err := fmt.Sscanf(c.Detail, "git version %d.%d", &major, &minor); err != nil {
+		c.Detail = "cannot read the version from " + strconv.Quote(c.Detail)
 		return c
 	}
-	c.OK = major > 2 || major == 2 && minor >= 30
-	c.Detail = v
-	if !c.OK {
-		c.Fix = "install git 2.30 or later"
-	} else if major == 2 && minor < 41 {
+	if major < 2 || major == 2 && minor < 30 {
+		return c
+	}
+	c.OK, c.Fix = true, ""
+	if major == 2 && minor < 41 {
 		c.Detail += " (works; 2.41+ also passes the tenant to the helper and honours PAT expiry)"
 	}
 	return c
 }
 
 func (m *Manager) checkHelperConfig(ctx context.Context) Check {
-	url := "https://dev.azure.com/org/"
-	if m.cfg.ServiceURL != "" {
-		url = strings.TrimRight(m.cfg.ServiceURL, "/") + "/org/"
-	}
+	url := m.cfg.OrgURL("org") + "/"
 	c := Check{Name: "git config", Fix: "run '" + CommandLine(&m.cfg, "configure") + "'"}
 	out, err := exec.CommandContext(ctx, "git", "config", "--get-urlmatch", "credential.helper", url).Output()
 	if _, ours := config.HelperArgs(string(out)); err != nil || !ours {
@@ -92,23 +89,20 @@ func (m *Manager) checkHelperConfig(ctx context.Context) Check {
 }
 
 func (m *Manager) checkStore(ctx context.Context) Check {
-	c := Check{Name: "secret store"}
 	_, err := m.store.Get(ctx, "doctor-probe")
 	if err == nil || errors.Is(err, store.ErrNotFound) {
-		c.OK, c.Detail = true, m.store.Describe()+" answers"
-		return c
+		return Check{Name: "secret store", OK: true, Detail: m.store.Describe() + " answers"}
 	}
 	// The store's messages send the user here; here they would send the user round in a circle.
-	c.Detail = m.store.Describe() + ": " + strings.Replace(err.Error(), "; 'git-credential-azdo doctor' shows details", "", 1)
-	c.Fix = "start or unlock the keyring (gnome-keyring, KeePassXC; README: Servers and containers), or opt in to the file store with '" +
-		CommandLine(&m.cfg, "configure", "--store=file") + "'"
-	return c
+	return Check{Name: "secret store",
+		Detail: m.store.Describe() + ": " + strings.Replace(err.Error(), "; 'git-credential-azdo doctor' shows details", "", 1),
+		Fix: "start or unlock the keyring (gnome-keyring, KeePassXC; README: Servers and containers), or opt in to the file store with '" +
+			CommandLine(&m.cfg, "configure", "--store=file") + "'"}
 }
 
 func (m *Manager) checkAuthority(ctx context.Context) Check {
-	tenant := cmp.Or(m.cfg.Tenant, config.TenantOrganizations)
-	u := m.cfg.AuthorityURL(tenant) + "/v2.0/.well-known/openid-configuration"
-	c := Check{Name: "authority"}
+	authority := m.cfg.AuthorityURL(cmp.Or(m.cfg.Tenant, config.TenantOrganizations))
+	u := authority + "/v2.0/.well-known/openid-configuration"
 	ctx, cancel := context.WithTimeout(ctx, azdo.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -122,22 +116,17 @@ func (m *Manager) checkAuthority(ctx context.Context) Check {
 		}
 	}
 	if err != nil {
-		c.Detail = fmt.Sprintf("%s: %v", u, err)
-		c.Fix = "check the network, a proxy (HTTPS_PROXY) or --authority; for a TLS-inspecting proxy add its CA with --ca-file"
-		return c
+		return Check{Name: "authority", Detail: fmt.Sprintf("%s: %v", u, err),
+			Fix: "check the network, a proxy (HTTPS_PROXY) or --authority; for a TLS-inspecting proxy add its CA with --ca-file"}
 	}
-	c.OK, c.Detail = true, m.cfg.AuthorityURL(tenant)+" answers"+m.az.Via(u)
-	return c
+	return Check{Name: "authority", OK: true, Detail: authority + " answers" + m.az.Via(u)}
 }
 
 func (m *Manager) checkOrg(ctx context.Context, org string) Check {
-	c := Check{Name: "organisation " + org}
 	tenant, err := m.az.Tenant(ctx, org)
 	if err != nil {
-		c.Detail = err.Error()
-		c.Fix = "check the organisation name in the remote URL"
-		return c
+		return Check{Name: "organisation " + org, Detail: err.Error(), Fix: "check the organisation name in the remote URL"}
 	}
-	c.OK, c.Detail = true, m.cfg.OrgURL(org)+" belongs to tenant "+tenant+m.az.Via(m.cfg.OrgURL(org))
-	return c
+	u := m.cfg.OrgURL(org)
+	return Check{Name: "organisation " + org, OK: true, Detail: u + " belongs to tenant " + tenant + m.az.Via(u)}
 }

@@ -115,10 +115,8 @@ func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, e
 	if err != nil {
 		return Status{}, err
 	}
-	for _, s := range all {
-		if s.Org == t.Org {
-			return s, nil
-		}
+	if i := slices.IndexFunc(all, func(s Status) bool { return s.Org == t.Org }); i >= 0 {
+		return all[i], nil
 	}
 	return Status{}, fmt.Errorf("no credential recorded for %s", t.Org)
 }
@@ -224,16 +222,12 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 	if err != nil {
 		return nil, err
 	}
-	want := map[string]bool{}
-	for _, o := range orgs {
-		want[strings.ToLower(o)] = true
-	}
 	var out []LogoutResult
 	var errs []error
 	unrevoked := false
 	for _, key := range slices.Sorted(maps.Keys(ix)) {
 		r := ix[key]
-		if r.Host != m.cfg.ServiceHost() || (!all && !want[r.Org]) {
+		if r.Host != m.cfg.ServiceHost() || (!all && !listed(orgs, r.Org)) {
 			continue
 		}
 		res := LogoutResult{Org: r.Org}
@@ -253,17 +247,13 @@ func (m *Manager) Logout(ctx context.Context, orgs []string, all bool) ([]Logout
 			errs = append(errs, err)
 			continue
 		}
-		if err := m.index().drop(ctx, key); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, m.index().drop(ctx, key))
 		out = append(out, res)
 	}
 	if all {
 		errs = append(errs, store.RemoveTempCopies(ctx, m.store))
-	}
-	if all && !unrevoked { // a PAT left to revoke needs the sign-in for the next try
-		if err := m.signer.SignOut(ctx); err != nil {
-			errs = append(errs, err)
+		if !unrevoked { // a PAT left to revoke needs the sign-in for the next try
+			errs = append(errs, m.signer.SignOut(ctx))
 		}
 	}
 	for _, o := range orgs {
@@ -367,30 +357,28 @@ func (m *Manager) targets(orgs []string) ([]Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	named := map[string]bool{}
-	for _, o := range orgs {
-		named[strings.ToLower(o)] = true
-	}
 	var ts []Target
-	stored := map[string]bool{}
 	for _, key := range slices.Sorted(maps.Keys(ix)) {
-		if r := ix[key]; r.Host == m.cfg.ServiceHost() && (len(orgs) == 0 || named[r.Org]) {
+		if r := ix[key]; r.Host == m.cfg.ServiceHost() && (len(orgs) == 0 || listed(orgs, r.Org)) {
 			t := Target{Org: r.Org}
 			if key != cache.Key(r.Host, r.Org, "") { // a remote named the account
 				t.Account = r.Account
 			}
 			ts = append(ts, t)
-			stored[r.Org] = true
 		}
 	}
 	// A named organisation with nothing stored yet gets its first PAT.
 	for _, o := range orgs {
-		if o := strings.ToLower(o); !stored[o] {
+		if o := strings.ToLower(o); !slices.ContainsFunc(ts, func(t Target) bool { return t.Org == o }) {
 			ts = append(ts, Target{Org: o})
-			stored[o] = true
 		}
 	}
 	return ts, nil
+}
+
+// listed reports whether orgs, in any case, names org, which the index holds in lower case.
+func listed(orgs []string, org string) bool {
+	return slices.ContainsFunc(orgs, func(o string) bool { return strings.ToLower(o) == org })
 }
 
 // Store returns the secret store, for doctor.

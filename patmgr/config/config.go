@@ -123,14 +123,10 @@ func (c *Config) Validate() error {
 	if c.RenewBefore < 0 {
 		return fmt.Errorf("--renew-before %s is negative", c.RenewBefore)
 	}
-	switch c.Store {
-	case "keyring", "file":
-	default:
+	if c.Store != "keyring" && c.Store != "file" {
 		return fmt.Errorf("--store=%q is unknown: use --store=keyring or --store=file", c.Store)
 	}
-	switch c.Login {
-	case LoginAuto, LoginBrowser, LoginDevice, LoginPassword, LoginNever:
-	default:
+	if !slices.Contains([]string{LoginAuto, LoginBrowser, LoginDevice, LoginPassword, LoginNever}, c.Login) {
 		return fmt.Errorf("--login=%q is unknown: use auto, browser, device, password or never", c.Login)
 	}
 	if c.Login == LoginPassword && c.Username == "" {
@@ -163,13 +159,13 @@ func MicrosoftLoginHost(host string) bool { return slices.Contains(microsoftLogi
 // httpsBase accepts only https://host[:port] with no path, query or user info: tokens go there.
 func httpsBase(flag, raw string) error {
 	u, err := url.Parse(raw)
+	_, base := baseHost(raw)
 	switch {
 	case err != nil || u.Scheme == "" || u.Opaque != "":
 		return fmt.Errorf("%s %q is not a URL: use https://host[:port]", flag, raw)
 	case u.Scheme != "https":
 		return fmt.Errorf("%s %q is not https: tokens are only sent over https", flag, raw)
-	}
-	if _, ok := baseHost(raw); !ok {
+	case !base:
 		return fmt.Errorf("%s %q must be just https://host[:port]", flag, raw)
 	}
 	return nil
@@ -238,10 +234,7 @@ func (c *Config) CustomServiceHost() string {
 // serviceBase is the base URL of one Azure DevOps service, given as that service's own, which
 // ServiceURL replaces.
 func (c *Config) serviceBase(azureDevOps string) string {
-	if c.ServiceURL != "" {
-		return strings.TrimRight(c.ServiceURL, "/")
-	}
-	return azureDevOps
+	return cmp.Or(strings.TrimRight(c.ServiceURL, "/"), azureDevOps)
 }
 
 // OrgURL is the organisation's own URL, which names its tenant to an anonymous request.

@@ -29,14 +29,12 @@ func AbsPath(setting, path string) (string, error) {
 }
 
 // ResolveStateDir sets StateDir to DefaultStateDir if it is empty, and refuses a relative one.
-func (c *Config) ResolveStateDir() error {
+func (c *Config) ResolveStateDir() (err error) {
 	if c.StateDir != "" {
-		var err error
 		c.StateDir, err = AbsPath("state-dir", c.StateDir)
-		return err
+	} else {
+		c.StateDir, err = DefaultStateDir()
 	}
-	dir, err := DefaultStateDir()
-	c.StateDir = dir
 	return err
 }
 

@@ -41,12 +41,11 @@ func (t *Tracer) Request(req *http.Request, resp *http.Response, err error, took
 	if t == nil || t.w == nil {
 		return
 	}
-	took = took.Round(time.Millisecond)
-	if err != nil {
-		t.Printf("%s %s: %v (%s)", req.Method, redactURL(req.URL), err, took)
-		return
+	outcome := fmt.Sprint(err)
+	if err == nil {
+		outcome = fmt.Sprintf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	t.Printf("%s %s: %d %s (%s)", req.Method, redactURL(req.URL), resp.StatusCode, resp.Header.Get("Content-Type"), took)
+	t.Printf("%s %s: %s (%s)", req.Method, redactURL(req.URL), outcome, took.Round(time.Millisecond))
 }
 
 // sensitiveParams may carry a credential in a query string.
