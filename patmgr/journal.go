@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sync"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
@@ -25,7 +26,9 @@ func (m *Manager) pending(key string) pendingCreates {
 }
 
 // ownName matches the names displayName makes: the journal is trusted for nothing else.
-var ownName = regexp.MustCompile(`^` + DisplayNamePrefix + ` .*\([0-9a-f]{8}\)$`)
+var ownName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^` + DisplayNamePrefix + ` .*\([0-9a-f]{8}\)$`)
+})
 
 // names reads the journal. One that cannot be read is an error, not an empty journal: the names
 // it holds would be lost, and a create could follow an unsettled one.
@@ -43,7 +46,7 @@ func (p pendingCreates) names() (map[string]bool, error) {
 		return nil, fmt.Errorf("reading the names of unconfirmed PATs in %s: %w (remove the file once 'git-credential-azdo list ORG' shows no stray PAT)", p.path, err)
 	}
 	for _, n := range list {
-		if ownName.MatchString(n) {
+		if ownName().MatchString(n) {
 			out[n] = true
 		}
 	}

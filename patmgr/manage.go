@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
@@ -415,12 +416,14 @@ func CommandLine(cfg *config.Config, words ...string) string {
 	return strings.Join(parts, " ")
 }
 
-var shellPlain = regexp.MustCompile(`^[A-Za-z0-9_./:@%+,~=-]+$`)
+var shellPlain = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9_./:@%+,~=-]+$`)
+})
 
 // shellQuote quotes with double quotes, which POSIX shells, PowerShell and cmd all read, because
 // messages put commands in single quotes.
 func shellQuote(s string) string {
-	if shellPlain.MatchString(s) {
+	if shellPlain().MatchString(s) {
 		return s
 	}
 	return `"` + strings.NewReplacer(`"`, `\"`, `$`, `\$`, "`", "\\`").Replace(s) + `"`

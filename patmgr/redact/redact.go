@@ -37,7 +37,11 @@ func Hide(secret string) {
 
 // jwt matches a JSON Web Token even when it was never handed to Hide (a server echoing a header
 // back): every access token Entra issues is one, and nothing else the helper prints looks like it.
-var jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`)
+// Like the program's other patterns, it is compiled when first used, not by every run at start: a
+// get served from the store prints nothing.
+var jwt = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`)
+})
 
 // Line returns text as one printable line: line breaks and tabs become spaces, control and
 // format characters (ESC, BEL, bidirectional overrides) and invalid UTF-8 are dropped, every
@@ -76,5 +80,5 @@ func scrub(text string) string {
 	for _, s := range list {
 		text = strings.ReplaceAll(text, s, Mask)
 	}
-	return jwt.ReplaceAllString(text, Mask)
+	return jwt().ReplaceAllString(text, Mask)
 }

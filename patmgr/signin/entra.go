@@ -7,17 +7,20 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 )
 
 // aadstsPattern finds Entra's error code anywhere in MSAL's error, which quotes the reply body
 // on a later line.
-var aadstsPattern = regexp.MustCompile(`AADSTS(\d+)`)
+var aadstsPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`AADSTS(\d+)`)
+})
 
 // explainEntra turns an Entra refusal a real tenant sends into one line naming the fix.
 func explainEntra(err error, clientID, tenant string) (string, bool) {
-	m := aadstsPattern.FindStringSubmatch(err.Error())
+	m := aadstsPattern().FindStringSubmatch(err.Error())
 	if m == nil {
 		return "", false
 	}
