@@ -1,6 +1,7 @@
 package azdotest
 
 import (
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -27,17 +28,27 @@ func FollowSignIn(client *http.Client, authURL string) error {
 	if err != nil {
 		return err
 	}
-	action := formActionRE.FindSubmatch(page)
-	if action == nil {
-		return fmt.Errorf("no form in the sign-in page (HTTP %d)", resp.StatusCode)
+	action, form, err := signInForm(page)
+	if err != nil {
+		return fmt.Errorf("%w (HTTP %d)", err, resp.StatusCode)
 	}
-	form := url.Values{}
-	for _, m := range formInputRE.FindAllSubmatch(page, -1) {
-		form.Set(html.UnescapeString(string(m[1])), html.UnescapeString(string(m[2])))
-	}
-	post, err := client.PostForm(html.UnescapeString(string(action[1])), form)
+	post, err := client.PostForm(action, form)
 	if err != nil {
 		return err
 	}
 	return post.Body.Close()
+}
+
+// signInForm returns the action and hidden fields of the form on one of the emulator's sign-in
+// pages: the sign-in form itself, or the form_post reply to the client's redirect URI.
+func signInForm(page []byte) (action string, fields url.Values, err error) {
+	m := formActionRE.FindSubmatch(page)
+	if m == nil {
+		return "", nil, errors.New("no form in the sign-in page")
+	}
+	fields = url.Values{}
+	for _, h := range formInputRE.FindAllSubmatch(page, -1) {
+		fields.Set(html.UnescapeString(string(h[1])), html.UnescapeString(string(h[2])))
+	}
+	return html.UnescapeString(string(m[1])), fields, nil
 }

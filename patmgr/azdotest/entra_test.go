@@ -6,11 +6,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"html"
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,23 +28,14 @@ func newPublic(t *testing.T, s *Server, clientID, tenant string) public.Client {
 	return c
 }
 
-var (
-	actionRE = regexp.MustCompile(`<form method="POST"[^>]* action="([^"]*)"`)
-	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-)
-
 // parseForm extracts a page's form action and hidden fields.
 func parseForm(t *testing.T, page []byte) (string, url.Values) {
 	t.Helper()
-	m := actionRE.FindSubmatch(page)
-	if m == nil {
-		t.Fatalf("no form in page:\n%s", page)
+	action, fields, err := signInForm(page)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, page)
 	}
-	v := url.Values{}
-	for _, h := range hiddenRE.FindAllSubmatch(page, -1) {
-		v.Set(html.UnescapeString(string(h[1])), html.UnescapeString(string(h[2])))
-	}
-	return html.UnescapeString(string(m[1])), v
+	return action, fields
 }
 
 // browser plays the user's browser for MSAL's interactive flow: it follows
