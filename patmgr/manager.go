@@ -204,9 +204,12 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 
 	switch act {
 	case fallBack:
-		// git refused the token MSAL holds, and no new one could be had then (rejectAccessToken):
-		// not that one again, but a refreshed token or a new sign-in.
-		claims := map[bool]string{true: signin.RefreshClaims}[rec.Rejected]
+		claims := ""
+		if rec.Rejected {
+			// git refused the token MSAL holds, and no new one could be had then
+			// (rejectAccessToken): not that one again, but a refreshed token or a new sign-in.
+			claims = signin.RefreshClaims
+		}
 		tok, err := m.signer.Token(ctx, t.Org, tenant, account, claims, prompt)
 		if err != nil {
 			return Credential{}, err
