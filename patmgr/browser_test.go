@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -94,8 +93,8 @@ func TestBrowserSignInTimesOutClearly(t *testing.T) {
 
 // A browser that stays in the foreground (one that was not running yet, a text browser) does not
 // hold the sign-in: the get finishes as soon as the user has signed in, while the browser still
-// runs. Here the test signs in as the user, following the URL the helper printed; the browser
-// runs until the test lets it go (a read of a FIFO), or for two minutes.
+// runs. Here the test signs in as the user, following the URL the helper printed, once the browser
+// runs; the browser runs until the test lets it go (a read of a FIFO), or for two minutes.
 func TestBrowserInTheForegroundDoesNotHoldTheSignIn(t *testing.T) {
 	testenv.SkipOnWindows(t, "sh and mkfifo")
 	e := newEmulated(t, func(c *config.Config) { c.Login, c.Username, c.Password = config.LoginBrowser, "", "" })
@@ -108,11 +107,6 @@ func TestBrowserInTheForegroundDoesNotHoldTheSignIn(t *testing.T) {
 	if err := os.WriteFile(launcher, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if f, err := os.OpenFile(hold, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-			f.Close() // the browser's read ends
-		}
-	})
 	urls := make(chan string, 1)
 	e.stderr = &watchedWriter{see: func(p []byte) {
 		if _, u, ok := strings.Cut(string(p), "If it does not open, visit: "); ok {
@@ -126,8 +120,17 @@ func TestBrowserInTheForegroundDoesNotHoldTheSignIn(t *testing.T) {
 	}
 	signedIn := make(chan error, 1)
 	go func() {
+		u := <-urls
+		// Opened for writing once the browser reads it: the browser runs. Closed at the end of
+		// the test, which ends the browser's read.
+		f, err := os.OpenFile(hold, os.O_WRONLY, 0)
+		if err != nil {
+			signedIn <- err
+			return
+		}
+		t.Cleanup(func() { f.Close() })
 		// The user: the emulator signs in at once and sends the browser back to the helper.
-		signedIn <- azdotest.FollowSignIn(e.srv.Client(), <-urls)
+		signedIn <- azdotest.FollowSignIn(e.srv.Client(), u)
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -52,16 +52,17 @@ func TestMainInProcess(t *testing.T) {
 		t.Fatalf("store: exit %d, stdout %q; stderr: %s", code, out, errOut)
 	}
 
-	// git's future operation, from a pipe as git writes it: ignored, as the protocol asks.
+	// git's future operation, from a pipe as git writes it, left open: ignored, as the protocol
+	// asks, without waiting for the end of stdin. The request fits the pipe's buffer.
 	r, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	go func() {
-		pw.Write(w.request())
-		pw.Close()
-	}()
+	defer pw.Close()
+	if _, err := pw.Write(w.request()); err != nil {
+		t.Fatal(err)
+	}
 	if code, out, errOut = run(r, "frobnicate"); code != 0 || out != "" || errOut != "" {
 		t.Fatalf("an operation git may add: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
