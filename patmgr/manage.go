@@ -16,6 +16,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/redact"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/statelock"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
@@ -385,10 +386,11 @@ func listed(orgs []string, org string) bool {
 // Store returns the secret store, for doctor.
 func (m *Manager) Store() store.Store { return m.store }
 
-// oneLine keeps a multi-line error (MSAL's HTTP error dumps) to its first line.
+// oneLine keeps a multi-line error (MSAL's HTTP error dumps) to its first line, safe to print.
 func oneLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
-	return strings.TrimSpace(s)
+	// It may carry the service's own words, and is printed where the command goes on.
+	return redact.Line(s)
 }
 
 // CommandLine is a command for a message to tell the user to run: the program, words, then every

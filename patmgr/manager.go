@@ -292,7 +292,7 @@ func (m *Manager) supersede(ctx context.Context, key string, old, next *cache.Re
 	pending := m.pending(key)
 	if retire && old.DisplayName != "" {
 		if err := pending.add(old.DisplayName); err != nil {
-			m.trace.Printf("noting the PAT about to be replaced: %v", err)
+			return fmt.Errorf("noting the PAT about to be replaced for %s: %w: nothing is replaced until the state directory can be written", next.Org, err)
 		}
 	}
 	if err := m.save(ctx, key, next); err != nil {
@@ -482,8 +482,7 @@ func (m *Manager) displayName(org string) string {
 
 // clientRefusal says why a fresh token was refused and what would give PATs.
 func (m *Manager) clientRefusal(err error) (why, fix string) {
-	// The error may carry the service's own words, which are printed although the get goes on.
-	why = fmt.Sprintf("the PAT API refused a fresh sign-in of client %s (%s)", m.cfg.ClientID, redact.Line(oneLine(err)))
+	why = fmt.Sprintf("the PAT API refused a fresh sign-in of client %s (%s)", m.cfg.ClientID, oneLine(err))
 	fix = "register an app with the Azure DevOps permissions vso.pats_manage and vso.code_write and pass its id with --client-id"
 	if !strings.EqualFold(m.cfg.ClientID, config.DefaultClientID) {
 		fix = "give app " + m.cfg.ClientID + " the Azure DevOps permissions vso.pats_manage and vso.code_write"
