@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
@@ -24,6 +25,21 @@ func TestLogoutRefreshesARefusedTokenAndKeepsWhatItCannotRevoke(t *testing.T) {
 		}
 		if got := e.srv.Counters().Grants["refresh_token"]; got != refreshes+1 || e.active() != 0 {
 			t.Fatalf("%d refreshes (want %d), %d active PATs", got, refreshes+1, e.active())
+		}
+	})
+	// A refusal answered with 200 is a refusal: the PAT is not counted revoked, and the service's
+	// words reach the note as one safe line.
+	t.Run("refused with 200", func(t *testing.T) {
+		e := newEmulated(t, nil)
+		e.get(t)
+		e.fault(t, azdotest.Fault{Endpoint: "pats.revoke", Kind: azdotest.FaultPATError, Code: "accessDenied", Count: 4,
+			Message: "refused\x1b]0;pwned\x07"})
+		res, _ := e.Logout(ctx, []string{e.srv.Org}, false)
+		if len(res) != 1 || res[0].Revoked || e.active() != 1 {
+			t.Fatalf("logout: %+v, %d active; want the PAT named as not revoked", res, e.active())
+		}
+		if strings.ContainsAny(res[0].Note, "\x1b\x07") || !strings.Contains(res[0].Note, "refused]0;pwned") {
+			t.Fatalf("note %q, want the service's words without terminal control", res[0].Note)
 		}
 	})
 	t.Run("revoke fails", func(t *testing.T) {

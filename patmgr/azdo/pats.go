@@ -216,7 +216,10 @@ func (c *Client) pat(ctx context.Context, method, org, bearer string, q url.Valu
 		return PAT{}, fmt.Errorf("calling the PAT API of %s: %w", org, err)
 	}
 	defer resp.Body.Close()
-	if method == http.MethodDelete && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent) {
+	// A revocation answers with no body; a refusal may come with 200 too (FACTS: whether its
+	// status is also an error is not documented), and a JSON body is read for one.
+	revoked := method == http.MethodDelete && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent)
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); revoked && mt != "application/json" {
 		return PAT{}, nil
 	}
 	var env patEnvelope
@@ -225,6 +228,9 @@ func (c *Client) pat(ctx context.Context, method, org, bearer string, q url.Valu
 	}
 	if env.PatTokenError != "" && env.PatTokenError != "none" {
 		return PAT{}, &PATError{Code: env.PatTokenError, Message: env.PatTokenErrorMessage}
+	}
+	if revoked {
+		return PAT{}, nil
 	}
 	if resp.StatusCode/100 != 2 {
 		return PAT{}, newStatusError(resp)
