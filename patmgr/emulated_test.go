@@ -409,30 +409,6 @@ func TestFallbackRevokesThePATItReplaces(t *testing.T) {
 	}
 }
 
-// A tenant discovery that failed (the get signed in through the multi-tenant endpoint instead)
-// is not remembered as the organisation's tenant unless a PAT made through it shows it served:
-// here the organisation allows no PAT, and the next get asks again, then remembers the answer.
-func TestFailedTenantDiscoveryIsNotRemembered(t *testing.T) {
-	e := newEmulated(t, nil)
-	if err := e.srv.SetPolicy(e.srv.Org, azdotest.Policy{DisablePATCreation: true}); err != nil {
-		t.Fatal(err)
-	}
-	e.fault(t, azdotest.Fault{Endpoint: "org", Kind: azdotest.FaultStatus, Status: http.StatusNotFound})
-	e.get(t)
-	if rec, err := e.load(context.Background(), e.key(e.target)); err != nil || rec == nil || rec.Tenant != config.TenantOrganizations {
-		t.Fatalf("after a failed discovery the record is %v (%v), want one signed in through %s", kindOf(rec), err, config.TenantOrganizations)
-	}
-	for _, asks := range []int{1, 0} {
-		before := e.srv.Counters().Requests["org"]
-		e.get(t)
-		rec, err := e.load(context.Background(), e.key(e.target))
-		if err != nil || rec == nil || rec.Tenant != strings.ToLower(e.srv.TenantID) || e.srv.Counters().Requests["org"] != before+asks {
-			t.Fatalf("a later get: record %v (%v), %d discoveries; want the organisation's tenant, asked %d time(s)",
-				kindOf(rec), err, e.srv.Counters().Requests["org"]-before, asks)
-		}
-	}
-}
-
 // An organisation policy that the settings can satisfy (no full-access PATs) fails the get with
 // the setting to change: handing git the Entra token would give it more than the PAT the
 // organisation just refused.

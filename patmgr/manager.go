@@ -214,8 +214,8 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		if err != nil {
 			return Credential{}, err
 		}
-		if rec.Rejected || rec.Tenant != tenant {
-			rec.Rejected, rec.Tenant = false, tenant
+		if rec.Rejected {
+			rec.Rejected = false
 			if err := m.save(ctx, key, rec); err != nil {
 				return Credential{}, err
 			}
@@ -558,9 +558,7 @@ func (m *Manager) tenant(ctx context.Context, t Target, known cache.Record) (str
 			return tenant, nil
 		}
 	}
-	// The multi-tenant endpoint is also where a failed discovery falls back to. A PAT made through
-	// it shows it served; without one it may be that guess, and the organisation is asked again.
-	if known.Tenant != "" && (known.Tenant != config.TenantOrganizations || known.Kind == cache.KindPAT) {
+	if known.Tenant != "" {
 		return known.Tenant, nil
 	}
 	tenant, err := m.az.Tenant(ctx, t.Org)
