@@ -150,12 +150,17 @@ func copyMap(m map[string]int) map[string]int {
 	return out
 }
 
+// wakeLocked wakes every WaitFor to look at the counters again.
+func (s *Server) wakeLocked() {
+	close(s.counted)
+	s.counted = make(chan struct{})
+}
+
 // takeFaultLocked counts a request to endpoint and pops the fault that
 // applies to it, if any.
 func (s *Server) takeFaultLocked(endpoint string) *Fault {
 	s.counters.Requests[endpoint]++
-	close(s.counted)
-	s.counted = make(chan struct{})
+	s.wakeLocked()
 	for i, f := range s.faults {
 		if f.Endpoint != endpoint {
 			continue
@@ -178,6 +183,12 @@ func (s *Server) instrument(endpoint string, h http.Handler) http.Handler {
 		s.mu.Lock()
 		f := s.takeFaultLocked(endpoint)
 		s.mu.Unlock()
+		// The handler counts what it did (a PAT made, a grant): WaitFor looks again after it.
+		defer func() {
+			s.mu.Lock()
+			s.wakeLocked()
+			s.mu.Unlock()
+		}()
 		if f == nil {
 			h.ServeHTTP(w, r)
 			return
