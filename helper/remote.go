@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 )
 
 // Remote identifies an Azure DevOps organisation behind a git request.
@@ -135,10 +137,7 @@ func orgFromPath(path string) (string, error) {
 // validOrg reports whether s is an Azure DevOps organisation name: ASCII letters, digits and
 // hyphens, 1 to 50 long, no hyphen at either end. Everything a path or key could be abused with
 // ('/', '.', '%', spaces, non-ASCII) falls outside this set.
-func validOrg(s string) bool {
-	return len(s) > 0 && len(s) <= maxOrgLen && s[0] != '-' && s[len(s)-1] != '-' &&
-		strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") == ""
-}
+func validOrg(s string) bool { return config.IsLabel(s, maxOrgLen) }
 
 // validAccount accepts user@domain with printable ASCII, one '@' and no spaces: enough to pass on
 // as a sign-in hint without carrying anything that could confuse a log line or a key.

@@ -280,8 +280,6 @@ func ValidTenant(s string) bool {
 	return IsGUID(s) || isDomainName(s)
 }
 
-const lettersDigitsHyphen = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-"
-
 // isDomainName reports whether s is two or more DNS labels: letters, digits and inner hyphens, 63
 // at most each. Checked by hand: as a regexp, its counted repetitions compile to a program large
 // enough to slow every start of the tool.
@@ -291,9 +289,16 @@ func isDomainName(s string) bool {
 		return false
 	}
 	for _, l := range labels {
-		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' || strings.Trim(l, lettersDigitsHyphen) != "" {
+		if !IsLabel(l, 63) {
 			return false
 		}
 	}
 	return true
+}
+
+// IsLabel reports whether s is 1 to max ASCII letters, digits and hyphens, with no hyphen at
+// either end: a DNS label, or an Azure DevOps organisation name (50 at most).
+func IsLabel(s string, max int) bool {
+	return len(s) > 0 && len(s) <= max && s[0] != '-' && s[len(s)-1] != '-' &&
+		strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") == ""
 }
