@@ -428,6 +428,12 @@ func TestPolicyTheSettingsCanSatisfy(t *testing.T) {
 	if c := e.get(t); c.Bearer || e.srv.Counters().PATsCreated != 1 {
 		t.Fatalf("with a narrower scope: bearer %v, %d PATs made, want one PAT", c.Bearer, e.srv.Counters().PATsCreated)
 	}
+	// The lifespan cap, which the service mostly applies by shortening the PAT, may refuse too.
+	l := newEmulated(t, nil)
+	l.fault(t, azdotest.Fault{Endpoint: "pats.create", Kind: azdotest.FaultPATError, Code: "patLifespanPolicyViolation", Status: http.StatusBadRequest})
+	if _, err := l.Credential(context.Background(), l.target); err == nil || !strings.Contains(err.Error(), "lower --lifetime") {
+		t.Fatalf("get refused for its lifetime: %v, want the refusal and the setting to change", err)
+	}
 }
 
 // kindOf names what a record is, for failure messages that must not print its token.
