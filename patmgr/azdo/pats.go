@@ -216,21 +216,21 @@ func (c *Client) pat(ctx context.Context, method, org, bearer string, q url.Valu
 		return PAT{}, fmt.Errorf("calling the PAT API of %s: %w", org, err)
 	}
 	defer resp.Body.Close()
-	// A revocation answers with no body; a refusal may come with 200 too (FACTS: whether its
-	// status is also an error is not documented), and a JSON body is read for one.
-	revoked := method == http.MethodDelete && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent)
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); revoked && mt != "application/json" {
+	var env patEnvelope
+	if method == http.MethodDelete && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent) {
+		// A revocation answers with no body, but a refusal may come with 200 too (FACTS: whether
+		// its status is also an error is not documented).
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		if json.Unmarshal(b, &env) == nil && env.PatTokenError != "" && env.PatTokenError != "none" {
+			return PAT{}, &PATError{Code: env.PatTokenError, Message: env.PatTokenErrorMessage}
+		}
 		return PAT{}, nil
 	}
-	var env patEnvelope
 	if err := decodeJSON(resp, &env); err != nil {
 		return PAT{}, err
 	}
 	if env.PatTokenError != "" && env.PatTokenError != "none" {
 		return PAT{}, &PATError{Code: env.PatTokenError, Message: env.PatTokenErrorMessage}
-	}
-	if revoked {
-		return PAT{}, nil
 	}
 	if resp.StatusCode/100 != 2 {
 		return PAT{}, newStatusError(resp)
