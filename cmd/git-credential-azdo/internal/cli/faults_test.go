@@ -29,7 +29,7 @@ var faultMatrix = []faultCase{
 	{"openid-configuration", "dropx5", "the connection closed before an answer came"},
 	{"openid-configuration", "html203", "Entra ID answered HTTP 203 to GET /"},
 	{"openid-configuration", "truncate", "unable to resolve an endpoint: json decode error"},
-	{"openid-configuration", "timeout", "the device sign-in timed out after 20s (--timeout)"},
+	{"openid-configuration", "timeout", "the device sign-in timed out after " + timeoutHole + " (--timeout)"},
 
 	{"devicecode", "503", recovers},
 	{"devicecode", "429", recovers},
@@ -38,7 +38,7 @@ var faultMatrix = []faultCase{
 	{"devicecode", "dropx5", "the connection closed before an answer came"},
 	{"devicecode", "html203", "Entra ID answered HTTP 203 to POST /"},
 	{"devicecode", "truncate", "json decode error"},
-	{"devicecode", "timeout", "the device sign-in timed out after 20s (--timeout)"},
+	{"devicecode", "timeout", "the device sign-in timed out after " + timeoutHole + " (--timeout)"},
 
 	{"token", "503", recovers},
 	{"token", "429", recovers},
@@ -47,7 +47,7 @@ var faultMatrix = []faultCase{
 	{"token", "dropx5", "the connection closed before an answer came"},
 	{"token", "html203", "Entra ID answered HTTP 203 to POST /"},
 	{"token", "truncate", "json decode error"},
-	{"token", "timeout", "the device sign-in timed out after 20s (--timeout)"},
+	{"token", "timeout", "the device sign-in timed out after " + timeoutHole + " (--timeout)"},
 
 	// The organisation's tenant, from the anonymous challenge: without it the sign-in goes to
 	// the multi-tenant endpoint, which the emulator answers as well.
@@ -59,7 +59,7 @@ var faultMatrix = []faultCase{
 	{"org", "html203", recovers},
 	{"org", "truncate", recovers},
 	{"org", "redirect", recovers},
-	{"org", "timeout", "did not answer in time (--timeout 20s)"},
+	{"org", "timeout", "did not answer in time (--timeout " + timeoutHole + ")"},
 
 	// A create is not sent again unless the service refused it at once (429): a lost answer may
 	// mean a PAT was made, which the list then finds.
@@ -73,7 +73,7 @@ var faultMatrix = []faultCase{
 	{"pats.create", "truncate", recovers},
 	{"pats.create", "redirect", recovers},
 	{"pats.create", "paterror", "failedToReadTenantPolicy"},
-	{"pats.create", "timeout", "did not answer in time (--timeout 20s)"},
+	{"pats.create", "timeout", "did not answer in time (--timeout " + timeoutHole + ")"},
 
 	// The list after a lost create: the create's own failure is reported, with the list's.
 	// (A list answers patTokens, never patTokenError, so paterror does not apply.)
@@ -121,7 +121,7 @@ var faultMatrix = []faultCase{
 	{"profile", "html203", recovers},
 	{"profile", "truncate", "reading your profile: unreadable answer"},
 	{"profile", "redirect", recovers},
-	{"profile", "timeout", "did not answer in time (--timeout 20s)"},
+	{"profile", "timeout", "did not answer in time (--timeout " + timeoutHole + ")"},
 
 	{"accounts", "503", recovers},
 	{"accounts", "429", recovers},
@@ -131,7 +131,7 @@ var faultMatrix = []faultCase{
 	{"accounts", "html203", recovers},
 	{"accounts", "truncate", "listing your organisations: unreadable answer"},
 	{"accounts", "redirect", recovers},
-	{"accounts", "timeout", "did not answer in time (--timeout 20s)"},
+	{"accounts", "timeout", "did not answer in time (--timeout " + timeoutHole + ")"},
 
 	// git itself does not retry, and what it prints is git's. The helper's PAT must outlive the
 	// service's error: the next ls-remote uses it, with no new sign-in or PAT. (A redirect there
@@ -160,9 +160,9 @@ var faultKinds = map[string]struct {
 	"truncate": {fault: azdotest.Fault{Kind: azdotest.FaultTruncate}},
 	"redirect": {fault: azdotest.Fault{Kind: azdotest.FaultSignInRedirect}},
 	"paterror": {fault: azdotest.Fault{Kind: azdotest.FaultPATError, Code: "failedToReadTenantPolicy"}},
-	// An answer that never comes: --timeout must end the command, with room enough on a loaded
-	// machine to reach the endpoint first, and well inside the harness's deadline.
-	"timeout": {fault: azdotest.Fault{Kind: azdotest.FaultDelay, Delay: 2 * time.Minute}, env: []string{"AZDO_TIMEOUT=20s"}},
+	// An answer that never comes: --timeout must end the command. runFault chooses the
+	// --timeout (withMoreTimeUntil), always shorter than this delay.
+	"timeout": {fault: azdotest.Fault{Kind: azdotest.FaultDelay, Delay: 2 * time.Minute}},
 }
 
 // faultTarget is how a command comes to call an endpoint.
@@ -312,8 +312,20 @@ func runFault(t *testing.T, target faultTarget, f azdotest.Fault, faultEnv []str
 	}
 	before := w.srv.Counters()
 	mustInject(t, w, f)
-	r := run(w, append(env, faultEnv...))
-	after := w.srv.Counters()
+	var r result
+	var after azdotest.Counters
+	if f.Kind == azdotest.FaultDelay {
+		var timeout time.Duration
+		r, timeout = withMoreTimeUntil(t, func(timeoutEnv string) (result, bool) {
+			r := run(w, slices.Concat(env, faultEnv, []string{timeoutEnv}))
+			after = w.srv.Counters()
+			return r, after.Requests[f.Endpoint] > before.Requests[f.Endpoint]
+		})
+		want = strings.ReplaceAll(want, timeoutHole, timeout.String())
+	} else {
+		r = run(w, append(env, faultEnv...))
+		after = w.srv.Counters()
+	}
 	w.srv.ClearFaults()
 	t.Logf("exit %d, %d request(s) to %s; stderr: %s", r.code, after.Requests[f.Endpoint]-before.Requests[f.Endpoint], f.Endpoint, strings.TrimSpace(r.stderr))
 
