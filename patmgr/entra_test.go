@@ -3,11 +3,14 @@ package patmgr
 import (
 	"bytes"
 	"context"
+	"maps"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/trace"
 )
@@ -195,4 +198,95 @@ func TestOrganisationOfMicrosoftAccounts(t *testing.T) {
 	if err != nil || rec == nil || rec.Tenant != config.TenantOrganizations || e.srv.Counters().PATsCreated != 1 {
 		t.Fatalf("stored %+v (%v), %d PATs made; want one PAT signed in through %s", rec, err, e.srv.Counters().PATsCreated, config.TenantOrganizations)
 	}
+}
+
+// A tenant discovery that fails is a guess (the multi-tenant endpoint), and a guess is not
+// remembered: once the organisation answers, the next sign-in, whatever needs it, goes to its
+// tenant, which the record then keeps and no later sign-in asks for again.
+func TestGuessedTenantIsNotRemembered(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy azdotest.Policy
+		next   func(t *testing.T, e *emulated, last Credential) // makes the next get sign in
+	}{
+		{"renewal", azdotest.Policy{}, func(_ *testing.T, e *emulated, _ Credential) {
+			e.srv.Advance(config.DefaultLifetime - config.DefaultRenewBefore + time.Hour)
+		}},
+		{"new PAT", azdotest.Policy{}, func(t *testing.T, e *emulated, last Credential) {
+			if err := e.Reject(context.Background(), e.target, last.Password); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"fallback token", azdotest.Policy{DisablePATCreation: true}, func(*testing.T, *emulated, Credential) {}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEmulated(t, nil)
+			if err := e.srv.SetPolicy(e.srv.Org, tc.policy); err != nil {
+				t.Fatal(err)
+			}
+			e.fault(t, azdotest.Fault{Endpoint: "org", Kind: azdotest.FaultStatus, Status: http.StatusNotFound})
+			last := e.get(t)
+			rec := e.stored(t)
+			if rec.Tenant != config.TenantOrganizations {
+				t.Fatalf("after a failed discovery %s signed in to %q, want %s", kindOf(rec), rec.Tenant, config.TenantOrganizations)
+			}
+			if rec.Kind == cache.KindPAT {
+				// A guess in the record does not send a get its PAT serves to the network.
+				before := e.srv.Counters().Requests
+				e.get(t)
+				if !maps.Equal(before, e.srv.Counters().Requests) {
+					t.Fatalf("a get served from the stored PAT made requests: %v, then %v", before, e.srv.Counters().Requests)
+				}
+			}
+			for _, asks := range []int{1, 0} {
+				tc.next(t, e, last)
+				before := e.srv.Counters().Requests["org"]
+				last = e.get(t)
+				rec = e.stored(t)
+				asked := e.srv.Counters().Requests["org"] - before
+				if rec.Tenant != strings.ToLower(e.srv.TenantID) || asked != asks {
+					t.Fatalf("a later get: %s of tenant %q, %d discoveries; want the organisation's tenant %s, asked %d time(s)",
+						kindOf(rec), rec.Tenant, asked, e.srv.TenantID, asks)
+				}
+			}
+		})
+	}
+}
+
+// An organisation of Microsoft accounts names the multi-tenant endpoint as its tenant: that is an
+// answer, not a guess, and a fallback to the Entra token (a get that signs in every time) does not
+// ask the organisation again.
+func TestMicrosoftAccountsTenantIsRemembered(t *testing.T) {
+	e := newEmulated(t, nil)
+	if err := e.srv.AddOrg("personal", azdotest.MicrosoftAccounts); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.AddUser(e.srv.User, e.srv.Password, e.srv.TenantID, "personal"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.SetPolicy("personal", azdotest.Policy{DisablePATCreation: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.target = Target{Org: "personal"}
+	e.get(t)
+	before := e.srv.Counters().Requests["org"]
+	for range 3 {
+		if c := e.get(t); !c.Bearer {
+			t.Fatal("no fallback to the Entra token when the organisation forbids PATs")
+		}
+	}
+	if rec := e.stored(t); rec.Kind != cache.KindEntra || rec.Tenant != config.TenantOrganizations || e.srv.Counters().Requests["org"] != before {
+		t.Fatalf("%s of tenant %q after %d more discoveries; want the Entra fallback of %s, asked no more",
+			kindOf(rec), rec.Tenant, e.srv.Counters().Requests["org"]-before, config.TenantOrganizations)
+	}
+}
+
+// stored is the record the store holds for e's target; the test fails without one.
+func (e *emulated) stored(t *testing.T) *cache.Record {
+	t.Helper()
+	rec, err := e.load(context.Background(), e.key(e.target))
+	if err != nil || rec == nil {
+		t.Fatalf("the store holds %s (%v)", kindOf(rec), err)
+	}
+	return rec
 }

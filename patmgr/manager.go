@@ -190,7 +190,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	if act == serve {
 		return rec.Credential(), nil
 	}
-	tenant, account, err := m.identity(ctx, t)
+	tenant, account, guessed, err := m.identity(ctx, t)
 	if err != nil {
 		return Credential{}, err
 	}
@@ -214,15 +214,15 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 		if err != nil {
 			return Credential{}, err
 		}
-		if rec.Rejected {
-			rec.Rejected = false
+		if rec.Rejected || rec.TenantGuessed && !guessed {
+			rec.Rejected, rec.Tenant, rec.TenantGuessed = false, tenant, guessed
 			if err := m.save(ctx, key, rec); err != nil {
 				return Credential{}, err
 			}
 		}
 		return Credential{Password: tok.Token, Expires: tok.ExpiresOn, Bearer: true}, nil
 	case renew:
-		bearer, err := m.renew(ctx, key, rec, tenant, account)
+		bearer, err := m.renew(ctx, key, rec, tenant, account, guessed)
 		if err == nil {
 			_ = m.sweepPending(ctx, key, rec.Org, bearer, rec) // what it cannot settle waits for the next run
 			return rec.Credential(), nil
@@ -255,16 +255,16 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	switch {
 	case azdo.TokenRefused(err): // even a fresh token: the PAT API will not serve this client
 		why, fix := m.clientRefusal(err)
-		return m.fallback(ctx, key, t, rec, tenant, tok, clientRefusedReason(m.cfg.ClientID), why, fix)
+		return m.fallback(ctx, key, t, rec, tenant, guessed, tok, clientRefusedReason(m.cfg.ClientID), why, fix)
 	case errors.As(err, &perr) && perr.IsPolicy():
 		why := fmt.Sprintf("%s does not allow this PAT (%s)", t.Org, perr.Code)
-		return m.fallback(ctx, key, t, rec, tenant, tok, perr.Code, why, "")
+		return m.fallback(ctx, key, t, rec, tenant, guessed, tok, perr.Code, why, "")
 	case err != nil:
 		return Credential{}, err
 	}
 	next := &cache.Record{
 		Kind: cache.KindPAT, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
-		Tenant: tenant, AuthorizationID: pat.AuthorizationID, Token: pat.Token, Scope: pat.Scope,
+		Tenant: tenant, TenantGuessed: guessed, AuthorizationID: pat.AuthorizationID, Token: pat.Token, Scope: pat.Scope,
 		DisplayName: pat.DisplayName, ValidFrom: pat.ValidFrom, ValidTo: pat.ValidTo,
 	}
 	pending := m.pending(key)
@@ -307,7 +307,7 @@ func (m *Manager) supersede(ctx context.Context, key string, old, next *cache.Re
 // renew extends rec with the update call, signing in silently only, and returns the access
 // token it used. When the service no longer knows the PAT or will not extend it, rec is marked
 // Rejected so that the caller replaces it.
-func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tenant, account string) (string, error) {
+func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tenant, account string, guessed bool) (string, error) {
 	var pat azdo.PAT
 	tok, err := m.withToken(ctx, rec.Org, tenant, account, false, func(bearer string) (err error) {
 		pat, err = m.az.RenewPAT(ctx, rec.Org, bearer, rec.AuthorizationID, m.now().Add(m.cfg.Lifetime))
@@ -321,6 +321,7 @@ func (m *Manager) renew(ctx context.Context, key string, rec *cache.Record, tena
 		return "", err
 	}
 	rec.ValidTo, rec.ValidFrom = pat.ValidTo, pat.ValidFrom
+	rec.Tenant, rec.TenantGuessed = tenant, guessed
 	return tok.Token, m.save(ctx, key, rec)
 }
 
@@ -495,10 +496,10 @@ func (m *Manager) clientRefusal(err error) (why, fix string) {
 // password; it lasts about an hour, and silent refresh renews it. why (and fix, if any) is
 // said once, and the PAT is tried again a day later. A stored PAT it takes the place of is revoked,
 // as a replaced one is.
-func (m *Manager) fallback(ctx context.Context, key string, t Target, old *cache.Record, tenant string, tok signin.Token, reason, why, fix string) (Credential, error) {
+func (m *Manager) fallback(ctx context.Context, key string, t Target, old *cache.Record, tenant string, guessed bool, tok signin.Token, reason, why, fix string) (Credential, error) {
 	fmt.Fprintf(m.stderr, "git-credential-azdo: %s; using your Entra ID sign-in token instead, renewed silently%s\n", why, fix)
 	rec := &cache.Record{Kind: cache.KindEntra, Host: m.cfg.ServiceHost(), Org: t.Org, Account: tok.Account, HomeAccountID: tok.HomeID,
-		Tenant: tenant, PolicyError: reason, ValidFrom: m.now(), ValidTo: m.now().Add(policyRecheck)}
+		Tenant: tenant, TenantGuessed: guessed, PolicyError: reason, ValidFrom: m.now(), ValidTo: m.now().Add(policyRecheck)}
 	if err := m.supersede(ctx, key, old, rec, tok.Token); err != nil {
 		return Credential{}, err
 	}
@@ -537,39 +538,38 @@ func (m *Manager) remembered(t Target) cache.Record {
 }
 
 // identity resolves, in one place for every sign-in for t, the Entra ID tenant to sign in to and
-// the account to sign in as: the remote's, else the one last used for its organisation.
-func (m *Manager) identity(ctx context.Context, t Target) (tenant, account string, err error) {
+// the account to sign in as: the remote's, else the one last used for its organisation. guessed
+// says the tenant is a failed discovery's guess, which a record must not keep as the answer.
+func (m *Manager) identity(ctx context.Context, t Target) (tenant, account string, guessed bool, err error) {
 	if err := m.init(); err != nil {
-		return "", "", err
+		return "", "", false, err
 	}
 	known := m.remembered(t)
-	tenant, err = m.tenant(ctx, t, known)
-	return tenant, cmp.Or(t.Account, known.Account), err
+	tenant, guessed, err = m.tenant(ctx, t, known)
+	return tenant, cmp.Or(t.Account, known.Account), guessed, err
 }
 
 // tenant decides which Entra ID tenant to sign in to for t: configured, else named by git's
-// challenge, else remembered, else asked of the organisation, else the multi-tenant endpoint.
-func (m *Manager) tenant(ctx context.Context, t Target, known cache.Record) (string, error) {
+// challenge, else remembered, else asked of the organisation. A remembered guess is no answer: the
+// organisation is asked again, and while it does not answer the multi-tenant endpoint is guessed.
+func (m *Manager) tenant(ctx context.Context, t Target, known cache.Record) (tenant string, guessed bool, err error) {
 	if m.cfg.Tenant != "" {
-		return m.cfg.Tenant, nil
+		return m.cfg.Tenant, false, nil
 	}
 	for _, c := range t.Challenges {
 		if tenant, ok := azdo.TenantFromChallenge(c, m.cfg.Authority); ok {
-			return tenant, nil
+			return tenant, false, nil
 		}
 	}
-	if known.Tenant != "" {
-		return known.Tenant, nil
+	if known.Tenant != "" && !known.TenantGuessed {
+		return known.Tenant, false, nil
 	}
-	tenant, err := m.az.Tenant(ctx, t.Org)
-	if err != nil && ctx.Err() != nil {
-		return "", err // the operation is out of time: say where, not at the next step
-	}
-	if err != nil {
+	tenant, err = m.az.Tenant(ctx, t.Org)
+	if err != nil && ctx.Err() == nil {
 		m.trace.Printf("%v; signing in through %s", err, config.TenantOrganizations)
-		return config.TenantOrganizations, nil
+		return config.TenantOrganizations, true, nil
 	}
-	return tenant, nil
+	return tenant, false, err // an error only out of time: it says where, not the next step
 }
 
 // Reject handles git's erase: the server refused password. The stored PAT is marked for
@@ -628,11 +628,7 @@ func (m *Manager) rejectAccessToken(ctx context.Context, t Target, rec *cache.Re
 }
 
 func humanTime(t, now time.Time) string {
-	d := t.Sub(now)
-	past := d < 0
-	if past {
-		d = -d
-	}
+	d := t.Sub(now).Abs()
 	// Rounded to the nearest unit, not down: a 30-day PAT made a second ago expires "in 30 days".
 	var s string
 	switch {
@@ -645,7 +641,7 @@ func humanTime(t, now time.Time) string {
 	default:
 		s = plural(int(d.Round(24*time.Hour)/(24*time.Hour)), "day")
 	}
-	if past {
+	if t.Before(now) {
 		return s + " ago"
 	}
 	return "in " + s

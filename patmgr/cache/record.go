@@ -23,6 +23,7 @@ type Record struct {
 	Account         string    `json:"account,omitempty"`
 	HomeAccountID   string    `json:"homeAccountId,omitempty"`
 	Tenant          string    `json:"tenant,omitempty"`
+	TenantGuessed   bool      `json:"tenantGuessed,omitempty"` // Tenant is a failed discovery's guess: the next sign-in asks again
 	AuthorizationID string    `json:"authorizationId,omitempty"`
 	Token           string    `json:"token,omitempty"`
 	Scope           string    `json:"scope,omitempty"`

@@ -94,10 +94,12 @@ func TestRecordKey(t *testing.T) {
 func TestRecordEncoding(t *testing.T) {
 	r := &Record{
 		Kind: KindPAT, Host: "dev.azure.com", Org: "contoso", Account: "alice@contoso.example", Token: "s3cret",
+		Tenant: "organizations", TenantGuessed: true,
 		ValidFrom: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), ValidTo: time.Date(2026, 12, 1, 0, 0, 0, 1234567, time.UTC),
 		UpdatedAt: time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC), PolicyError: "two\nlines \"quoted\"", Rejected: true,
 	}
-	want := `{"kind":"pat","host":"dev.azure.com","org":"contoso","account":"alice@contoso.example","token":"s3cret",` +
+	want := `{"kind":"pat","host":"dev.azure.com","org":"contoso","account":"alice@contoso.example",` +
+		`"tenant":"organizations","tenantGuessed":true,"token":"s3cret",` +
 		`"validFrom":"2026-11-01T00:00:00Z","validTo":"2026-12-01T00:00:00.001234567Z","rejected":true,` +
 		`"policyError":"two\nlines \"quoted\"","updatedAt":"2026-11-15T00:00:00Z"}`
 	got, err := Encode(r)
