@@ -285,15 +285,7 @@ func ValidTenant(s string) bool {
 // enough to slow every start of the tool.
 func isDomainName(s string) bool {
 	labels := strings.Split(s, ".")
-	if len(labels) < 2 {
-		return false
-	}
-	for _, l := range labels {
-		if !IsLabel(l, 63) {
-			return false
-		}
-	}
-	return true
+	return len(labels) >= 2 && !slices.ContainsFunc(labels, func(l string) bool { return !IsLabel(l, 63) })
 }
 
 // IsLabel reports whether s is 1 to max ASCII letters, digits and hyphens, with no hyphen at
