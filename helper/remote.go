@@ -75,7 +75,6 @@ func ParseRemote(req Creds, serviceHost string) (r Remote, ok bool, err error) {
 			return Remote{}, false, fmt.Errorf("the user name for %s is not a usable account (expected user@domain)", host)
 		}
 		r.Account = user
-		user = ""
 	}
 
 	if vsOrg != "" {
@@ -96,7 +95,7 @@ func ParseRemote(req Creds, serviceHost string) (r Remote, ok bool, err error) {
 		r.Org = org
 		return r, true, nil
 	}
-	if user != "" && validOrg(user) {
+	if validOrg(user) { // never a user@domain account: validOrg refuses '@'
 		r.Org = strings.ToLower(user)
 		return r, true, nil
 	}
@@ -107,13 +106,9 @@ func ParseRemote(req Creds, serviceHost string) (r Remote, ok bool, err error) {
 
 // visualStudioOrg returns the org of an {org}.visualstudio.com[:443] host, or "" for another host.
 func visualStudioOrg(host string) string {
-	host = strings.TrimSuffix(host, ":443")
-	label, found := strings.CutSuffix(host, vsSuffix)
-	if !found || !validOrg(label) || slices.Contains(vsServiceLabels, label) {
-		return ""
-	}
+	label, found := strings.CutSuffix(strings.TrimSuffix(host, ":443"), vsSuffix)
 	// Punycode labels decode to Unicode, which an org name never is: such a host is a look-alike.
-	if strings.HasPrefix(label, "xn--") {
+	if !found || !validOrg(label) || slices.Contains(vsServiceLabels, label) || strings.HasPrefix(label, "xn--") {
 		return ""
 	}
 	return label
