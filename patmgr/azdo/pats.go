@@ -42,18 +42,15 @@ func (e *PATError) Error() string {
 	if e.Message != "" {
 		msg = fmt.Sprintf("Azure DevOps refused: %s (%s)", e.Message, e.Code)
 	}
-	switch e.kind() {
-	case refusalPassing:
+	switch {
+	case e.kind() == refusalPassing:
 		msg += "; the service could not do it just now: try again in a few minutes"
-	case refusalRequest:
-		switch e.Code {
-		case "invalidScope":
-			msg += "; check --scope"
-		case "fullScopePatPolicyViolation":
-			msg += "; the organisation forbids full-access PATs: choose narrower scopes with --scope (e.g. vso.code_write)"
-		case "patLifespanPolicyViolation":
-			msg += "; the organisation limits how long a PAT may live: lower --lifetime"
-		}
+	case e.Code == "invalidScope":
+		msg += "; check --scope"
+	case e.Code == "fullScopePatPolicyViolation":
+		msg += "; the organisation forbids full-access PATs: choose narrower scopes with --scope (e.g. vso.code_write)"
+	case e.Code == "patLifespanPolicyViolation":
+		msg += "; the organisation limits how long a PAT may live: lower --lifetime"
 	}
 	return msg
 }
