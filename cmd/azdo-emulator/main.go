@@ -58,13 +58,9 @@ func run(args []string) error {
 		return err
 	}
 	defer s.Close()
-	line, err := json.Marshal(s.Info())
-	if err != nil {
-		return err
-	}
 	// The one line on stdout is the readiness signal: the server is
 	// accepting connections by the time it is written.
-	if _, err := fmt.Fprintf(os.Stdout, "%s\n", line); err != nil {
+	if err := json.NewEncoder(os.Stdout).Encode(s.Info()); err != nil {
 		return err
 	}
 	log.Printf("serving %s (state in %s)", s.URL, s.Dir)
