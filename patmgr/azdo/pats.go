@@ -277,9 +277,8 @@ type cancelOnClose struct {
 }
 
 func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
+	defer c.cancel()
+	return c.ReadCloser.Close()
 }
 
 // maxBody bounds what we read from a server: a PAT list page is a few tens of kilobytes.
