@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -297,12 +298,8 @@ func pickAccount(accounts []public.Account, want, tenant string) (public.Account
 
 // onePerson reports whether accounts is not empty and all of one home account.
 func onePerson(accounts []public.Account) bool {
-	for _, a := range accounts {
-		if a.HomeAccountID != accounts[0].HomeAccountID {
-			return false
-		}
-	}
-	return len(accounts) > 0
+	return len(accounts) > 0 &&
+		!slices.ContainsFunc(accounts, func(a public.Account) bool { return a.HomeAccountID != accounts[0].HomeAccountID })
 }
 
 // explain words a failed sign-in in one line: an error status from Entra ID as the status and,
