@@ -256,11 +256,7 @@ func statusCmd(fs *flag.FlagSet) runFunc {
 			if err != nil {
 				return err
 			}
-			for _, x := range st {
-				if x.Host == s.host {
-					all = append(all, x)
-				}
-			}
+			all = append(all, slices.DeleteFunc(st, func(x patmgr.Status) bool { return x.Host != s.host })...)
 		}
 		if *asJSON {
 			return writeJSON(inv.stdout, all)
