@@ -24,11 +24,8 @@ import (
 func main() {
 	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 	log.SetPrefix("azdo-emulator: ")
-	err := run(os.Args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return // the usage went to stderr; asking for it is not a failure
-	}
-	if err != nil {
+	// -help's usage went to stderr; asking for it is not a failure.
+	if err := run(os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
 		log.Print(err)
 		os.Exit(1)
 	}
