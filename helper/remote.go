@@ -88,11 +88,9 @@ func ParseRemote(req Creds, serviceHost string) (r Remote, ok bool, err error) {
 	// the org the PAT must be for. The user name in a web-UI clone URL is only a copy of it, and a
 	// URL edited to point at another org often keeps the old user name.
 	if path := req.Get("path"); path != "" {
-		org, err := orgFromPath(path)
-		if err != nil {
+		if r.Org, err = orgFromPath(path); err != nil {
 			return Remote{}, false, fmt.Errorf("cannot tell the organisation for %s: %v", host, err)
 		}
-		r.Org = org
 		return r, true, nil
 	}
 	if validOrg(user) { // never a user@domain account: validOrg refuses '@'
