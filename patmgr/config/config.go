@@ -256,9 +256,7 @@ func (c *Config) AuthorityURL(tenant string) string {
 }
 
 // Scopes are the OAuth scopes asked for: whatever the app was granted on Azure DevOps.
-func (c *Config) Scopes() []string {
-	return []string{c.Resource + "/.default"}
-}
+func (c *Config) Scopes() []string { return []string{c.Resource + "/.default"} }
 
 // TenantOrganizations is the multi-tenant authority segment: work and school accounts of any tenant.
 const TenantOrganizations = "organizations"
