@@ -75,7 +75,6 @@ func ParseRemote(req Creds, serviceHost string) (r Remote, ok bool, err error) {
 			return Remote{}, false, fmt.Errorf("the user name for %s is not a usable account (expected user@domain)", host)
 		}
 		r.Account = user
-		user = ""
 	}
 
 	if vsOrg != "" {
@@ -89,14 +88,12 @@ func ParseRemote(req Creds, serviceHost string) (r Remote, ok bool, err error) {
 	// the org the PAT must be for. The user name in a web-UI clone URL is only a copy of it, and a
 	// URL edited to point at another org often keeps the old user name.
 	if path := req.Get("path"); path != "" {
-		org, err := orgFromPath(path)
-		if err != nil {
+		if r.Org, err = orgFromPath(path); err != nil {
 			return Remote{}, false, fmt.Errorf("cannot tell the organisation for %s: %v", host, err)
 		}
-		r.Org = org
 		return r, true, nil
 	}
-	if user != "" && validOrg(user) {
+	if validOrg(user) { // never a user@domain account: validOrg refuses '@'
 		r.Org = strings.ToLower(user)
 		return r, true, nil
 	}
@@ -107,13 +104,9 @@ func ParseRemote(req Creds, serviceHost string) (r Remote, ok bool, err error) {
 
 // visualStudioOrg returns the org of an {org}.visualstudio.com[:443] host, or "" for another host.
 func visualStudioOrg(host string) string {
-	host = strings.TrimSuffix(host, ":443")
-	label, found := strings.CutSuffix(host, vsSuffix)
-	if !found || !validOrg(label) || slices.Contains(vsServiceLabels, label) {
-		return ""
-	}
+	label, found := strings.CutSuffix(strings.TrimSuffix(host, ":443"), vsSuffix)
 	// Punycode labels decode to Unicode, which an org name never is: such a host is a look-alike.
-	if strings.HasPrefix(label, "xn--") {
+	if !found || !validOrg(label) || slices.Contains(vsServiceLabels, label) || strings.HasPrefix(label, "xn--") {
 		return ""
 	}
 	return label

@@ -104,15 +104,13 @@ func refused(req Creds) string {
 // capability (2.46+) as a bearer credential; to an older git, and always for a PAT, it is a
 // password, which git sends as Basic authentication.
 func answer(req Creds, remote Remote, cred cache.Credential) Creds {
-	var resp Creds
+	// Azure DevOps accepts any user name with a PAT. Echo git's, or else give the org name as the
+	// web page's clone URLs do: never the account, which git would send back on erase and which
+	// would then select a different cached record.
+	resp := Creds{"username": {cmp.Or(req.Get("username"), remote.Org)}, "password": {cred.Password}}
 	if cred.Bearer && slices.Contains(req["capability[]"], "authtype") {
 		// An access token lives about an hour: no other helper should keep it (ephemeral).
 		resp = Creds{"capability[]": {"authtype"}, "authtype": {"Bearer"}, "credential": {cred.Password}, "ephemeral": {"1"}}
-	} else {
-		// Azure DevOps accepts any user name with a PAT. Echo git's, or else give the org name as
-		// the web page's clone URLs do: never the account, which git would send back on erase and
-		// which would then select a different cached record.
-		resp = Creds{"username": {cmp.Or(req.Get("username"), remote.Org)}, "password": {cred.Password}}
 	}
 	if !cred.Expires.IsZero() {
 		resp["password_expiry_utc"] = []string{strconv.FormatInt(cred.Expires.Unix(), 10)}

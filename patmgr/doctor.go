@@ -84,8 +84,7 @@ func (m *Manager) checkHelperConfig(ctx context.Context) Check {
 		c.Detail = "credential.useHttpPath is not true for " + url + ": the helper cannot tell the organisation from the path"
 		return c
 	}
-	c.OK, c.Detail, c.Fix = true, "helper and useHttpPath set for "+url, ""
-	return c
+	return Check{Name: c.Name, OK: true, Detail: "helper and useHttpPath set for " + url}
 }
 
 func (m *Manager) checkStore(ctx context.Context) Check {

@@ -24,11 +24,8 @@ import (
 func main() {
 	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 	log.SetPrefix("azdo-emulator: ")
-	err := run(os.Args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return // the usage went to stderr; asking for it is not a failure
-	}
-	if err != nil {
+	// -help's usage went to stderr; asking for it is not a failure.
+	if err := run(os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
 		log.Print(err)
 		os.Exit(1)
 	}
@@ -58,13 +55,9 @@ func run(args []string) error {
 		return err
 	}
 	defer s.Close()
-	line, err := json.Marshal(s.Info())
-	if err != nil {
-		return err
-	}
 	// The one line on stdout is the readiness signal: the server is
 	// accepting connections by the time it is written.
-	if _, err := fmt.Fprintf(os.Stdout, "%s\n", line); err != nil {
+	if err := json.NewEncoder(os.Stdout).Encode(s.Info()); err != nil {
 		return err
 	}
 	log.Printf("serving %s (state in %s)", s.URL, s.Dir)

@@ -146,10 +146,8 @@ func (t *retryTransport) wait(ctx context.Context, d time.Duration) error {
 	if t.pause != nil {
 		return t.pause(ctx, d)
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
 	select {
-	case <-timer.C:
+	case <-time.After(d):
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 )
 
 // ExplainNetwork says which host could not be reached and why, when err is a failed HTTP
@@ -71,12 +72,7 @@ func (c *Client) Send(req *http.Request) (*http.Response, error) {
 
 // isAny reports whether err is one of targets.
 func isAny(err error, targets []error) bool {
-	for _, t := range targets {
-		if errors.Is(err, t) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(targets, func(t error) bool { return errors.Is(err, t) })
 }
 
 // netCause words a dial failure for a person.

@@ -42,18 +42,15 @@ func (e *PATError) Error() string {
 	if e.Message != "" {
 		msg = fmt.Sprintf("Azure DevOps refused: %s (%s)", e.Message, e.Code)
 	}
-	switch e.kind() {
-	case refusalPassing:
+	switch {
+	case e.kind() == refusalPassing:
 		msg += "; the service could not do it just now: try again in a few minutes"
-	case refusalRequest:
-		switch e.Code {
-		case "invalidScope":
-			msg += "; check --scope"
-		case "fullScopePatPolicyViolation":
-			msg += "; the organisation forbids full-access PATs: choose narrower scopes with --scope (e.g. vso.code_write)"
-		case "patLifespanPolicyViolation":
-			msg += "; the organisation limits how long a PAT may live: lower --lifetime"
-		}
+	case e.Code == "invalidScope":
+		msg += "; check --scope"
+	case e.Code == "fullScopePatPolicyViolation":
+		msg += "; the organisation forbids full-access PATs: choose narrower scopes with --scope (e.g. vso.code_write)"
+	case e.Code == "patLifespanPolicyViolation":
+		msg += "; the organisation limits how long a PAT may live: lower --lifetime"
 	}
 	return msg
 }
@@ -280,9 +277,8 @@ type cancelOnClose struct {
 }
 
 func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
+	defer c.cancel()
+	return c.ReadCloser.Close()
 }
 
 // maxBody bounds what we read from a server: a PAT list page is a few tens of kilobytes.

@@ -256,9 +256,7 @@ func (c *Config) AuthorityURL(tenant string) string {
 }
 
 // Scopes are the OAuth scopes asked for: whatever the app was granted on Azure DevOps.
-func (c *Config) Scopes() []string {
-	return []string{c.Resource + "/.default"}
-}
+func (c *Config) Scopes() []string { return []string{c.Resource + "/.default"} }
 
 // TenantOrganizations is the multi-tenant authority segment: work and school accounts of any tenant.
 const TenantOrganizations = "organizations"
@@ -285,15 +283,7 @@ func ValidTenant(s string) bool {
 // enough to slow every start of the tool.
 func isDomainName(s string) bool {
 	labels := strings.Split(s, ".")
-	if len(labels) < 2 {
-		return false
-	}
-	for _, l := range labels {
-		if !IsLabel(l, 63) {
-			return false
-		}
-	}
-	return true
+	return len(labels) >= 2 && !slices.ContainsFunc(labels, func(l string) bool { return !IsLabel(l, 63) })
 }
 
 // IsLabel reports whether s is 1 to max ASCII letters, digits and hyphens, with no hyphen at

@@ -38,11 +38,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if err != nil {
-			return
-		}
 		name := EnvName(f.Name)
-		if v := getenv(name); v != "" {
+		if v := getenv(name); v != "" && err == nil {
 			named := f.Value.String() == v // by the helper line or command line already
 			if e := fs.Set(f.Name, v); e != nil {
 				err = fmt.Errorf("%s=%q: %w", name, v, e)

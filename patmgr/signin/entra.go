@@ -24,23 +24,16 @@ func explainEntra(err error, clientID, tenant string) (string, bool) {
 	if m == nil {
 		return "", false
 	}
-	var why string
-	switch m[1] {
-	case "9002332":
-		why = "this is a personal Microsoft account, and the client " + clientID + " takes work or school accounts only: sign in with a work or school account, or use an app of your own that allows personal accounts (--client-id)"
-	case "53003":
-		why = "a Conditional Access policy of your tenant blocked this sign-in (device code sign-in is often blocked): use a browser sign-in (--login=browser), or a client your tenant allows (--client-id)"
-	case "65001":
-		why = "the client " + clientID + " needs consent in your tenant: ask an admin to grant it, or use an app of your own (--client-id)"
-	case "50076":
-		why = "your tenant requires multi-factor authentication, which the password flow cannot pass: use --login=browser or --login=device"
-	case "50079":
-		why = "your tenant requires you to set up multi-factor authentication, which the password flow cannot do: use --login=browser or --login=device"
-	case "700016":
-		why = "the tenant does not know the client ID " + clientID + ": check --client-id, or ask an admin to add the app to the tenant"
-	case "90002":
-		why = "there is no tenant " + tenant + ": check --tenant and --authority"
-	default:
+	why, ok := map[string]string{
+		"9002332": "this is a personal Microsoft account, and the client " + clientID + " takes work or school accounts only: sign in with a work or school account, or use an app of your own that allows personal accounts (--client-id)",
+		"53003":   "a Conditional Access policy of your tenant blocked this sign-in (device code sign-in is often blocked): use a browser sign-in (--login=browser), or a client your tenant allows (--client-id)",
+		"65001":   "the client " + clientID + " needs consent in your tenant: ask an admin to grant it, or use an app of your own (--client-id)",
+		"50076":   "your tenant requires multi-factor authentication, which the password flow cannot pass: use --login=browser or --login=device",
+		"50079":   "your tenant requires you to set up multi-factor authentication, which the password flow cannot do: use --login=browser or --login=device",
+		"700016":  "the tenant does not know the client ID " + clientID + ": check --client-id, or ask an admin to add the app to the tenant",
+		"90002":   "there is no tenant " + tenant + ": check --tenant and --authority",
+	}[m[1]]
+	if !ok {
 		return "", false
 	}
 	return "AADSTS" + m[1] + ": " + why, true

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -237,25 +238,22 @@ func (s *Signer) openBrowser(u string, abort context.CancelCauseFunc) error {
 	failed := func(err error) error { return fmt.Errorf("%w (%v)", errNoBrowser, err) }
 	// The launcher gets no output of ours: stdout is git's protocol channel, and a browser that
 	// outlives this process holding git's stderr would keep a reader of it (an IDE) waiting.
+	wait := func() error { return browser.OpenURL(u) }
 	if cmd := strings.Fields(s.env.Getenv("BROWSER")); len(cmd) > 0 {
 		// As git and gh do: the user's choice of browser, given the URL as its last argument.
 		opener := exec.Command(cmd[0], append(cmd[1:], u)...)
 		if err := opener.Start(); err != nil {
 			return failed(err)
 		}
-		go func() {
-			if err := opener.Wait(); err != nil {
-				abort(failed(err))
-			}
-		}()
+		wait = opener.Wait
 	} else {
 		browser.Stdout, browser.Stderr = nil, nil // /dev/null
-		go func() {
-			if err := browser.OpenURL(u); err != nil {
-				abort(failed(err))
-			}
-		}()
 	}
+	go func() {
+		if err := wait(); err != nil {
+			abort(failed(err))
+		}
+	}()
 	fmt.Fprintf(s.prompt, "git-credential-azdo: waiting up to %s for the sign-in in your browser; Ctrl-C cancels\n", s.cfg.Timeout)
 	return nil
 }
@@ -300,12 +298,8 @@ func pickAccount(accounts []public.Account, want, tenant string) (public.Account
 
 // onePerson reports whether accounts is not empty and all of one home account.
 func onePerson(accounts []public.Account) bool {
-	for _, a := range accounts {
-		if a.HomeAccountID != accounts[0].HomeAccountID {
-			return false
-		}
-	}
-	return len(accounts) > 0
+	return len(accounts) > 0 &&
+		!slices.ContainsFunc(accounts, func(a public.Account) bool { return a.HomeAccountID != accounts[0].HomeAccountID })
 }
 
 // explain words a failed sign-in in one line: an error status from Entra ID as the status and,

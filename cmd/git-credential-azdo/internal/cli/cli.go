@@ -250,8 +250,7 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 // fail prints err as the single line a user sees, prefixed with the program name. It may quote
 // a server, so it goes through redact.Line: no terminal control, no secret.
 func fail(stderr io.Writer, code int, err error) int {
-	msg := redact.Line(strings.ReplaceAll(err.Error(), "\n", "; "))
-	fmt.Fprintf(stderr, "%s: %s\n", prog, msg)
+	fmt.Fprintf(stderr, "%s: %s\n", prog, redact.Line(strings.ReplaceAll(err.Error(), "\n", "; ")))
 	return code
 }
 

@@ -205,8 +205,7 @@ func (inv *invocation) services(ctx context.Context) ([]service, error) {
 	if err != nil {
 		return nil, err
 	}
-	own := inv.cfg.ServiceHost()
-	svcs := []service{{host: own, cfg: inv.cfg, m: m}}
+	svcs := []service{{host: inv.cfg.ServiceHost(), cfg: inv.cfg, m: m}}
 	for _, st := range all {
 		if slices.ContainsFunc(svcs, func(s service) bool { return s.host == st.Host }) {
 			continue
@@ -257,11 +256,7 @@ func statusCmd(fs *flag.FlagSet) runFunc {
 			if err != nil {
 				return err
 			}
-			for _, x := range st {
-				if x.Host == s.host {
-					all = append(all, x)
-				}
-			}
+			all = append(all, slices.DeleteFunc(st, func(x patmgr.Status) bool { return x.Host != s.host })...)
 		}
 		if *asJSON {
 			return writeJSON(inv.stdout, all)
@@ -318,20 +313,19 @@ func printTable(w io.Writer, rows [][]string, width int) {
 			widths[i] = max(widths[i], utf8.RuneCountInString(c))
 		}
 	}
-	total := func() int {
-		t := 2 * (len(widths) - 1)
-		for _, n := range widths {
-			t += n
-		}
-		return t
+	total := 2 * (len(widths) - 1)
+	for _, n := range widths {
+		total += n
 	}
 	const narrowest = 8
-	for width > 0 && total() > width {
+	for width > 0 && total > width {
 		widest := slices.Index(widths, slices.Max(widths)) // the first of the widest
-		if widths[widest] <= narrowest {
+		cut := min(widths[widest]-narrowest, total-width)
+		if cut <= 0 {
 			break
 		}
-		widths[widest] = max(narrowest, widths[widest]-(total()-width))
+		widths[widest] -= cut
+		total -= cut
 	}
 	for _, r := range rows {
 		var b strings.Builder
