@@ -236,7 +236,8 @@ func (inv *invocation) configFor(ctx context.Context, host string) (config.Confi
 	if _, err := readHelperLine(ctx, &cfg, cfg.ServiceURL); err != nil {
 		return cfg, err
 	}
-	return cfg, cfg.Validate()
+	err := cfg.Validate() // before cfg is returned: it makes the paths absolute
+	return cfg, err
 }
 
 func statusCmd(fs *flag.FlagSet) runFunc {
