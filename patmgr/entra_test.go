@@ -5,6 +5,7 @@ import (
 	"context"
 	"maps"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -250,6 +251,25 @@ func TestGuessedTenantIsNotRemembered(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A record remembers its tenant when the index has lost it: a renewal signs in there, without
+// asking the organisation (which does not answer now), and puts no guess in its place.
+func TestRecordKeepsItsTenantWhenTheIndexIsLost(t *testing.T) {
+	e := newEmulated(t, nil)
+	e.get(t)
+	if err := os.Remove(e.index().path()); err != nil {
+		t.Fatal(err)
+	}
+	e.fault(t, azdotest.Fault{Endpoint: "org", Kind: azdotest.FaultStatus, Status: http.StatusNotFound})
+	e.srv.Advance(config.DefaultLifetime - config.DefaultRenewBefore + time.Hour)
+	before := e.srv.Counters()
+	e.get(t)
+	after := e.srv.Counters()
+	if rec := e.stored(t); rec.Tenant != strings.ToLower(e.srv.TenantID) || rec.TenantGuessed || after.Requests["pats.update"] == before.Requests["pats.update"] {
+		t.Fatalf("after a renewal, %s of tenant %q (guessed %v), %d renewals; want the organisation's tenant %s",
+			kindOf(rec), rec.Tenant, rec.TenantGuessed, after.Requests["pats.update"]-before.Requests["pats.update"], e.srv.TenantID)
 	}
 }
 

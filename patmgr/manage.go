@@ -97,7 +97,7 @@ func (m *Manager) Login(ctx context.Context, t Target, method string) (Status, e
 	tenant, account := cmp.Or(m.cfg.Tenant, config.TenantOrganizations), t.Account
 	if t.Org != "" {
 		var err error
-		if tenant, account, _, err = m.identity(ctx, t); err != nil {
+		if tenant, account, _, err = m.identity(ctx, t, nil); err != nil {
 			return Status{}, err
 		}
 	}
@@ -194,7 +194,7 @@ func (m *Manager) settlePending(ctx context.Context, t Target, key string, rec *
 	if names, err := m.pending(key).names(); err == nil && len(names) == 0 {
 		return // else the sweep below settles the names, or says why it cannot
 	}
-	tenant, account, _, err := m.identity(ctx, t)
+	tenant, account, _, err := m.identity(ctx, t, rec)
 	if err == nil {
 		_, err = m.withToken(ctx, t.Org, tenant, account, false, func(bearer string) error {
 			return m.sweepPending(ctx, key, t.Org, bearer, rec)
@@ -326,7 +326,7 @@ func (m *Manager) Revoke(ctx context.Context, t Target, id string) error {
 // patAPICall signs in for t, prompting if need be, and calls the PAT API with the token (see
 // withToken); a refused fresh token says what would give access.
 func (m *Manager) patAPICall(ctx context.Context, t Target, call func(bearer string) error) error {
-	tenant, account, _, err := m.identity(ctx, t)
+	tenant, account, _, err := m.identity(ctx, t, nil)
 	if err != nil {
 		return err
 	}

@@ -190,7 +190,7 @@ func (m *Manager) refresh(ctx context.Context, t Target, key string, rec *cache.
 	if act == serve {
 		return rec.Credential(), nil
 	}
-	tenant, account, guessed, err := m.identity(ctx, t)
+	tenant, account, guessed, err := m.identity(ctx, t, rec)
 	if err != nil {
 		return Credential{}, err
 	}
@@ -540,11 +540,15 @@ func (m *Manager) remembered(t Target) cache.Record {
 // identity resolves, in one place for every sign-in for t, the Entra ID tenant to sign in to and
 // the account to sign in as: the remote's, else the one last used for its organisation. guessed
 // says the tenant is a failed discovery's guess, which a record must not keep as the answer.
-func (m *Manager) identity(ctx context.Context, t Target) (tenant, account string, guessed bool, err error) {
+// stored, if not nil, is t's record: what it remembers counts when the index has lost it.
+func (m *Manager) identity(ctx context.Context, t Target, stored *cache.Record) (tenant, account string, guessed bool, err error) {
 	if err := m.init(); err != nil {
 		return "", "", false, err
 	}
 	known := m.remembered(t)
+	if known.Tenant == "" && stored != nil {
+		known = *stored
+	}
 	tenant, guessed, err = m.tenant(ctx, t, known)
 	return tenant, cmp.Or(t.Account, known.Account), guessed, err
 }

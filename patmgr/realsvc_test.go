@@ -61,7 +61,7 @@ func TestRefusedTokenIsRefreshedOnce(t *testing.T) {
 	}
 	t.Run("an access token the service no longer takes", func(t *testing.T) {
 		e := newEmulated(t, nil)
-		tenant, account, _, err := e.identity(context.Background(), e.target)
+		tenant, account, _, err := e.identity(context.Background(), e.target, nil)
 		if err == nil {
 			_, err = e.signer.Token(context.Background(), e.target.Org, tenant, account, "", true)
 		}

@@ -301,30 +301,35 @@ const faultConcurrency = 8
 var jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.`)
 
 func runFault(t *testing.T, target faultTarget, f azdotest.Fault, faultEnv []string, want string) {
-	w := newWorld(t, azdotest.Options{AutoApprove: true}, target.env...)
 	run := target.run
 	if run == nil {
 		run = func(w *world, env []string) result { return w.get(env...) }
 	}
+	// An attempt starts from a new world, so that one --timeout cut short leaves nothing to the next.
+	var w *world
 	var env []string
-	if target.prepare != nil {
-		env = target.prepare(t, w)
+	var before, after azdotest.Counters
+	attempt := func(extraEnv ...string) result {
+		w, env = newWorld(t, azdotest.Options{AutoApprove: true}, target.env...), nil
+		if target.prepare != nil {
+			env = target.prepare(t, w)
+		}
+		before = w.srv.Counters()
+		mustInject(t, w, f)
+		r := run(w, slices.Concat(env, faultEnv, extraEnv))
+		after = w.srv.Counters()
+		return r
 	}
-	before := w.srv.Counters()
-	mustInject(t, w, f)
 	var r result
-	var after azdotest.Counters
 	if f.Kind == azdotest.FaultDelay {
 		var timeout time.Duration
 		r, timeout = withMoreTimeUntil(t, func(timeoutEnv string) (result, bool) {
-			r := run(w, slices.Concat(env, faultEnv, []string{timeoutEnv}))
-			after = w.srv.Counters()
+			r := attempt(timeoutEnv)
 			return r, after.Requests[f.Endpoint] > before.Requests[f.Endpoint]
 		})
 		want = strings.ReplaceAll(want, timeoutHole, timeout.String())
 	} else {
-		r = run(w, append(env, faultEnv...))
-		after = w.srv.Counters()
+		r = attempt()
 	}
 	w.srv.ClearFaults()
 	t.Logf("exit %d, %d request(s) to %s; stderr: %s", r.code, after.Requests[f.Endpoint]-before.Requests[f.Endpoint], f.Endpoint, strings.TrimSpace(r.stderr))

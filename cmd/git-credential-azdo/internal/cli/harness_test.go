@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/cache"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
@@ -146,18 +147,20 @@ func clearOutcome(t testing.TB, r result) (succeeded bool, problem string) {
 // timeoutHole, in what a run must print, stands for the --timeout withMoreTimeUntil gave it.
 const timeoutHole = "%TIMEOUT%"
 
-// withMoreTimeUntil runs attempt with AZDO_TIMEOUT at 10 s, then 20, 40 and 80 s, until a run
-// reaches what is under test before its --timeout ends it, and returns that run and its
+// withMoreTimeUntil runs attempt with AZDO_TIMEOUT at 10 s, then 5 s more each time, until a
+// run reaches what is under test before its --timeout ends it, and returns that run and its
 // timeout. A loaded machine may spend the first timeout getting there, which says nothing of
-// what is tested; no timeout here is a bet on the machine's speed.
+// what is tested. It stays under azdo.RequestTimeout: each request's own limit would otherwise
+// end a wait at the endpoint before --timeout does.
 func withMoreTimeUntil(t *testing.T, attempt func(timeoutEnv string) (r result, reached bool)) (result, time.Duration) {
 	t.Helper()
-	for timeout := 10 * time.Second; ; timeout *= 2 {
+	const step = 5 * time.Second
+	for timeout := 2 * step; ; timeout += step {
 		r, reached := attempt("AZDO_TIMEOUT=" + timeout.String())
-		if reached || timeout >= 80*time.Second {
+		if reached || timeout+step >= azdo.RequestTimeout {
 			return r, timeout
 		}
-		t.Logf("--timeout %s ended the run before it got there; again with twice the time", timeout)
+		t.Logf("--timeout %s ended the run before it got there; again with %s more", timeout, step)
 	}
 }
 
