@@ -193,11 +193,11 @@ func edits(key string, values, rest, add []string) (cmds [][]string) {
 	}
 	// git removes every value equal to the one named.
 	gone := slices.DeleteFunc(slices.Clone(values), func(v string) bool { return slices.Contains(rest, v) })
-	if len(gone) < len(values)-len(rest) {
-		// One of two equal values goes: write the key anew, all its values replaced by one
-		// first, so that its section is never emptied (git would drop it, and add the key again
-		// at the end of the file).
-		cmds, gone, add = [][]string{{"--replace-all", key, rest[0]}}, nil, slices.Concat(rest[1:], add)
+	if after := slices.Concat(rest, add); len(after) > 0 && (len(rest) == 0 || len(gone) < len(values)-len(rest)) {
+		// Every value goes and others come, or one of two equal values goes: write the key
+		// anew, all its values replaced by the first, so that its section is never emptied (git
+		// would drop it, and add the key again at the end of the file, after other helpers).
+		cmds, gone, add = [][]string{{"--replace-all", key, after[0]}}, nil, after[1:]
 	}
 	slices.Sort(gone)
 	for _, v := range slices.Compact(gone) {
