@@ -260,6 +260,16 @@ func BenchmarkCachedGet(b *testing.B) {
 	}
 }
 
+// BenchmarkStartUp compares the helper's store, which has nothing to do (git runs it after every
+// get that worked), with git credential-store get: what starting this program costs, under
+// every comparison above.
+func BenchmarkStartUp(b *testing.B) {
+	w := newBenchWorld(b)
+	env := w.newHome(w.srv.GitConfig)
+	credStore := []string{"credential-store", "--file", w.credentialStoreFile("unused"), "get"}
+	compare(b, proc{env, w.req, "", w.bin, w.helperArgs("store")}, proc{env, w.req, "\npassword=unused\n", "git", credStore})
+}
+
 // BenchmarkParallelGets starts 32 gets together on an empty cache (signed in, no PAT: a new
 // organisation, or a PAT gone) and checks they make exactly one PAT: one takes the
 // organisation's lock and makes it, the others wait and serve it. It reports the time until the
