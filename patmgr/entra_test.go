@@ -183,13 +183,7 @@ func TestPasswordFlowIsNotedAsDeprecated(t *testing.T) {
 // the PAT is made there.
 func TestOrganisationOfMicrosoftAccounts(t *testing.T) {
 	e := newEmulated(t, nil)
-	if err := e.srv.AddOrg("personal", azdotest.MicrosoftAccounts); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.srv.AddUser(e.srv.User, e.srv.Password, e.srv.TenantID, "personal"); err != nil {
-		t.Fatal(err)
-	}
-	e.target = Target{Org: "personal"}
+	e.targetMicrosoftAccountsOrg(t)
 	if c := e.get(t); c.Password == "" {
 		t.Fatal("no PAT")
 	}
@@ -278,16 +272,10 @@ func TestRecordKeepsItsTenantWhenTheIndexIsLost(t *testing.T) {
 // ask the organisation again.
 func TestMicrosoftAccountsTenantIsRemembered(t *testing.T) {
 	e := newEmulated(t, nil)
-	if err := e.srv.AddOrg("personal", azdotest.MicrosoftAccounts); err != nil {
+	e.targetMicrosoftAccountsOrg(t)
+	if err := e.srv.SetPolicy(e.target.Org, azdotest.Policy{DisablePATCreation: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.srv.AddUser(e.srv.User, e.srv.Password, e.srv.TenantID, "personal"); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.srv.SetPolicy("personal", azdotest.Policy{DisablePATCreation: true}); err != nil {
-		t.Fatal(err)
-	}
-	e.target = Target{Org: "personal"}
 	e.get(t)
 	before := e.srv.Counters().Requests["org"]
 	for range 3 {
@@ -299,6 +287,19 @@ func TestMicrosoftAccountsTenantIsRemembered(t *testing.T) {
 		t.Fatalf("%s of tenant %q after %d more discoveries; want the Entra fallback of %s, asked no more",
 			kindOf(rec), rec.Tenant, e.srv.Counters().Requests["org"]-before, config.TenantOrganizations)
 	}
+}
+
+// targetMicrosoftAccountsOrg adds an organisation backed by Microsoft accounts, with e's user in
+// it, and makes it e's target.
+func (e *emulated) targetMicrosoftAccountsOrg(t *testing.T) {
+	t.Helper()
+	if err := e.srv.AddOrg("personal", azdotest.MicrosoftAccounts); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.AddUser(e.srv.User, e.srv.Password, e.srv.TenantID, "personal"); err != nil {
+		t.Fatal(err)
+	}
+	e.target = Target{Org: "personal"}
 }
 
 // stored is the record the store holds for e's target; the test fails without one.
