@@ -540,14 +540,16 @@ func (m *Manager) remembered(t Target) cache.Record {
 // identity resolves, in one place for every sign-in for t, the Entra ID tenant to sign in to and
 // the account to sign in as: the remote's, else the one last used for its organisation. guessed
 // says the tenant is a failed discovery's guess, which a record must not keep as the answer.
-// stored, if not nil, is t's record: what it remembers counts when the index has lost it.
+// stored, if not nil, is t's record, which remembers before the index (a copy, of any account).
 func (m *Manager) identity(ctx context.Context, t Target, stored *cache.Record) (tenant, account string, guessed bool, err error) {
 	if err := m.init(); err != nil {
 		return "", "", false, err
 	}
-	known := m.remembered(t)
-	if known.Tenant == "" && stored != nil {
+	var known cache.Record
+	if stored != nil && stored.Tenant != "" {
 		known = *stored
+	} else {
+		known = m.remembered(t)
 	}
 	tenant, guessed, err = m.tenant(ctx, t, known)
 	return tenant, cmp.Or(t.Account, known.Account), guessed, err
