@@ -205,6 +205,14 @@ type patEnvelope struct {
 	PatTokenErrorMessage string `json:"patTokenErrorMessage"`
 }
 
+// refusal is the PATError the envelope carries, or nil ("none" is the service's word for none).
+func (e patEnvelope) refusal() error {
+	if e.PatTokenError == "" || e.PatTokenError == "none" {
+		return nil
+	}
+	return &PATError{Code: e.PatTokenError, Message: e.PatTokenErrorMessage}
+}
+
 // pat sends one request to the PAT API of org and returns the PAT the answer carries; the
 // answer to a revocation carries none.
 func (c *Client) pat(ctx context.Context, method, org, bearer string, q url.Values, body any) (PAT, error) {
@@ -218,16 +226,16 @@ func (c *Client) pat(ctx context.Context, method, org, bearer string, q url.Valu
 		// A revocation answers with no body, but a refusal may come with 200 too (FACTS: whether
 		// its status is also an error is not documented).
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-		if json.Unmarshal(b, &env) == nil && env.PatTokenError != "" && env.PatTokenError != "none" {
-			return PAT{}, &PATError{Code: env.PatTokenError, Message: env.PatTokenErrorMessage}
+		if json.Unmarshal(b, &env) != nil {
+			return PAT{}, nil
 		}
-		return PAT{}, nil
+		return PAT{}, env.refusal()
 	}
 	if err := decodeJSON(resp, &env); err != nil {
 		return PAT{}, err
 	}
-	if env.PatTokenError != "" && env.PatTokenError != "none" {
-		return PAT{}, &PATError{Code: env.PatTokenError, Message: env.PatTokenErrorMessage}
+	if err := env.refusal(); err != nil {
+		return PAT{}, err
 	}
 	if resp.StatusCode/100 != 2 {
 		return PAT{}, newStatusError(resp)
