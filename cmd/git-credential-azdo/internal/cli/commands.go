@@ -16,6 +16,7 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/helper"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/redact"
 )
 
 // target turns an ORG argument (a name, or a remote URL) into a patmgr.Target, validated by the
@@ -305,13 +306,15 @@ func statusCmd(fs *flag.FlagSet) runFunc {
 	}
 }
 
-// printTable prints rows in columns two spaces apart. With width > 0 it fits the table in width
-// columns by shortening the widest cells, marked with "…", first.
+// printTable prints rows in columns two spaces apart, each cell made one inert line first. With
+// width > 0 it fits the table in width columns by shortening the widest cells, marked with "…",
+// first.
 func printTable(w io.Writer, rows [][]string, width int) {
 	widths := make([]int, len(rows[0]))
 	for _, r := range rows {
 		for i, c := range r {
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+			r[i] = redact.Line(c) // a cell may quote the service: data, never terminal control
+			widths[i] = max(widths[i], utf8.RuneCountInString(r[i]))
 		}
 	}
 	total := 2 * (len(widths) - 1)
@@ -489,7 +492,7 @@ func orgsCmd(fs *flag.FlagSet) runFunc {
 			return writeJSON(inv.stdout, orgs)
 		}
 		for _, o := range orgs {
-			fmt.Fprintf(inv.stdout, "%s\t%s\n", o.Name, o.URL)
+			fmt.Fprintf(inv.stdout, "%s\t%s\n", redact.Line(o.Name), redact.Line(o.URL)) // the service's words
 		}
 		return nil
 	}

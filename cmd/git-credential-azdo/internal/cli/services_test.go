@@ -142,3 +142,13 @@ func TestPrintTableFitsWidth(t *testing.T) {
 		t.Errorf("want the widest cells shortened and the short ones whole:\n%s", b.String())
 	}
 }
+
+// A table quotes the service (PAT names, scopes): a cell is one line of text, whatever it holds.
+func TestPrintTableKeepsCellsInert(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	printTable(&b, [][]string{{"NAME", "SCOPE"}, {"pat\x1b]0;owned\x07\nsecond line", "vso.code\r\u202e"}}, 0)
+	if got := b.String(); strings.ContainsAny(got, "\x1b\x07\r\u202e") || strings.Count(got, "\n") != 2 {
+		t.Errorf("terminal control or a line break reached the table: %q", got)
+	}
+}
