@@ -380,7 +380,7 @@ func (m *Manager) targets(orgs []string) ([]Target, error) {
 
 // listed reports whether orgs, in any case, names org, which the index holds in lower case.
 func listed(orgs []string, org string) bool {
-	return slices.ContainsFunc(orgs, func(o string) bool { return strings.ToLower(o) == org })
+	return slices.ContainsFunc(orgs, func(o string) bool { return strings.EqualFold(o, org) })
 }
 
 // Store returns the secret store, for doctor.

@@ -30,7 +30,8 @@ type Record struct {
 	DisplayName     string    `json:"displayName,omitempty"`
 	ValidFrom       time.Time `json:"validFrom,omitzero"`
 	ValidTo         time.Time `json:"validTo,omitzero"`
-	// Rejected is set by git's erase: the server refused Token, so the next get replaces it.
+	// Rejected is set by git's erase: the server refused Token, so the next get replaces it (for
+	// KindEntra, MSAL's token: the next get refreshes it or signs in, never hands it out again).
 	Rejected    bool      `json:"rejected,omitempty"`
 	PolicyError string    `json:"policyError,omitempty"`
 	CreatedBy   string    `json:"createdBy,omitempty"`
