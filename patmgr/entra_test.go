@@ -107,7 +107,7 @@ func TestClaimsChallengeFromGit(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.secondOrg(t, "fabrikam")
-	e.target.Challenges = []string{`Bearer authorization_uri="` + e.srv.URL + `/` + e.srv.TenantID + `", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWUiOiIxIn19fQ=="`}
+	e.target.Challenges = []string{`Bearer realm="", authorization_uri="` + e.srv.URL + `/common/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWUiOiIxIn19fQ=="`}
 	before := e.srv.Counters()
 	e.get(t)
 	after := e.srv.Counters()

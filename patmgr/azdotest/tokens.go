@@ -312,8 +312,10 @@ func (s *Server) serveClaimsChallenge(endpoint string, w http.ResponseWriter, r 
 		return false
 	}
 	claims := fmt.Sprintf(`{"access_token":{"nbf":{"essential":true,"value":"%d"}}}`, voided.Unix())
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization_uri="%s/%s", error="insufficient_claims", claims="%s"`,
-		s.URL, at.tenantID, base64.StdEncoding.EncodeToString([]byte(claims))))
+	// The shape Entra documents for a claims challenge through the common endpoint: it names no
+	// tenant, so a client must not take one from it.
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="", authorization_uri="%s/common/oauth2/authorize", error="insufficient_claims", claims="%s"`,
+		s.URL, base64.StdEncoding.EncodeToString([]byte(claims))))
 	writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "TF400813: The access token was revoked by a continuous access evaluation event.", "typeKey": "UnauthorizedRequestException"})
 	return true
 }
