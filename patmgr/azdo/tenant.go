@@ -20,8 +20,11 @@ const zeroGUID = "00000000-0000-0000-0000-000000000000"
 // `Bearer authorization_uri=https://login.microsoftonline.com/{tenant}` when, and only when, the
 // URI points at a Microsoft login host or at the configured authority. ok is false otherwise.
 func TenantFromChallenge(challenge, authority string) (tenant string, ok bool) {
-	u, err := url.Parse(bearerParams(challenge)["authorization_uri"])
-	if err != nil || u.Scheme != "https" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+	params := bearerParams(challenge)
+	// A challenge with an error (a claims challenge) says what a token lacks, not whose the
+	// resource is: Entra documents it through the common endpoint.
+	u, err := url.Parse(params["authorization_uri"])
+	if err != nil || params["error"] != "" || u.Scheme != "https" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return "", false
 	}
 	host := strings.ToLower(u.Host)

@@ -71,3 +71,20 @@ func TestBearerParams(t *testing.T) {
 		t.Fatalf("claims of another error: %q", got)
 	}
 }
+
+// Only the organisation's own challenge names its tenant: one with an error does not, whatever
+// URI it carries.
+func TestTenantFromChallengeOnlyWithoutAnError(t *testing.T) {
+	const authority = "https://login.microsoftonline.com"
+	if got, ok := TenantFromChallenge(`Bearer authorization_uri=https://login.microsoftonline.com/b7b4a3a2-4c5f-4e2a-9f35-0a1b2c3d4e5f`, authority); !ok || got != "b7b4a3a2-4c5f-4e2a-9f35-0a1b2c3d4e5f" {
+		t.Fatalf("the organisation's challenge: %q, %v", got, ok)
+	}
+	for _, c := range []string{
+		`Bearer realm="", authorization_uri="https://login.microsoftonline.com/common", error="insufficient_claims", claims="e30="`,
+		`Bearer authorization_uri="https://login.microsoftonline.com/b7b4a3a2-4c5f-4e2a-9f35-0a1b2c3d4e5f", error="invalid_token"`,
+	} {
+		if got, ok := TenantFromChallenge(c, authority); ok {
+			t.Errorf("%s named tenant %q", c, got)
+		}
+	}
+}
