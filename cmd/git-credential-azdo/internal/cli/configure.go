@@ -188,12 +188,13 @@ func gitConfig(ctx context.Context, scope []string, args ...string) ([]string, e
 // them) followed by add. What stays keeps its place, since the order of helpers, across sections
 // too, is the order git asks them in.
 func edits(key string, values, rest, add []string) (cmds [][]string) {
-	if slices.Equal(values, slices.Concat(rest, add)) {
+	after := slices.Concat(rest, add)
+	if slices.Equal(values, after) {
 		return nil
 	}
 	// git removes every value equal to the one named.
 	gone := slices.DeleteFunc(slices.Clone(values), func(v string) bool { return slices.Contains(rest, v) })
-	if after := slices.Concat(rest, add); len(after) > 0 && (len(rest) == 0 || len(gone) < len(values)-len(rest)) {
+	if len(after) > 0 && (len(rest) == 0 || len(gone) < len(values)-len(rest)) {
 		// Every value goes and others come, or one of two equal values goes: write the key
 		// anew, all its values replaced by the first, so that its section is never emptied (git
 		// would drop it, and add the key again at the end of the file, after other helpers).
