@@ -51,7 +51,7 @@ func TestLogoutRefreshesARefusedTokenAndKeepsWhatItCannotRevoke(t *testing.T) {
 			t.Fatalf("logout: %+v; want the PAT named as not revoked", res)
 		}
 		if rec, err := e.load(ctx, e.key(e.target)); err != nil || rec == nil {
-			t.Fatalf("record after a failed revoke: %v, %v; want it kept", rec, err)
+			t.Fatalf("record after a failed revoke: %s (%v); want it kept", kindOf(rec), err)
 		}
 		// logout --all, which then writes nothing, removes the file store's copies a killed writer left.
 		stale := filepath.Join(e.cfg.StateDir, ".credentials.tmp-1")

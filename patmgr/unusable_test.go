@@ -39,7 +39,7 @@ func TestUnusablePATIsRevokedNotKept(t *testing.T) {
 				t.Fatalf("%d created, %d revoked, %d active; want the one made revoked", c.PATsCreated, c.PATsRevoked, e.active())
 			}
 			if rec, err := e.load(ctx, e.key(e.target)); err != nil || rec != nil {
-				t.Fatalf("stored %+v (%v), want nothing", rec, err)
+				t.Fatalf("stored %s (%v), want nothing", kindOf(rec), err)
 			}
 			if names := e.pendingNames(t); len(names) != 0 {
 				t.Fatalf("journal holds %v after a settled revoke", names)
