@@ -99,18 +99,24 @@ func TestBrowserInTheForegroundDoesNotHoldTheSignIn(t *testing.T) {
 	testenv.SkipOnWindows(t, "sh and mkfifo")
 	e := newEmulated(t, func(c *config.Config) { c.Login, c.Username, c.Password = config.LoginBrowser, "", "" })
 	dir := testenv.TempDir(t)
-	hold, exited, launcher := filepath.Join(dir, "hold"), filepath.Join(dir, "exited"), filepath.Join(dir, "browser")
-	if out, err := exec.Command("mkfifo", hold).CombinedOutput(); err != nil {
+	hold, gone, exited := filepath.Join(dir, "hold"), filepath.Join(dir, "gone"), filepath.Join(dir, "exited")
+	launcher := filepath.Join(dir, "browser")
+	if out, err := exec.Command("mkfifo", hold, gone).CombinedOutput(); err != nil {
 		t.Fatalf("mkfifo: %v: %s", err, out)
 	}
-	script := fmt.Sprintf("#!/bin/sh\ntimeout 120 cat '%s' >/dev/null\ntouch '%s'\n", hold, exited)
+	// The browser's last word goes through gone, which the test reads once it has let the
+	// browser go: it is done with the test's directory before that is removed.
+	script := fmt.Sprintf("#!/bin/sh\ntimeout 120 cat '%s' >/dev/null\ntouch '%s'\necho >'%s'\n", hold, exited, gone)
 	if err := os.WriteFile(launcher, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	urls := make(chan string, 1)
 	e.stderr = &watchedWriter{see: func(p []byte) {
 		if _, u, ok := strings.Cut(string(p), "If it does not open, visit: "); ok {
-			urls <- strings.TrimSpace(u)
+			select {
+			case urls <- strings.TrimSpace(u):
+			default: // one sign-in is followed; a second notice must not block the helper
+			}
 		}
 	}}
 	e.env = signin.Environment{
@@ -128,7 +134,10 @@ func TestBrowserInTheForegroundDoesNotHoldTheSignIn(t *testing.T) {
 			signedIn <- err
 			return
 		}
-		t.Cleanup(func() { f.Close() })
+		t.Cleanup(func() {
+			f.Close()
+			waitForBrowserExit(t, gone)
+		})
 		// The user: the emulator signs in at once and sends the browser back to the helper.
 		signedIn <- azdotest.FollowSignIn(e.srv.Client(), u)
 	}()
@@ -143,6 +152,24 @@ func TestBrowserInTheForegroundDoesNotHoldTheSignIn(t *testing.T) {
 	}
 	if _, err := os.Stat(exited); err == nil {
 		t.Fatal("the get returned only once the browser had exited")
+	}
+}
+
+// waitForBrowserExit reads the browser's last word from the FIFO gone, with a bound only a hang
+// reaches.
+func waitForBrowserExit(t *testing.T, gone string) {
+	read := make(chan error, 1)
+	go func() {
+		_, err := os.ReadFile(gone)
+		read <- err
+	}()
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Errorf("waiting for the browser to exit: %v", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Error("the browser did not exit once let go")
 	}
 }
 
