@@ -590,12 +590,19 @@ func (m *Manager) Reject(ctx context.Context, t Target, password string) error {
 	if err != nil || !rec.Holds(password) || rec.Rejected {
 		return err
 	}
+	return m.markRejected(ctx, key, func(r *cache.Record) bool { return r.Holds(password) })
+}
+
+// markRejected marks key's record Rejected if still holds for it as read again under its lock:
+// another process may have renewed or replaced it meanwhile.
+func (m *Manager) markRejected(ctx context.Context, key string, still func(*cache.Record) bool) error {
 	l, err := statelock.Acquire(ctx, m.cfg.StateDir, key)
 	if err != nil {
 		return err
 	}
 	defer l.Unlock()
-	if rec, err = m.load(ctx, key); err != nil || !rec.Holds(password) {
+	rec, err := m.load(ctx, key)
+	if err != nil || rec == nil || !still(rec) {
 		return err
 	}
 	rec.Rejected = true
@@ -620,17 +627,7 @@ func (m *Manager) rejectAccessToken(ctx context.Context, t Target, rec *cache.Re
 	}
 	// Only a new sign-in can replace it, which an erase may not prompt for: the record is marked,
 	// so that the next get does not hand out the refused token again but signs in.
-	key := m.key(t)
-	l, err := statelock.Acquire(ctx, m.cfg.StateDir, key)
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	if rec, err = m.load(ctx, key); err != nil || rec == nil || rec.Kind != cache.KindEntra {
-		return err
-	}
-	rec.Rejected = true
-	return m.save(ctx, key, rec)
+	return m.markRejected(ctx, m.key(t), func(r *cache.Record) bool { return r.Kind == cache.KindEntra })
 }
 
 func humanTime(t, now time.Time) string {
