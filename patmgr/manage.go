@@ -7,10 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdo"
@@ -418,14 +416,13 @@ func CommandLine(cfg *config.Config, words ...string) string {
 	return strings.Join(parts, " ")
 }
 
-var shellPlain = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^[A-Za-z0-9_./:@%+,~=-]+$`)
-})
+// shellPlain are the characters no shell reads specially.
+const shellPlain = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:@%+,~=-"
 
 // shellQuote quotes with double quotes, which POSIX shells, PowerShell and cmd all read, because
 // messages put commands in single quotes.
 func shellQuote(s string) string {
-	if shellPlain().MatchString(s) {
+	if s != "" && strings.Trim(s, shellPlain) == "" {
 		return s
 	}
 	return `"` + strings.NewReplacer(`"`, `\"`, `$`, `\$`, "`", "\\`").Replace(s) + `"`
