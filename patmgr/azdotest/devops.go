@@ -85,12 +85,18 @@ func (s *Server) delegatedLocked(r *http.Request) *user {
 	return p.user
 }
 
+// profileAPIVersion is the version of the profile and accounts APIs that clients call (FACTS 8).
+const profileAPIVersion = "7.1"
+
 func (s *Server) serveProfile(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	u := s.delegatedLocked(r)
 	s.mu.Unlock()
 	if u == nil {
 		s.refuseToken(w, r)
+		return
+	}
+	if !apiVersion(w, r, profileAPIVersion) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -105,6 +111,9 @@ func (s *Server) serveAccounts(w http.ResponseWriter, r *http.Request) {
 	u := s.delegatedLocked(r)
 	if u == nil {
 		s.refuseToken(w, r)
+		return
+	}
+	if !apiVersion(w, r, profileAPIVersion) {
 		return
 	}
 	member := r.URL.Query().Get("memberId")

@@ -88,7 +88,7 @@ func readAll(t *testing.T, resp *http.Response) []byte {
 // checkToken asserts an access token works on the profile API as the user.
 func checkToken(t *testing.T, s *Server, token, upn string) {
 	t.Helper()
-	st, _, body := do(t, s.Client(), "GET", s.URL+"/_apis/profile/profiles/me", "Bearer "+token, "")
+	st, _, body := do(t, s.Client(), "GET", s.URL+"/_apis/profile/profiles/me?api-version=7.1", "Bearer "+token, "")
 	if st != http.StatusOK {
 		t.Fatalf("profile with token: %d %s", st, body)
 	}
@@ -248,7 +248,7 @@ func TestMSALPasswordAndSilentRefresh(t *testing.T) {
 	}
 	s.Advance(5 * time.Minute)
 	// The server now rejects the old token, with Azure DevOps' 203 page.
-	if st, h, _ := do(t, s.Client(), "GET", s.URL+"/_apis/profile/profiles/me", "Bearer "+res.AccessToken, ""); st != http.StatusNonAuthoritativeInfo || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+	if st, h, _ := do(t, s.Client(), "GET", s.URL+"/_apis/profile/profiles/me?api-version=7.1", "Bearer "+res.AccessToken, ""); st != http.StatusNonAuthoritativeInfo || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
 		t.Errorf("expired token: %d %s", st, h.Get("Content-Type"))
 	}
 	res2, err := pc.AcquireTokenSilent(ctx, devopsScopes, public.WithSilentAccount(res.Account))

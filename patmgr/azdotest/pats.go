@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -140,12 +141,7 @@ func (s *Server) servePATs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	if v := q.Get("api-version"); v != APIVersion71 && v != APIVersion72 {
-		msg := "No api-version was supplied for the \"" + r.Method + "\" request. The version must be supplied either as part of the Accept header (e.g. \"application/json; api-version=1.0\") or as a query parameter (e.g. \"?api-version=1.0\")."
-		if v != "" {
-			msg = "The requested version \"" + v + "\" of the resource is not supported by this emulator; use " + APIVersion72 + " or " + APIVersion71 + "."
-		}
-		vssError(w, http.StatusBadRequest, "VssVersionNotSupportedException", msg)
+	if !apiVersion(w, r, APIVersion72, APIVersion71) {
 		return
 	}
 	switch r.Method {
@@ -424,4 +420,19 @@ func (s *Server) listPATsLocked(w http.ResponseWriter, r *http.Request, u *user,
 		next = base64.RawURLEncoding.EncodeToString(b)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"continuationToken": next, "patTokens": page})
+}
+
+// apiVersion answers as Azure DevOps does a request without an api-version, or with one the
+// emulator does not serve (one of accepted, FACTS), and reports whether r may go on.
+func apiVersion(w http.ResponseWriter, r *http.Request, accepted ...string) bool {
+	v := r.URL.Query().Get("api-version")
+	if slices.Contains(accepted, v) {
+		return true
+	}
+	msg := "No api-version was supplied for the \"" + r.Method + "\" request. The version must be supplied either as part of the Accept header (e.g. \"application/json; api-version=1.0\") or as a query parameter (e.g. \"?api-version=1.0\")."
+	if v != "" {
+		msg = "The requested version \"" + v + "\" of the resource is not supported by this emulator; use " + strings.Join(accepted, " or ") + "."
+	}
+	vssError(w, http.StatusBadRequest, "VssVersionNotSupportedException", msg)
+	return false
 }

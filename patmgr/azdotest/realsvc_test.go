@@ -105,12 +105,12 @@ func TestRefusedTokenShapes(t *testing.T) {
 		want        int
 	}{
 		{"GET", pats, false, http.StatusFound},
-		{"GET", s.URL + "/_apis/profile/profiles/me", false, http.StatusFound},
+		{"GET", s.URL + "/_apis/profile/profiles/me?api-version=7.1", false, http.StatusFound},
 		{"POST", pats, false, http.StatusNonAuthoritativeInfo},
 		{"PUT", pats, false, http.StatusUnauthorized},
 		{"DELETE", pats + "&authorizationId=" + newGUID(), false, http.StatusUnauthorized},
 		{"GET", pats, true, http.StatusUnauthorized},
-		{"GET", s.URL + "/_apis/accounts?memberId=x", true, http.StatusUnauthorized},
+		{"GET", s.URL + "/_apis/accounts?api-version=7.1&memberId=x", true, http.StatusUnauthorized},
 		{"POST", pats, true, http.StatusUnauthorized},
 	} {
 		req, _ := http.NewRequest(tc.method, tc.url, strings.NewReader(`{"displayName":"d","scope":"vso.code"}`))

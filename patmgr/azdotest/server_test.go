@@ -75,13 +75,13 @@ func TestProfileAndAccounts(t *testing.T) {
 	}
 	tok := "Bearer " + userToken(t, s, s.User, s.Password, "")
 	c := s.Client()
-	st, _, b := do(t, c, "GET", s.URL+"/_apis/profile/profiles/me", tok, "")
+	st, _, b := do(t, c, "GET", s.URL+"/_apis/profile/profiles/me?api-version=7.1", tok, "")
 	var p struct{ ID, DisplayName, EmailAddress, PublicAlias string }
 	decodeJSON(t, b, &p)
 	if st != 200 || p.ID == "" || p.EmailAddress != s.User || p.DisplayName == "" || p.PublicAlias == "" {
 		t.Fatalf("profile: %d %s", st, b)
 	}
-	st, _, b = do(t, c, "GET", s.URL+"/_apis/accounts?memberId="+p.ID, tok, "")
+	st, _, b = do(t, c, "GET", s.URL+"/_apis/accounts?api-version=7.1&memberId="+p.ID, tok, "")
 	var a struct {
 		Count int
 		Value []struct{ AccountID, AccountURI, AccountName string }
@@ -91,13 +91,18 @@ func TestProfileAndAccounts(t *testing.T) {
 		a.Value[0].AccountURI != s.URL+"/contoso/" || !isGUID(a.Value[0].AccountID) {
 		t.Errorf("accounts: %d %s", st, b)
 	}
-	if st, _, _ := do(t, c, "GET", s.URL+"/_apis/accounts", tok, ""); st != 400 {
+	if st, _, _ := do(t, c, "GET", s.URL+"/_apis/accounts?api-version=7.1", tok, ""); st != 400 {
 		t.Errorf("accounts without memberId: %d", st)
 	}
-	if st, _, _ := do(t, c, "GET", s.URL+"/_apis/accounts?memberId="+newGUID(), tok, ""); st != 403 {
+	for _, path := range []string{"/_apis/profile/profiles/me", "/_apis/accounts?memberId=" + p.ID, "/_apis/profile/profiles/me?api-version=5.0"} {
+		if st, _, b := do(t, c, "GET", s.URL+path, tok, ""); st != 400 || !strings.Contains(string(b), "VssVersionNotSupportedException") {
+			t.Errorf("%s without the api-version clients call: %d %s", path, st, b)
+		}
+	}
+	if st, _, _ := do(t, c, "GET", s.URL+"/_apis/accounts?api-version=7.1&memberId="+newGUID(), tok, ""); st != 403 {
 		t.Errorf("someone else's accounts: %d", st)
 	}
-	for _, path := range []string{"/_apis/profile/profiles/me", "/_apis/accounts?memberId=" + p.ID} {
+	for _, path := range []string{"/_apis/profile/profiles/me?api-version=7.1", "/_apis/accounts?api-version=7.1&memberId=" + p.ID} {
 		if st, h, _ := do(t, c, "GET", s.URL+path, "", ""); st != 203 || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
 			t.Errorf("%s anonymous: %d", path, st)
 		}
@@ -115,7 +120,7 @@ func TestProfileAndAccounts(t *testing.T) {
 		t.Errorf("PAT on another org: %d", st)
 	}
 	c2 := s.Counters()
-	if c2.Requests["profile"] != 2 || c2.Requests["accounts"] != 4 || c2.Requests["org"] != 3 {
+	if c2.Requests["profile"] != 4 || c2.Requests["accounts"] != 5 || c2.Requests["org"] != 3 {
 		t.Errorf("counters %+v", c2.Requests)
 	}
 }
