@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,9 +26,7 @@ import (
 var passwordField = regexp.MustCompile(`"password"\s*:\s*"(?:[^"\\]|\\.)*"?`)
 
 func TestBinary(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("signals")
-	}
+	testenv.SkipOnWindows(t, "Unix signals")
 	git := testenv.NeedTool(t, "git", "the emulator serves its repositories with git http-backend")
 	tmp := testenv.TempDir(t)
 	bin := filepath.Join(tmp, "azdo-emulator")
