@@ -146,7 +146,7 @@ func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
 	}
 	t.Cleanup(srv.Close)
 	home := testenv.TempDir(t)
-	env, err := homeEnv(srv, home, bin, os.Getenv("PATH"))
+	env, err := homeEnv(home, srv.GitConfig, bin, os.Getenv("PATH"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,19 +158,19 @@ func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
 	return w
 }
 
-// homeEnv gives a user a home of their own for srv: a global git config that includes the
-// emulator's, the helper's state under it, the device sign-in (which the emulator may approve)
-// and the program in bin first on path. It returns the user's environment, with the test run's
-// session bus.
-func homeEnv(srv *azdotest.Server, home, bin, path string) ([]string, error) {
-	gitconfig := filepath.Join(home, ".gitconfig")
-	cfg := fmt.Sprintf("[include]\n\tpath = %s\n[user]\n\tname = Test\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n", srv.GitConfig)
-	if err := os.WriteFile(gitconfig, []byte(cfg), 0o600); err != nil {
+// homeEnv gives a user a home of their own: a global git config that includes include (the
+// emulator's, or one a benchmark wrote), the helper's state under it, the device sign-in (which
+// the emulator may approve) and the program in bin first on path. It returns the user's
+// environment, with the test run's session bus.
+func homeEnv(home, include, bin, path string) ([]string, error) {
+	global := filepath.Join(home, ".gitconfig")
+	cfg := fmt.Sprintf("[include]\n\tpath = %s\n[user]\n\tname = Test\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n", include)
+	if err := os.WriteFile(global, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
 	env := []string{
 		"HOME=" + home,
-		"GIT_CONFIG_GLOBAL=" + gitconfig,
+		"GIT_CONFIG_GLOBAL=" + global,
 		"GIT_CONFIG_NOSYSTEM=1",
 		"PATH=" + bin + string(os.PathListSeparator) + path,
 		"AZDO_STATE_DIR=" + filepath.Join(home, "state"),
