@@ -12,7 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,10 +21,12 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
+// passwordField is the password in the ready line, a JSON string: to its closing quote, or to
+// the end of a line cut short.
+var passwordField = regexp.MustCompile(`"password"\s*:\s*"(?:[^"\\]|\\.)*"?`)
+
 func TestBinary(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("signals")
-	}
+	testenv.SkipOnWindows(t, "Unix signals")
 	git := testenv.NeedTool(t, "git", "the emulator serves its repositories with git http-backend")
 	tmp := testenv.TempDir(t)
 	bin := filepath.Join(tmp, "azdo-emulator")
@@ -72,13 +74,15 @@ func TestBinary(t *testing.T) {
 		<-exited // stderr is complete, and no longer written
 		t.Fatalf("no ready line: %v; stderr:\n%s", exitErr, stderr.String())
 	}
+	// Messages show the ready line without the emulator user's password.
+	shown := passwordField.ReplaceAll(line, []byte(`"password":"[hidden]"`))
 	var info map[string]string
 	if err := json.Unmarshal(line, &info); err != nil {
-		t.Fatalf("ready line %q: %v", line, err)
+		t.Fatalf("ready line %q: %v", shown, err)
 	}
 	for _, k := range []string{"url", "caFile", "tenantId", "org", "user", "repoUrl", "gitConfig", "project", "repo", "password", "controlUrl"} {
 		if info[k] == "" {
-			t.Errorf("ready line lacks %s: %s", k, line)
+			t.Errorf("ready line lacks %s: %s", k, shown)
 		}
 	}
 	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {

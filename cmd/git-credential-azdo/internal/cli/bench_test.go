@@ -75,27 +75,13 @@ func (w *benchWorld) helperArgs(op string) []string {
 	return []string{"--service-url=" + w.srv.URL, "--authority=" + w.srv.URL, "--ca-file=" + w.srv.CAFile, op}
 }
 
-// newHome returns the environment of a new user whose global git config includes gitconfig.
+// newHome returns the environment of a new user whose global git config includes gitconfig
+// (homeEnv's, with the installed binary first on PATH), and extraEnv.
 func (w *benchWorld) newHome(gitconfig string, extraEnv ...string) []string {
 	w.tb.Helper()
-	dir := testenv.TempDir(w.tb)
-	global := filepath.Join(dir, ".gitconfig")
-	cfg := fmt.Sprintf("[include]\n\tpath = %s\n", gitconfig)
-	if err := os.WriteFile(global, []byte(cfg), 0o600); err != nil {
+	env, err := homeEnv(testenv.TempDir(w.tb), gitconfig, w.binDir, os.Getenv("PATH"))
+	if err != nil {
 		w.tb.Fatal(err)
-	}
-	env := []string{
-		"HOME=" + dir,
-		"GIT_CONFIG_GLOBAL=" + global,
-		"GIT_CONFIG_NOSYSTEM=1",
-		"PATH=" + w.binDir + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"AZDO_STATE_DIR=" + filepath.Join(dir, "state"),
-		"AZDO_LOGIN=device",
-	}
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "DBUS_") || k == "XDG_RUNTIME_DIR" {
-			env = append(env, kv)
-		}
 	}
 	return append(env, extraEnv...)
 }
@@ -173,24 +159,17 @@ func medianMS(d []time.Duration) float64 {
 // warm runs one get (signing in and minting a PAT if needed) and returns the password it printed.
 func (w *benchWorld) warm(env []string) string {
 	w.tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, w.bin, w.helperArgs("get")...)
-	cmd.Env = env
 	req, err := os.ReadFile(w.req)
 	if err != nil {
 		w.tb.Fatal(err)
 	}
-	cmd.Stdin = bytes.NewReader(req)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		w.tb.Fatalf("warming get: %v\nstderr: %s", err, stderr.String())
+	r := runProcess(env, "", string(req), w.bin, w.helperArgs("get")...)
+	if r.err != nil {
+		w.tb.Fatalf("warming get: %v\nstderr: %s", r.err, r.stderr)
 	}
-	p := result{stdout: string(out)}.password()
+	p := r.password()
 	if p == "" {
-		w.tb.Fatalf("warming get printed no password; stderr: %s", stderr.String())
+		w.tb.Fatalf("warming get printed no password; stderr: %s", r.stderr)
 	}
 	return p
 }

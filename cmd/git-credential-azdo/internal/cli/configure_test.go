@@ -2,12 +2,12 @@ package cli
 
 import (
 	"os/exec"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/config"
+	"github.com/git-credential-azdo/git-credential-azdo/patmgr/testenv"
 )
 
 // The line configure writes runs, through the shell git hands every helper to (Git for Windows'
@@ -41,9 +41,7 @@ func TestHelperLine(t *testing.T) {
 		}
 	}
 	t.Run("sh", func(t *testing.T) {
-		if runtime.GOOS == "windows" {
-			t.Skip("needs a POSIX sh: Git for Windows' own is not installed where the Windows tests run")
-		}
+		testenv.SkipOnWindows(t, "a POSIX sh (Git for Windows' own)")
 		for _, tt := range tests {
 			// git runs "LINE get" through sh -c, LINE without its "!"; printf shows the words sh reads.
 			out, err := exec.Command("sh", "-c", `printf '%s\0' `+strings.TrimPrefix(tt.line, "!")+" get").Output()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -147,7 +146,7 @@ func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
 	}
 	t.Cleanup(srv.Close)
 	home := testenv.TempDir(t)
-	env, err := homeEnv(srv, home, bin, os.Getenv("PATH"))
+	env, err := homeEnv(home, srv.GitConfig, bin, os.Getenv("PATH"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,19 +158,19 @@ func newWorld(t *testing.T, opts azdotest.Options, extraEnv ...string) *world {
 	return w
 }
 
-// homeEnv gives a user a home of their own for srv: a global git config that includes the
-// emulator's, the helper's state under it, the device sign-in (which the emulator may approve)
-// and the program in bin first on path. It returns the user's environment, with the test run's
-// session bus.
-func homeEnv(srv *azdotest.Server, home, bin, path string) ([]string, error) {
-	gitconfig := filepath.Join(home, ".gitconfig")
-	cfg := fmt.Sprintf("[include]\n\tpath = %s\n[user]\n\tname = Test\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n", srv.GitConfig)
-	if err := os.WriteFile(gitconfig, []byte(cfg), 0o600); err != nil {
+// homeEnv gives a user a home of their own: a global git config that includes include (the
+// emulator's, or one a benchmark wrote), the helper's state under it, the device sign-in (which
+// the emulator may approve) and the program in bin first on path. It returns the user's
+// environment, with the test run's session bus.
+func homeEnv(home, include, bin, path string) ([]string, error) {
+	global := filepath.Join(home, ".gitconfig")
+	cfg := fmt.Sprintf("[include]\n\tpath = %s\n[user]\n\tname = Test\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n", include)
+	if err := os.WriteFile(global, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
 	env := []string{
 		"HOME=" + home,
-		"GIT_CONFIG_GLOBAL=" + gitconfig,
+		"GIT_CONFIG_GLOBAL=" + global,
 		"GIT_CONFIG_NOSYSTEM=1",
 		"PATH=" + bin + string(os.PathListSeparator) + path,
 		"AZDO_STATE_DIR=" + filepath.Join(home, "state"),
@@ -476,6 +475,29 @@ func TestPasswordSignInWhenConfigured(t *testing.T) {
 
 var userCodeRE = regexp.MustCompile(`enter the code ([A-Z0-9]+)`)
 
+// watchedWriter keeps what is written to it and, after each write, shows all it holds to see,
+// one call at a time; see must not block: it runs in the writer's goroutine (os/exec's copy of
+// a child's output).
+type watchedWriter struct {
+	mu  sync.Mutex
+	buf strings.Builder
+	see func(seen string)
+}
+
+func (w *watchedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	w.see(w.buf.String())
+	return len(p), nil
+}
+
+func (w *watchedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
 // TestAccountInURLPicksTheAccount signs a second user in for the same organisation: the
 // user@domain in the remote URL selects the account, and each keeps its own PAT.
 func TestAccountInURLPicksTheAccount(t *testing.T) {
@@ -491,33 +513,44 @@ func TestAccountInURLPicksTheAccount(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", "ls-remote", u.String())
-	cmd.WaitDelay = 10 * time.Second // the helper git started may outlive it
+	// The helper git started may outlive it: WaitDelay bounds Wait, which copies stderr (a
+	// reader of the pipe that the test ran itself would not be bounded by it).
+	cmd.WaitDelay = 10 * time.Second
 	cmd.Env = w.env
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	codes := make(chan string, 1)
+	sent := false
+	stderr := &watchedWriter{see: func(seen string) {
+		if m := userCodeRE.FindStringSubmatch(seen); m != nil && !sent {
+			codes <- m[1]
+			sent = true
+		}
+	}}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var seen strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := stderr.Read(buf)
-		seen.Write(buf[:n])
-		if m := userCodeRE.FindStringSubmatch(seen.String()); m != nil {
-			if err := w.srv.ApproveDeviceCode(m[1], bob); err != nil {
-				t.Fatal(err)
-			}
-			break
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
+	// Whatever ends the test, git and the copy of its stderr end with it.
+	t.Cleanup(func() {
+		cancel()
+		<-exited
+	})
+	select {
+	case code := <-codes:
+		if err := w.srv.ApproveDeviceCode(code, bob); err != nil {
+			t.Fatal(err)
 		}
-		if err != nil {
-			t.Fatalf("no device code on stderr: %q", seen.String())
-		}
+	case <-exited:
+		t.Fatalf("no device code on stderr: %v\n%s", waitErr, stderr.String())
 	}
-	io.Copy(&seen, stderr)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("ls-remote as %s: %v\n%s", bob, err, seen.String())
+	<-exited
+	if waitErr != nil {
+		t.Fatalf("ls-remote as %s: %v\n%s", bob, waitErr, stderr.String())
 	}
 	pats := w.activePATs()
 	if len(pats) != 1 || pats[0].User != bob {

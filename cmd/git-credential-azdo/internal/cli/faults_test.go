@@ -300,6 +300,16 @@ const faultConcurrency = 8
 // jwt is the shape of an access, refresh or ID token from Entra ID.
 var jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.`)
 
+// wholeJWT is a token of jwt's shape with the rest of it, payload and signature: all of it is
+// masked, since the header alone is no secret.
+var wholeJWT = regexp.MustCompile(jwt.String() + `[A-Za-z0-9_.-]*`)
+
+// maskSecrets is out for a log or a failure message: hidePasswords with the given secrets, and
+// every JWT-shaped token masked too.
+func maskSecrets(out string, secrets []string) string {
+	return wholeJWT.ReplaceAllString(hidePasswords(out, secrets...), "[token]")
+}
+
 func runFault(t *testing.T, target faultTarget, f azdotest.Fault, faultEnv []string, want string) {
 	run := target.run
 	if run == nil {
@@ -332,12 +342,17 @@ func runFault(t *testing.T, target faultTarget, f azdotest.Fault, faultEnv []str
 		r = attempt()
 	}
 	w.srv.ClearFaults()
-	t.Logf("exit %d, %d request(s) to %s; stderr: %s", r.code, after.Requests[f.Endpoint]-before.Requests[f.Endpoint], f.Endpoint, strings.TrimSpace(r.stderr))
+	// The log and the messages show a masked copy of the output: a regression that prints a
+	// secret must fail the checks below, which read the raw output, not leak it into the log.
+	secrets := w.storedSecrets()
+	shown := r
+	shown.stdout, shown.stderr = maskSecrets(r.stdout, secrets), maskSecrets(r.stderr, secrets)
+	t.Logf("exit %d, %d request(s) to %s; stderr: %s", r.code, after.Requests[f.Endpoint]-before.Requests[f.Endpoint], f.Endpoint, strings.TrimSpace(shown.stderr))
 
 	if after.Requests[f.Endpoint] == before.Requests[f.Endpoint] {
 		t.Errorf("%s was never reached", f.Endpoint)
 	}
-	for _, s := range w.storedSecrets() {
+	for _, s := range secrets {
 		if strings.Contains(r.stderr, s) || r.code != 0 && strings.Contains(r.stdout, s) {
 			t.Errorf("a stored secret was printed")
 		}
@@ -346,21 +361,23 @@ func runFault(t *testing.T, target faultTarget, f azdotest.Fault, faultEnv []str
 		t.Errorf("a token was printed on stderr")
 	}
 	if !target.git {
-		if l, ok := r.unprefixedLine(); ok {
+		if _, ok := r.unprefixedLine(); ok {
+			l, _ := shown.unprefixedLine()
 			t.Errorf("stderr line without the program's prefix: %s", l)
 		}
 	}
-	switch lines := r.errorLines(); {
+	// Masking keeps every line, so shownLines has the lines of lines, masked.
+	switch lines, shownLines := r.errorLines(), shown.errorLines(); {
 	case r.code < 0:
 		t.Errorf("did not exit: %v", r.err)
 	case want == recovers && r.code != 0:
-		t.Errorf("want it to recover, got exit %d: %s", r.code, strings.Join(lines, " | "))
+		t.Errorf("want it to recover, got exit %d: %s", r.code, strings.Join(shownLines, " | "))
 	case want == recovers && target.run == nil && (r.password() == "" || strings.Contains(r.stdout, "quit=")):
-		t.Errorf("recovered without a credential: %q", hidePasswords(r.stdout))
+		t.Errorf("recovered without a credential: %q", shown.stdout)
 	case want != recovers && r.code == 0:
 		t.Errorf("want it to fail with %q, got exit 0", want)
 	case want != recovers && (len(lines) != 1 || !strings.Contains(lines[0], want)):
-		t.Errorf("want one line with %q, got %q", want, lines)
+		t.Errorf("want one line with %q, got %q", want, shownLines)
 	case want != recovers && target.run == nil && r.password() != "":
 		t.Errorf("failed but printed a password")
 	}
@@ -380,7 +397,7 @@ func checkAfterFault(t *testing.T, w *world, run func(*world, []string) result, 
 	}
 	clean := run(w, env)
 	if clean.code != 0 {
-		t.Fatalf("clean run after the fault: exit %d: %s", clean.code, strings.TrimSpace(clean.stderr))
+		t.Fatalf("clean run after the fault: exit %d: %s", clean.code, strings.TrimSpace(maskSecrets(clean.stderr, w.storedSecrets())))
 	}
 	rec, err := w.storedRecord()
 	switch {

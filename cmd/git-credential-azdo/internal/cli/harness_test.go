@@ -22,7 +22,6 @@ import (
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/store"
 )
 
-// result is one run of the helper.
 // result is what a command run in a test printed, and how it ended.
 type result struct {
 	stdout, stderr string
@@ -57,7 +56,12 @@ func (w *world) azdo(stdin []byte, env []string, args ...string) result {
 // this one) with stdin, under a deadline, so that a hang fails the test instead of stalling the
 // suite.
 func runProcess(env []string, dir, stdin, name string, args ...string) result {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	return runWithin(2*time.Minute, env, dir, stdin, name, args...)
+}
+
+// runWithin is runProcess with the deadline limit.
+func runWithin(limit time.Duration, env []string, dir, stdin, name string, args ...string) result {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env, cmd.Dir, cmd.Stdin = env, dir, strings.NewReader(stdin)

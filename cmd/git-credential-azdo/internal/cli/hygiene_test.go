@@ -195,9 +195,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 // TestFileStoreModes: the opt-in file store and everything beside it are private.
 func TestFileStoreModes(t *testing.T) {
 	t.Parallel()
-	if runtime.GOOS == "windows" {
-		t.Skip("POSIX modes")
-	}
+	testenv.SkipOnWindows(t, "POSIX file modes")
 	w := newWorld(t, azdotest.Options{AutoApprove: true}, "AZDO_STORE=file")
 	mustGet(t, w)
 	// Also with a store file outside the state directory, in a directory that does not exist yet.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/azdotest"
 	"github.com/git-credential-azdo/git-credential-azdo/patmgr/redact"
@@ -49,7 +50,7 @@ func TestMainInProcess(t *testing.T) {
 		t.Fatalf("the cached get made requests: %v", d)
 	}
 	if code, out, errOut = run(bytes.NewReader(w.request("username=x", "password="+first)), "store"); code != 0 || out != "" {
-		t.Fatalf("store: exit %d, stdout %q; stderr: %s", code, out, errOut)
+		t.Fatalf("store: exit %d, stdout %q; stderr: %s", code, hidePasswords(out, first), errOut)
 	}
 
 	// git's future operation, from a pipe as git writes it, left open: ignored, as the protocol
@@ -63,8 +64,31 @@ func TestMainInProcess(t *testing.T) {
 	if _, err := pw.Write(w.request()); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, errOut = run(r, "frobnicate"); code != 0 || out != "" || errOut != "" {
-		t.Fatalf("an operation git may add: exit %d, stdout %q, stderr %q", code, out, errOut)
+	// Main runs in a goroutine under a bound, so that a Main that waits for the end of stdin
+	// fails the test instead of hanging it until go test's own timeout.
+	type ran struct {
+		code        int
+		out, errOut string
+	}
+	done := make(chan ran, 1)
+	go func() {
+		code, out, errOut := run(r, "frobnicate")
+		done <- ran{code, out, errOut}
+	}()
+	select {
+	case got := <-done:
+		code, out, errOut = got.code, got.out, got.errOut
+	case <-time.After(time.Minute): // a hang, not a slow machine
+		// The end of stdin lets a Main that waits for it return, before the world goes.
+		pw.Close()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+		}
+		t.Fatalf("an operation git may add: Main still ran a minute on, with its stdin open")
+	}
+	if code != 0 || out != "" || errOut != "" {
+		t.Fatalf("an operation git may add: exit %d, stdout %q, stderr %q", code, hidePasswords(out, first), errOut)
 	}
 
 	if code, out, errOut = run(nil, "status", "--json"); code != 0 || !strings.Contains(out, `"org": "`+w.srv.Org+`"`) {

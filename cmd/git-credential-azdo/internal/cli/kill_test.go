@@ -85,13 +85,32 @@ func TestKilledMidwayRecovers(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-			err := w.srv.WaitFor(ctx, tc.busy)
-			cancel()
-			if err != nil {
+			// The wait for the get to get there ends when it exits (then it never will), and
+			// otherwise only at a bound for a hang, as runProcess's.
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			exited := make(chan struct{})
+			var waitErr error
+			go func() {
+				waitErr = cmd.Wait()
+				cancel()
+				close(exited)
+			}()
+			// stop kills the get, if it still runs, and returns its stderr, complete once it
+			// has exited. Whatever ends the test, the get does not outlive it.
+			stop := func() string {
 				cmd.Process.Kill()
-				cmd.Wait()
-				t.Fatalf("the get never got there: %v\nstderr: %s", err, stderr.String())
+				<-exited
+				return stderr.String()
+			}
+			t.Cleanup(func() { stop() })
+			if err := w.srv.WaitFor(ctx, tc.busy); err != nil {
+				select {
+				case <-exited:
+					t.Fatalf("the get exited before it got there: %v\nstderr: %s", waitErr, stderr.String())
+				default:
+					t.Fatalf("the get never got there: %v\nstderr: %s", err, stop())
+				}
 			}
 			// While it works, it holds the organisation's lock: taking it must fail.
 			locks := lockFiles(t, w)
@@ -110,9 +129,13 @@ func TestKilledMidwayRecovers(t *testing.T) {
 			if err := cmd.Process.Signal(tc.signal); err != nil {
 				t.Fatal(err)
 			}
-			err = cmd.Wait()
+			select {
+			case <-exited:
+			case <-time.After(time.Minute): // a hang, not a slow machine
+				t.Fatalf("the get still ran a minute after %v\nstderr: %s", tc.signal, stop())
+			}
 			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != tc.signal {
-				t.Fatalf("the get did not end by %v: %v\nstderr: %s", tc.signal, err, stderr.String())
+				t.Fatalf("the get did not end by %v: %v\nstderr: %s", tc.signal, waitErr, stderr.String())
 			}
 			if stdout.Len() != 0 {
 				t.Errorf("the killed get printed %q", hidePasswords(stdout.String()))

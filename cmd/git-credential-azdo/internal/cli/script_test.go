@@ -93,7 +93,7 @@ func setupScript(env *testscript.Env, bin string) error {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return err
 	}
-	user, err := homeEnv(srv, home, bin, env.Getenv("PATH"))
+	user, err := homeEnv(home, srv.GitConfig, bin, env.Getenv("PATH"))
 	if err != nil {
 		return err
 	}
